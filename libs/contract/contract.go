@@ -1,0 +1,229 @@
+// Package contract holds the names and settings that the services, the
+// Pulumi program (infra) and devstack must agree on: environment variables,
+// table key schemas, the stream and queue names and the event source mapping
+// settings.
+//
+// Everything here is plain data so that each party imports the same values
+// instead of repeating string literals; tests in infra and devstack compare
+// what they build against these declarations.
+package contract
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Environment variable names read by the functions. AWS endpoints are never
+// configured here: the SDK's standard settings (AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_KINESIS, …) do that.
+const (
+	EnvStreamName    = "STREAM_NAME"
+	EnvMoviesTable   = "MOVIES_TABLE"
+	EnvRunsTable     = "RUNS_TABLE"
+	EnvErrorsTable   = "ERRORS_TABLE"
+	EnvScrapeURL     = "SCRAPE_URL"
+	EnvScrapeProfile = "SCRAPE_PROFILE"
+	// EnvScrapeAllowHosts is a comma-separated allow-list of hosts that a
+	// POST /scrape body may name in {"url": …}.
+	EnvScrapeAllowHosts = "SCRAPE_ALLOW_HOSTS"
+	// EnvScrapeAllowPrivate, when "true", lets the scraper dial loopback,
+	// private and link-local addresses (devstack only).
+	EnvScrapeAllowPrivate = "SCRAPE_ALLOW_PRIVATE"
+	// EnvScrapeUserAgent overrides the scraper's identifying User-Agent.
+	EnvScrapeUserAgent = "SCRAPE_USER_AGENT"
+	// EnvScrapeInterval is the minimum time between two scrapes of one host
+	// (a Go duration, default 60s).
+	EnvScrapeInterval = "SCRAPE_INTERVAL"
+	// EnvCursorKey is the base64 key that signs the query API's cursors.
+	EnvCursorKey = "CURSOR_KEY"
+	// EnvCORSOrigins is a comma-separated list of origins the query API
+	// allows (default: none).
+	EnvCORSOrigins = "CORS_ORIGINS"
+	// EnvLogLevel is debug, info, warn or error (default info).
+	EnvLogLevel = "LOG_LEVEL"
+)
+
+// Base names of the stack's data resources. The deployed name is
+// Name(base, suffix): several workshop attendees share one account.
+const (
+	StreamBase       = "events"
+	MoviesTableBase  = "movies"
+	RunsTableBase    = "runs"
+	ErrorsTableBase  = "errors"
+	OnFailureQueue   = "processor-onfailure"
+	ErrorsinkDLQBase = "errorsink-dlq"
+)
+
+var suffixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,31}$`)
+
+// ValidSuffix reports whether s can end a resource name (1–32 characters
+// of letters, digits and hyphens, not starting with a hyphen).
+func ValidSuffix(s string) error {
+	if !suffixRE.MatchString(s) {
+		return fmt.Errorf("suffix %q: want 1-32 letters, digits or hyphens, not starting with a hyphen", s)
+	}
+	return nil
+}
+
+// Name is the deployed name of a base resource name for a suffix.
+func Name(base, suffix string) string { return base + "-" + suffix }
+
+// AttrType is a DynamoDB scalar attribute type used in a key schema.
+type AttrType string
+
+// Key attribute types.
+const (
+	String AttrType = "S"
+	Number AttrType = "N"
+)
+
+// Attr is one key attribute.
+type Attr struct {
+	Name string
+	Type AttrType
+}
+
+// Index is a global secondary index projecting all attributes.
+type Index struct {
+	Name     string
+	Hash     Attr
+	Range    *Attr // nil: hash key only
+	Projects string
+}
+
+// Table is the key schema of one DynamoDB table: what infra creates, what
+// the DynamoDB adapter queries and what devstack's embedded tables emulate.
+type Table struct {
+	Base    string
+	Hash    Attr
+	Range   *Attr
+	Indexes []Index
+	// TTLAttribute holds epoch seconds after which DynamoDB may delete the
+	// item; empty when the table has no TTL.
+	TTLAttribute string
+}
+
+// Attribute names shared by the key schemas.
+const (
+	AttrID        = "id"
+	AttrYear      = "year"
+	AttrPK        = "pk"
+	AttrListPK    = "listPk"
+	AttrListSK    = "listSk"
+	AttrExpiresAt = "expiresAt"
+)
+
+// Index names.
+const (
+	MoviesByYearIndex = "byYear"
+	ErrorsByTimeIndex = "byTime"
+)
+
+// MoviesTable is the movie projection, keyed by movie id, with a GSI to list
+// the movies of one year in id order.
+var MoviesTable = Table{
+	Base: MoviesTableBase,
+	Hash: Attr{AttrID, String},
+	Indexes: []Index{{
+		Name:     MoviesByYearIndex,
+		Hash:     Attr{AttrYear, Number},
+		Range:    &Attr{AttrID, String},
+		Projects: "ALL",
+	}},
+}
+
+// RunsTable holds one item per run ("RUN#<id>"), the per-host scrape lease
+// ("LEASE#<host>"), the conditional-GET state of a page ("PAGE#<url>") and
+// the per-event progress markers ("MARK#<run>#<event>") that make run
+// counters exact under redelivery. Leases and markers expire by TTL.
+var RunsTable = Table{
+	Base:         RunsTableBase,
+	Hash:         Attr{AttrPK, String},
+	TTLAttribute: AttrExpiresAt,
+}
+
+// ErrorsTable holds one item per failed record. The byTime GSI lists them
+// newest first: every item has listPk "ERR" and listSk "<first failure
+// RFC 3339, fixed width>#<id>". One hash key is fine at error volumes (a
+// few writes per second at most) and gives a global order.
+var ErrorsTable = Table{
+	Base: ErrorsTableBase,
+	Hash: Attr{AttrID, String},
+	Indexes: []Index{{
+		Name:     ErrorsByTimeIndex,
+		Hash:     Attr{AttrListPK, String},
+		Range:    &Attr{AttrListSK, String},
+		Projects: "ALL",
+	}},
+	TTLAttribute: AttrExpiresAt,
+}
+
+// Tables lists every table of the stack.
+var Tables = []Table{MoviesTable, RunsTable, ErrorsTable}
+
+// ErrorTTL is how long an error item is kept.
+const ErrorTTL = 14 * 24 * time.Hour
+
+// KinesisMapping is a Lambda event source mapping on a Kinesis stream, with
+// AWS's own setting names.
+type KinesisMapping struct {
+	BatchSize                      int
+	MaximumBatchingWindowInSeconds int
+	ParallelizationFactor          int
+	BisectBatchOnFunctionError     bool
+	MaximumRetryAttempts           int
+	MaximumRecordAgeInSeconds      int
+	// FunctionResponseTypes holds "ReportBatchItemFailures" when the
+	// function reports partial batch failures.
+	FunctionResponseTypes []string
+	StartingPosition      string
+}
+
+// SQSMapping is a Lambda event source mapping on an SQS queue.
+type SQSMapping struct {
+	BatchSize                      int
+	MaximumBatchingWindowInSeconds int
+	FunctionResponseTypes          []string
+}
+
+// ReportBatchItemFailures is the function response type for partial batch
+// failures.
+const ReportBatchItemFailures = "ReportBatchItemFailures"
+
+// ProcessorMapping is the processor's mapping on the stream. Infra deploys
+// it (parallelisation and starting position may be overridden by stack
+// config) and devstack emulates it.
+var ProcessorMapping = KinesisMapping{
+	BatchSize:                      100,
+	MaximumBatchingWindowInSeconds: 1,
+	ParallelizationFactor:          1,
+	BisectBatchOnFunctionError:     true,
+	MaximumRetryAttempts:           3,
+	MaximumRecordAgeInSeconds:      3600,
+	FunctionResponseTypes:          []string{ReportBatchItemFailures},
+	StartingPosition:               "TRIM_HORIZON",
+}
+
+// ErrorsinkMapping is the errorsink's mapping on the on-failure queue.
+var ErrorsinkMapping = SQSMapping{
+	BatchSize:                      10,
+	MaximumBatchingWindowInSeconds: 0,
+	FunctionResponseTypes:          []string{ReportBatchItemFailures},
+}
+
+// OnFailureQueueRetention is how long the on-failure queue keeps a message.
+const OnFailureQueueRetention = 14 * 24 * time.Hour
+
+// Route is one HTTP route of a service, as an API Gateway route key
+// ("GET /movies/{id}") and as a Go 1.22 ServeMux pattern.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Key is the API Gateway route key, e.g. "GET /movies/{id}".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Pattern is the net/http ServeMux pattern, identical to the route key.
+func (r Route) Pattern() string { return r.Key() }

@@ -1,0 +1,322 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// The kinds of decode failure. Every one is permanent: the same bytes will
+// never decode. Test with errors.Is.
+var (
+	// ErrMalformed: not a JSON object, or data is not a JSON object.
+	ErrMalformed = errors.New("malformed event")
+	// ErrMissingAttribute: a required CloudEvents attribute is absent.
+	ErrMissingAttribute = errors.New("missing attribute")
+	// ErrUnknownType: the type is not one this package knows.
+	ErrUnknownType = errors.New("unknown event type")
+	// ErrUnknownVersion: the type is known, its schema version (or the
+	// CloudEvents specversion) is not.
+	ErrUnknownVersion = errors.New("unknown schema version")
+	// ErrInvalid: the event is well formed but breaks a rule (a value out of
+	// range, a string too long, data of the wrong shape, too large).
+	ErrInvalid = errors.New("invalid event")
+)
+
+// DecodeError is the error of Decode and Encode.
+type DecodeError struct {
+	// Kind is ErrMalformed, ErrMissingAttribute, ErrUnknownType,
+	// ErrUnknownVersion or ErrInvalid.
+	Kind error
+	// Attribute names the offending attribute, when there is one.
+	Attribute string
+	// Type, Version and EventID are set when the envelope had them, so a
+	// failure can be traced to its producer.
+	Type    string
+	Version int
+	EventID string
+	// Err is the detail; nil when Kind says it all.
+	Err error
+}
+
+func (e *DecodeError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.Error())
+	if e.Attribute != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Attribute)
+	}
+	if e.Type != "" {
+		fmt.Fprintf(&b, " (type %s v%d", e.Type, e.Version)
+		if e.EventID != "" {
+			fmt.Fprintf(&b, ", id %s", e.EventID)
+		}
+		b.WriteString(")")
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.ReplaceAll(e.Err.Error(), "\n", "; "))
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is match both the kind and the detail.
+func (e *DecodeError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// wire is the structured-mode JSON of an event.
+type wire struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	SchemaVersion   int             `json:"schemaversion"`
+	RunID           string          `json:"runid"`
+	Time            time.Time       `json:"time"`
+	Subject         string          `json:"subject"`
+	DataContentType string          `json:"datacontenttype,omitempty"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// wireOut is wire with typed data, for encoding without a second pass.
+type wireOut struct {
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	SchemaVersion   int       `json:"schemaversion"`
+	RunID           string    `json:"runid"`
+	Time            time.Time `json:"time"`
+	Subject         string    `json:"subject"`
+	DataContentType string    `json:"datacontenttype"`
+	Data            Data      `json:"data"`
+}
+
+// decoders decode and upcast the data of each published (type, version) to
+// the latest version of that type.
+var decoders = map[Kind]func([]byte) (Data, error){
+	{TypeMovieObserved, 1}: func(b []byte) (Data, error) {
+		var v MovieObservedV1
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	},
+	{TypeMovieObserved, 2}: func(b []byte) (Data, error) {
+		var v MovieObservedV2
+		err := json.Unmarshal(b, &v)
+		return v, err
+	},
+	{TypeScrapeStarted, 1}: func(b []byte) (Data, error) {
+		var v ScrapeStartedV1
+		err := json.Unmarshal(b, &v)
+		return v, err
+	},
+	{TypeScrapeCompleted, 1}: func(b []byte) (Data, error) {
+		var v ScrapeCompletedV1
+		err := json.Unmarshal(b, &v)
+		return v, err
+	},
+}
+
+// upcast lifts d to the latest version of its type.
+func upcast(d Data) (Data, error) {
+	switch v := d.(type) {
+	case MovieObservedV1:
+		return v.Upcast()
+	}
+	return d, nil
+}
+
+// Decode parses one structured-mode CloudEvents JSON event, checks it and
+// lifts its data to the latest version of its type. On failure it returns a
+// *DecodeError whose Kind tells which permanent failure it is. It never
+// panics.
+func Decode(raw []byte) (Event, error) {
+	if len(raw) > MaxEncodedSize {
+		return Event{}, &DecodeError{Kind: ErrInvalid, Err: fmt.Errorf("event of %d bytes exceeds %d", len(raw), MaxEncodedSize)}
+	}
+	var w wire
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Event{}, &DecodeError{Kind: ErrMalformed, Err: err}
+	}
+	fail := func(kind error, attr string, err error) (Event, error) {
+		return Event{}, &DecodeError{Kind: kind, Attribute: attr, Type: w.Type, Version: w.SchemaVersion, EventID: w.ID, Err: err}
+	}
+	switch {
+	case w.SpecVersion == "":
+		return fail(ErrMissingAttribute, "specversion", nil)
+	case w.SpecVersion != SpecVersion:
+		return fail(ErrUnknownVersion, "specversion", fmt.Errorf("%q, want %q", clip(w.SpecVersion), SpecVersion))
+	case w.ID == "":
+		return fail(ErrMissingAttribute, "id", nil)
+	case w.Source == "":
+		return fail(ErrMissingAttribute, "source", nil)
+	case w.Type == "":
+		return fail(ErrMissingAttribute, "type", nil)
+	case w.SchemaVersion == 0:
+		return fail(ErrMissingAttribute, "schemaversion", nil)
+	case w.RunID == "":
+		return fail(ErrMissingAttribute, "runid", nil)
+	case w.Time.IsZero():
+		return fail(ErrMissingAttribute, "time", nil)
+	case w.Subject == "":
+		return fail(ErrMissingAttribute, "subject", nil)
+	case len(w.Data) == 0 || bytes.Equal(w.Data, []byte("null")):
+		return fail(ErrMissingAttribute, "data", nil)
+	}
+	if _, ok := Latest[w.Type]; !ok {
+		w.Type = clip(w.Type)
+		return fail(ErrUnknownType, "type", nil)
+	}
+	dec, ok := decoders[Kind{w.Type, w.SchemaVersion}]
+	if !ok {
+		return fail(ErrUnknownVersion, "schemaversion", nil)
+	}
+	if w.Data[0] != '{' {
+		return fail(ErrMalformed, "data", errors.New("not a JSON object"))
+	}
+	if w.DataContentType != "" && w.DataContentType != DataContentType {
+		return fail(ErrInvalid, "datacontenttype", fmt.Errorf("%q, want %q", clip(w.DataContentType), DataContentType))
+	}
+	if err := checkEnvelope(w.ID, w.Source, w.RunID, w.Subject, w.Type); err != nil {
+		return fail(ErrInvalid, "", err)
+	}
+	d, err := dec(w.Data)
+	if err != nil {
+		return fail(ErrInvalid, "data", err)
+	}
+	if err := d.validate(w.Time); err != nil {
+		return fail(ErrInvalid, "data", err)
+	}
+	if d, err = upcast(d); err != nil {
+		return fail(ErrInvalid, "data", err)
+	}
+	return Event{
+		ID:               w.ID,
+		Source:           w.Source,
+		Time:             w.Time,
+		Subject:          w.Subject,
+		RunID:            w.RunID,
+		PublishedVersion: w.SchemaVersion,
+		Data:             d,
+	}, nil
+}
+
+// Encode checks e and returns its structured-mode JSON, with Data's own
+// schema version. It fails with a *DecodeError (Kind ErrMissingAttribute or
+// ErrInvalid) when Decode would refuse the result.
+func Encode(e Event) ([]byte, error) {
+	if err := Validate(e); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(wireOut{
+		SpecVersion:     SpecVersion,
+		ID:              e.ID,
+		Source:          e.Source,
+		Type:            e.Data.EventType(),
+		SchemaVersion:   e.Data.SchemaVersion(),
+		RunID:           e.RunID,
+		Time:            e.Time,
+		Subject:         e.Subject,
+		DataContentType: DataContentType,
+		Data:            e.Data,
+	})
+	if err != nil {
+		return nil, &DecodeError{Kind: ErrInvalid, Type: e.Type(), EventID: e.ID, Err: err}
+	}
+	if len(b) > MaxEncodedSize {
+		return nil, &DecodeError{Kind: ErrInvalid, Type: e.Type(), Version: e.Data.SchemaVersion(), EventID: e.ID,
+			Err: fmt.Errorf("encoded event of %d bytes exceeds %d", len(b), MaxEncodedSize)}
+	}
+	return b, nil
+}
+
+// Validate reports, as a *DecodeError, every problem that would make Decode
+// refuse e once encoded.
+func Validate(e Event) error {
+	fail := func(kind error, attr string, err error) error {
+		de := &DecodeError{Kind: kind, Attribute: attr, EventID: e.ID, Err: err}
+		if e.Data != nil {
+			de.Type, de.Version = e.Data.EventType(), e.Data.SchemaVersion()
+		}
+		return de
+	}
+	switch {
+	case e.Data == nil:
+		return fail(ErrMissingAttribute, "data", nil)
+	case e.ID == "":
+		return fail(ErrMissingAttribute, "id", nil)
+	case e.Source == "":
+		return fail(ErrMissingAttribute, "source", nil)
+	case e.RunID == "":
+		return fail(ErrMissingAttribute, "runid", nil)
+	case e.Time.IsZero():
+		return fail(ErrMissingAttribute, "time", nil)
+	case e.Subject == "":
+		return fail(ErrMissingAttribute, "subject", nil)
+	}
+	if err := checkEnvelope(e.ID, e.Source, e.RunID, e.Subject, e.Data.EventType()); err != nil {
+		return fail(ErrInvalid, "", err)
+	}
+	if err := e.Data.validate(e.Time); err != nil {
+		return fail(ErrInvalid, "data", err)
+	}
+	return nil
+}
+
+func checkEnvelope(id, source, runID, subject, typ string) error {
+	var errs []error
+	errs = append(errs, checkToken("id", id, MaxIDLen), checkToken("runid", runID, MaxRunIDLen),
+		checkToken("subject", subject, MaxSubjectLen), checkURL("source", source))
+	if typ == TypeMovieObserved && !ValidMovieID(subject) {
+		errs = append(errs, fmt.Errorf("subject: %q is not a movie id", clip(subject)))
+	}
+	return errors.Join(errs...)
+}
+
+// checkToken accepts printable text without spaces.
+func checkToken(field, s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%s: longer than %d bytes", field, max)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("%s: contains a space or control character", field)
+		}
+	}
+	return nil
+}
+
+// checkURL accepts absolute http and https URLs with a host.
+func checkURL(field, s string) error {
+	if len(s) > MaxURLLen {
+		return fmt.Errorf("%s: longer than %d bytes", field, MaxURLLen)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%s: not a URL", field)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an absolute http(s) URL", field, clip(s))
+	}
+	return nil
+}
+
+// clip shortens attacker-controlled text quoted in error messages.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strings.ToValidUTF8(s, "?")
+	}
+	return strings.ToValidUTF8(s[:max], "?") + "…"
+}

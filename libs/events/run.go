@@ -1,0 +1,89 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Caps on run data.
+const (
+	MaxProfileLen = 128
+	MaxErrorLen   = 1024
+	MaxCount      = 10_000_000
+	MaxPages      = 10_000
+)
+
+// ScrapeStarted is the latest version of scrape.started.
+type ScrapeStarted = ScrapeStartedV1
+
+// ScrapeStartedV1 opens a run. It is published before any movie event of
+// the run.
+type ScrapeStartedV1 struct {
+	// Profile is the name of the extraction profile used.
+	Profile string `json:"profile"`
+}
+
+// EventType implements Data.
+func (ScrapeStartedV1) EventType() string { return TypeScrapeStarted }
+
+// SchemaVersion implements Data.
+func (ScrapeStartedV1) SchemaVersion() int { return 1 }
+
+func (s ScrapeStartedV1) validate(time.Time) error {
+	return checkString("profile", s.Profile, MaxProfileLen, true)
+}
+
+// ScrapeCompleted is the latest version of scrape.completed.
+type ScrapeCompleted = ScrapeCompletedV1
+
+// ScrapeCompletedV1 closes a run with its final counts. It is published
+// after every movie event of the run.
+type ScrapeCompletedV1 struct {
+	// Published is the number of movie events the stream accepted.
+	Published int `json:"published"`
+	// Failed is the number of movie events the stream did not accept.
+	Failed int `json:"failed"`
+	// Skipped is the number of items the extraction skipped (missing
+	// required field, bad number, …).
+	Skipped int `json:"skipped"`
+	// Unchanged is true when the page had not changed since the last run
+	// (conditional GET answered 304) and nothing was published.
+	Unchanged bool `json:"unchanged"`
+	// Pages is the number of pages fetched.
+	Pages      int   `json:"pages"`
+	DurationMs int64 `json:"durationMs"`
+	// Error says why the run failed, when it did.
+	Error string `json:"error,omitempty"`
+}
+
+// EventType implements Data.
+func (ScrapeCompletedV1) EventType() string { return TypeScrapeCompleted }
+
+// SchemaVersion implements Data.
+func (ScrapeCompletedV1) SchemaVersion() int { return 1 }
+
+func (s ScrapeCompletedV1) validate(time.Time) error {
+	var errs []error
+	for _, c := range []struct {
+		name   string
+		v, max int
+	}{
+		{"published", s.Published, MaxCount},
+		{"failed", s.Failed, MaxCount},
+		{"skipped", s.Skipped, MaxCount},
+		{"pages", s.Pages, MaxPages},
+	} {
+		if c.v < 0 || c.v > c.max {
+			errs = append(errs, fmt.Errorf("%s: %d not in 0..%d", c.name, c.v, c.max))
+		}
+	}
+	if s.DurationMs < 0 {
+		errs = append(errs, fmt.Errorf("durationMs: %d is negative", s.DurationMs))
+	}
+	if s.Unchanged && s.Published+s.Failed > 0 {
+		errs = append(errs, errors.New("unchanged: a run that published events is not unchanged"))
+	}
+	errs = append(errs, checkString("error", s.Error, MaxErrorLen, false))
+	return errors.Join(errs...)
+}
