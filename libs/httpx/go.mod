@@ -1,0 +1,3 @@
+module github.com/scrape-pipeline/scrape-pipeline/libs/httpx
+
+go 1.26
