@@ -1,0 +1,3 @@
+module example.com/root/libs/greet
+
+go 1.26
