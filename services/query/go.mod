@@ -1,0 +1,17 @@
+module github.com/scrape-pipeline/scrape-pipeline/services/query
+
+go 1.26
+
+require (
+	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
+)
+
+replace (
+	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
+	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../../libs/events
+	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
+	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
+)
