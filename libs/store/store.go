@@ -1,6 +1,6 @@
 // Package store defines the pipeline's projections (movies, runs, errors)
 // and the operations on them that the services use. Implementations live in
-// packages named after their technology: inmem (embedded, used by tests and
+// packages named after their technology: embedded (used by tests and
 // devstack) and dynamo (aws-sdk-go-v2). storetest is the contract suite both
 // must pass.
 //

@@ -1,0 +1,316 @@
+// Package layout is the item layout shared by the store implementations
+// (embedded and dynamo): the runs-table key prefixes, the errors listing sort
+// key, page tokens, the input limits that keep every key inside DynamoDB's
+// key-size limits, and the time encodings. Both implementations use it so
+// that they agree on keys, orderings and what counts as bad input.
+package layout
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+)
+
+// Runs-table key prefixes (see contract.RunsTable).
+const (
+	RunPrefix    = "RUN#"
+	LeasePrefix  = "LEASE#"
+	PagePrefix   = "PAGE#"
+	MarkerPrefix = "MARK#"
+)
+
+// RunKey is the runs-table key of run id.
+func RunKey(id string) string { return RunPrefix + id }
+
+// LeaseKey is the runs-table key of host's scrape lease.
+func LeaseKey(host string) string { return LeasePrefix + host }
+
+// PageKey is the runs-table key of url's conditional-GET state.
+func PageKey(url string) string { return PagePrefix + url }
+
+// MarkerKey is the runs-table key of the progress marker of eventID in run
+// runID.
+func MarkerKey(runID, eventID string) string { return MarkerPrefix + runID + "#" + eventID }
+
+// ErrorsListPK is the byTime GSI hash key shared by every error item.
+const ErrorsListPK = "ERR"
+
+// MarkerTTL is how long a progress marker is kept. A redelivery after it
+// expires would be counted again, so it is well beyond the stream's
+// retention (24 hours by default, 7 days at most with extended retention).
+const MarkerTTL = 8 * 24 * time.Hour
+
+// Limits on input, chosen so that every key stays well inside DynamoDB's
+// limits (2048 bytes for a hash key, 1024 for a range key) and both
+// implementations reject the same input.
+const (
+	MaxIDLen  = 512  // movie, run, event, error ids, hosts, lease holders
+	MaxURLLen = 1800 // page-state URLs
+	// MaxLimit caps a page: larger limits are served as MaxLimit.
+	MaxLimit = 1000
+)
+
+// TimeFormat is the fixed-width UTC form of a time used wherever times are
+// compared or sorted as strings (lastEventTime, the errors listSk): every
+// field zero-padded, nine fraction digits, so byte order is time order for
+// years 1 to 9999.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z"
+
+// FormatTime returns t in TimeFormat.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ParseTime parses a TimeFormat string.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(TimeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// ErrorsListSK is the byTime GSI range key of an error item: its first
+// failure in TimeFormat, '#', its id.
+func ErrorsListSK(firstFailure time.Time, id string) string {
+	return FormatTime(firstFailure) + "#" + id
+}
+
+// ErrorIDFromListSK returns the error id ending listSk.
+func ErrorIDFromListSK(listSK string) (string, bool) {
+	if len(listSK) < len(TimeFormat)+2 || listSK[len(TimeFormat)] != '#' {
+		return "", false
+	}
+	if _, err := ParseTime(listSK[:len(TimeFormat)]); err != nil {
+		return "", false
+	}
+	return listSK[len(TimeFormat)+1:], true
+}
+
+// EpochSeconds is the TTL attribute value of an expiry: epoch seconds,
+// rounded up so that an item never expires early.
+func EpochSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// ErrorExpiry is the expiry stored for e: e.ExpiresAt, or LastFailure plus
+// ttl when it is zero, rounded up to a whole second (DynamoDB's TTL attribute
+// holds epoch seconds).
+func ErrorExpiry(e store.ErrorItem, ttl time.Duration) time.Time {
+	exp := e.ExpiresAt
+	if exp.IsZero() {
+		exp = e.LastFailure.Add(ttl)
+	}
+	return time.Unix(EpochSeconds(exp), 0).UTC()
+}
+
+// Expired reports whether an item with TTL value expiresAt (epoch seconds,
+// 0 for none) is expired at now. DynamoDB deletes such items eventually;
+// both implementations hide them at once.
+func Expired(expiresAt int64, now time.Time) bool {
+	return expiresAt != 0 && expiresAt <= now.Unix()
+}
+
+// ClampLimit validates a page limit: below 1 is an error, above MaxLimit is
+// served as MaxLimit.
+func ClampLimit(limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("page limit %d: must be at least 1", limit)
+	}
+	return min(limit, MaxLimit), nil
+}
+
+func checkID(what, s string, maxLen int) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("%s is empty", what)
+	case len(s) > maxLen:
+		return fmt.Errorf("%s is %d bytes long, more than %d", what, len(s), maxLen)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s %q is not valid UTF-8", what, s)
+	}
+	return nil
+}
+
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8", what, s)
+	}
+	return nil
+}
+
+func checkTime(what string, t time.Time) error {
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return fmt.Errorf("%s %v is outside years 1-9999", what, t)
+	}
+	return nil
+}
+
+// CheckID validates an id-like key part (ids, hosts, holders).
+func CheckID(what, s string) error { return checkID(what, s, MaxIDLen) }
+
+// CheckURL validates a page-state URL.
+func CheckURL(url string) error { return checkID("url", url, MaxURLLen) }
+
+// CheckMovie validates a movie before it is applied: an id, valid UTF-8 text
+// (DynamoDB stores strings as UTF-8), a finite rating and storable times.
+func CheckMovie(m store.Movie) error {
+	errs := []error{checkID("movie id", m.ID, MaxIDLen), checkID("event id", m.LastEventID, MaxIDLen)}
+	for _, f := range []struct{ what, s string }{
+		{"title", m.Title}, {"director", m.Director}, {"detail url", m.DetailURL},
+		{"source", m.Source}, {"last run id", m.LastRunID},
+	} {
+		errs = append(errs, checkText(f.what, f.s))
+	}
+	for _, g := range m.Genres {
+		errs = append(errs, checkText("genre", g))
+	}
+	if math.IsNaN(m.Rating) || math.IsInf(m.Rating, 0) {
+		errs = append(errs, fmt.Errorf("rating %v is not a finite number", m.Rating))
+	}
+	errs = append(errs, checkTime("first seen", m.FirstSeen), checkTime("last seen", m.LastSeen),
+		checkTime("last event time", m.LastEventTime))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("movie %q: %w", m.ID, err)
+	}
+	return nil
+}
+
+// CheckRun validates a run passed to StartRun or CompleteRun.
+func CheckRun(r store.Run) error {
+	errs := []error{checkID("run id", r.ID, MaxIDLen), checkText("source", r.Source), checkText("error", r.Error),
+		checkTime("started at", r.StartedAt), checkTime("finished at", r.FinishedAt)}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("run %q: %w", r.ID, err)
+	}
+	return nil
+}
+
+// CheckPageState validates a page state.
+func CheckPageState(s store.PageState) error {
+	errs := []error{CheckURL(s.URL), checkText("etag", s.ETag), checkText("last modified", s.LastModified),
+		checkTime("fetched at", s.FetchedAt)}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("page state: %w", err)
+	}
+	return nil
+}
+
+// CleanError validates e and returns it ready to store: string fields made
+// valid UTF-8 (invalid bytes become U+FFFD — the errors table is the sink of
+// last resort, so text derived from a bad record must not make it fail),
+// the expiry filled in (see ErrorExpiry, with contract.ErrorTTL) and PayloadSize at least
+// len(Payload).
+func CleanError(e store.ErrorItem) (store.ErrorItem, error) {
+	errs := []error{checkID("error id", e.ID, MaxIDLen), checkTime("first failure", e.FirstFailure),
+		checkTime("last failure", e.LastFailure)}
+	if len(e.Payload) > store.MaxPayload {
+		errs = append(errs, fmt.Errorf("payload is %d bytes, more than store.MaxPayload (%d): cut it first", len(e.Payload), store.MaxPayload))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return store.ErrorItem{}, fmt.Errorf("error item: %w", err)
+	}
+	for _, p := range []*string{&e.Reason, &e.EventID, &e.RunID, &e.ShardID, &e.SequenceNumber,
+		&e.PartitionKey, &e.StreamARN, &e.Condition} {
+		*p = strings.ToValidUTF8(*p, "\uFFFD")
+	}
+	e.Stage = store.Stage(strings.ToValidUTF8(string(e.Stage), "\uFFFD"))
+	e.ExpiresAt = ErrorExpiry(e, contract.ErrorTTL)
+	e.PayloadSize = max(e.PayloadSize, len(e.Payload))
+	if len(e.Payload) == 0 {
+		e.Payload = nil
+	}
+	return e, nil
+}
+
+// Listing names what a page token continues.
+type Listing byte
+
+// Listings.
+const (
+	ListMovies       Listing = 1 // all movies, stable order
+	ListMoviesByYear Listing = 2 // one year's movies, id order
+	ListErrors       Listing = 3 // errors, newest first
+)
+
+// tokenMagic starts every page token, with a format version.
+var tokenMagic = []byte{'s', 't', 'k', 1}
+
+// Token is a decoded page token.
+type Token struct {
+	Listing Listing
+	// Year is the year of a ListMoviesByYear token.
+	Year int
+	// Key is the last key returned: a movie id, or an errors listSk.
+	Key string
+}
+
+// Encode returns t as an opaque page token.
+func (t Token) Encode() store.PageToken {
+	b := make([]byte, 0, len(tokenMagic)+1+binary.MaxVarintLen64+binary.MaxVarintLen32+len(t.Key))
+	b = append(b, tokenMagic...)
+	b = append(b, byte(t.Listing))
+	if t.Listing == ListMoviesByYear {
+		b = binary.AppendVarint(b, int64(t.Year))
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.Key)))
+	return append(b, t.Key...)
+}
+
+// DecodeToken returns the key of tok, which must have been issued for
+// listing l (and year, for ListMoviesByYear). Anything else is
+// store.ErrBadToken.
+func DecodeToken(tok store.PageToken, l Listing, year int) (string, error) {
+	t, err := parseToken(tok)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", store.ErrBadToken, err)
+	}
+	if t.Listing != l || t.Year != year {
+		return "", fmt.Errorf("%w: token of another listing", store.ErrBadToken)
+	}
+	return t.Key, nil
+}
+
+func parseToken(tok []byte) (Token, error) {
+	rest, ok := bytes.CutPrefix(tok, tokenMagic)
+	if !ok || len(rest) == 0 {
+		return Token{}, errors.New("not a page token")
+	}
+	t := Token{Listing: Listing(rest[0])}
+	rest = rest[1:]
+	switch t.Listing {
+	case ListMovies, ListErrors:
+	case ListMoviesByYear:
+		y, n := binary.Varint(rest)
+		if n <= 0 || y < math.MinInt32 || y > math.MaxInt32 {
+			return Token{}, errors.New("bad year")
+		}
+		t.Year, rest = int(y), rest[n:]
+	default:
+		return Token{}, fmt.Errorf("unknown listing %d", t.Listing)
+	}
+	n, m := binary.Uvarint(rest)
+	if m <= 0 || n != uint64(len(rest)-m) || n == 0 {
+		return Token{}, errors.New("bad key length")
+	}
+	t.Key = string(rest[m:])
+	if !utf8.ValidString(t.Key) {
+		return Token{}, errors.New("key is not UTF-8")
+	}
+	if t.Listing == ListErrors {
+		if _, ok := ErrorIDFromListSK(t.Key); !ok {
+			return Token{}, errors.New("bad errors key")
+		}
+	}
+	return t, nil
+}
