@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -73,21 +72,7 @@ func (e *DecodeError) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
-// wire is the structured-mode JSON of an event.
-type wire struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	SchemaVersion   int             `json:"schemaversion"`
-	RunID           string          `json:"runid"`
-	Time            time.Time       `json:"time"`
-	Subject         string          `json:"subject"`
-	DataContentType string          `json:"datacontenttype,omitempty"`
-	Data            json.RawMessage `json:"data"`
-}
-
-// wireOut is wire with typed data, for encoding without a second pass.
+// wireOut is the structured-mode JSON of an event, for Encode.
 type wireOut struct {
 	SpecVersion     string    `json:"specversion"`
 	ID              string    `json:"id"`
@@ -145,12 +130,31 @@ func Decode(raw []byte) (Event, error) {
 	if len(raw) > MaxEncodedSize {
 		return Event{}, &DecodeError{Kind: ErrInvalid, Err: fmt.Errorf("event of %d bytes exceeds %d", len(raw), MaxEncodedSize)}
 	}
-	var w wire
-	if err := json.Unmarshal(raw, &w); err != nil {
+	env, err := scanEnvelope(raw)
+	if err != nil {
 		return Event{}, &DecodeError{Kind: ErrMalformed, Err: err}
 	}
+	w := struct {
+		SpecVersion, ID, Source, Type, RunID, Subject, DataContentType string
+		SchemaVersion                                                  int
+		Time                                                           time.Time
+		Data                                                           []byte
+	}{env.specVersion, env.id, env.source, env.typ, env.runID, env.subject, env.dataContentType, env.schemaVersion, env.time, env.data}
+	if env.attrErr != nil {
+		if len(w.Data) > 0 && !json.Valid(w.Data) {
+			return Event{}, &DecodeError{Kind: ErrMalformed, Err: syntaxErr(raw)}
+		}
+		return Event{}, &DecodeError{Kind: ErrMalformed, Type: clip(w.Type), Version: w.SchemaVersion, EventID: clip(w.ID), Err: env.attrErr}
+	}
 	fail := func(kind error, attr string, err error) (Event, error) {
-		return Event{}, &DecodeError{Kind: kind, Attribute: attr, Type: w.Type, Version: w.SchemaVersion, EventID: w.ID, Err: err}
+		if kind != ErrMalformed && len(w.Data) > 0 && !json.Valid(w.Data) {
+			// Broken JSON anywhere makes the event malformed, whatever
+			// else is wrong with it; data's content is checked only now
+			// (or by its decoder) so that it is scanned once.
+			kind, attr, err = ErrMalformed, "", syntaxErr(raw)
+		}
+		// Type and id are echoed for tracing, clipped: they may be hostile.
+		return Event{}, &DecodeError{Kind: kind, Attribute: attr, Type: clip(w.Type), Version: w.SchemaVersion, EventID: clip(w.ID), Err: err}
 	}
 	switch {
 	case w.SpecVersion == "":
@@ -175,7 +179,6 @@ func Decode(raw []byte) (Event, error) {
 		return fail(ErrMissingAttribute, "data", nil)
 	}
 	if _, ok := Latest[w.Type]; !ok {
-		w.Type = clip(w.Type)
 		return fail(ErrUnknownType, "type", nil)
 	}
 	dec, ok := decoders[Kind{w.Type, w.SchemaVersion}]
@@ -193,6 +196,9 @@ func Decode(raw []byte) (Event, error) {
 	}
 	d, err := dec(w.Data)
 	if err != nil {
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return fail(ErrMalformed, "", syntaxErr(raw))
+		}
 		return fail(ErrInvalid, "data", err)
 	}
 	if err := d.validate(w.Time); err != nil {
@@ -275,13 +281,15 @@ func Validate(e Event) error {
 }
 
 func checkEnvelope(id, source, runID, subject, typ string) error {
-	var errs []error
-	errs = append(errs, checkToken("id", id, MaxIDLen), checkToken("runid", runID, MaxRunIDLen),
-		checkToken("subject", subject, MaxSubjectLen), checkURL("source", source))
+	var p problems
+	p.add(checkToken("id", id, MaxIDLen))
+	p.add(checkToken("runid", runID, MaxRunIDLen))
+	p.add(checkToken("subject", subject, MaxSubjectLen))
+	p.add(checkURL("source", source))
 	if typ == TypeMovieObserved && !ValidMovieID(subject) {
-		errs = append(errs, fmt.Errorf("subject: %q is not a movie id", clip(subject)))
+		p.add(fmt.Errorf("subject: %q is not a movie id", clip(subject)))
 	}
-	return errors.Join(errs...)
+	return p.err()
 }
 
 // checkToken accepts printable text without spaces.
@@ -297,19 +305,49 @@ func checkToken(field, s string, max int) error {
 	return nil
 }
 
-// checkURL accepts absolute http and https URLs with a host.
+// checkURL accepts absolute http and https URLs with a host, without
+// credentials, spaces or control characters. It is a strict subset of what
+// net/url accepts and does not allocate (it runs on every decoded record).
 func checkURL(field, s string) error {
 	if len(s) > MaxURLLen {
 		return fmt.Errorf("%s: longer than %d bytes", field, MaxURLLen)
 	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%s: not a URL", field)
+	rest, ok := cutPrefixFold(s, "https://")
+	if !ok {
+		rest, ok = cutPrefixFold(s, "http://")
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !ok {
 		return fmt.Errorf("%s: %q is not an absolute http(s) URL", field, clip(s))
 	}
+	host := rest
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c == '/' || c == '?' || c == '#' {
+			host = rest[:i]
+			break
+		}
+	}
+	if host == "" {
+		return fmt.Errorf("%s: %q has no host", field, clip(s))
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_' || c == '%') {
+			return fmt.Errorf("%s: %q has a bad host", field, clip(s))
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			return fmt.Errorf("%s: contains a space or control character", field)
+		}
+	}
 	return nil
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 // clip shortens attacker-controlled text quoted in error messages.

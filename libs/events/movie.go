@@ -44,19 +44,21 @@ func (MovieObservedV1) EventType() string { return TypeMovieObserved }
 func (MovieObservedV1) SchemaVersion() int { return 1 }
 
 func (m MovieObservedV1) validate(t time.Time) error {
-	var errs []error
-	errs = append(errs, checkTitle(m.Title), checkYear(m.Year, t), checkRank(m.Rank))
+	var p problems
+	p.add(checkTitle(m.Title))
+	p.add(checkYear(m.Year, t))
+	p.add(checkRank(m.Rank))
 	if m.Rating == "" {
-		errs = append(errs, errors.New("rating: required"))
+		p.add(errors.New("rating: required"))
 	} else if len(m.Rating) > MaxRatingText {
-		errs = append(errs, fmt.Errorf("rating: longer than %d bytes", MaxRatingText))
+		p.add(fmt.Errorf("rating: longer than %d bytes", MaxRatingText))
 	} else if _, err := parseRatingText(m.Rating); err != nil {
-		errs = append(errs, fmt.Errorf("rating: %w", err))
+		p.add(fmt.Errorf("rating: %w", err))
 	}
 	if m.DetailURL != "" {
-		errs = append(errs, checkURL("detailUrl", m.DetailURL))
+		p.add(checkURL("detailUrl", m.DetailURL))
 	}
-	return errors.Join(errs...)
+	return p.err()
 }
 
 // parseRatingText reads a rating as printed: "8.7", " 8,7 ", "8.7/10".
@@ -120,32 +122,47 @@ func (MovieObservedV2) EventType() string { return TypeMovieObserved }
 func (MovieObservedV2) SchemaVersion() int { return 2 }
 
 func (m MovieObservedV2) validate(t time.Time) error {
-	var errs []error
-	errs = append(errs, checkTitle(m.Title), checkYear(m.Year, t))
+	var p problems
+	p.add(checkTitle(m.Title))
+	p.add(checkYear(m.Year, t))
 	if m.Rank != 0 {
-		errs = append(errs, checkRank(m.Rank))
+		p.add(checkRank(m.Rank))
 	}
 	if err := checkRatingValue(m.Rating.Value); err != nil {
-		errs = append(errs, fmt.Errorf("rating.value: %w", err))
+		p.add(fmt.Errorf("rating.value: %w", err))
 	}
 	if m.Rating.Votes < 0 || m.Rating.Votes > MaxVotes {
-		errs = append(errs, fmt.Errorf("rating.votes: %d not in 0..%d", m.Rating.Votes, int64(MaxVotes)))
+		p.add(fmt.Errorf("rating.votes: %d not in 0..%d", m.Rating.Votes, int64(MaxVotes)))
 	}
-	errs = append(errs, checkString("director", m.Director, MaxDirectorLen, false))
+	p.add(checkString("director", m.Director, MaxDirectorLen, false))
 	if len(m.Genres) > MaxGenres {
-		errs = append(errs, fmt.Errorf("genres: more than %d", MaxGenres))
+		p.add(fmt.Errorf("genres: more than %d", MaxGenres))
 	}
 	for i, g := range m.Genres {
-		errs = append(errs, checkString(fmt.Sprintf("genres[%d]", i), g, MaxGenreLen, true))
+		if err := checkString("genre", g, MaxGenreLen, true); err != nil {
+			p.add(fmt.Errorf("genres[%d]: %w", i, err))
+		}
 	}
 	if m.RuntimeMinutes < 0 || m.RuntimeMinutes > MaxRuntime {
-		errs = append(errs, fmt.Errorf("runtimeMinutes: %d not in 0..%d", m.RuntimeMinutes, MaxRuntime))
+		p.add(fmt.Errorf("runtimeMinutes: %d not in 0..%d", m.RuntimeMinutes, MaxRuntime))
 	}
 	if m.DetailURL != "" {
-		errs = append(errs, checkURL("detailUrl", m.DetailURL))
+		p.add(checkURL("detailUrl", m.DetailURL))
 	}
-	return errors.Join(errs...)
+	return p.err()
 }
+
+// problems collects validation errors without allocating while there are
+// none: validation runs on every decoded record.
+type problems []error
+
+func (p *problems) add(err error) {
+	if err != nil {
+		*p = append(*p, err)
+	}
+}
+
+func (p problems) err() error { return errors.Join(p...) }
 
 func checkTitle(s string) error { return checkString("title", s, MaxTitleLen, true) }
 

@@ -64,7 +64,7 @@ func (ScrapeCompletedV1) EventType() string { return TypeScrapeCompleted }
 func (ScrapeCompletedV1) SchemaVersion() int { return 1 }
 
 func (s ScrapeCompletedV1) validate(time.Time) error {
-	var errs []error
+	var p problems
 	for _, c := range []struct {
 		name   string
 		v, max int
@@ -75,15 +75,15 @@ func (s ScrapeCompletedV1) validate(time.Time) error {
 		{"pages", s.Pages, MaxPages},
 	} {
 		if c.v < 0 || c.v > c.max {
-			errs = append(errs, fmt.Errorf("%s: %d not in 0..%d", c.name, c.v, c.max))
+			p.add(fmt.Errorf("%s: %d not in 0..%d", c.name, c.v, c.max))
 		}
 	}
 	if s.DurationMs < 0 {
-		errs = append(errs, fmt.Errorf("durationMs: %d is negative", s.DurationMs))
+		p.add(fmt.Errorf("durationMs: %d is negative", s.DurationMs))
 	}
 	if s.Unchanged && s.Published+s.Failed > 0 {
-		errs = append(errs, errors.New("unchanged: a run that published events is not unchanged"))
+		p.add(errors.New("unchanged: a run that published events is not unchanged"))
 	}
-	errs = append(errs, checkString("error", s.Error, MaxErrorLen, false))
-	return errors.Join(errs...)
+	p.add(checkString("error", s.Error, MaxErrorLen, false))
+	return p.err()
 }

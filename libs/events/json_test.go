@@ -1,0 +1,8 @@
+package events
+
+import "encoding/json"
+
+var (
+	jsonMarshal   = json.Marshal
+	jsonUnmarshal = json.Unmarshal
+)

@@ -1,0 +1,274 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// The envelope is read by a small scanner instead of a second
+// encoding/json pass: the consumer decodes every record of every batch, and
+// this halves Decode's time and allocations (see BENCHMARKS.md). Only the
+// top-level object is scanned here, after json.Valid has checked the whole
+// input; data is decoded by encoding/json into its versioned Go type.
+
+// envelope is the scanned top level of an event. Its strings share one
+// copy of the input where they need no unescaping.
+type envelope struct {
+	specVersion, id, source, typ, runID, subject, dataContentType string
+	schemaVersion                                                 int
+	time                                                          time.Time
+	data                                                          []byte // nil: absent
+	// attrErr is the first attribute whose value has the wrong JSON type.
+	attrErr error
+}
+
+// scanEnvelope reads the top-level attributes of raw. It checks the JSON
+// syntax of everything but data's content, which the data decoder checks
+// (so data is scanned once, not twice). Attribute names match exactly
+// (CloudEvents names are lowercase); unknown attributes (extensions) are
+// ignored; a repeated attribute keeps its last value, as encoding/json does.
+func scanEnvelope(raw []byte) (envelope, error) {
+	var env envelope
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		if json.Valid(raw) {
+			return env, errors.New("not a JSON object")
+		}
+		return env, syntaxErr(raw)
+	}
+	// One string backs every attribute that needs no unescaping.
+	s := string(raw)
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return env, trailing(raw, i+1)
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return env, syntaxErr(raw)
+		}
+		kEnd := stringEnd(raw, i)
+		if kEnd > len(raw) || !validString(raw[i:kEnd]) {
+			return env, syntaxErr(raw)
+		}
+		key := raw[i+1 : kEnd-1]
+		i = skipSpace(raw, kEnd)
+		if i >= len(raw) || raw[i] != ':' {
+			return env, syntaxErr(raw)
+		}
+		vStart := skipSpace(raw, i+1)
+		vEnd := valueEnd(raw, vStart)
+		if vEnd > len(raw) || vStart == vEnd {
+			return env, syntaxErr(raw)
+		}
+		val := raw[vStart:vEnd]
+		if string(key) == "data" && (val[0] == '{' || val[0] == '[') {
+			env.data = val // checked by the data decoder
+		} else if !validValue(val) {
+			return env, syntaxErr(raw)
+		}
+		switch string(key) { // no allocation: the compiler compares in place
+		case "specversion":
+			env.specVersion = env.str("specversion", s, vStart, vEnd)
+		case "id":
+			env.id = env.str("id", s, vStart, vEnd)
+		case "source":
+			env.source = env.str("source", s, vStart, vEnd)
+		case "type":
+			env.typ = env.str("type", s, vStart, vEnd)
+		case "runid":
+			env.runID = env.str("runid", s, vStart, vEnd)
+		case "subject":
+			env.subject = env.str("subject", s, vStart, vEnd)
+		case "datacontenttype":
+			env.dataContentType = env.str("datacontenttype", s, vStart, vEnd)
+		case "schemaversion":
+			env.schemaVersion = 0
+			if string(val) == "null" {
+				break
+			}
+			n, err := strconv.Atoi(string(val))
+			if err != nil {
+				env.setErr(fmt.Errorf("schemaversion: %s is not an integer", clip(string(val))))
+			}
+			env.schemaVersion = n
+		case "time":
+			env.time = time.Time{}
+			if string(val) == "null" {
+				break
+			}
+			if val[0] != '"' {
+				env.setErr(errors.New("time: not a string"))
+				break
+			}
+			t, err := time.Parse(time.RFC3339Nano, env.str("time", s, vStart, vEnd))
+			if err != nil {
+				env.setErr(fmt.Errorf("time: %q is not an RFC 3339 time", clip(string(val))))
+			}
+			env.time = t
+		case "data":
+			if val[0] != '{' && val[0] != '[' {
+				env.data = val
+			}
+		}
+		i = skipSpace(raw, vEnd)
+		if i >= len(raw) {
+			return env, syntaxErr(raw)
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return env, trailing(raw, i+1)
+		default:
+			return env, syntaxErr(raw)
+		}
+	}
+}
+
+// trailing accepts only white space after the top-level object.
+func trailing(raw []byte, i int) error {
+	if skipSpace(raw, i) != len(raw) {
+		return syntaxErr(raw)
+	}
+	return nil
+}
+
+// syntaxErr returns encoding/json's description of raw's syntax error, with
+// its offset. Only failures pay for it.
+func syntaxErr(raw []byte) error {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	return errors.New("invalid JSON")
+}
+
+// validString reports whether b (a JSON string with its quotes) is valid:
+// printable ASCII without escapes is checked here, anything else by
+// encoding/json.
+func validString(b []byte) bool {
+	if len(b) < 2 || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c == '\\' || c >= 0x80 {
+			return json.Valid(b)
+		}
+	}
+	return true
+}
+
+func validValue(b []byte) bool {
+	switch b[0] {
+	case '"':
+		return validString(b)
+	case 't':
+		return string(b) == "true"
+	case 'f':
+		return string(b) == "false"
+	case 'n':
+		return string(b) == "null"
+	}
+	return json.Valid(b)
+}
+
+func (env *envelope) setErr(err error) {
+	if env.attrErr == nil {
+		env.attrErr = err
+	}
+}
+
+// str returns the JSON string at s[start:end] unquoted; null is "". Any
+// other JSON type records an attribute error.
+func (env *envelope) str(name, s string, start, end int) string {
+	v := s[start:end]
+	if v == "null" {
+		return ""
+	}
+	if v[0] != '"' {
+		env.setErr(fmt.Errorf("%s: not a string", name))
+		return ""
+	}
+	inner := v[1 : len(v)-1]
+	for j := 0; j < len(inner); j++ {
+		if inner[j] == '\\' || inner[j] >= 0x80 {
+			// Escapes, or non-ASCII that may be invalid UTF-8 (which
+			// encoding/json replaces): let encoding/json do it.
+			var out string
+			if err := json.Unmarshal([]byte(v), &out); err != nil {
+				env.setErr(fmt.Errorf("%s: %w", name, err))
+			}
+			return out
+		}
+	}
+	return inner
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string starting at b[i],
+// or len(b)+1 if it does not end.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b) + 1
+}
+
+// valueEnd returns the index just past the JSON value starting at b[i],
+// or len(b)+1 if it does not end. The value's content is not checked.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = stringEnd(b, j) - 1
+				if j >= len(b) {
+					return len(b) + 1
+				}
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b) + 1
+	}
+	j := i
+	for j < len(b) {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return j
+		}
+		j++
+	}
+	return j
+}
