@@ -9,6 +9,12 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 )
 
+require (
+	github.com/google/go-cmp v0.7.0
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)
+
 replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../../libs/events
