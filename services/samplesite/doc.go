@@ -1,0 +1,2 @@
+// Package samplesite is the page that can safely be scraped.
+package samplesite
