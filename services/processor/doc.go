@@ -1,0 +1,49 @@
+// Package processor turns batches of Kinesis records into the pipeline's
+// projections (movies, runs) and puts every record that can never be
+// projected into the errors table, so that no record blocks its shard and
+// none is lost. The Lambda entry point (cmd/lambda) and devstack's event
+// source mapping call the same [Handler].
+//
+// # Outcomes of a record
+//
+// Each record of a batch ends in exactly one of these states:
+//
+//   - done: decoded and projected (movie.observed → ApplyMovie, which may
+//     answer Applied, Duplicate or Stale; scrape.started → StartRun;
+//     scrape.completed → CompleteRun), its run progress counted; or a
+//     permanent failure (undecodable, unknown type or version, invalid,
+//     refused by the store for good) stored in errors and counted as failed
+//     for its run. Done records are not reported.
+//   - failed: a transient failure (store.ErrTransient, the context's
+//     deadline or cancellation, a failed PutError). Reported.
+//   - skipped: an earlier record of the same partition key failed in this
+//     batch, so this one was not attempted (applying it would let a later
+//     event overtake an earlier one). Reported.
+//   - not started: the deadline was near (see Options.DeadlineMargin).
+//     Reported.
+//
+// # Checkpoint semantics
+//
+// With ReportBatchItemFailures, Lambda checkpoints a shard just before the
+// lowest sequence number in batchItemFailures and redelivers every record
+// from there on, reported or not. The handler therefore reports every
+// record that is not done (the lowest failing one of each shard is among
+// them) and nothing else; records that were done after the lowest failure
+// are redelivered anyway and are idempotent (Duplicate outcomes, counted
+// once). Every record below the lowest reported one is done: either
+// projected or stored in errors.
+//
+// # Concurrency
+//
+// A batch is split by partition key. Up to Options.Concurrency keys are
+// worked on at once; the records of one key are handled one after the
+// other, in batch order, by one goroutine. Keys start in the order of their
+// first record, so that when the deadline stops the batch the done records
+// cluster at its start and the checkpoint advances as far as possible.
+//
+// # Metrics and logs
+//
+// Each batch writes one CloudWatch Embedded Metric Format line (see
+// [Metrics]) to Options.Metrics and one slog summary line; every failed
+// record is logged with its event id, run id, shard and sequence number.
+package processor

@@ -1,0 +1,478 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+)
+
+// Projections writes the movies and runs projections. Implementations are
+// safe for concurrent use and honour ctx's deadline. An error that wraps
+// store.ErrTransient is worth retrying later; any other error is a
+// permanent refusal of that input.
+type Projections interface {
+	// ApplyMovie replaces the projection of m.ID with m if m's (time, id)
+	// is newer than the stored one, keeping the stored FirstSeen; it
+	// returns Applied, Duplicate or Stale.
+	ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, error)
+	// StartRun creates run r unless it exists (idempotent).
+	StartRun(ctx context.Context, r store.Run) error
+	// CompleteRun records r's final counts and marks it completed
+	// (idempotent).
+	CompleteRun(ctx context.Context, r store.Run) error
+}
+
+// Progress counts a run's events exactly once each.
+type Progress interface {
+	// CountEvent adds one to counter c of run runID unless eventID was
+	// already counted for that run; it reports whether it counted. Safe
+	// for concurrent use; store.ErrTransient marks a retryable failure.
+	CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error)
+}
+
+// Errors stores failed records.
+type Errors interface {
+	// PutError stores e; storing an item with the same ID again updates
+	// it (idempotent). Safe for concurrent use.
+	PutError(ctx context.Context, e store.ErrorItem) error
+}
+
+// Store is everything the processor writes to. store.Store (the embedded
+// and DynamoDB adapters) satisfies it.
+type Store interface {
+	Projections
+	Progress
+	Errors
+}
+
+var _ Store = store.Store(nil)
+
+// Defaults of Options.
+const (
+	DefaultConcurrency    = 16
+	DefaultDeadlineMargin = 2 * time.Second
+	// DefaultNamespace is the CloudWatch namespace of the metrics.
+	DefaultNamespace = "ScrapePipeline"
+)
+
+// maxReason caps the failure reason kept in an error item and in logs.
+const maxReason = 4 << 10
+
+// Options tunes a Handler. The zero value of every field selects its
+// default.
+type Options struct {
+	// Concurrency bounds how many partition keys are worked on at once
+	// (default DefaultConcurrency; values below 1 select the default).
+	Concurrency int
+	// DeadlineMargin: once the context's deadline is closer than this, no
+	// record is started any more and the rest of the batch is reported as
+	// failed; store calls still running are cancelled at a quarter of the
+	// margin before the deadline, leaving time to return the response.
+	// Default DefaultDeadlineMargin. The function's timeout must be well
+	// above it (say 10 s or more).
+	DeadlineMargin time.Duration
+	// Logger receives the batch summaries and every failed record (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// Metrics receives one CloudWatch Embedded Metric Format JSON line per
+	// batch (in Lambda: os.Stdout). Nil writes no metrics.
+	Metrics io.Writer
+	// Namespace is the metrics' CloudWatch namespace (default
+	// DefaultNamespace); FunctionName, when set, is added as the
+	// "Function" dimension next to "Service": "processor".
+	Namespace    string
+	FunctionName string
+	// Now stamps error items and measures record age (default time.Now).
+	Now func() time.Time
+}
+
+// Handler processes Kinesis batches. It is safe for concurrent use.
+type Handler struct {
+	store   Store
+	conc    int
+	margin  time.Duration
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *emfWriter
+}
+
+// New returns a Handler that writes to s.
+func New(s Store, o Options) *Handler {
+	h := &Handler{store: s, conc: o.Concurrency, margin: o.DeadlineMargin, log: o.Logger, now: o.Now}
+	if h.conc < 1 {
+		h.conc = DefaultConcurrency
+	}
+	if h.margin <= 0 {
+		h.margin = DefaultDeadlineMargin
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if o.Metrics != nil {
+		ns := o.Namespace
+		if ns == "" {
+			ns = DefaultNamespace
+		}
+		h.metrics = newEMFWriter(o.Metrics, ns, o.FunctionName)
+	}
+	return h
+}
+
+// state is where a record of a batch ended.
+type state uint8
+
+const (
+	stateNotStarted state = iota // the deadline came first
+	stateDone                    // projected, or stored in errors
+	stateFailed                  // transient failure
+	stateSkipped                 // an earlier record of its key failed
+)
+
+// kind is what a done record was.
+type kind uint8
+
+const (
+	kindNone kind = iota
+	kindMovie
+	kindRun
+	kindPermanent
+)
+
+type result struct {
+	state   state
+	kind    kind
+	outcome store.Outcome
+}
+
+// batch is one call of Handle.
+type batch struct {
+	h      *Handler
+	recs   []lambdaevents.KinesisEventRecord
+	res    []result
+	stopAt time.Time // zero: no deadline
+}
+
+// Handle projects the records of ev and returns the records to retry as
+// batch item failures (see the package documentation for which ones). It
+// never returns a non-nil error: an error would make Lambda discard the
+// partial-failure response and retry the whole batch.
+func (h *Handler) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
+	t0 := time.Now()
+	b := batch{h: h, recs: ev.Records, res: make([]result, len(ev.Records))}
+	work := ctx
+	if d, ok := ctx.Deadline(); ok {
+		b.stopAt = d.Add(-h.margin)
+		var cancel context.CancelFunc
+		work, cancel = context.WithDeadline(ctx, d.Add(-h.margin/4))
+		defer cancel()
+	}
+	b.run(work)
+	resp := lambdaevents.KinesisEventResponse{BatchItemFailures: b.failures()}
+	h.report(ctx, &b, time.Since(t0))
+	return resp, nil
+}
+
+// run works on the batch's partition keys concurrently, each key's
+// records in order.
+func (b *batch) run(ctx context.Context) {
+	heads, next := b.group()
+	workers := min(b.h.conc, len(heads))
+	if workers <= 1 {
+		for _, head := range heads {
+			b.runKey(ctx, head, next)
+		}
+		return
+	}
+	var cursor atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				g := cursor.Add(1) - 1
+				if g >= int64(len(heads)) {
+					return
+				}
+				b.runKey(ctx, heads[g], next)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// group links the records of each partition key: heads holds the first
+// record of each key in order of appearance, next[i] the key's record
+// after i (-1: none).
+func (b *batch) group() (heads, next []int32) {
+	n := len(b.recs)
+	next = make([]int32, n)
+	tails := make([]int32, 0, 16)
+	heads = make([]int32, 0, 16)
+	keys := make(map[string]int32, min(n, 1024))
+	for i := range b.recs {
+		next[i] = -1
+		k := b.recs[i].Kinesis.PartitionKey
+		if g, ok := keys[k]; ok {
+			next[tails[g]] = int32(i)
+			tails[g] = int32(i)
+			continue
+		}
+		keys[k] = int32(len(heads))
+		heads = append(heads, int32(i))
+		tails = append(tails, int32(i))
+	}
+	return heads, next
+}
+
+// runKey handles the records of one key in order. After a failed record
+// the key's later records are skipped: applying them would let a later
+// event overtake the failed one.
+func (b *batch) runKey(ctx context.Context, head int32, next []int32) {
+	halted, stopped := false, false
+	for i := head; i >= 0; i = next[i] {
+		switch {
+		case halted:
+			b.res[i].state = stateSkipped
+		case stopped || b.stopping(ctx):
+			stopped = true // stays stateNotStarted, like the rest of the key
+		default:
+			b.process(ctx, int(i))
+			halted = b.res[i].state == stateFailed
+		}
+	}
+}
+
+func (b *batch) stopping(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	return !b.stopAt.IsZero() && !time.Now().Before(b.stopAt)
+}
+
+// ids identify a record's event in logs and error items, as far as known.
+type ids struct {
+	eventID, runID string
+	// movie is true for movie.observed events: only they count towards
+	// a run's progress (Run.Published counts movie events).
+	movie bool
+}
+
+// process handles record i; it sets b.res[i].
+func (b *batch) process(ctx context.Context, i int) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.res[i] = result{state: stateFailed}
+			b.h.log.LogAttrs(ctx, slog.LevelError, "panic processing record",
+				slog.String("shard_id", shardID(&b.recs[i])),
+				slog.String("sequence_number", b.recs[i].Kinesis.SequenceNumber),
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	rec := &b.recs[i]
+	e, err := events.Decode(rec.Kinesis.Data)
+	if err != nil {
+		b.permanent(ctx, i, decodeStage(err), err, failureIDs(err, rec.Kinesis.Data))
+		return
+	}
+	id := ids{eventID: e.ID, runID: e.RunID}
+	st := b.h.store
+	switch d := e.Data.(type) {
+	case events.MovieObserved:
+		id.movie = true
+		out, err := st.ApplyMovie(ctx, movieOf(e, d))
+		if err != nil {
+			b.storeFailed(ctx, i, fmt.Errorf("apply movie %s: %w", e.Subject, err), id)
+			return
+		}
+		if _, err := st.CountEvent(ctx, e.RunID, e.ID, store.CounterProcessed); err != nil {
+			b.storeFailed(ctx, i, fmt.Errorf("count event of run %s: %w", e.RunID, err), id)
+			return
+		}
+		b.res[i] = result{state: stateDone, kind: kindMovie, outcome: out}
+	case events.ScrapeStarted:
+		if err := st.StartRun(ctx, store.Run{ID: e.RunID, Source: e.Source, StartedAt: e.Time}); err != nil {
+			b.storeFailed(ctx, i, fmt.Errorf("start run %s: %w", e.RunID, err), id)
+			return
+		}
+		b.res[i] = result{state: stateDone, kind: kindRun}
+	case events.ScrapeCompleted:
+		if err := st.CompleteRun(ctx, runOf(e, d)); err != nil {
+			b.storeFailed(ctx, i, fmt.Errorf("complete run %s: %w", e.RunID, err), id)
+			return
+		}
+		b.res[i] = result{state: stateDone, kind: kindRun}
+	default:
+		b.permanent(ctx, i, store.StageProject, fmt.Errorf("no projection for event type %s", e.Type()), id)
+	}
+}
+
+// storeFailed classifies a store error: transient ones fail the record,
+// any other is the store refusing this input for good.
+func (b *batch) storeFailed(ctx context.Context, i int, err error, id ids) {
+	if transient(ctx, err) {
+		b.fail(ctx, i, err, id)
+		return
+	}
+	b.permanent(ctx, i, store.StageProject, err, id)
+}
+
+// transient reports whether err is worth retrying: the store says so, or
+// the call ran out of time.
+func transient(ctx context.Context, err error) bool {
+	return errors.Is(err, store.ErrTransient) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled) || ctx.Err() != nil
+}
+
+// fail marks record i as a transient failure, to be reported.
+func (b *batch) fail(ctx context.Context, i int, err error, id ids) {
+	b.res[i] = result{state: stateFailed}
+	rec := &b.recs[i]
+	b.h.log.LogAttrs(ctx, slog.LevelWarn, "transient failure, record will be retried",
+		slog.String("event_id", id.eventID), slog.String("run_id", id.runID),
+		slog.String("shard_id", shardID(rec)), slog.String("sequence_number", rec.Kinesis.SequenceNumber),
+		slog.String("partition_key", rec.Kinesis.PartitionKey), slog.String("error", clip(err.Error())))
+}
+
+// permanent stores record i in errors and counts it as failed for its
+// run. If either write fails, the record is a transient failure: it must
+// not be checkpointed before it is stored.
+func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause error, id ids) {
+	rec := &b.recs[i]
+	shard, seq := shardID(rec), rec.Kinesis.SequenceNumber
+	now := b.h.now().UTC()
+	data := rec.Kinesis.Data
+	item := store.ErrorItem{
+		ID:             store.ErrorID(stage, shard, seq, id.eventID),
+		Stage:          stage,
+		Reason:         clip(cause.Error()),
+		EventID:        id.eventID,
+		RunID:          id.runID,
+		Payload:        bytes.Clone(data[:min(len(data), store.MaxPayload)]),
+		PayloadSize:    len(data),
+		ShardID:        shard,
+		SequenceNumber: seq,
+		PartitionKey:   rec.Kinesis.PartitionKey,
+		StreamARN:      rec.EventSourceArn,
+		Attempts:       1,
+		FirstFailure:   now,
+		LastFailure:    now,
+		ExpiresAt:      now.Add(contract.ErrorTTL),
+	}
+	if err := b.h.store.PutError(ctx, item); err != nil {
+		b.fail(ctx, i, fmt.Errorf("store permanent failure (%s): %w", clip(cause.Error()), err), id)
+		return
+	}
+	if id.movie && id.runID != "" {
+		key := id.eventID
+		if key == "" {
+			key = "record:" + shard + ":" + seq
+		}
+		if _, err := b.h.store.CountEvent(ctx, id.runID, key, store.CounterFailed); err != nil {
+			b.fail(ctx, i, fmt.Errorf("count failed event of run %s: %w", id.runID, err), id)
+			return
+		}
+	}
+	b.res[i] = result{state: stateDone, kind: kindPermanent}
+	b.h.log.LogAttrs(ctx, slog.LevelWarn, "permanent failure stored in errors",
+		slog.String("stage", string(stage)), slog.String("error_id", item.ID),
+		slog.String("event_id", id.eventID), slog.String("run_id", id.runID),
+		slog.String("shard_id", shard), slog.String("sequence_number", seq),
+		slog.String("partition_key", rec.Kinesis.PartitionKey), slog.String("reason", item.Reason))
+}
+
+// failures lists every record that is not done, in batch order, once
+// each. Lambda checkpoints before the lowest of them in each shard.
+func (b *batch) failures() []lambdaevents.KinesisBatchItemFailure {
+	out := []lambdaevents.KinesisBatchItemFailure{}
+	var seen map[string]bool
+	for i := range b.res {
+		if b.res[i].state == stateDone {
+			continue
+		}
+		seq := b.recs[i].Kinesis.SequenceNumber
+		if seen == nil {
+			seen = make(map[string]bool)
+		}
+		if seen[seq] {
+			continue
+		}
+		seen[seq] = true
+		out = append(out, lambdaevents.KinesisBatchItemFailure{ItemIdentifier: seq})
+	}
+	return out
+}
+
+// decodeStage tells a decoding failure (the bytes are not an event this
+// version understands) from a validation failure (an event that breaks a
+// rule).
+func decodeStage(err error) store.Stage {
+	if errors.Is(err, events.ErrInvalid) {
+		return store.StageValidate
+	}
+	return store.StageDecode
+}
+
+// movieOf is the projection of one observation.
+func movieOf(e events.Event, d events.MovieObserved) store.Movie {
+	return store.Movie{
+		ID:             e.Subject,
+		Title:          d.Title,
+		Year:           d.Year,
+		Rank:           d.Rank,
+		Rating:         d.Rating.Value,
+		Votes:          int(d.Rating.Votes),
+		Director:       d.Director,
+		Genres:         d.Genres,
+		RuntimeMinutes: d.RuntimeMinutes,
+		DetailURL:      d.DetailURL,
+		Source:         e.Source,
+		FirstSeen:      e.Time,
+		LastSeen:       e.Time,
+		LastRunID:      e.RunID,
+		LastEventID:    e.ID,
+		LastEventTime:  e.Time,
+	}
+}
+
+// runOf is the final state of a run as scrape.completed tells it. The
+// start time is derived from the duration in case scrape.started was
+// never projected.
+func runOf(e events.Event, d events.ScrapeCompleted) store.Run {
+	return store.Run{
+		ID:            e.RunID,
+		Source:        e.Source,
+		StartedAt:     e.Time.Add(-time.Duration(d.DurationMs) * time.Millisecond),
+		FinishedAt:    e.Time,
+		Completed:     true,
+		Published:     d.Published,
+		PublishFailed: d.Failed,
+		Skipped:       d.Skipped,
+		Pages:         d.Pages,
+		Unchanged:     d.Unchanged,
+		DurationMs:    d.DurationMs,
+		Error:         d.Error,
+	}
+}
+
+// clip caps a reason's length, keeping it valid UTF-8.
+func clip(s string) string {
+	if len(s) <= maxReason {
+		return s
+	}
+	return string(bytes.ToValidUTF8([]byte(s[:maxReason]), nil)) + "…"
+}

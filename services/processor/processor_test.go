@@ -1,0 +1,375 @@
+package processor_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
+	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+)
+
+// now is the fixed clock of the table tests.
+var now = time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
+
+// patch rewrites an encoded event: data is decoded into a map, fn
+// changes it, and it is encoded again (so tests can break any rule).
+func patch(t testing.TB, data []byte, fn func(map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	fn(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// errWant is what a test checks of an error item.
+type errWant struct {
+	Stage                                    store.Stage
+	SequenceNumber, EventID, RunID, Reason   string
+	ShardID, PartitionKey, StreamARN         string
+	Attempts, PayloadSize                    int
+	PayloadMatches, ExpiresIn14Days, Stamped bool
+}
+
+// runWant is what a test checks of a run.
+type runWant struct {
+	Processed, Failed int
+	Status            store.RunStatus
+}
+
+func TestHandle(t *testing.T) {
+	runA, runB := "run-20261127-042000-aaaaaaaa", "run-20261127-052000-bbbbbbbb"
+	alienA := movieEvent(runA, t0, "alien-1979", 1)
+	alienB := movieEvent(runB, t0.Add(time.Hour), "alien-1979", 2)
+	heatA := movieEvent(runA, t0.Add(time.Second), "heat-1995", 3)
+	ranA := movieEvent(runA, t0.Add(2*time.Second), "ran-1985", 4)
+	startedA := events.NewRunEvent(runA, testSource, t0.Add(-time.Second), events.ScrapeStarted{Profile: "chart"})
+	completedA := events.NewRunEvent(runA, testSource, t0.Add(3*time.Second), events.ScrapeCompleted{Published: 3, Pages: 1, DurationMs: 4000})
+
+	enc := func(e events.Event) []byte { return mustEncode(t, e) }
+	unknownVersion := patch(t, enc(heatA), func(m map[string]any) { m["schemaversion"] = 99 })
+	invalid := patch(t, enc(heatA), func(m map[string]any) { m["data"].(map[string]any)["rating"] = map[string]any{"value": 42} })
+	unknownType := patch(t, enc(heatA), func(m map[string]any) { m["type"] = "movie.deleted" })
+	malformed := []byte(`{"specversion":"1.0","id":"half`)
+	huge := bytes.Repeat([]byte("x"), store.MaxPayload+10)
+
+	type rec struct {
+		key  string
+		data []byte
+	}
+	mv := func(e events.Event) rec { return rec{e.Subject, enc(e)} }
+	failOnce := func(o op, key string, f fault) func(op, string) fault {
+		return func(o2 op, key2 string) fault {
+			if o2 == o && key2 == key {
+				return f
+			}
+			return fault{}
+		}
+	}
+
+	tests := []struct {
+		name string
+		recs []rec
+		// hook injects faults into the first delivery only; the
+		// redeliveries that follow (from the checkpoint, as Lambda does)
+		// run without faults.
+		hook        func(op, string) fault
+		wantFailed  []int // indexes into recs reported by the first delivery
+		wantMovies  map[string]string
+		wantErrors  []errWant
+		wantRuns    map[string]runWant
+		wantMetrics processor.Metrics // of the first delivery, durations left out
+	}{
+		{
+			name:        "clean batch is projected and counted",
+			recs:        []rec{mv(alienA), mv(heatA), mv(ranA)},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID, "ran-1985": ranA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 3, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 3, Applied: 3},
+		},
+		{
+			name:        "the same event twice is a duplicate counted once",
+			recs:        []rec{mv(alienA), mv(alienA)},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, Duplicates: 1},
+		},
+		{
+			name:        "an older event after a newer one is stale",
+			recs:        []rec{mv(alienB), mv(alienA)},
+			wantMovies:  map[string]string{"alien-1979": alienB.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}, runB: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, Stale: 1},
+		},
+		{
+			name:       "run events open and complete the run",
+			recs:       []rec{{runA, enc(startedA)}, mv(alienA), mv(heatA), mv(ranA), {runA, enc(completedA)}},
+			wantMovies: map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID, "ran-1985": ranA.ID},
+			wantRuns:   map[string]runWant{runA: {Processed: 3, Status: store.RunCompleted}},
+			wantMetrics: processor.Metrics{Records: 5, Applied: 3, RunEvents: 2},
+		},
+		{
+			name: "malformed record goes to errors and the batch moves on",
+			recs: []rec{{"alien-1979", malformed}, mv(heatA)},
+			wantErrors: []errWant{{Stage: store.StageDecode, SequenceNumber: seqNumber(0), PartitionKey: "alien-1979",
+				Reason: "malformed event", PayloadSize: len(malformed)}},
+			wantMovies:  map[string]string{"heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, PermanentFailures: 1},
+		},
+		{
+			name: "unknown version goes to errors and counts as failed for its run",
+			recs: []rec{{"heat-1995", unknownVersion}},
+			wantErrors: []errWant{{Stage: store.StageDecode, SequenceNumber: seqNumber(0), PartitionKey: "heat-1995",
+				EventID: heatA.ID, RunID: runA, Reason: "unknown schema version", PayloadSize: len(unknownVersion)}},
+			wantRuns:    map[string]runWant{runA: {Failed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 1, PermanentFailures: 1},
+		},
+		{
+			name: "invalid event is a validation failure",
+			recs: []rec{{"heat-1995", invalid}, mv(alienA)},
+			wantErrors: []errWant{{Stage: store.StageValidate, SequenceNumber: seqNumber(0), PartitionKey: "heat-1995",
+				EventID: heatA.ID, RunID: runA, Reason: "invalid event data", PayloadSize: len(invalid)}},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Failed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, PermanentFailures: 1},
+		},
+		{
+			name: "unknown type is stored but not counted: it is no movie event",
+			recs: []rec{{"heat-1995", unknownType}},
+			wantErrors: []errWant{{Stage: store.StageDecode, SequenceNumber: seqNumber(0), PartitionKey: "heat-1995",
+				EventID: heatA.ID, RunID: runA, Reason: "unknown event type", PayloadSize: len(unknownType)}},
+			wantMetrics: processor.Metrics{Records: 1, PermanentFailures: 1},
+		},
+		{
+			name: "payload is cut to MaxPayload, its size kept",
+			recs: []rec{{"heat-1995", huge}},
+			wantErrors: []errWant{{Stage: store.StageValidate, SequenceNumber: seqNumber(0), PartitionKey: "heat-1995",
+				Reason: "invalid event", PayloadSize: len(huge)}},
+			wantMetrics: processor.Metrics{Records: 1, PermanentFailures: 1},
+		},
+		{
+			name:       "transient failure halts its key only and is retried",
+			recs:       []rec{mv(alienA), mv(heatA), mv(alienB), mv(ranA)},
+			hook:       failOnce(opApply, alienA.ID, fault{err: transientErr}),
+			wantFailed: []int{0, 2},
+			wantMovies: map[string]string{"alien-1979": alienB.ID, "heat-1995": heatA.ID, "ran-1985": ranA.ID},
+			wantRuns:   map[string]runWant{runA: {Processed: 3, Status: store.RunRunning}, runB: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 4, Applied: 2, TransientFailures: 1, ReportedFailures: 2},
+		},
+		{
+			name:        "failure after the write is retried without double counting",
+			recs:        []rec{mv(alienA), mv(heatA)},
+			hook:        failOnce(opApply, alienA.ID, fault{err: transientErr, after: true}),
+			wantFailed:  []int{0},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+		{
+			name:        "counter failure after the apply is retried",
+			recs:        []rec{mv(alienA), mv(heatA)},
+			hook:        failOnce(opCount, alienA.ID+"/processed", fault{err: transientErr}),
+			wantFailed:  []int{0},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+		{
+			name:       "a deadline from the store is transient",
+			recs:       []rec{mv(alienA)},
+			hook:       failOnce(opApply, alienA.ID, fault{err: fmt.Errorf("apply: %w", context.DeadlineExceeded)}),
+			wantFailed: []int{0},
+			wantMovies: map[string]string{"alien-1979": alienA.ID},
+			wantRuns:   map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+		{
+			name:       "a bad record whose error item cannot be stored is reported",
+			recs:       []rec{{"alien-1979", malformed}, mv(heatA)},
+			hook:       failOnce(opPutError, seqNumber(0), fault{err: transientErr}),
+			wantFailed: []int{0},
+			wantErrors: []errWant{{Stage: store.StageDecode, SequenceNumber: seqNumber(0), PartitionKey: "alien-1979",
+				Reason: "malformed event", PayloadSize: len(malformed)}},
+			wantMovies:  map[string]string{"heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+		{
+			name:       "a bad record whose failed count cannot be stored is reported",
+			recs:       []rec{{"heat-1995", invalid}},
+			hook:       failOnce(opCount, heatA.ID+"/failed", fault{err: transientErr, after: true}),
+			wantFailed: []int{0},
+			wantErrors: []errWant{{Stage: store.StageValidate, SequenceNumber: seqNumber(0), PartitionKey: "heat-1995",
+				EventID: heatA.ID, RunID: runA, Reason: "invalid event data", PayloadSize: len(invalid)}},
+			wantRuns:    map[string]runWant{runA: {Failed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+		{
+			name: "a store refusing an event for good is a projection failure",
+			recs: []rec{mv(alienA), mv(heatA)},
+			hook: failOnce(opApply, alienA.ID, fault{err: errors.New("ValidationException: item too large")}),
+			wantErrors: []errWant{{Stage: store.StageProject, SequenceNumber: seqNumber(0), PartitionKey: "alien-1979",
+				EventID: alienA.ID, RunID: runA, Reason: "apply movie alien-1979: ValidationException", PayloadSize: len(enc(alienA))}},
+			wantMovies:  map[string]string{"heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Failed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, PermanentFailures: 1},
+		},
+		{
+			name:        "failed run event is retried, movie events go on",
+			recs:        []rec{{runA, enc(startedA)}, mv(alienA), {runA, enc(completedA)}},
+			hook:        failOnce(opStart, runA, fault{err: transientErr}),
+			wantFailed:  []int{0, 2},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 3, Applied: 1, TransientFailures: 1, ReportedFailures: 2},
+		},
+		{
+			name: "a panicking store fails the record, not the batch",
+			recs: []rec{mv(alienA), mv(heatA)},
+			hook: func(o op, key string) fault {
+				if o == opApply && key == alienA.ID {
+					panic("boom")
+				}
+				return fault{}
+			},
+			wantFailed:  []int{0},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := embedded.NewMemory(embedded.WithClock(func() time.Time { return now }))
+			hooked := true
+			fs := &faultStore{inner: mem, hook: func(o op, key string) fault {
+				if hooked && tc.hook != nil {
+					return tc.hook(o, key)
+				}
+				return fault{}
+			}}
+			var metrics bytes.Buffer
+			h := processor.New(fs, processor.Options{
+				Concurrency: 4,
+				Logger:      slog.New(slog.DiscardHandler),
+				Metrics:     &metrics,
+				Now:         func() time.Time { return now },
+			})
+			var recs []lambdaevents.KinesisEventRecord
+			for i, r := range tc.recs {
+				recs = append(recs, kinesisRecord(testShard, i, r.key, r.data))
+			}
+
+			resp, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: recs})
+			if err != nil {
+				t.Fatalf("Handle returned error %v", err)
+			}
+			wantFailed := []string{}
+			for _, i := range tc.wantFailed {
+				wantFailed = append(wantFailed, recs[i].Kinesis.SequenceNumber)
+			}
+			if diff := cmp.Diff(wantFailed, itemIDs(resp)); diff != "" {
+				t.Errorf("batch item failures (-want +got):\n%s", diff)
+			}
+			var line struct {
+				processor.Metrics
+			}
+			if err := json.Unmarshal(metrics.Bytes(), &line); err != nil {
+				t.Fatalf("metrics line %q: %v", metrics.String(), err)
+			}
+			line.BatchDurationMs, line.OldestRecordAgeMs = 0, 0
+			if diff := cmp.Diff(tc.wantMetrics, line.Metrics); diff != "" {
+				t.Errorf("metrics (-want +got):\n%s", diff)
+			}
+
+			// Redeliver from the checkpoint, as Lambda does, until done.
+			hooked = false
+			for rest := recs; len(resp.BatchItemFailures) > 0; {
+				lowest := slices.IndexFunc(rest, func(r lambdaevents.KinesisEventRecord) bool {
+					return r.Kinesis.SequenceNumber == resp.BatchItemFailures[0].ItemIdentifier
+				})
+				rest = rest[lowest:]
+				resp, _ = h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: rest})
+			}
+			checkState(t, mem, tc.wantMovies, tc.wantErrors, tc.wantRuns, recs)
+		})
+	}
+}
+
+// checkState compares the store with what a test wants.
+func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string, wantErrors []errWant, wantRuns map[string]runWant, recs []lambdaevents.KinesisEventRecord) {
+	t.Helper()
+	gotMovies := map[string]string{}
+	for id, m := range allMovies(t, mem) {
+		gotMovies[id] = m.LastEventID
+	}
+	if wantMovies == nil {
+		wantMovies = map[string]string{}
+	}
+	if diff := cmp.Diff(wantMovies, gotMovies); diff != "" {
+		t.Errorf("movies: last event ids (-want +got):\n%s", diff)
+	}
+
+	bySeq := map[string][]byte{}
+	for _, r := range recs {
+		bySeq[r.Kinesis.SequenceNumber] = r.Kinesis.Data
+	}
+	var gotErrors []errWant
+	for _, e := range allErrors(t, mem) {
+		data := bySeq[e.SequenceNumber]
+		reason := e.Reason
+		for _, w := range wantErrors {
+			if w.SequenceNumber == e.SequenceNumber && strings.HasPrefix(e.Reason, w.Reason) {
+				reason = w.Reason // the detail after the prefix is libs/events' business
+			}
+		}
+		gotErrors = append(gotErrors, errWant{
+			Stage: e.Stage, SequenceNumber: e.SequenceNumber, EventID: e.EventID, RunID: e.RunID, Reason: reason,
+			ShardID: e.ShardID, PartitionKey: e.PartitionKey, StreamARN: e.StreamARN,
+			Attempts: e.Attempts, PayloadSize: e.PayloadSize,
+			PayloadMatches:  bytes.Equal(e.Payload, data[:min(len(data), store.MaxPayload)]),
+			ExpiresIn14Days: e.ExpiresAt.Equal(now.Add(contract.ErrorTTL)),
+			Stamped:         e.FirstFailure.Equal(now) && e.LastFailure.Equal(now),
+		})
+	}
+	for i := range wantErrors {
+		w := &wantErrors[i]
+		w.ShardID, w.StreamARN, w.Attempts = testShard, testStreamARN, 1
+		w.PayloadMatches, w.ExpiresIn14Days, w.Stamped = true, true, true
+	}
+	if diff := cmp.Diff(wantErrors, gotErrors); diff != "" {
+		t.Errorf("error items (-want +got):\n%s", diff)
+	}
+
+	for id, w := range wantRuns {
+		r, err := mem.GetRun(context.Background(), id)
+		if err != nil {
+			t.Errorf("run %s: %v", id, err)
+			continue
+		}
+		got := runWant{Processed: r.Processed, Failed: r.Failed, Status: r.Status()}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("run %s (-want +got):\n%s", id, diff)
+		}
+	}
+}
