@@ -1,0 +1,332 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+)
+
+// Stack configuration keys, as declared in Pulumi.yaml (project namespace
+// scrape-pipeline, so `pulumi config set url …` sets scrape-pipeline:url).
+const (
+	KeyURL                   = "url"
+	KeySuffix                = "suffix"
+	KeyProfile               = "profile"
+	KeyShards                = "shards"
+	KeyRetentionHours        = "retentionHours"
+	KeyMemory                = "memory"
+	KeyTimeout               = "timeout"
+	KeyScrapeAuth            = "scrapeAuth"
+	KeyThrottleRate          = "throttleRate"
+	KeyThrottleBurst         = "throttleBurst"
+	KeyScrapeThrottleRate    = "scrapeThrottleRate"
+	KeyScrapeThrottleBurst   = "scrapeThrottleBurst"
+	KeySampleSite            = "sampleSite"
+	KeyParallelizationFactor = "parallelizationFactor"
+	KeyStartingPosition      = "startingPosition"
+	KeyBatchingWindow        = "batchingWindow"
+	KeyTracing               = "tracing"
+	KeyLogRetentionDays      = "logRetentionDays"
+	KeyAllowHosts            = "allowHosts"
+)
+
+// Keys lists every configuration key the program reads, in declaration
+// order. A test checks that Pulumi.yaml declares exactly these.
+var Keys = []string{
+	KeyURL, KeySuffix, KeyProfile, KeyShards, KeyRetentionHours, KeyMemory,
+	KeyTimeout, KeyScrapeAuth, KeyThrottleRate, KeyThrottleBurst,
+	KeyScrapeThrottleRate, KeyScrapeThrottleBurst, KeySampleSite,
+	KeyParallelizationFactor, KeyStartingPosition, KeyBatchingWindow,
+	KeyTracing, KeyLogRetentionDays, KeyAllowHosts,
+}
+
+// Scrape authorisation modes of POST /scrape.
+const (
+	// ScrapeAuthIAM requires a SigV4-signed request (AWS_IAM authorisation).
+	ScrapeAuthIAM = "iam"
+	// ScrapeAuthNone lets anyone who knows the URL start a scrape.
+	ScrapeAuthNone = "none"
+)
+
+// Starting positions of the processor's mapping that the stack accepts.
+// AT_TIMESTAMP is left out: it needs a timestamp that makes no sense as a
+// standing setting.
+var startingPositions = []string{"TRIM_HORIZON", "LATEST"}
+
+// logRetentionValues are the retention periods CloudWatch Logs accepts.
+var logRetentionValues = []int{
+	1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+	1827, 2192, 2557, 2922, 3288, 3653,
+}
+
+// Limits that Validate enforces (AWS's own limits unless said otherwise).
+const (
+	MinMemory          = 128
+	MaxMemory          = 10240
+	MaxTimeout         = 900 // seconds
+	MinRetentionHours  = 24
+	MaxRetentionHours  = 8760
+	MaxShards          = 500 // the default per-account shard quota in most regions
+	MaxParallelization = 10
+	MaxBatchingWindow  = 300
+	MaxThrottleBurst   = 5000
+	MaxThrottleRate    = 10000
+)
+
+// Config is the stack configuration, loaded once by [LoadConfig].
+type Config struct {
+	// URL is the page the scraper fetches by default. Required unless
+	// SampleSite is true, when it defaults to the deployed sample page.
+	URL string
+	// Suffix ends every resource name (default: the stack name), so several
+	// workshop attendees can share one account.
+	Suffix string
+	// Profile is the scraper's extraction profile (SCRAPE_PROFILE); empty
+	// leaves the scraper's built-in default.
+	Profile string
+	// Shards and RetentionHours size the Kinesis stream.
+	Shards         int
+	RetentionHours int
+	// Memory (MB) and Timeout (seconds) apply to every function.
+	Memory  int
+	Timeout int
+	// ScrapeAuth is ScrapeAuthIAM or ScrapeAuthNone.
+	ScrapeAuth string
+	// ThrottleRate (requests per second) and ThrottleBurst are the API's
+	// default route limits; ScrapeThrottleRate and ScrapeThrottleBurst the
+	// stricter limits of POST /scrape, which protect the target site.
+	ThrottleRate        int
+	ThrottleBurst       int
+	ScrapeThrottleRate  int
+	ScrapeThrottleBurst int
+	// SampleSite deploys the sample site behind the same API, and makes it
+	// the default page to scrape.
+	SampleSite bool
+	// ParallelizationFactor, StartingPosition and BatchingWindow (seconds)
+	// override the processor mapping's contract defaults.
+	ParallelizationFactor int
+	StartingPosition      string
+	BatchingWindow        int
+	// Tracing turns on X-Ray active tracing for every function.
+	Tracing bool
+	// LogRetentionDays is the retention of every log group.
+	LogRetentionDays int
+	// AllowHosts are extra hosts a POST /scrape body may name, besides the
+	// host of URL.
+	AllowHosts []string
+}
+
+// DefaultConfig returns the configuration of a stack that sets nothing.
+// Pulumi.yaml declares the same defaults (a test compares them).
+func DefaultConfig(stack string) Config {
+	return Config{
+		Suffix:                stack,
+		Shards:                1,
+		RetentionHours:        24,
+		Memory:                256,
+		Timeout:               30,
+		ScrapeAuth:            ScrapeAuthIAM,
+		ThrottleRate:          20,
+		ThrottleBurst:         40,
+		ScrapeThrottleRate:    1,
+		ScrapeThrottleBurst:   2,
+		ParallelizationFactor: contract.ProcessorMapping.ParallelizationFactor,
+		StartingPosition:      contract.ProcessorMapping.StartingPosition,
+		BatchingWindow:        contract.ProcessorMapping.MaximumBatchingWindowInSeconds,
+		LogRetentionDays:      14,
+		AllowHosts:            []string{},
+	}
+}
+
+// LoadConfig reads the configuration through get, which returns the value
+// of a key of Keys or "" when it is not set (config.Get in the program, a
+// map in tests), over DefaultConfig(stack). The error lists every problem
+// at once: values that do not parse and those that Validate rejects.
+func LoadConfig(get func(key string) string, stack string) (Config, error) {
+	c := DefaultConfig(stack)
+	var errs []error
+	str := func(key string, dst *string) {
+		if v := get(key); v != "" {
+			*dst = v
+		}
+	}
+	num := func(key string, dst *int) {
+		v := get(key)
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not an integer", key, v))
+			return
+		}
+		*dst = n
+	}
+	flag := func(key string, dst *bool) {
+		v := get(key)
+		if v == "" {
+			return
+		}
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a boolean", key, v))
+			return
+		}
+		*dst = b
+	}
+	str(KeyURL, &c.URL)
+	str(KeySuffix, &c.Suffix)
+	str(KeyProfile, &c.Profile)
+	num(KeyShards, &c.Shards)
+	num(KeyRetentionHours, &c.RetentionHours)
+	num(KeyMemory, &c.Memory)
+	num(KeyTimeout, &c.Timeout)
+	str(KeyScrapeAuth, &c.ScrapeAuth)
+	num(KeyThrottleRate, &c.ThrottleRate)
+	num(KeyThrottleBurst, &c.ThrottleBurst)
+	num(KeyScrapeThrottleRate, &c.ScrapeThrottleRate)
+	num(KeyScrapeThrottleBurst, &c.ScrapeThrottleBurst)
+	flag(KeySampleSite, &c.SampleSite)
+	num(KeyParallelizationFactor, &c.ParallelizationFactor)
+	str(KeyStartingPosition, &c.StartingPosition)
+	num(KeyBatchingWindow, &c.BatchingWindow)
+	flag(KeyTracing, &c.Tracing)
+	num(KeyLogRetentionDays, &c.LogRetentionDays)
+	if v := get(KeyAllowHosts); v != "" {
+		hosts, err := parseHostList(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeyAllowHosts, err))
+		} else {
+			c.AllowHosts = hosts
+		}
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid stack configuration:\n%w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// parseHostList reads an array value: the JSON array Pulumi stores for a
+// config key of type array, or a comma-separated list.
+func parseHostList(v string) ([]string, error) {
+	v = strings.TrimSpace(v)
+	var hosts []string
+	if strings.HasPrefix(v, "[") {
+		if err := json.Unmarshal([]byte(v), &hosts); err != nil {
+			return nil, fmt.Errorf("not a JSON array of strings: %w", err)
+		}
+	} else {
+		for h := range strings.SplitSeq(v, ",") {
+			hosts = append(hosts, strings.TrimSpace(h))
+		}
+	}
+	if hosts == nil {
+		hosts = []string{}
+	}
+	return hosts, nil
+}
+
+// Validate reports every problem of c at once (errors.Join), nil when c
+// can be deployed.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	between := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad("%s: %d is out of range %d..%d", key, v, lo, hi)
+		}
+	}
+
+	if err := contract.ValidSuffix(c.Suffix); err != nil {
+		bad("%s: %w", KeySuffix, err)
+	}
+	switch {
+	case c.URL == "" && !c.SampleSite:
+		bad("%s: required unless %s is true (set one: pulumi config set url https://…, or pulumi config set sampleSite true)", KeyURL, KeySampleSite)
+	case c.URL != "":
+		if err := checkPageURL(c.URL); err != nil {
+			bad("%s: %w", KeyURL, err)
+		}
+	}
+	between(KeyShards, c.Shards, 1, MaxShards)
+	between(KeyRetentionHours, c.RetentionHours, MinRetentionHours, MaxRetentionHours)
+	between(KeyMemory, c.Memory, MinMemory, MaxMemory)
+	between(KeyTimeout, c.Timeout, 1, MaxTimeout)
+	if c.ScrapeAuth != ScrapeAuthIAM && c.ScrapeAuth != ScrapeAuthNone {
+		bad("%s: %q is not %q or %q", KeyScrapeAuth, c.ScrapeAuth, ScrapeAuthIAM, ScrapeAuthNone)
+	}
+	between(KeyThrottleRate, c.ThrottleRate, 1, MaxThrottleRate)
+	between(KeyThrottleBurst, c.ThrottleBurst, 1, MaxThrottleBurst)
+	between(KeyScrapeThrottleRate, c.ScrapeThrottleRate, 1, c.ThrottleRate)
+	between(KeyScrapeThrottleBurst, c.ScrapeThrottleBurst, 1, c.ThrottleBurst)
+	between(KeyParallelizationFactor, c.ParallelizationFactor, 1, MaxParallelization)
+	if !slices.Contains(startingPositions, c.StartingPosition) {
+		bad("%s: %q is not one of %s", KeyStartingPosition, c.StartingPosition, strings.Join(startingPositions, ", "))
+	}
+	between(KeyBatchingWindow, c.BatchingWindow, 0, MaxBatchingWindow)
+	if !slices.Contains(logRetentionValues, c.LogRetentionDays) {
+		bad("%s: %d is not a retention CloudWatch Logs accepts (%s)", KeyLogRetentionDays, c.LogRetentionDays, joinInts(logRetentionValues))
+	}
+	for i, h := range c.AllowHosts {
+		if err := checkHost(h); err != nil {
+			bad("%s[%d]: %w", KeyAllowHosts, i, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkPageURL accepts an absolute http(s) URL with a host.
+func checkPageURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q does not parse: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q is not an http or https URL", s)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("%q has no host", s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q carries credentials; put none in config", s)
+	}
+	return nil
+}
+
+// checkHost accepts a bare host name or address, optionally with a port.
+func checkHost(h string) error {
+	if h == "" {
+		return errors.New("empty host")
+	}
+	u, err := url.Parse("http://" + h)
+	if err != nil || u.Host != h || u.Hostname() == "" {
+		return fmt.Errorf("%q is not a bare host name (no scheme, path or credentials)", h)
+	}
+	return nil
+}
+
+// hostOf returns the host (with port, if any) of an already validated URL.
+func hostOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
