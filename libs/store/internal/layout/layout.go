@@ -37,8 +37,13 @@ func LeaseKey(host string) string { return LeasePrefix + host }
 func PageKey(url string) string { return PagePrefix + url }
 
 // MarkerKey is the runs-table key of the progress marker of eventID in run
-// runID.
-func MarkerKey(runID, eventID string) string { return MarkerPrefix + runID + "#" + eventID }
+// runID: "MARK#<run>#<event>", with '%' and '#' in the run id escaped
+// (%25, %23) so that no two (run, event) pairs share a key.
+func MarkerKey(runID, eventID string) string {
+	return MarkerPrefix + markerEscaper.Replace(runID) + "#" + eventID
+}
+
+var markerEscaper = strings.NewReplacer("%", "%25", "#", "%23")
 
 // ErrorsListPK is the byTime GSI hash key shared by every error item.
 const ErrorsListPK = "ERR"
@@ -311,6 +316,10 @@ func parseToken(tok []byte) (Token, error) {
 		if _, ok := ErrorIDFromListSK(t.Key); !ok {
 			return Token{}, errors.New("bad errors key")
 		}
+	}
+	// One token per position: no padded varints.
+	if !bytes.Equal(t.Encode(), tok) {
+		return Token{}, errors.New("not in canonical form")
 	}
 	return t, nil
 }
