@@ -4,6 +4,8 @@ package hello
 import (
 	"context"
 	"errors"
+	"os"
+	"time"
 
 	"example.com/root/libs/greet"
 )
@@ -11,12 +13,20 @@ import (
 // Request is the event the handler accepts.
 type Request struct {
 	Name string `json:"name"`
+	// SleepMillis makes the handler wait (or until the deadline) before
+	// answering, to test timeouts.
+	SleepMillis int `json:"sleepMillis"`
+	// Env names environment variables to echo back, to test what the
+	// function is given.
+	Env []string `json:"env"`
 }
 
 // Response is what the handler returns.
 type Response struct {
 	Greeting string `json:"greeting"`
 	Function string `json:"function"`
+	// Env holds the requested variables that are set.
+	Env map[string]string `json:"env,omitempty"`
 }
 
 // ErrNoName is returned for an event without a name.
@@ -29,9 +39,25 @@ type Handler struct {
 }
 
 // Handle answers one event.
-func (h Handler) Handle(_ context.Context, req Request) (Response, error) {
+func (h Handler) Handle(ctx context.Context, req Request) (Response, error) {
+	if req.SleepMillis > 0 {
+		select {
+		case <-time.After(time.Duration(req.SleepMillis) * time.Millisecond):
+		case <-ctx.Done():
+			return Response{}, ctx.Err()
+		}
+	}
 	if req.Name == "" {
 		return Response{}, ErrNoName
 	}
-	return Response{Greeting: greet.Greeting(h.Prefix, req.Name), Function: h.Function}, nil
+	resp := Response{Greeting: greet.Greeting(h.Prefix, req.Name), Function: h.Function}
+	for _, k := range req.Env {
+		if v, ok := os.LookupEnv(k); ok {
+			if resp.Env == nil {
+				resp.Env = make(map[string]string)
+			}
+			resp.Env[k] = v
+		}
+	}
+	return resp, nil
 }
