@@ -117,6 +117,22 @@ func emulatorPath(tb testing.TB) string {
 // ends. The function's output is logged when tb fails.
 func boot(tb testing.TB, name string, env map[string]string) *rie.Emulator {
 	tb.Helper()
+	e := start(tb, name, env)
+	tb.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			tb.Errorf("close emulator: %v", err)
+		}
+		if tb.Failed() {
+			tb.Logf("%s output:\n%s", name, strings.Join(e.Output(), "\n"))
+		}
+	})
+	return e
+}
+
+// start starts the named function under the emulator with env; the caller
+// closes it.
+func start(tb testing.TB, name string, env map[string]string) *rie.Emulator {
+	tb.Helper()
 	art := artifact(tb, name)
 	bootstrap, err := rie.ExtractBootstrap(art.ZipPath, tb.TempDir())
 	if err != nil {
@@ -135,14 +151,6 @@ func boot(tb testing.TB, name string, env map[string]string) *rie.Emulator {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		if err := e.Close(); err != nil {
-			tb.Errorf("close emulator: %v", err)
-		}
-		if tb.Failed() {
-			tb.Logf("%s output:\n%s", name, strings.Join(e.Output(), "\n"))
-		}
-	})
 	return e
 }
 

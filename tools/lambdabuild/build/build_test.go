@@ -324,6 +324,21 @@ func TestDiscover(t *testing.T) {
 	if _, err := build.Discover(t.TempDir()); err == nil {
 		t.Error("Discover of an empty directory succeeded, want an error")
 	}
+	// A cmd/lambda without Go source (a service being written) is skipped.
+	root := copyRoot(t)
+	for _, dir := range []string{"services/empty/cmd/lambda", "services/testsonly/cmd/lambda"} {
+		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(root, "services/testsonly/cmd/lambda/main_test.go"), "package main\n")
+	got, err = build.Discover(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]build.Function{hello}, got); diff != "" {
+		t.Errorf("Discover with source-less dirs (-want +got):\n%s", diff)
+	}
 }
 
 func TestFindRoot(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // LambdaDir is where, inside a service, its Lambda entry point (package
@@ -13,8 +14,9 @@ import (
 const LambdaDir = "cmd/lambda"
 
 // Discover returns one [Function] for every directory
-// root/services/<name>/cmd/lambda, named <name>, sorted by name, with Dir
-// relative to root. A repository without any such directory is an error.
+// root/services/<name>/cmd/lambda that holds a Go file (not a test), named
+// <name>, sorted by name, with Dir relative to root. A repository without
+// any such directory is an error.
 func Discover(root string) ([]Function, error) {
 	dirs, err := filepath.Glob(filepath.Join(root, "services", "*", filepath.FromSlash(LambdaDir)))
 	if err != nil {
@@ -22,7 +24,7 @@ func Discover(root string) ([]Function, error) {
 	}
 	var fns []Function
 	for _, d := range dirs {
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || !hasGoFile(d) {
 			continue
 		}
 		rel, err := filepath.Rel(root, d)
@@ -66,4 +68,19 @@ func FindRoot(dir string) (string, error) {
 		}
 		d = parent
 	}
+}
+
+// hasGoFile reports whether dir holds a .go file that is not a test.
+func hasGoFile(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
+			return true
+		}
+	}
+	return false
 }

@@ -13,7 +13,7 @@
 // it, e.g. to the host's architecture for the runtime boot tests) and
 // CGO_ENABLED=0, and zips the binary with [WriteZip]: exactly one entry named
 // bootstrap, Unix mode 0755, a fixed modification time ([ZipTime]) and
-// deflate at the best compression level. -trimpath and -buildvcs=false keep
+// deflate. -trimpath and -buildvcs=false keep
 // the checkout's path and Git state out of the binary, -s -w drop the symbol
 // table and DWARF, and lambda.norpc drops the RPC mode that the provided.al2023
 // runtime never uses.

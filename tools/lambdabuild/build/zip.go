@@ -22,13 +22,14 @@ const ZipMode = 0o755
 
 // WriteZip writes a zip archive holding binary as its one entry,
 // [ZipEntryName], with Unix mode [ZipMode] (creator OS Unix, so unzip and
-// Lambda keep the mode), modification time [ZipTime], deflated at the best
-// compression level. The same binary always gives the same bytes (for a
+// Lambda keep the mode), modification time [ZipTime], deflated at
+// compress/flate's default level (level 9 saves 0.3% of a function zip for
+// 2.5 times the time). The same binary always gives the same bytes (for a
 // given Go release of compress/flate).
 func WriteZip(w io.Writer, binary []byte) error {
 	zw := zip.NewWriter(w)
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestCompression)
+		return flate.NewWriter(out, flate.DefaultCompression)
 	})
 	hdr := &zip.FileHeader{Name: ZipEntryName, Method: zip.Deflate, Modified: ZipTime}
 	hdr.SetMode(ZipMode)
