@@ -1,0 +1,190 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/internal/layout"
+)
+
+// ApplyMovie implements store.Store with one conditional UpdateItem.
+func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, error) {
+	if err := layout.CheckMovie(m); err != nil {
+		return 0, fmt.Errorf("apply movie: %w", err)
+	}
+	item, err := attributevalue.MarshalMap(toMovieItem(m))
+	if err != nil {
+		return 0, fmt.Errorf("apply movie %q: %w", m.ID, err)
+	}
+	upd := replaceUpdate(item, movieAttrs)
+	if fs, ok := item[attrFirstSeen]; ok {
+		upd = upd.Set(expression.Name(attrFirstSeen), expression.Name(attrFirstSeen).IfNotExists(expression.Value(fs)))
+	}
+	t, id := expression.Value(item[attrLastEventTime]), expression.Value(item[attrLastEventID])
+	cond := expression.AttributeNotExists(expression.Name(contract.AttrID)).Or(
+		expression.Name(attrLastEventTime).LessThan(t),
+		expression.Name(attrLastEventTime).Equal(t).And(expression.Name(attrLastEventID).LessThan(id)))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return 0, fmt.Errorf("apply movie %q: build expression: %w", m.ID, err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.tables.Movies),
+		Key:                                 key(contract.AttrID, m.ID),
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}, s.opt)
+	if err == nil {
+		return store.Applied, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return 0, fmt.Errorf("apply movie %q: %w", m.ID, wrap(err))
+	}
+	old := ccf.Item
+	if old == nil {
+		// No ALL_OLD item (an emulator without it): read it back. The
+		// condition failed, so an item exists, and items are never deleted.
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:            aws.String(s.tables.Movies),
+			Key:                  key(contract.AttrID, m.ID),
+			ConsistentRead:       aws.Bool(true),
+			ProjectionExpression: aws.String(attrLastEventID),
+		}, s.opt)
+		if err != nil {
+			return 0, fmt.Errorf("apply movie %q: read the newer event: %w", m.ID, wrap(err))
+		}
+		old = out.Item
+	}
+	if stringAttr(old, attrLastEventID) == m.LastEventID {
+		return store.Duplicate, nil
+	}
+	return store.Stale, nil
+}
+
+// GetMovie implements store.Store with a consistent GetItem.
+func (s *Store) GetMovie(ctx context.Context, id string) (store.Movie, error) {
+	if err := layout.CheckID("movie id", id); err != nil {
+		return store.Movie{}, fmt.Errorf("get movie: %w: %w", store.ErrNotFound, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Movies),
+		Key:            key(contract.AttrID, id),
+		ConsistentRead: aws.Bool(true),
+	}, s.opt)
+	if err != nil {
+		return store.Movie{}, fmt.Errorf("get movie %q: %w", id, wrap(err))
+	}
+	if out.Item == nil {
+		return store.Movie{}, fmt.Errorf("get movie %q: %w", id, store.ErrNotFound)
+	}
+	return decodeMovie(out.Item)
+}
+
+// ListMovies implements store.Store: a Scan without a year (DynamoDB's hash
+// order), a Query on byYear with one.
+func (s *Store) ListMovies(ctx context.Context, f store.MovieFilter, limit int, token store.PageToken) (store.Page[store.Movie], error) {
+	limit, err := layout.ClampLimit(limit)
+	if err != nil {
+		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
+	}
+	listing := layout.ListMovies
+	if f.Year != 0 {
+		listing = layout.ListMoviesByYear
+	}
+	var start map[string]types.AttributeValue
+	if len(token) > 0 {
+		last, err := layout.DecodeToken(token, listing, f.Year)
+		if err != nil {
+			return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
+		}
+		start = key(contract.AttrID, last)
+		if f.Year != 0 {
+			start[contract.AttrYear] = &types.AttributeValueMemberN{Value: strconv.Itoa(f.Year)}
+		}
+	}
+	// Read one item ahead: if it exists, this page is not the last.
+	fetch := func(ctx context.Context, start map[string]types.AttributeValue, want int) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+		if f.Year == 0 {
+			out, err := s.client.Scan(ctx, &dynamodb.ScanInput{
+				TableName:         aws.String(s.tables.Movies),
+				Limit:             aws.Int32(int32(want)),
+				ExclusiveStartKey: start,
+				ConsistentRead:    aws.Bool(true),
+			}, s.opt)
+			if err != nil {
+				return nil, nil, err
+			}
+			return out.Items, out.LastEvaluatedKey, nil
+		}
+		kc := expression.Key(contract.AttrYear).Equal(expression.Value(f.Year))
+		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+		if err != nil {
+			return nil, nil, fmt.Errorf("build expression: %w", err)
+		}
+		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.tables.Movies),
+			IndexName:                 aws.String(contract.MoviesByYearIndex),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			Limit:                     aws.Int32(int32(want)),
+			ExclusiveStartKey:         start,
+		}, s.opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		return out.Items, out.LastEvaluatedKey, nil
+	}
+	raw, err := collect(ctx, start, limit+1, fetch)
+	if err != nil {
+		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", wrap(err))
+	}
+	page := store.Page[store.Movie]{Items: make([]store.Movie, 0, min(len(raw), limit))}
+	for _, av := range raw[:min(len(raw), limit)] {
+		m, err := decodeMovie(av)
+		if err != nil {
+			return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
+		}
+		page.Items = append(page.Items, m)
+	}
+	if len(raw) > limit {
+		page.Next = layout.Token{Listing: listing, Year: f.Year, Key: page.Items[limit-1].ID}.Encode()
+	}
+	return page, nil
+}
+
+// fetchFunc reads up to want items from start, returning them and where to
+// go on (nil at the end).
+type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, want int) (items []map[string]types.AttributeValue, next map[string]types.AttributeValue, err error)
+
+// collect calls fetch until it has want items or the listing ends: a Scan
+// or Query page may hold fewer items than its Limit (the 1 MB page cap, a
+// filter expression).
+func collect(ctx context.Context, start map[string]types.AttributeValue, want int, fetch fetchFunc) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for {
+		got, next, err := fetch(ctx, start, want-len(items))
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, got...)
+		if len(items) >= want || len(next) == 0 {
+			return items, nil
+		}
+		start = next
+	}
+}

@@ -1,0 +1,267 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/internal/layout"
+)
+
+// updateRun runs an UpdateItem on the run item of id.
+func (s *Store) updateRun(ctx context.Context, id string, upd expression.UpdateBuilder) error {
+	expr, err := expression.NewBuilder().WithUpdate(upd).Build()
+	if err != nil {
+		return fmt.Errorf("build expression: %w", err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.tables.Runs),
+		Key:                       key(contract.AttrPK, layout.RunKey(id)),
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}, s.opt)
+	return wrap(err)
+}
+
+// setIfAbsent adds SET name = if_not_exists(name, v) for a non-empty v.
+func setIfAbsent(u expression.UpdateBuilder, name, v string) expression.UpdateBuilder {
+	if v == "" {
+		return u
+	}
+	return u.Set(expression.Name(name), expression.Name(name).IfNotExists(expression.Value(v)))
+}
+
+// StartRun implements store.Store. It sets the run's Source and StartedAt
+// where they are not set yet (if_not_exists), so a run that progress
+// counting created first still gets them; everything else of an existing
+// run is left as it is.
+func (s *Store) StartRun(ctx context.Context, r store.Run) error {
+	if err := layout.CheckRun(r); err != nil {
+		return fmt.Errorf("start run: %w", err)
+	}
+	u := expression.Set(expression.Name(contract.AttrID), expression.Value(r.ID))
+	u = setIfAbsent(u, "source", r.Source)
+	u = setIfAbsent(u, "startedAt", formatTime(r.StartedAt))
+	if err := s.updateRun(ctx, r.ID, u); err != nil {
+		return fmt.Errorf("start run %q: %w", r.ID, err)
+	}
+	return nil
+}
+
+// CompleteRun implements store.Store. Source and StartedAt are also taken
+// from r where the run has none yet.
+func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
+	if err := layout.CheckRun(r); err != nil {
+		return fmt.Errorf("complete run: %w", err)
+	}
+	item, err := attributevalue.MarshalMap(runItem{
+		FinishedAt: formatTime(r.FinishedAt), Completed: true, Published: r.Published,
+		PublishFailed: r.PublishFailed, Skipped: r.Skipped, Pages: r.Pages, Unchanged: r.Unchanged,
+		DurationMs: r.DurationMs, Error: r.Error,
+	})
+	if err != nil {
+		return fmt.Errorf("complete run %q: %w", r.ID, err)
+	}
+	u := replaceUpdate(item, runFinalAttrs)
+	u = u.Set(expression.Name(contract.AttrID), expression.Value(r.ID))
+	u = setIfAbsent(u, "source", r.Source)
+	u = setIfAbsent(u, "startedAt", formatTime(r.StartedAt))
+	if err := s.updateRun(ctx, r.ID, u); err != nil {
+		return fmt.Errorf("complete run %q: %w", r.ID, err)
+	}
+	return nil
+}
+
+// CountEvent implements store.Store with TransactWriteItems: the marker's
+// Put (conditioned on its absence or expiry) and the counter's ADD commit
+// together or not at all.
+func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
+	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), checkCounter(c)); err != nil {
+		return false, fmt.Errorf("count event: %w", err)
+	}
+	now := s.now()
+	marker, err := attributevalue.MarshalMap(markerItem{
+		PK: layout.MarkerKey(runID, eventID), Counter: string(c),
+		ExpiresAt: layout.EpochSeconds(now.Add(layout.MarkerTTL)),
+	})
+	if err != nil {
+		return false, fmt.Errorf("count event: %w", err)
+	}
+	absent := expression.AttributeNotExists(expression.Name(contract.AttrPK)).Or(
+		expression.Name(contract.AttrExpiresAt).LessThanEqual(expression.Value(now.Unix())))
+	condExpr, err := expression.NewBuilder().WithCondition(absent).Build()
+	if err != nil {
+		return false, fmt.Errorf("count event: build expression: %w", err)
+	}
+	add := expression.Set(expression.Name(contract.AttrID), expression.Value(runID)).
+		Add(expression.Name(string(c)), expression.Value(1))
+	updExpr, err := expression.NewBuilder().WithUpdate(add).Build()
+	if err != nil {
+		return false, fmt.Errorf("count event: build expression: %w", err)
+	}
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{
+				TableName:                 aws.String(s.tables.Runs),
+				Item:                      marker,
+				ConditionExpression:       condExpr.Condition(),
+				ExpressionAttributeNames:  condExpr.Names(),
+				ExpressionAttributeValues: condExpr.Values(),
+			}},
+			{Update: &types.Update{
+				TableName:                 aws.String(s.tables.Runs),
+				Key:                       key(contract.AttrPK, layout.RunKey(runID)),
+				UpdateExpression:          updExpr.Update(),
+				ExpressionAttributeNames:  updExpr.Names(),
+				ExpressionAttributeValues: updExpr.Values(),
+			}},
+		},
+	}, s.opt)
+	if err == nil {
+		return true, nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 &&
+		aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return false, nil
+	}
+	return false, fmt.Errorf("count event %q of run %q: %w", eventID, runID, wrap(err))
+}
+
+func checkCounter(c store.Counter) error {
+	switch c {
+	case store.CounterProcessed, store.CounterFailed:
+		return nil
+	}
+	return fmt.Errorf("unknown counter %q", c)
+}
+
+// GetRun implements store.Store with a consistent GetItem.
+func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
+	if err := layout.CheckID("run id", id); err != nil {
+		return store.Run{}, fmt.Errorf("get run: %w: %w", store.ErrNotFound, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Runs),
+		Key:            key(contract.AttrPK, layout.RunKey(id)),
+		ConsistentRead: aws.Bool(true),
+	}, s.opt)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("get run %q: %w", id, wrap(err))
+	}
+	if out.Item == nil {
+		return store.Run{}, fmt.Errorf("get run %q: %w", id, store.ErrNotFound)
+	}
+	return decodeRun(out.Item)
+}
+
+// AcquireLease implements store.Store with a PutItem conditioned on the
+// lease being absent, expired at now, or held by holder (who may take it
+// again, extending it to now+ttl).
+func (s *Store) AcquireLease(ctx context.Context, host, holder string, now time.Time, ttl time.Duration) (bool, time.Duration, error) {
+	errs := []error{layout.CheckID("host", host), layout.CheckID("holder", holder)}
+	if ttl <= 0 {
+		errs = append(errs, fmt.Errorf("lease ttl %v: must be positive", ttl))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return false, 0, fmt.Errorf("acquire lease: %w", err)
+	}
+	until := now.Add(ttl)
+	item, err := attributevalue.MarshalMap(leaseItem{
+		PK: layout.LeaseKey(host), Holder: holder, Until: until.UnixNano(), ExpiresAt: layout.EpochSeconds(until),
+	})
+	if err != nil {
+		return false, 0, fmt.Errorf("acquire lease: %w", err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(contract.AttrPK)).Or(
+		expression.Name(attrHolder).Equal(expression.Value(holder)),
+		expression.Name(attrUntil).LessThanEqual(expression.Value(now.UnixNano())))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return false, 0, fmt.Errorf("acquire lease: build expression: %w", err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.tables.Runs),
+		Item:                                item,
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}, s.opt)
+	if err == nil {
+		return true, 0, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return false, 0, fmt.Errorf("acquire lease of %q: %w", host, wrap(err))
+	}
+	old := ccf.Item
+	if old == nil {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(s.tables.Runs),
+			Key:            key(contract.AttrPK, layout.LeaseKey(host)),
+			ConsistentRead: aws.Bool(true),
+		}, s.opt)
+		if err != nil {
+			return false, 0, fmt.Errorf("acquire lease of %q: read the holder's lease: %w", host, wrap(err))
+		}
+		old = out.Item
+	}
+	return false, max(time.Duration(numberAttr(old, attrUntil)-now.UnixNano()), 0), nil
+}
+
+// PageState implements store.Store.
+func (s *Store) PageState(ctx context.Context, url string) (store.PageState, error) {
+	if err := layout.CheckURL(url); err != nil {
+		return store.PageState{}, fmt.Errorf("page state: %w: %w", store.ErrNotFound, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Runs),
+		Key:            key(contract.AttrPK, layout.PageKey(url)),
+		ConsistentRead: aws.Bool(true),
+	}, s.opt)
+	if err != nil {
+		return store.PageState{}, fmt.Errorf("page state of %q: %w", url, wrap(err))
+	}
+	if out.Item == nil {
+		return store.PageState{}, fmt.Errorf("page state of %q: %w", url, store.ErrNotFound)
+	}
+	var it pageItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return store.PageState{}, fmt.Errorf("page state of %q: decode: %w", url, err)
+	}
+	fetched, err := parseTime(it.FetchedAt)
+	if err != nil {
+		return store.PageState{}, fmt.Errorf("page state of %q: %w", url, err)
+	}
+	return store.PageState{URL: it.URL, ETag: it.ETag, LastModified: it.LastModified, FetchedAt: fetched}, nil
+}
+
+// PutPageState implements store.Store with a PutItem.
+func (s *Store) PutPageState(ctx context.Context, ps store.PageState) error {
+	if err := layout.CheckPageState(ps); err != nil {
+		return fmt.Errorf("put page state: %w", err)
+	}
+	item, err := attributevalue.MarshalMap(pageItem{
+		PK: layout.PageKey(ps.URL), URL: ps.URL, ETag: ps.ETag, LastModified: ps.LastModified,
+		FetchedAt: formatTime(ps.FetchedAt),
+	})
+	if err != nil {
+		return fmt.Errorf("put page state: %w", err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Runs), Item: item}, s.opt)
+	if err != nil {
+		return fmt.Errorf("put page state of %q: %w", ps.URL, wrap(err))
+	}
+	return nil
+}
