@@ -1,0 +1,330 @@
+// Package errorsink stores the records that the processor's event source
+// mapping gave up on. Lambda sends the on-failure destination (an SQS
+// queue) only the batch's metadata (see [OnFailure]); the handler reads
+// the records themselves back from the stream by shard and sequence range
+// and puts each one in the errors table, so that nothing is silently
+// dropped. The Lambda entry point (cmd/lambda) and devstack call the same
+// [Handler].
+//
+// # What each message becomes
+//
+//   - Every record of the range that can still be read: one error item,
+//     stage "retries_exhausted", with the message's condition and attempts
+//     (approximateInvokeCount), the raw record (cut to store.MaxPayload),
+//     its shard, sequence number and partition key, and the event and run
+//     ids when the record is a CloudEvent. A movie.observed event of a
+//     known run is also counted as failed for that run (once per event id,
+//     like the processor does), so the run can complete.
+//   - Records no longer on the stream (retention expired, shard gone), or
+//     fewer records than the batch had: one metadata-only item for the
+//     range saying so.
+//   - A message that is not a usable on-failure record: one metadata-only
+//     item holding the message body.
+//
+// Item ids are deterministic (store.ErrorID of the shard and sequence
+// number, or of the range, or of the SQS message id) and their times come
+// from the message, so handling the same message twice yields the same
+// items. A message whose items could not all be stored (a store failure,
+// a read failure other than trimming, the deadline) is reported in the SQS
+// partial batch response and comes back later; the queue's redrive policy
+// moves it to a dead-letter queue if it keeps failing.
+package errorsink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+	"unicode"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+)
+
+// Store is where the handler writes. store.Store (the embedded and
+// DynamoDB adapters) satisfies it. Implementations are safe for concurrent
+// use and honour ctx's deadline.
+type Store interface {
+	// PutError stores e; storing an item with the same ID again updates
+	// it (idempotent).
+	PutError(ctx context.Context, e store.ErrorItem) error
+	// CountEvent adds one to counter c of run runID unless eventID was
+	// already counted for that run; it reports whether it counted.
+	CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error)
+}
+
+var _ Store = store.Store(nil)
+
+// DefaultDeadlineMargin is the default of Options.DeadlineMargin.
+const DefaultDeadlineMargin = 2 * time.Second
+
+// Options tunes a Handler; zero values select the defaults.
+type Options struct {
+	// DeadlineMargin: once the context's deadline is closer than this, no
+	// message is started any more and the rest are reported as failed;
+	// calls still running are cancelled a quarter of the margin before the
+	// deadline. Default DefaultDeadlineMargin.
+	DeadlineMargin time.Duration
+	// Logger receives one line per message (default slog.Default()).
+	Logger *slog.Logger
+	// Now stamps items of messages that carry no time (default time.Now).
+	Now func() time.Time
+}
+
+// Handler handles batches of on-failure messages. It is safe for
+// concurrent use.
+type Handler struct {
+	reader stream.RangeReader
+	store  Store
+	margin time.Duration
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New returns a Handler that reads records back through r and stores them
+// in s.
+func New(r stream.RangeReader, s Store, o Options) *Handler {
+	h := &Handler{reader: r, store: s, margin: o.DeadlineMargin, log: o.Logger, now: o.Now}
+	if h.margin <= 0 {
+		h.margin = DefaultDeadlineMargin
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// Handle stores the records of each message of ev and reports the
+// messages it could not finish as batch item failures. It never returns a
+// non-nil error: that would make Lambda retry every message of the batch.
+func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
+	resp := lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
+	work := ctx
+	var stopAt time.Time
+	if d, ok := ctx.Deadline(); ok {
+		stopAt = d.Add(-h.margin)
+		var cancel context.CancelFunc
+		work, cancel = context.WithDeadline(ctx, d.Add(-h.margin/4))
+		defer cancel()
+	}
+	for _, msg := range ev.Records {
+		var err error
+		if work.Err() != nil || (!stopAt.IsZero() && !time.Now().Before(stopAt)) {
+			err = errors.New("not started: the deadline is near")
+		} else {
+			err = h.message(work, msg)
+		}
+		if err != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "on-failure message not stored, it will be retried",
+				slog.String("message_id", msg.MessageId), slog.String("error", err.Error()))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// message stores what one message describes; an error means it must be
+// retried.
+func (h *Handler) message(ctx context.Context, msg lambdaevents.SQSMessage) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	body := []byte(msg.Body)
+	of, derr := DecodeOnFailure(body)
+	at := h.failureTime(of, msg)
+	if derr != nil {
+		return h.badMessage(ctx, msg, of, at, derr)
+	}
+	b, rc := of.KinesisBatchInfo, of.RequestContext
+	read := 0
+	rerr := h.reader.ReadRange(ctx, b.StreamARN, b.ShardID, b.StartSequenceNumber, b.EndSequenceNumber,
+		func(rec stream.Stored) error {
+			read++
+			return h.record(ctx, of, rec, at)
+		})
+	trimmed := errors.Is(rerr, stream.ErrTrimmed)
+	if rerr != nil && !trimmed {
+		return fmt.Errorf("read back shard %s %s..%s: %w", b.ShardID, b.StartSequenceNumber, b.EndSequenceNumber, rerr)
+	}
+	if trimmed || read == 0 || read < b.BatchSize {
+		why := "the others are no longer on the stream (retention expired or shard gone)"
+		if !trimmed {
+			why = "the range held no more records"
+		}
+		item := h.item(of, at)
+		item.ID = store.ErrorID(store.StageRetriesExhausted, b.ShardID, b.StartSequenceNumber+".."+b.EndSequenceNumber, "range")
+		item.Reason = fmt.Sprintf("%s; %d of the batch's %d records could be read back, %s", reason(rc), read, b.BatchSize, why)
+		item.SequenceNumber = b.StartSequenceNumber
+		item.Payload = clipPayload(body)
+		item.PayloadSize = len(body)
+		if err := h.store.PutError(ctx, item); err != nil {
+			return fmt.Errorf("store range item: %w", err)
+		}
+		h.log.LogAttrs(ctx, slog.LevelWarn, "records of a discarded batch are missing from the stream",
+			slog.String("message_id", msg.MessageId), slog.String("shard_id", b.ShardID),
+			slog.String("start_sequence_number", b.StartSequenceNumber), slog.String("end_sequence_number", b.EndSequenceNumber),
+			slog.Int("read", read), slog.Int("batch_size", b.BatchSize), slog.String("error_id", item.ID))
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "discarded batch stored in errors",
+		slog.String("message_id", msg.MessageId), slog.String("condition", rc.Condition),
+		slog.Int("attempts", rc.ApproximateInvokeCount), slog.String("shard_id", b.ShardID),
+		slog.String("start_sequence_number", b.StartSequenceNumber), slog.String("end_sequence_number", b.EndSequenceNumber),
+		slog.Int("records", read))
+	return nil
+}
+
+// record stores one record read back, and counts it as failed for its run
+// when it is a movie event.
+func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, at time.Time) error {
+	b := of.KinesisBatchInfo
+	shard := rec.ShardID
+	if shard == "" {
+		shard = b.ShardID
+	}
+	env := peekEnvelope(rec.Data)
+	item := h.item(of, at)
+	item.ID = store.ErrorID(store.StageRetriesExhausted, shard, rec.SequenceNumber, "")
+	item.Reason = reason(of.RequestContext)
+	item.EventID, item.RunID = env.id, env.runID
+	item.Payload = clipPayload(rec.Data)
+	item.PayloadSize = len(rec.Data)
+	item.ShardID = shard
+	item.SequenceNumber = rec.SequenceNumber
+	item.PartitionKey = rec.PartitionKey
+	if err := h.store.PutError(ctx, item); err != nil {
+		return fmt.Errorf("store record %s: %w", rec.SequenceNumber, err)
+	}
+	if env.movie && env.id != "" && env.runID != "" {
+		if _, err := h.store.CountEvent(ctx, env.runID, env.id, store.CounterFailed); err != nil {
+			return fmt.Errorf("count failed event %s of run %s: %w", env.id, env.runID, err)
+		}
+	}
+	return nil
+}
+
+// badMessage stores a message that does not locate any records.
+func (h *Handler) badMessage(ctx context.Context, msg lambdaevents.SQSMessage, of OnFailure, at time.Time, cause error) error {
+	item := h.item(of, at)
+	item.ID = store.ErrorID(store.StageRetriesExhausted, "", "", "sqs-message:"+msg.MessageId)
+	item.Reason = "unusable on-failure message, its records were not read back: " + clipText(cause.Error())
+	item.Payload = clipPayload([]byte(msg.Body))
+	item.PayloadSize = len(msg.Body)
+	// Only what passed the checks names a table key or a stream.
+	if checkToken("", item.ShardID, maxShardID, true) != nil {
+		item.ShardID = ""
+	}
+	if checkToken("", item.StreamARN, maxARN, true) != nil {
+		item.StreamARN = ""
+	}
+	if checkToken("", item.Condition, maxToken, true) != nil {
+		item.Condition = ""
+	}
+	item.Attempts = max(item.Attempts, 0)
+	if err := h.store.PutError(ctx, item); err != nil {
+		return fmt.Errorf("store unusable message: %w", err)
+	}
+	h.log.LogAttrs(ctx, slog.LevelError, "unusable on-failure message stored in errors",
+		slog.String("message_id", msg.MessageId), slog.String("error_id", item.ID), slog.String("reason", item.Reason))
+	return nil
+}
+
+// item is the part of an error item that every item of a message shares.
+func (h *Handler) item(of OnFailure, at time.Time) store.ErrorItem {
+	return store.ErrorItem{
+		Stage:        store.StageRetriesExhausted,
+		ShardID:      of.KinesisBatchInfo.ShardID,
+		StreamARN:    of.KinesisBatchInfo.StreamARN,
+		Condition:    of.RequestContext.Condition,
+		Attempts:     of.RequestContext.ApproximateInvokeCount,
+		FirstFailure: at,
+		LastFailure:  at,
+		ExpiresAt:    at.Add(contract.ErrorTTL),
+	}
+}
+
+// failureTime is when the mapping gave up: the record's timestamp, else
+// when SQS received the message, else now. Using the message's own time
+// makes the items of a redelivered message identical.
+func (h *Handler) failureTime(of OnFailure, msg lambdaevents.SQSMessage) time.Time {
+	if t := of.Timestamp; !t.IsZero() && t.Year() > 2000 && t.Year() < 10000 {
+		return t.UTC()
+	}
+	if ms, err := strconv.ParseInt(msg.Attributes["SentTimestamp"], 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	return h.now().UTC()
+}
+
+func reason(rc RequestContext) string {
+	cond := rc.Condition
+	if cond == "" {
+		cond = "unknown condition"
+	}
+	s := fmt.Sprintf("batch discarded by the event source mapping (%s) after %d invocations", cond, rc.ApproximateInvokeCount)
+	if rc.FunctionARN != "" {
+		s += " of " + rc.FunctionARN
+	}
+	return s
+}
+
+func clipPayload(b []byte) []byte { return bytes.Clone(b[:min(len(b), store.MaxPayload)]) }
+
+func clipText(s string) string {
+	const max = 4 << 10
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return string(bytes.ToValidUTF8([]byte(s), nil))
+}
+
+// envelope is what identifies a record's event, as far as it can be read.
+type envelope struct {
+	id, runID string
+	movie     bool
+}
+
+// peekEnvelope reads the id, run id and type of a CloudEvent without
+// checking the rest: the record may be any of the bad ones. Values that
+// are not well-formed tokens are dropped.
+func peekEnvelope(raw []byte) envelope {
+	var w struct {
+		ID    string `json:"id"`
+		RunID string `json:"runid"`
+		Type  string `json:"type"`
+	}
+	_ = json.Unmarshal(raw, &w) // best effort: anything unreadable stays empty
+	var env envelope
+	if validID(w.ID, events.MaxIDLen) {
+		env.id = w.ID
+	}
+	if validID(w.RunID, events.MaxRunIDLen) {
+		env.runID = w.RunID
+	}
+	env.movie = w.Type == events.TypeMovieObserved
+	return env
+}
+
+func validID(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,400 @@
+package errorsink_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+var quiet = slog.New(slog.DiscardHandler)
+
+var now = time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
+
+// fakeReader serves ReadRange from a fixed list of records per shard.
+type fakeReader struct {
+	shards map[string][]stream.Stored
+	// trimmedBefore: records of the range before this sequence number are
+	// gone (ErrTrimmed after the rest were passed).
+	trimmedBefore string
+	err           error // returned before any record
+	calls         int
+}
+
+func (f *fakeReader) ReadRange(ctx context.Context, arn, shard, first, last string, fn func(stream.Stored) error) error {
+	f.calls++
+	if f.err != nil {
+		return f.err
+	}
+	for _, r := range f.shards[shard] {
+		if stream.CompareSeq(r.SequenceNumber, first) < 0 || stream.CompareSeq(r.SequenceNumber, last) > 0 {
+			continue
+		}
+		if f.trimmedBefore != "" && stream.CompareSeq(r.SequenceNumber, f.trimmedBefore) < 0 {
+			continue
+		}
+		if err := fn(r); err != nil {
+			return fmt.Errorf("fake read: %w", err)
+		}
+	}
+	if f.trimmedBefore != "" && stream.CompareSeq(first, f.trimmedBefore) < 0 {
+		return fmt.Errorf("fake read: %w", stream.ErrTrimmed)
+	}
+	return nil
+}
+
+// failStore fails the call number after (0-based) of op with err, once.
+type failStore struct {
+	errorsink.Store
+	op    string
+	after int
+	err   error
+	calls int
+}
+
+func (f *failStore) fail(op string) bool {
+	if op != f.op {
+		return false
+	}
+	f.calls++
+	return f.calls-1 == f.after
+}
+
+func (f *failStore) PutError(ctx context.Context, e store.ErrorItem) error {
+	if f.fail("PutError") {
+		return f.err
+	}
+	return f.Store.PutError(ctx, e)
+}
+
+func (f *failStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
+	if f.fail("CountEvent") {
+		return false, f.err
+	}
+	return f.Store.CountEvent(ctx, runID, eventID, c)
+}
+
+const (
+	runID  = "run-20261127-042000-3f9a2c1b"
+	shard1 = "shardId-000000000001"
+	seq0   = "49601189658422359378836298521827638475320189012309704722"
+	source = "https://films.example.org/site/chart?page=1"
+)
+
+// expiry is when an item of a failure at t expires: the store keeps TTLs
+// in whole epoch seconds, rounded up.
+func expiry(t time.Time) time.Time {
+	e := t.Add(contract.ErrorTTL)
+	if r := e.Truncate(time.Second); !r.Equal(e) {
+		return r.Add(time.Second)
+	}
+	return e
+}
+
+func seq(n int) string {
+	return fmt.Sprintf("4960118965842235937883629852182763847532018901230970%04d", 4722+n)
+}
+
+// records are what the fake stream holds on shard1: a movie event, a
+// malformed record, a run event, and a record after the documented range.
+func records(t testing.TB) []stream.Stored {
+	movie := events.NewMovieObserved(runID, source, now.Add(-time.Hour), "alien-1979", events.MovieObserved{
+		Title: "Alien", Year: 1979, Rating: events.Rating{Value: 8.5}})
+	completed := events.NewRunEvent(runID, source, now.Add(-time.Hour), events.ScrapeCompleted{Published: 1, Pages: 1})
+	enc := func(e events.Event) []byte {
+		b, err := events.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	arrival := now.Add(-2 * time.Hour)
+	return []stream.Stored{
+		{ShardID: shard1, SequenceNumber: seq(0), PartitionKey: "alien-1979", Data: enc(movie), ArrivalTime: arrival},
+		{ShardID: shard1, SequenceNumber: seq(1), PartitionKey: "casablanca-1942", Data: []byte(`{"specversion":"1.0","id":`), ArrivalTime: arrival},
+		{ShardID: shard1, SequenceNumber: seq(2), PartitionKey: runID, Data: enc(completed), ArrivalTime: arrival},
+		{ShardID: shard1, SequenceNumber: "99601189658422359378836298522902373528957594348623495186", PartitionKey: "after", Data: []byte("x")},
+	}
+}
+
+// message is an SQS message holding the documented on-failure record
+// with the range seq(0)..seq(2) of shard1 (batch of 3).
+func message(t testing.TB, id string) lambdaevents.SQSMessage {
+	body := edit(t, func(m map[string]any) {
+		b := batchInfo(m)
+		b["startSequenceNumber"], b["endSequenceNumber"], b["batchSize"] = seq(0), seq(2), 3
+		m["requestContext"].(map[string]any)["approximateInvokeCount"] = 4
+	})
+	return lambdaevents.SQSMessage{MessageId: id, Body: body, EventSource: "aws:sqs",
+		Attributes: map[string]string{"SentTimestamp": fmt.Sprint(now.UnixMilli())}}
+}
+
+// itemView is what the tests compare of an error item.
+type itemView struct {
+	ID, Stage, Reason, EventID, RunID, Shard, Seq, Key, Condition string
+	Attempts, PayloadSize                                         int
+	First, Last, Expires                                          time.Time
+}
+
+func view(items []store.ErrorItem) []itemView {
+	var out []itemView
+	for _, e := range items {
+		out = append(out, itemView{ID: e.ID, Stage: string(e.Stage), Reason: e.Reason, EventID: e.EventID, RunID: e.RunID,
+			Shard: e.ShardID, Seq: e.SequenceNumber, Key: e.PartitionKey, Condition: e.Condition, Attempts: e.Attempts,
+			PayloadSize: e.PayloadSize, First: e.FirstFailure, Last: e.LastFailure, Expires: e.ExpiresAt})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq+out[i].ID < out[j].Seq+out[j].ID })
+	return out
+}
+
+func listErrors(t testing.TB, s *embedded.Store) []store.ErrorItem {
+	t.Helper()
+	p, err := s.ListErrors(context.Background(), 1000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Items
+}
+
+func TestHandle(t *testing.T) {
+	documentedAt := time.Date(2019, 11, 14, 0, 38, 6, 21e6, time.UTC)
+	// Items stamped with the message's time expire 14 days after it; the
+	// embedded store hides expired items, so its clock sits just after.
+	clock := documentedAt.Add(time.Hour)
+	const why = "batch discarded by the event source mapping (RetryAttemptsExhausted) after 4 invocations of arn:aws:lambda:us-east-2:123456789012:function:myfunction"
+	recs := records(t)
+	movieID := events.EventID(runID, source, "alien-1979")
+	recordItem := func(i int, eventID, run string) itemView {
+		return itemView{ID: store.ErrorID(store.StageRetriesExhausted, shard1, seq(i), ""), Stage: "retries_exhausted",
+			Reason: why, EventID: eventID, RunID: run, Shard: shard1, Seq: seq(i), Key: recs[i].PartitionKey,
+			Condition: "RetryAttemptsExhausted", Attempts: 4, PayloadSize: len(recs[i].Data),
+			First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
+	}
+	completedID := events.EventID(runID, source, events.TypeScrapeCompleted)
+	allRecords := []itemView{recordItem(0, movieID, runID), recordItem(1, "", ""), recordItem(2, completedID, runID)}
+	rangeItem := func(reason string) itemView {
+		return itemView{ID: store.ErrorID(store.StageRetriesExhausted, shard1, seq(0)+".."+seq(2), "range"), Stage: "retries_exhausted",
+			Reason: why + "; " + reason, Shard: shard1, Seq: seq(0), Condition: "RetryAttemptsExhausted", Attempts: 4,
+			PayloadSize: len(message(t, "m").Body), First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
+	}
+	badBody := edit(t, func(m map[string]any) { delete(batchInfo(m), "shardId") })
+	badItem := itemView{ID: store.ErrorID(store.StageRetriesExhausted, "", "", "sqs-message:m1"), Stage: "retries_exhausted",
+		Reason:    "unusable on-failure message, its records were not read back: bad on-failure message: KinesisBatchInfo.shardId is required",
+		Condition: "RetryAttemptsExhausted", Attempts: 1, PayloadSize: len(badBody),
+		First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
+	sentAt := now.Truncate(time.Millisecond)
+
+	tests := []struct {
+		name            string
+		msgs            []lambdaevents.SQSMessage
+		reader          *fakeReader
+		store           func(errorsink.Store) errorsink.Store
+		clock           time.Time
+		wantFailed      []string
+		wantItems       []itemView
+		wantFailedCount int // of the run
+	}{
+		{
+			name:            "every record of the range is stored and the movie counted",
+			msgs:            []lambdaevents.SQSMessage{message(t, "m1")},
+			wantItems:       allRecords,
+			wantFailedCount: 1,
+		},
+		{
+			name:            "the same message twice yields the same items",
+			msgs:            []lambdaevents.SQSMessage{message(t, "m1"), message(t, "m1-again")},
+			wantItems:       allRecords,
+			wantFailedCount: 1,
+		},
+		{
+			name:            "trimmed records leave one item for the range",
+			msgs:            []lambdaevents.SQSMessage{message(t, "m1")},
+			reader:          &fakeReader{trimmedBefore: seq(2)},
+			wantItems:       []itemView{rangeItem("1 of the batch's 3 records could be read back, the others are no longer on the stream (retention expired or shard gone)"), allRecords[2]},
+			wantFailedCount: 0,
+		},
+		{
+			name:      "an empty range leaves one item for the range",
+			msgs:      []lambdaevents.SQSMessage{message(t, "m1")},
+			reader:    &fakeReader{shards: map[string][]stream.Stored{}},
+			wantItems: []itemView{rangeItem("0 of the batch's 3 records could be read back, the range held no more records")},
+		},
+		{
+			name:      "an unusable message is stored as it is",
+			msgs:      []lambdaevents.SQSMessage{{MessageId: "m1", Body: badBody}},
+			wantItems: []itemView{badItem},
+		},
+		{
+			name:  "a message that is not JSON is stored, stamped when SQS got it",
+			msgs:  []lambdaevents.SQSMessage{{MessageId: "m1", Body: "not json", Attributes: map[string]string{"SentTimestamp": fmt.Sprint(now.UnixMilli())}}},
+			clock: now,
+			wantItems: []itemView{{ID: badItem.ID, Stage: "retries_exhausted",
+				Reason:      "unusable on-failure message, its records were not read back: bad on-failure message: invalid character 'o' in literal null (expecting 'u')",
+				PayloadSize: len("not json"), First: sentAt, Last: sentAt, Expires: expiry(sentAt)}},
+		},
+		{
+			name:       "a failed read is retried",
+			msgs:       []lambdaevents.SQSMessage{message(t, "m1")},
+			reader:     &fakeReader{err: errors.New("ProvisionedThroughputExceededException")},
+			wantFailed: []string{"m1"},
+		},
+		{
+			name: "a failed store is retried, other messages go on",
+			msgs: []lambdaevents.SQSMessage{message(t, "m1"), {MessageId: "m2", Body: badBody}},
+			store: func(s errorsink.Store) errorsink.Store {
+				return &failStore{Store: s, op: "PutError", after: 1, err: store.ErrTransient}
+			},
+			wantFailed:      []string{"m1"},
+			wantItems:       []itemView{allRecords[0], {ID: store.ErrorID(store.StageRetriesExhausted, "", "", "sqs-message:m2"), Stage: badItem.Stage, Reason: badItem.Reason, Condition: badItem.Condition, Attempts: 1, PayloadSize: badItem.PayloadSize, First: documentedAt, Last: documentedAt, Expires: badItem.Expires}},
+			wantFailedCount: 1,
+		},
+		{
+			name: "a failed count is retried",
+			msgs: []lambdaevents.SQSMessage{message(t, "m1")},
+			store: func(s errorsink.Store) errorsink.Store {
+				return &failStore{Store: s, op: "CountEvent", err: store.ErrTransient}
+			},
+			wantFailed: []string{"m1"},
+			wantItems:  allRecords[:1],
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := clock
+			if !tc.clock.IsZero() {
+				c = tc.clock.Add(time.Hour)
+			}
+			mem := embedded.NewMemory(embedded.WithClock(func() time.Time { return c }))
+			var st errorsink.Store = mem
+			if tc.store != nil {
+				st = tc.store(mem)
+			}
+			r := tc.reader
+			if r == nil {
+				r = &fakeReader{}
+			}
+			if r.shards == nil {
+				r.shards = map[string][]stream.Stored{shard1: recs}
+			}
+			h := errorsink.New(r, st, errorsink.Options{Logger: quiet, Now: func() time.Time { return now }})
+			resp, err := h.Handle(context.Background(), lambdaevents.SQSEvent{Records: tc.msgs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			for _, f := range resp.BatchItemFailures {
+				failed = append(failed, f.ItemIdentifier)
+			}
+			if diff := cmp.Diff(tc.wantFailed, failed); diff != "" {
+				t.Errorf("failed messages (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantItems, view(listErrors(t, mem))); diff != "" {
+				t.Errorf("error items (-want +got):\n%s", diff)
+			}
+			run, err := mem.GetRun(context.Background(), runID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if run.Failed != tc.wantFailedCount {
+				t.Errorf("run failed count = %d, want %d", run.Failed, tc.wantFailedCount)
+			}
+		})
+	}
+}
+
+func TestHandleDeadline(t *testing.T) {
+	mem := embedded.NewMemory()
+	r := &fakeReader{shards: map[string][]stream.Stored{shard1: records(t)}}
+	h := errorsink.New(r, mem, errorsink.Options{Logger: quiet, DeadlineMargin: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := h.Handle(ctx, lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{message(t, "m1"), message(t, "m2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lambdaevents.SQSBatchItemFailure{{ItemIdentifier: "m1"}, {ItemIdentifier: "m2"}}
+	if diff := cmp.Diff(want, resp.BatchItemFailures); diff != "" {
+		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+	if r.calls != 0 {
+		t.Errorf("%d reads started inside the margin", r.calls)
+	}
+}
+
+// TestRecordedEvent handles testdata/sqs-event.json (the documented record
+// delivered by SQS) against a stream holding records in its range, and
+// compares the items with testdata/sqs-event.golden.json (-update rewrites
+// it).
+func TestRecordedEvent(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "sqs-event.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev lambdaevents.SQSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	// Two records inside the documented range, one after it.
+	recs := records(t)
+	recs[0].SequenceNumber = seq0
+	recs[1].SequenceNumber = "49601189658422359378836298522000000000000000000000000000"
+	mem := embedded.NewMemory(embedded.WithClock(func() time.Time { return time.Date(2019, 11, 14, 1, 0, 0, 0, time.UTC) }))
+	h := errorsink.New(&fakeReader{shards: map[string][]stream.Stored{shard1: recs}}, mem, errorsink.Options{Logger: quiet})
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := struct {
+		Response lambdaevents.SQSEventResponse `json:"response"`
+		Errors   []store.ErrorItem             `json:"errors"`
+	}{resp, listErrors(t, mem)}
+	golden := filepath.Join("testdata", "sqs-event.golden.json")
+	b, _ := json.MarshalIndent(got, "", "  ")
+	b = append(b, '\n')
+	if *update {
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(b), "\n")); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	env := map[string]string{contract.EnvLogLevel: "verbose"}
+	_, err := errorsink.LoadConfig(func(k string) string { return env[k] })
+	want := "errorsink config: LOG_LEVEL: \"verbose\" is not debug, info, warn or error\nRUNS_TABLE is required\nERRORS_TABLE is required"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+	env = map[string]string{contract.EnvRunsTable: "runs-x", contract.EnvErrorsTable: "errors-x"}
+	c, err := errorsink.LoadConfig(func(k string) string { return env[k] })
+	if err != nil || c != (errorsink.Config{RunsTable: "runs-x", ErrorsTable: "errors-x"}) {
+		t.Errorf("LoadConfig = %+v, %v", c, err)
+	}
+}
