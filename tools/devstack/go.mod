@@ -1,0 +1,18 @@
+module github.com/scrape-pipeline/scrape-pipeline/tools/devstack
+
+go 1.26
+
+require (
+	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
+	go.etcd.io/bbolt v1.5.0
+)
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)
+
+replace (
+	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
+	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+)

@@ -1,0 +1,185 @@
+package kinesis
+
+import (
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream/streamtest"
+)
+
+func openDB(t testing.TB, dir string) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, "stream.db"), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newStream(t testing.TB, opts Options) *Stream {
+	t.Helper()
+	if opts.Name == "" {
+		opts.Name = "events"
+	}
+	s, err := Open(openDB(t, t.TempDir()), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestContract(t *testing.T) {
+	streamtest.Run(t, func(t *testing.T) streamtest.Stream {
+		s := newStream(t, Options{Shards: 3, RetryBudget: 4})
+		return streamtest.Stream{
+			Publisher: s, Reader: s, ARN: s.ARN(), ReadAll: s.ReadAll,
+			Refuse: s.Refuse, RetryBudget: 4,
+			Trim: func(shardID, sq string) {
+				if err := s.TrimBefore(shardID, sq); err != nil {
+					t.Fatal(err)
+				}
+			},
+		}
+	})
+}
+
+// TestShardForMatchesKinesis checks the hash-key ranges: with n shards,
+// shard i starts at i * 2^128 / n, and a key goes where its MD5 falls.
+func TestShardForMatchesKinesis(t *testing.T) {
+	s := newStream(t, Options{Shards: 4})
+	quarter := new(big.Int).Lsh(big.NewInt(1), 126)
+	for i := range 200 {
+		key := fmt.Sprintf("movie-%d", i)
+		sum := md5.Sum([]byte(key))
+		h := new(big.Int).SetBytes(sum[:])
+		want := ShardID(int(new(big.Int).Div(h, quarter).Int64()))
+		if got := s.ShardFor(key); got != want {
+			t.Fatalf("ShardFor(%q) = %s, want %s", key, got, want)
+		}
+	}
+}
+
+func TestSequenceNumbersSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, "s.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(db, Options{Name: "events", Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Publish(t.Context(), []stream.Record{{PartitionKey: "a", Data: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Latest(ShardID(0))
+	db.Close()
+
+	db = openDB(t, dir)
+	db.Close()
+	db, err = bolt.Open(filepath.Join(dir, "s.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := Open(db, Options{Name: "events", Shards: 2}); err == nil {
+		t.Error("reopening with another shard count succeeded")
+	}
+	s, err = Open(db, Options{Name: "events", Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Publish(t.Context(), []stream.Record{{PartitionKey: "a", Data: []byte("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Latest(ShardID(0))
+	if stream.CompareSeq(after, before) <= 0 || len(after) != 56 {
+		t.Errorf("sequence after restart %s, before %s", after, before)
+	}
+	recs, err := s.Records(ShardID(0), "", 10)
+	if err != nil || len(recs) != 2 || string(recs[0].Data) != "1" || string(recs[1].Data) != "2" {
+		t.Errorf("Records = %+v, %v", recs, err)
+	}
+}
+
+func TestRetention(t *testing.T) {
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	s := newStream(t, Options{Shards: 1, Retention: time.Hour, Now: func() time.Time { return now }})
+	pub := func(data string) {
+		if _, err := s.Publish(t.Context(), []stream.Record{{PartitionKey: "k", Data: []byte(data)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub("old")
+	old, _ := s.Latest(ShardID(0))
+	now = now.Add(50 * time.Minute)
+	pub("new")
+	now = now.Add(20 * time.Minute) // "old" is 70 min old, "new" 20 min
+	n, err := s.TrimExpired()
+	if err != nil || n != 1 {
+		t.Fatalf("TrimExpired = %d, %v; want 1", n, err)
+	}
+	recs, _ := s.Records(ShardID(0), "", 10)
+	if len(recs) != 1 || string(recs[0].Data) != "new" {
+		t.Fatalf("after trim: %+v", recs)
+	}
+	var got []string
+	err = s.ReadRange(t.Context(), s.ARN(), ShardID(0), old, recs[0].SequenceNumber, func(r stream.Stored) error {
+		got = append(got, string(r.Data))
+		return nil
+	})
+	if !errors.Is(err, stream.ErrTrimmed) || len(got) != 1 {
+		t.Errorf("ReadRange over a trimmed start = %v, %v; want ErrTrimmed after [new]", got, err)
+	}
+}
+
+func TestReadRangeRefusesForeignInput(t *testing.T) {
+	s := newStream(t, Options{Shards: 2})
+	if _, err := s.Publish(t.Context(), []stream.Record{{PartitionKey: "a", Data: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	sh := s.ShardFor("a")
+	last, _ := s.Latest(sh)
+	nop := func(stream.Stored) error { return nil }
+	for name, call := range map[string]func() error{
+		"other stream":  func() error { return s.ReadRange(t.Context(), "arn:aws:kinesis:x:1:stream/other", sh, last, last, nop) },
+		"unknown shard": func() error { return s.ReadRange(t.Context(), s.ARN(), "shardId-000000000009", last, last, nop) },
+		"garbage seq":   func() error { return s.ReadRange(t.Context(), s.ARN(), sh, "12abc", last, nop) },
+		"other's seq":   func() error { return s.ReadRange(t.Context(), s.ARN(), ShardID(1-indexOf(sh)), last, last, nop) },
+	} {
+		if err := call(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func indexOf(shardID string) int {
+	if shardID == ShardID(0) {
+		return 0
+	}
+	return 1
+}
+
+func BenchmarkPublish(b *testing.B) {
+	s := newStream(b, Options{Shards: 2})
+	recs := make([]stream.Record, 250)
+	for i := range recs {
+		recs[i] = stream.Record{PartitionKey: fmt.Sprintf("movie-%d", i), Data: make([]byte, 600)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Publish(b.Context(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+}
