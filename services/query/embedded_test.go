@@ -9,3 +9,7 @@ import (
 func TestHandlerEmbedded(t *testing.T) {
 	runHandlerSuite(t, embedded.NewMemory())
 }
+
+func TestLambdaEventsEmbedded(t *testing.T) {
+	runLambdaEvents(t, embedded.NewMemory())
+}

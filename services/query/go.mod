@@ -3,6 +3,8 @@ module github.com/scrape-pipeline/scrape-pipeline/services/query
 go 1.26
 
 require (
+	github.com/aws/aws-lambda-go v1.55.1
+	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
