@@ -127,10 +127,10 @@ func conflict(err error) bool {
 // transientCodes are API error codes that mean "try again later" even when
 // the SDK's retryables do not list them.
 var transientCodes = map[string]bool{
-	"InternalServerError":            true,
-	"ServiceUnavailable":             true,
-	"TransactionInProgressException": true,
-	"TransactionConflictException":   true,
+	"InternalServerError":              true,
+	"ServiceUnavailable":               true,
+	"TransactionInProgressException":   true,
+	"TransactionConflictException":     true,
 	"ReplicatedWriteConflictException": true,
 }
 

@@ -12,8 +12,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/storetest"
@@ -62,4 +65,148 @@ func TestContractMoto(t *testing.T) {
 		client, tables := newTables(t)
 		return dynamo.New(client, tables)
 	})
+}
+
+func TestCreateTables(t *testing.T) {
+	client := dynamodb.NewFromConfig(awsemu.Moto(t))
+	ctx := t.Context()
+	suffix := uniqueSuffix(t)
+	tables, err := dynamo.CreateTables(ctx, client, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Again: the tables exist, nothing changes.
+	again, err := dynamo.CreateTables(ctx, client, suffix)
+	if err != nil {
+		t.Fatalf("second CreateTables: %v", err)
+	}
+	if diff := cmp.Diff(tables, again); diff != "" {
+		t.Errorf("names differ (-first +second):\n%s", diff)
+	}
+	if diff := cmp.Diff(dynamo.TableNames(suffix), tables); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		name   string
+		schema contract.Table
+	}{{tables.Movies, contract.MoviesTable}, {tables.Runs, contract.RunsTable}, {tables.Errors, contract.ErrorsTable}} {
+		t.Cleanup(func() {
+			client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(tc.name)})
+		})
+		d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tc.name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := describe(d.Table)
+		want := describeSchema(tc.schema)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("table %s (-want +got):\n%s", tc.name, diff)
+		}
+		ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(tc.name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotTTL := ""
+		if d := ttl.TimeToLiveDescription; d != nil && d.TimeToLiveStatus == types.TimeToLiveStatusEnabled {
+			gotTTL = aws.ToString(d.AttributeName)
+		}
+		if gotTTL != tc.schema.TTLAttribute {
+			t.Errorf("table %s: TTL on %q, want %q", tc.name, gotTTL, tc.schema.TTLAttribute)
+		}
+	}
+	if _, err := dynamo.CreateTables(ctx, client, "-bad suffix"); err == nil {
+		t.Errorf("CreateTables with a bad suffix: nil error")
+	}
+}
+
+// schema is a comparable summary of a table's keys, indexes and billing.
+type schema struct {
+	Keys    []string
+	Attrs   map[string]string
+	Indexes map[string][]string
+	Billing string
+}
+
+func describe(d *types.TableDescription) schema {
+	s := schema{Attrs: map[string]string{}, Indexes: map[string][]string{}}
+	for _, k := range d.KeySchema {
+		s.Keys = append(s.Keys, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+	}
+	for _, a := range d.AttributeDefinitions {
+		s.Attrs[aws.ToString(a.AttributeName)] = string(a.AttributeType)
+	}
+	for _, ix := range d.GlobalSecondaryIndexes {
+		var ks []string
+		for _, k := range ix.KeySchema {
+			ks = append(ks, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+		}
+		s.Indexes[aws.ToString(ix.IndexName)] = append(ks, "projection "+string(ix.Projection.ProjectionType))
+	}
+	if d.BillingModeSummary != nil {
+		s.Billing = string(d.BillingModeSummary.BillingMode)
+	}
+	return s
+}
+
+func describeSchema(t contract.Table) schema {
+	s := schema{Attrs: map[string]string{}, Indexes: map[string][]string{}, Billing: "PAY_PER_REQUEST"}
+	keys := func(h contract.Attr, r *contract.Attr) []string {
+		s.Attrs[h.Name] = string(h.Type)
+		ks := []string{h.Name + " HASH"}
+		if r != nil {
+			s.Attrs[r.Name] = string(r.Type)
+			ks = append(ks, r.Name+" RANGE")
+		}
+		return ks
+	}
+	s.Keys = keys(t.Hash, t.Range)
+	for _, ix := range t.Indexes {
+		s.Indexes[ix.Name] = append(keys(ix.Hash, ix.Range), "projection "+ix.Projects)
+	}
+	return s
+}
+
+// TestTTL checks that expired markers and error items are treated as gone
+// before DynamoDB (or moto, which never does) deletes them.
+func TestTTL(t *testing.T) {
+	client, tables := newTables(t)
+	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
+	s := dynamo.New(client, tables, dynamo.WithClock(func() time.Time { return now }))
+	ctx := t.Context()
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+		t.Fatalf("first count = %v, %v", ok, err)
+	}
+	e := store.ErrorItem{ID: "x", Stage: store.StageDecode, FirstFailure: now, LastFailure: now}
+	if err := s.PutError(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+
+	now = now.Add(7 * 24 * time.Hour)
+	if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); ok {
+		t.Errorf("marker expired after 7 days: the event was counted again")
+	}
+	if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 1 {
+		t.Errorf("error item hidden before its 14 days: %d items", len(p.Items))
+	}
+
+	now = now.Add(7*24*time.Hour + time.Second)
+	if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 0 {
+		t.Errorf("error item visible after 14 days")
+	}
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+		t.Errorf("count after the marker expired = %v, %v; want true", ok, err)
+	}
+	e2 := e
+	e2.FirstFailure, e2.LastFailure = now, now
+	if err := s.PutError(ctx, e2); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.ListErrors(ctx, 10, nil)
+	if err != nil || len(p.Items) != 1 || !p.Items[0].FirstFailure.Equal(now) {
+		t.Errorf("new failure after expiry: %+v, %v", p.Items, err)
+	}
+	r, err := s.GetRun(ctx, "r1")
+	if err != nil || r.Processed != 2 {
+		t.Errorf("run: processed %d, %v; want 2", r.Processed, err)
+	}
 }
