@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,12 +92,17 @@ type Endpoints struct {
 	SQS      string
 }
 
-// All starts both emulators (if they are not running yet) and returns their
-// endpoints; it skips or fails t like [Kinesis] and [Moto].
+// All starts both emulators (if they are not running yet), side by side, and
+// returns their endpoints; it skips or fails t like [Kinesis] and [Moto].
 func All(t testing.TB) Endpoints {
 	t.Helper()
-	k := KinesisEndpoint(t)
-	m := MotoEndpoint(t)
+	var kinesisStarted, motoStarted bool
+	var wg sync.WaitGroup
+	wg.Go(func() { kinesisStarted = kinesisMock.ensure() })
+	wg.Go(func() { motoStarted = moto.ensure() })
+	wg.Wait()
+	k := kinesisMock.result(t, kinesisStarted)
+	m := moto.result(t, motoStarted)
 	return Endpoints{Kinesis: k, DynamoDB: m, SQS: m}
 }
 

@@ -151,8 +151,12 @@ func (i *instance) waitReady(ctx context.Context, probe func(context.Context, st
 }
 
 // stopGrace is how long an emulator may take to exit after SIGTERM before it
-// gets SIGKILL.
-const stopGrace = 3 * time.Second
+// gets SIGKILL. The emulators keep their state in memory only, so there is
+// nothing to wait for: kinesis-mock's own shutdown takes 1.5-3s, moto's none.
+const stopGrace = 500 * time.Millisecond
+
+// killWait bounds the wait for the exit after SIGKILL.
+const killWait = 5 * time.Second
 
 // stop ends the emulator's whole process group: SIGTERM, then, after the
 // leader exited or stopGrace passed, SIGKILL for whatever is left of the
@@ -176,7 +180,7 @@ func (i *instance) stop() error {
 	select {
 	case <-i.exited:
 		return nil
-	case <-time.After(stopGrace):
+	case <-time.After(killWait):
 		return fmt.Errorf("%s (pid %d) still running after SIGKILL", i.name, pid)
 	}
 }
@@ -220,6 +224,12 @@ const startTimeout = 6 * time.Minute
 // retried: every later test gets the same error.
 func (s *shared) endpoint(t testing.TB) string {
 	t.Helper()
+	return s.result(t, s.ensure())
+}
+
+// ensure starts the emulator unless that was done (or tried) before, and
+// reports whether this call started it. It may run on any goroutine.
+func (s *shared) ensure() (started bool) {
 	s.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 		defer cancel()
@@ -227,11 +237,15 @@ func (s *shared) endpoint(t testing.TB) string {
 		s.mu.Lock()
 		s.inst, s.err = inst, err
 		s.mu.Unlock()
-		if err == nil {
-			t.Logf("awsemu: %s ready at %s in %s (install: %s)",
-				inst.name, inst.endpoint, inst.ready.Round(time.Millisecond), installSummary(inst.install))
-		}
+		started = err == nil
 	})
+	return started
+}
+
+// result returns the endpoint of the started emulator, or skips or fails t
+// with the start error. It must run on t's goroutine.
+func (s *shared) result(t testing.TB, started bool) string {
+	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -242,6 +256,10 @@ func (s *shared) endpoint(t testing.TB) string {
 	}
 	if s.inst == nil {
 		t.Fatalf("awsemu: %s was stopped", s.emulator.name)
+	}
+	if started {
+		t.Logf("awsemu: %s ready at %s in %s (install: %s)", s.inst.name, s.inst.endpoint,
+			s.inst.ready.Round(time.Millisecond), installSummary(s.inst.install))
 	}
 	return s.inst.endpoint
 }

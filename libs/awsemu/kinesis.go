@@ -46,7 +46,7 @@ var kinesisMockEmulator = emulator{
 	prepare:      prepareKinesisMock,
 	command:      kinesisMockCommand,
 	probe:        probeKinesis,
-	readyTimeout: 90 * time.Second,
+	readyTimeout: 2 * time.Minute,
 }
 
 func prepareKinesisMock(ctx context.Context) (prepared, error) {

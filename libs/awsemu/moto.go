@@ -19,7 +19,7 @@ var motoEmulator = emulator{
 	prepare:      prepareMoto,
 	command:      motoCommand,
 	probe:        probeMoto,
-	readyTimeout: 60 * time.Second,
+	readyTimeout: 2 * time.Minute,
 }
 
 func prepareMoto(context.Context) (prepared, error) {
