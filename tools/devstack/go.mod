@@ -3,6 +3,8 @@ module github.com/scrape-pipeline/scrape-pipeline/tools/devstack
 go 1.26
 
 require (
+	github.com/aws/aws-lambda-go v1.55.1
+	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0-00010101000000-000000000000
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
 	go.etcd.io/bbolt v1.5.0
 )

@@ -1,0 +1,668 @@
+// Package esm emulates AWS Lambda event source mappings in one process: a
+// Kinesis mapping (the processor's) and an SQS mapping (the error sink's),
+// with the settings AWS names and the semantics AWS documents:
+//
+//   - BatchSize and MaximumBatchingWindowInSeconds: a function is invoked
+//     when a batch is full or the window since its first record passed.
+//   - ParallelizationFactor N: up to N batches of one shard run at once,
+//     each holding the records of the partition keys that hash to its lane,
+//     so a key's records stay in order and never run concurrently.
+//   - Partial batch responses (ReportBatchItemFailures): the mapping retries
+//     from the lowest reported sequence number; the records before it are
+//     done. An empty or unknown item identifier fails the whole batch.
+//   - BisectBatchOnFunctionError: a failed batch is split in two and each
+//     half retried on its own, until the failing record is alone. Halving
+//     does not use up retries: each half gets MaximumRetryAttempts anew.
+//   - MaximumRetryAttempts N: a failing batch is invoked N+1 times in all
+//     (-1: until its records expire), with exponential backoff.
+//   - MaximumRecordAgeInSeconds: records older than that are not invoked
+//     (again); their batch goes to the on-failure destination.
+//   - On-failure destination: the mapping sends the batch's metadata — the
+//     exact invocation record AWS sends, with KinesisBatchInfo — never the
+//     records, and moves on.
+//   - Checkpoints are persisted per shard after each batch is disposed of;
+//     a batch in flight at a crash is delivered again (at least once).
+//
+// Events reach the handler shaped as Lambda shapes them: the mapping builds
+// the JSON that Lambda sends and unmarshals it into aws-lambda-go's types.
+package esm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+)
+
+// KinesisSource is the stream a Kinesis mapping reads.
+type KinesisSource interface {
+	ARN() string
+	Shards() []string
+	// Records returns up to max records of shardID after sequence number
+	// after ("" = the trim horizon), in order.
+	Records(shardID, after string, max int) ([]stream.Stored, error)
+	// Latest is the newest sequence number of the shard ("" when empty).
+	Latest(shardID string) (string, error)
+	// Notify returns a channel closed at the next append.
+	Notify() <-chan struct{}
+}
+
+// Checkpoints stores where a mapping is in each shard.
+type Checkpoints interface {
+	// Checkpoint returns the last disposed-of sequence number of shard for
+	// mapping, "" if none.
+	Checkpoint(mapping, shard string) (string, error)
+	// SetCheckpoint records it.
+	SetCheckpoint(mapping, shard, seq string) error
+}
+
+// Destination receives on-failure invocation records.
+type Destination interface {
+	// Send enqueues body; safe for concurrent use.
+	Send(ctx context.Context, body []byte) error
+}
+
+// KinesisHandler is a Lambda function for Kinesis events: the processor's
+// Handle.
+type KinesisHandler func(context.Context, lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error)
+
+// Options are the parts of a mapping AWS takes from the function and the
+// account.
+type Options struct {
+	// Name identifies the mapping's checkpoints (e.g. "processor").
+	Name        string
+	FunctionARN string
+	// FunctionTimeout is each invocation's deadline (default 30s).
+	FunctionTimeout time.Duration
+	Region          string
+	// Backoff is the first retry delay, doubled per attempt up to
+	// MaxBackoff (defaults 100ms and 2s; AWS's are seconds to minutes).
+	Backoff, MaxBackoff time.Duration
+	Now                 func() time.Time
+	Logger              *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.FunctionTimeout == 0 {
+		o.FunctionTimeout = 30 * time.Second
+	}
+	if o.Backoff == 0 {
+		o.Backoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = 2 * time.Second
+	}
+	if o.Region == "" {
+		o.Region = "local"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Kinesis is a Kinesis event source mapping.
+type Kinesis struct {
+	src       KinesisSource
+	cps       Checkpoints
+	set       contract.KinesisMapping
+	reportBIF bool
+	handler   KinesisHandler
+	onFailure Destination
+	opts      Options
+
+	mu     sync.Mutex
+	shards map[string]*shardState
+}
+
+// shardState is what Status shows of a shard.
+type shardState struct {
+	checkpoint     string
+	oldestArrival  time.Time // of the batch in flight; zero when idle
+	retries        atomic.Int64
+	inFlight       atomic.Int64
+	invocations    atomic.Int64
+	sentToFailures atomic.Int64
+}
+
+// NewKinesis returns a mapping of src to handler with AWS's settings set.
+func NewKinesis(src KinesisSource, cps Checkpoints, set contract.KinesisMapping, handler KinesisHandler, onFailure Destination, opts Options) (*Kinesis, error) {
+	opts.defaults()
+	var errs []error
+	if set.BatchSize < 1 || set.BatchSize > 10_000 {
+		errs = append(errs, fmt.Errorf("BatchSize %d not in 1..10000", set.BatchSize))
+	}
+	if set.ParallelizationFactor == 0 {
+		set.ParallelizationFactor = 1
+	}
+	if set.ParallelizationFactor < 1 || set.ParallelizationFactor > 10 {
+		errs = append(errs, fmt.Errorf("ParallelizationFactor %d not in 1..10", set.ParallelizationFactor))
+	}
+	if set.MaximumRetryAttempts < -1 || set.MaximumRetryAttempts > 10_000 {
+		errs = append(errs, fmt.Errorf("MaximumRetryAttempts %d not in -1..10000", set.MaximumRetryAttempts))
+	}
+	if a := set.MaximumRecordAgeInSeconds; a != -1 && (a < 60 || a > 604_800) {
+		errs = append(errs, fmt.Errorf("MaximumRecordAgeInSeconds %d: -1 or 60..604800", a))
+	}
+	if w := set.MaximumBatchingWindowInSeconds; w < 0 || w > 300 {
+		errs = append(errs, fmt.Errorf("MaximumBatchingWindowInSeconds %d not in 0..300", w))
+	}
+	if set.StartingPosition != "TRIM_HORIZON" && set.StartingPosition != "LATEST" {
+		errs = append(errs, fmt.Errorf("StartingPosition %q: TRIM_HORIZON or LATEST", set.StartingPosition))
+	}
+	if opts.Name == "" {
+		errs = append(errs, errors.New("mapping name required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("esm: %w", err)
+	}
+	m := &Kinesis{src: src, cps: cps, set: set, handler: handler, onFailure: onFailure, opts: opts, shards: map[string]*shardState{}}
+	for _, t := range set.FunctionResponseTypes {
+		m.reportBIF = m.reportBIF || t == contract.ReportBatchItemFailures
+	}
+	for _, sh := range src.Shards() {
+		cp, err := cps.Checkpoint(opts.Name, sh)
+		if err != nil {
+			return nil, err
+		}
+		m.shards[sh] = &shardState{checkpoint: cp}
+	}
+	return m, nil
+}
+
+// window is the batching window; AWS treats 0 as "invoke at once". Tests
+// and devstack may set a sub-second window with SetWindow.
+func (m *Kinesis) window() time.Duration {
+	return time.Duration(m.set.MaximumBatchingWindowInSeconds) * time.Second
+}
+
+// Run polls every shard until ctx is done; then it finishes the batches in
+// flight, checkpoints and returns nil. Call it once.
+func (m *Kinesis) Run(ctx context.Context) error {
+	return m.RunWindow(ctx, m.window())
+}
+
+// RunWindow is Run with a batching window given with sub-second precision
+// (AWS counts whole seconds; devstack's default is 200 ms).
+func (m *Kinesis) RunWindow(ctx context.Context, window time.Duration) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(m.shards))
+	for _, sh := range m.src.Shards() {
+		wg.Go(func() {
+			if err := m.poll(ctx, sh, window); err != nil {
+				errs <- fmt.Errorf("shard %s: %w", sh, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(func() []error {
+		var all []error
+		for e := range errs {
+			all = append(all, e)
+		}
+		return all
+	}()...)
+}
+
+func (m *Kinesis) state(shard string) *shardState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.shards[shard]
+}
+
+// poll is one shard's loop: read a round of up to BatchSize records per
+// lane, dispose of every lane's batch, checkpoint, repeat.
+func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) error {
+	st := m.state(shard)
+	m.mu.Lock()
+	cp := st.checkpoint
+	m.mu.Unlock()
+	if cp == "" && m.set.StartingPosition == "LATEST" {
+		latest, err := m.src.Latest(shard)
+		if err != nil {
+			return err
+		}
+		if latest != "" {
+			cp = latest
+			if err := m.setCheckpoint(shard, cp); err != nil {
+				return err
+			}
+		}
+	}
+	max := m.set.BatchSize * m.set.ParallelizationFactor
+	for {
+		if ctx.Err() != nil {
+			return nil // stopped between batches: nothing in flight
+		}
+		notify := m.src.Notify()
+		recs, err := m.src.Records(shard, cp, max)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-notify:
+				continue
+			}
+		}
+		if len(recs) < max && window > 0 {
+			// Gather for the batching window, counted from the first
+			// record's arrival, unless the batch fills up first.
+			deadline := recs[0].ArrivalTime.Add(window)
+			for len(recs) < max {
+				wait := deadline.Sub(m.opts.Now())
+				if wait <= 0 {
+					break
+				}
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case <-notify:
+					t.Stop()
+				case <-t.C:
+				}
+				notify = m.src.Notify()
+				if recs, err = m.src.Records(shard, cp, max); err != nil {
+					return err
+				}
+			}
+		}
+		// A round in flight is finished even when ctx is done (graceful
+		// stop), within the function timeout of each invocation.
+		m.round(context.WithoutCancel(ctx), shard, recs)
+		cp = recs[len(recs)-1].SequenceNumber
+		if err := m.setCheckpoint(shard, cp); err != nil {
+			return err
+		}
+	}
+}
+
+func (m *Kinesis) setCheckpoint(shard, seq string) error {
+	if err := m.cps.SetCheckpoint(m.opts.Name, shard, seq); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.shards[shard].checkpoint = seq
+	m.mu.Unlock()
+	return nil
+}
+
+// round splits recs into lanes by partition key and disposes of each
+// lane's batch concurrently; it returns when every record is either
+// processed or sent to the on-failure destination.
+func (m *Kinesis) round(ctx context.Context, shard string, recs []stream.Stored) {
+	st := m.state(shard)
+	m.mu.Lock()
+	st.oldestArrival = recs[0].ArrivalTime
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		st.oldestArrival = time.Time{}
+		m.mu.Unlock()
+	}()
+	pf := m.set.ParallelizationFactor
+	if pf == 1 {
+		m.dispose(ctx, shard, recs, 0)
+		return
+	}
+	lanes := make([][]stream.Stored, pf)
+	for _, r := range recs {
+		h := fnv.New32a()
+		h.Write([]byte(r.PartitionKey))
+		l := int(h.Sum32() % uint32(pf))
+		lanes[l] = append(lanes[l], r)
+	}
+	// Lanes run concurrently; one lane's batches run one after another, so
+	// a key's records keep their order.
+	var wg sync.WaitGroup
+	for _, lane := range lanes {
+		if len(lane) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			for len(lane) > 0 {
+				n := min(len(lane), m.set.BatchSize)
+				m.dispose(ctx, shard, lane[:n], 0)
+				lane = lane[n:]
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// dispose invokes the function with batch until it succeeds, retrying,
+// bisecting and finally sending the batch to the on-failure destination as
+// the settings say. attempts counts failed invocations of this batch.
+func (m *Kinesis) dispose(ctx context.Context, shard string, batch []stream.Stored, attempts int) {
+	st := m.state(shard)
+	for {
+		if expired := m.expired(batch); expired > 0 {
+			m.sendFailure(ctx, shard, batch[:expired], "RecordAgeExceeded", attempts, "")
+			if batch = batch[expired:]; len(batch) == 0 {
+				return
+			}
+		}
+		st.inFlight.Add(1)
+		resp, ferr := m.invoke(ctx, shard, batch)
+		st.inFlight.Add(-1)
+		st.invocations.Add(1)
+		var functionError string
+		switch {
+		case ferr != nil:
+			functionError = "Unhandled"
+			m.opts.Logger.Warn("function error", "mapping", m.opts.Name, "shard", shard,
+				"records", len(batch), "attempt", attempts+1, "error", ferr.Error())
+		case !m.reportBIF || len(resp.BatchItemFailures) == 0:
+			return // success
+		default:
+			lowest, ok := lowestFailure(batch, resp.BatchItemFailures)
+			if !ok {
+				// An empty or unknown identifier fails the whole batch.
+				functionError = "InvalidBatchItemFailures"
+				m.opts.Logger.Warn("invalid batch item failures: the whole batch failed", "mapping", m.opts.Name, "shard", shard)
+				break
+			}
+			// Done up to the lowest failure; retry from it.
+			batch = batch[lowest:]
+		}
+		if functionError != "" && m.set.BisectBatchOnFunctionError && len(batch) > 1 {
+			half := len(batch) / 2
+			m.opts.Logger.Info("bisecting failed batch", "mapping", m.opts.Name, "shard", shard, "records", len(batch))
+			m.dispose(ctx, shard, batch[:half], 0)
+			m.dispose(ctx, shard, batch[half:], 0)
+			return
+		}
+		attempts++
+		if m.set.MaximumRetryAttempts >= 0 && attempts > m.set.MaximumRetryAttempts {
+			m.sendFailure(ctx, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
+			return
+		}
+		st.retries.Add(1)
+		delay := m.opts.Backoff << min(attempts-1, 20)
+		if delay > m.opts.MaxBackoff || delay <= 0 {
+			delay = m.opts.MaxBackoff
+		}
+		time.Sleep(delay)
+		st.retries.Add(-1)
+	}
+}
+
+// expired counts the leading records of batch older than the maximum
+// record age.
+func (m *Kinesis) expired(batch []stream.Stored) int {
+	if m.set.MaximumRecordAgeInSeconds < 0 {
+		return 0
+	}
+	cutoff := m.opts.Now().Add(-time.Duration(m.set.MaximumRecordAgeInSeconds) * time.Second)
+	n := 0
+	for n < len(batch) && batch[n].ArrivalTime.Before(cutoff) {
+		n++
+	}
+	return n
+}
+
+// lowestFailure returns the index in batch of the lowest reported sequence
+// number; ok is false if an identifier is empty or not in the batch.
+func lowestFailure(batch []stream.Stored, failures []lambdaevents.KinesisBatchItemFailure) (int, bool) {
+	pos := make(map[string]int, len(batch))
+	for i, r := range batch {
+		pos[r.SequenceNumber] = i
+	}
+	lowest := len(batch)
+	for _, f := range failures {
+		i, ok := pos[f.ItemIdentifier]
+		if !ok {
+			return 0, false
+		}
+		lowest = min(lowest, i)
+	}
+	return lowest, true
+}
+
+// invoke calls the handler as Lambda would: the event through its JSON
+// form, a deadline, a request id, panics and timeouts as function errors.
+func (m *Kinesis) invoke(ctx context.Context, shard string, batch []stream.Stored) (resp lambdaevents.KinesisEventResponse, err error) {
+	ev, err := m.event(batch)
+	if err != nil {
+		return resp, err
+	}
+	return invoke(ctx, m.opts, func(ctx context.Context) (lambdaevents.KinesisEventResponse, error) {
+		return m.handler(ctx, ev)
+	})
+}
+
+// invoke runs fn under Lambda's conditions and returns its result, or a
+// function error for a panic or a timeout.
+func invoke[R any](ctx context.Context, opts Options, fn func(context.Context) (R, error)) (R, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.FunctionTimeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       newRequestID(),
+		InvokedFunctionArn: opts.FunctionARN,
+	})
+	type result struct {
+		r   R
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				var zero R
+				done <- result{zero, fmt.Errorf("function panicked: %v", p)}
+			}
+		}()
+		r, err := fn(ctx)
+		done <- result{r, err}
+	}()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-ctx.Done():
+		var zero R
+		// Lambda stops the sandbox; here the goroutine is abandoned.
+		return zero, fmt.Errorf("function timed out after %s", opts.FunctionTimeout)
+	}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// kinesisRecordJSON is one record of the event Lambda sends.
+type kinesisRecordJSON struct {
+	Kinesis struct {
+		KinesisSchemaVersion        string  `json:"kinesisSchemaVersion"`
+		PartitionKey                string  `json:"partitionKey"`
+		SequenceNumber              string  `json:"sequenceNumber"`
+		Data                        []byte  `json:"data"` // base64
+		ApproximateArrivalTimestamp float64 `json:"approximateArrivalTimestamp"`
+	} `json:"kinesis"`
+	EventSource       string `json:"eventSource"`
+	EventVersion      string `json:"eventVersion"`
+	EventID           string `json:"eventID"`
+	EventName         string `json:"eventName"`
+	InvokeIdentityARN string `json:"invokeIdentityArn"`
+	AWSRegion         string `json:"awsRegion"`
+	EventSourceARN    string `json:"eventSourceARN"`
+}
+
+// event builds the JSON Lambda would send for batch and decodes it into
+// aws-lambda-go's type, so the handler sees exactly what it would see in
+// Lambda.
+func (m *Kinesis) event(batch []stream.Stored) (lambdaevents.KinesisEvent, error) {
+	recs := make([]kinesisRecordJSON, len(batch))
+	for i, r := range batch {
+		k := &recs[i]
+		k.Kinesis.KinesisSchemaVersion = "1.0"
+		k.Kinesis.PartitionKey = r.PartitionKey
+		k.Kinesis.SequenceNumber = r.SequenceNumber
+		k.Kinesis.Data = r.Data
+		k.Kinesis.ApproximateArrivalTimestamp = float64(r.ArrivalTime.UnixMilli()) / 1000
+		k.EventSource = "aws:kinesis"
+		k.EventVersion = "1.0"
+		k.EventID = r.ShardID + ":" + r.SequenceNumber
+		k.EventName = "aws:kinesis:record"
+		k.InvokeIdentityARN = invokeIdentity
+		k.AWSRegion = m.opts.Region
+		k.EventSourceARN = m.src.ARN()
+	}
+	raw, err := json.Marshal(struct {
+		Records []kinesisRecordJSON `json:"Records"`
+	}{recs})
+	if err != nil {
+		return lambdaevents.KinesisEvent{}, err
+	}
+	var ev lambdaevents.KinesisEvent
+	err = json.Unmarshal(raw, &ev)
+	return ev, err
+}
+
+// invokeIdentity is the execution role Lambda names as the invoke identity.
+const invokeIdentity = "arn:aws:iam::000000000000:role/devstack-function-role"
+
+// OnFailureRecord is the invocation record Lambda sends to the on-failure
+// destination of a stream mapping ("Example invocation record" in the
+// Lambda developer guide, kinesis-on-failure-destination).
+type OnFailureRecord struct {
+	RequestContext struct {
+		RequestID              string `json:"requestId"`
+		FunctionARN            string `json:"functionArn"`
+		Condition              string `json:"condition"`
+		ApproximateInvokeCount int    `json:"approximateInvokeCount"`
+	} `json:"requestContext"`
+	ResponseContext struct {
+		StatusCode      int    `json:"statusCode"`
+		ExecutedVersion string `json:"executedVersion"`
+		FunctionError   string `json:"functionError"`
+	} `json:"responseContext"`
+	Version          string           `json:"version"`
+	Timestamp        string           `json:"timestamp"`
+	KinesisBatchInfo KinesisBatchInfo `json:"KinesisBatchInfo"`
+}
+
+// KinesisBatchInfo locates a discarded batch on the stream.
+type KinesisBatchInfo struct {
+	ShardID                         string `json:"shardId"`
+	StartSequenceNumber             string `json:"startSequenceNumber"`
+	EndSequenceNumber               string `json:"endSequenceNumber"`
+	ApproximateArrivalOfFirstRecord string `json:"approximateArrivalOfFirstRecord"`
+	ApproximateArrivalOfLastRecord  string `json:"approximateArrivalOfLastRecord"`
+	BatchSize                       int    `json:"batchSize"`
+	StreamARN                       string `json:"streamArn"`
+}
+
+const awsTime = "2006-01-02T15:04:05.000Z"
+
+func (m *Kinesis) sendFailure(ctx context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) {
+	var rec OnFailureRecord
+	rec.RequestContext.RequestID = newRequestID()
+	rec.RequestContext.FunctionARN = m.opts.FunctionARN
+	rec.RequestContext.Condition = condition
+	rec.RequestContext.ApproximateInvokeCount = invokes
+	if functionError != "" {
+		rec.ResponseContext.StatusCode = 200
+		rec.ResponseContext.ExecutedVersion = "$LATEST"
+		rec.ResponseContext.FunctionError = functionError
+	}
+	rec.Version = "1.0"
+	rec.Timestamp = m.opts.Now().UTC().Format(awsTime)
+	rec.KinesisBatchInfo = KinesisBatchInfo{
+		ShardID:                         shard,
+		StartSequenceNumber:             batch[0].SequenceNumber,
+		EndSequenceNumber:               batch[len(batch)-1].SequenceNumber,
+		ApproximateArrivalOfFirstRecord: batch[0].ArrivalTime.UTC().Format(awsTime),
+		ApproximateArrivalOfLastRecord:  batch[len(batch)-1].ArrivalTime.UTC().Format(awsTime),
+		BatchSize:                       len(batch),
+		StreamARN:                       m.src.ARN(),
+	}
+	body, err := json.Marshal(rec)
+	if err == nil {
+		err = m.onFailure.Send(ctx, body)
+	}
+	m.state(shard).sentToFailures.Add(1)
+	lvl := slog.LevelWarn
+	if err != nil {
+		// The queue is local: if even it fails, say so loudly. The
+		// records stay on the stream until retention.
+		lvl = slog.LevelError
+	}
+	m.opts.Logger.Log(ctx, lvl, "batch sent to the on-failure destination", "mapping", m.opts.Name,
+		"shard", shard, "condition", condition, "records", len(batch),
+		"start", batch[0].SequenceNumber, "end", batch[len(batch)-1].SequenceNumber, "error", errString(err))
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// ShardStatus is a shard's state as devstack's status page shows it.
+type ShardStatus struct {
+	ShardID    string `json:"shardId"`
+	Latest     string `json:"latestSequenceNumber"`
+	Checkpoint string `json:"checkpoint"`
+	// IteratorAgeMs is how far behind the mapping is: the age of the oldest
+	// record not yet disposed of (0 when caught up).
+	IteratorAgeMs      int64 `json:"iteratorAgeMs"`
+	RetriesInFlight    int64 `json:"retriesInFlight"`
+	BatchesInFlight    int64 `json:"batchesInFlight"`
+	Invocations        int64 `json:"invocations"`
+	BatchesToOnFailure int64 `json:"batchesToOnFailure"`
+}
+
+// Status describes every shard.
+func (m *Kinesis) Status() ([]ShardStatus, error) {
+	var out []ShardStatus
+	for _, sh := range m.src.Shards() {
+		st := m.state(sh)
+		latest, err := m.src.Latest(sh)
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		s := ShardStatus{ShardID: sh, Latest: latest, Checkpoint: st.checkpoint,
+			RetriesInFlight: st.retries.Load(), BatchesInFlight: st.inFlight.Load(),
+			Invocations: st.invocations.Load(), BatchesToOnFailure: st.sentToFailures.Load()}
+		oldest := st.oldestArrival
+		cp := st.checkpoint
+		m.mu.Unlock()
+		if oldest.IsZero() && latest != "" && latest != cp {
+			if next, err := m.src.Records(sh, cp, 1); err == nil && len(next) > 0 {
+				oldest = next[0].ArrivalTime
+			}
+		}
+		if !oldest.IsZero() {
+			s.IteratorAgeMs = max(0, m.opts.Now().Sub(oldest).Milliseconds())
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

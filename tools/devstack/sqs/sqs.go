@@ -1,0 +1,270 @@
+// Package sqs is devstack's embedded queue: the semantics of an Amazon SQS
+// standard queue that a Lambda event source mapping reads, persisted in
+// bbolt. Received messages stay hidden for the visibility timeout and come
+// back unless deleted; each receive counts; past the redrive policy's
+// maxReceiveCount a message moves to the dead-letter queue; messages older
+// than the retention period are dropped.
+package sqs
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Options configure a queue.
+type Options struct {
+	Name   string
+	Region string
+	// Retention is how long a message is kept (default 14 days).
+	Retention time.Duration
+	// MaxReceiveCount moves a message to DeadLetter once it has been
+	// received that many times (0: no redrive policy).
+	MaxReceiveCount int
+	DeadLetter      *Queue
+	Now             func() time.Time
+}
+
+// Queue is an embedded SQS queue. Safe for concurrent use.
+type Queue struct {
+	db     *bolt.DB
+	opts   Options
+	bucket []byte
+
+	mu     sync.Mutex
+	notify chan struct{}
+}
+
+// Message is a received message.
+type Message struct {
+	ID             string    `json:"id"`
+	Body           string    `json:"body"`
+	SentAt         time.Time `json:"sentAt"`
+	ReceiveCount   int       `json:"receiveCount"`
+	FirstReceiveAt time.Time `json:"firstReceiveAt,omitzero"`
+	VisibleAt      time.Time `json:"visibleAt"`
+	// ReceiptHandle identifies this receipt; Delete needs it.
+	ReceiptHandle string `json:"-"`
+}
+
+// Open opens (creating if needed) the queue opts.Name in db.
+func Open(db *bolt.DB, opts Options) (*Queue, error) {
+	if opts.Name == "" {
+		return nil, errors.New("sqs: queue name required")
+	}
+	if opts.Retention == 0 {
+		opts.Retention = 14 * 24 * time.Hour
+	}
+	if opts.Region == "" {
+		opts.Region = "local"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxReceiveCount > 0 && opts.DeadLetter == nil {
+		return nil, errors.New("sqs: MaxReceiveCount needs a dead-letter queue")
+	}
+	q := &Queue{db: db, opts: opts, bucket: []byte("sqs:" + opts.Name), notify: make(chan struct{})}
+	err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(q.bucket)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqs: open %s: %w", opts.Name, err)
+	}
+	return q, nil
+}
+
+// ARN is the queue's ARN.
+func (q *Queue) ARN() string {
+	return fmt.Sprintf("arn:aws:sqs:%s:000000000000:%s", q.opts.Region, q.opts.Name)
+}
+
+// Name is the queue's name.
+func (q *Queue) Name() string { return q.opts.Name }
+
+// Notify returns a channel closed at the next Send.
+func (q *Queue) Notify() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.notify
+}
+
+// MaxBodySize is SQS's message size limit.
+const MaxBodySize = 256 << 10
+
+// Send enqueues body. It is the on-failure destination's port.
+func (q *Queue) Send(ctx context.Context, body []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(body) == 0 || len(body) > MaxBodySize {
+		return fmt.Errorf("sqs: message of %d bytes: want 1..%d", len(body), MaxBodySize)
+	}
+	now := q.opts.Now()
+	m := Message{ID: newID(), Body: string(body), SentAt: now, VisibleAt: now}
+	if err := q.put(m); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	close(q.notify)
+	q.notify = make(chan struct{})
+	q.mu.Unlock()
+	return nil
+}
+
+func (q *Queue) put(m Message) error {
+	v, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return q.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(q.bucket)
+		n, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		return b.Put(key(n), v)
+	})
+}
+
+func key(n uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], n)
+	return k[:]
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Receive returns up to max visible messages, oldest first, hiding them for
+// visibility. A message past MaxReceiveCount goes to the dead-letter queue
+// instead; a message past retention is dropped.
+func (q *Queue) Receive(max int, visibility time.Duration) ([]Message, error) {
+	now := q.opts.Now()
+	var out []Message
+	var dead []Message
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(q.bucket).Cursor()
+		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("sqs: corrupt message: %w", err)
+			}
+			switch {
+			case now.Sub(m.SentAt) > q.opts.Retention:
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				continue
+			case m.VisibleAt.After(now):
+				continue
+			case q.opts.MaxReceiveCount > 0 && m.ReceiveCount >= q.opts.MaxReceiveCount:
+				dead = append(dead, m)
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				continue
+			}
+			m.ReceiveCount++
+			if m.FirstReceiveAt.IsZero() {
+				m.FirstReceiveAt = now
+			}
+			m.VisibleAt = now.Add(visibility)
+			nv, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(q.bucket).Put(k, nv); err != nil {
+				return err
+			}
+			m.ReceiptHandle = strconv.FormatUint(binary.BigEndian.Uint64(k), 10) + ":" + m.ID + ":" + strconv.Itoa(m.ReceiveCount)
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range dead {
+		m.VisibleAt, m.ReceiveCount, m.FirstReceiveAt = now, 0, time.Time{}
+		if err := q.opts.DeadLetter.put(m); err != nil {
+			return out, fmt.Errorf("sqs: move %s to the dead-letter queue: %w", m.ID, err)
+		}
+	}
+	return out, nil
+}
+
+// ErrStaleReceipt: the receipt handle is not the message's latest receipt
+// (it became visible and was received again) or the message is gone.
+var ErrStaleReceipt = errors.New("sqs: receipt handle is stale")
+
+// Delete removes the message of receipt handle rh.
+func (q *Queue) Delete(rh string) error {
+	parts := strings.Split(rh, ":")
+	if len(parts) != 3 {
+		return fmt.Errorf("sqs: bad receipt handle %q", rh)
+	}
+	n, err := strconv.ParseUint(parts[0], 10, 64)
+	if err != nil {
+		return fmt.Errorf("sqs: bad receipt handle %q", rh)
+	}
+	return q.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(q.bucket)
+		v := b.Get(key(n))
+		if v == nil {
+			return ErrStaleReceipt
+		}
+		var m Message
+		if err := json.Unmarshal(v, &m); err != nil {
+			return err
+		}
+		if m.ID != parts[1] || strconv.Itoa(m.ReceiveCount) != parts[2] {
+			return ErrStaleReceipt
+		}
+		return b.Delete(key(n))
+	})
+}
+
+// Depth is the number of messages: visible ones and those in flight.
+func (q *Queue) Depth() (visible, inFlight int, err error) {
+	now := q.opts.Now()
+	err = q.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(q.bucket).ForEach(func(_, v []byte) error {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			if m.VisibleAt.After(now) {
+				inFlight++
+			} else {
+				visible++
+			}
+			return nil
+		})
+	})
+	return visible, inFlight, err
+}
+
+// MD5OfBody is the hex MD5 of a body, as SQS reports it.
+func MD5OfBody(body string) string {
+	sum := md5.Sum([]byte(body))
+	return hex.EncodeToString(sum[:])
+}
