@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
@@ -29,8 +30,9 @@ type Options struct {
 	Knobs bool
 }
 
-// site is the handler behind New. All pages are rendered once in New and
-// never change; only the flaky counters are mutable.
+// site is the handler behind New. Pages are rendered once (detail pages
+// on first request, to keep a Lambda cold start short) and never change;
+// only the flaky counters are mutable.
 type site struct {
 	opts      Options
 	mux       *http.ServeMux
@@ -39,7 +41,7 @@ type site struct {
 	index     *resource
 	chart     [Pages + 1]*resource // 1-based
 	malformed [Pages + 1]*resource // 1-based
-	films     map[string]*resource
+	films     map[string]*lazyResource
 	notFound  *resource
 	huge      hugePage
 	flaky     flakyCounter
@@ -56,7 +58,7 @@ func New(opts Options) http.Handler {
 		robots:   newResource(typePlain, cacheRobots, robotsTxt()),
 		style:    newResource(typeCSS, cacheStatic, styleCSS),
 		index:    newResource(typeHTML, cachePage, renderIndex(films)),
-		films:    make(map[string]*resource, len(films)),
+		films:    make(map[string]*lazyResource, len(films)),
 		notFound: newResource(typeHTML, cacheNoStore, renderNotFound("There is no page at this address.")),
 	}
 	for p := 1; p <= Pages; p++ {
@@ -64,7 +66,9 @@ func New(opts Options) http.Handler {
 		s.malformed[p] = newResource(typeHTML, cacheNoStore, renderMalformed(films, p))
 	}
 	for i, f := range films {
-		s.films[f.ID] = newResource(typeHTML, cachePage, renderFilm(films, i))
+		s.films[f.ID] = &lazyResource{build: func() *resource {
+			return newResource(typeHTML, cachePage, renderFilm(films, i))
+		}}
 	}
 	s.huge = newHugePage(s.chart[1].body)
 
@@ -230,8 +234,8 @@ func (s *site) serveChart(w http.ResponseWriter, r *http.Request) *resource {
 }
 
 func (s *site) serveFilm(w http.ResponseWriter, r *http.Request) *resource {
-	if res, ok := s.films[r.PathValue("id")]; ok {
-		return res
+	if l, ok := s.films[r.PathValue("id")]; ok {
+		return l.get()
 	}
 	s.serveNotFound(w, r)
 	return nil
@@ -245,4 +249,17 @@ func (s *site) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(s.notFound.body)))
 	w.WriteHeader(http.StatusNotFound)
 	w.Write(s.notFound.body)
+}
+
+// lazyResource builds its resource on first use, once, for any number of
+// concurrent callers.
+type lazyResource struct {
+	once  sync.Once
+	build func() *resource
+	res   *resource
+}
+
+func (l *lazyResource) get() *resource {
+	l.once.Do(func() { l.res = l.build() })
+	return l.res
 }

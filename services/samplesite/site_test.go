@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/antchfx/htmlquery"
@@ -404,5 +405,33 @@ func TestRobots(t *testing.T) {
 		"User-agent: *\nAllow: /site/chart\nAllow: /site/films/\nDisallow: /site/private/\n"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("robots.txt (-want +got):\n%s", diff)
+	}
+}
+
+// TestConcurrentFirstRequests hits pages that are rendered or compressed
+// on first use from many goroutines at once (run with -race): everyone
+// gets the same bytes.
+func TestConcurrentFirstRequests(t *testing.T) {
+	h := New(Options{})
+	want := map[string][]byte{}
+	for _, p := range []string{"/site/films/the-godfather-1972", "/site/chart?page=4"} {
+		want[p] = body(t, do(t, New(Options{}), "GET", p, nil))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for i := range 32 {
+		wg.Go(func() {
+			for p, w := range want {
+				enc := []string{"", "gzip"}[i%2]
+				if got := body(t, do(t, h, "GET", p, map[string]string{"Accept-Encoding": enc})); !bytes.Equal(got, w) {
+					errs <- p + " with Accept-Encoding " + enc
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("different bytes for %s", e)
 	}
 }
