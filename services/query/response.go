@@ -12,6 +12,13 @@ import (
 // that a change of the projections never changes the API by accident; the
 // OpenAPI document (api/openapi.json) describes them field by field.
 
+// timestamp is a time as the API sends it: RFC 3339 in UTC with as many
+// fractional digits as needed (what time.Time's MarshalJSON writes, without
+// the cost of encoding/json re-validating a Marshaler's output).
+type timestamp string
+
+func stamp(t time.Time) timestamp { return timestamp(t.UTC().Format(time.RFC3339Nano)) }
+
 // movie is a movie in GET /movies and GET /movies/{id}.
 type movie struct {
 	ID             string    `json:"id"`
@@ -25,8 +32,8 @@ type movie struct {
 	RuntimeMinutes int       `json:"runtimeMinutes,omitempty"`
 	DetailURL      string    `json:"detailUrl,omitempty"`
 	Source         string    `json:"source"`
-	FirstSeen      time.Time `json:"firstSeen"`
-	LastSeen       time.Time `json:"lastSeen"`
+	FirstSeen      timestamp `json:"firstSeen"`
+	LastSeen       timestamp `json:"lastSeen"`
 	LastRunID      string    `json:"lastRunId"`
 }
 
@@ -34,7 +41,7 @@ func toMovie(m store.Movie) movie {
 	return movie{
 		ID: m.ID, Title: m.Title, Year: m.Year, Rank: m.Rank, Rating: m.Rating, Votes: m.Votes,
 		Director: m.Director, Genres: m.Genres, RuntimeMinutes: m.RuntimeMinutes, DetailURL: m.DetailURL,
-		Source: m.Source, FirstSeen: m.FirstSeen.UTC(), LastSeen: m.LastSeen.UTC(), LastRunID: m.LastRunID,
+		Source: m.Source, FirstSeen: stamp(m.FirstSeen), LastSeen: stamp(m.LastSeen), LastRunID: m.LastRunID,
 	}
 }
 
@@ -49,8 +56,8 @@ type run struct {
 	ID            string          `json:"id"`
 	Source        string          `json:"source"`
 	Status        store.RunStatus `json:"status"`
-	StartedAt     time.Time       `json:"startedAt"`
-	FinishedAt    *time.Time      `json:"finishedAt,omitempty"`
+	StartedAt     timestamp       `json:"startedAt"`
+	FinishedAt    timestamp       `json:"finishedAt,omitempty"`
 	Completed     bool            `json:"completed"`
 	Published     int             `json:"published"`
 	PublishFailed int             `json:"publishFailed"`
@@ -65,13 +72,12 @@ type run struct {
 
 func toRun(r store.Run) run {
 	out := run{
-		ID: r.ID, Source: r.Source, Status: r.Status(), StartedAt: r.StartedAt.UTC(), Completed: r.Completed,
+		ID: r.ID, Source: r.Source, Status: r.Status(), StartedAt: stamp(r.StartedAt), Completed: r.Completed,
 		Published: r.Published, PublishFailed: r.PublishFailed, Skipped: r.Skipped, Pages: r.Pages,
 		Unchanged: r.Unchanged, Processed: r.Processed, Failed: r.Failed, DurationMs: r.DurationMs, Error: r.Error,
 	}
 	if !r.FinishedAt.IsZero() {
-		t := r.FinishedAt.UTC()
-		out.FinishedAt = &t
+		out.FinishedAt = stamp(r.FinishedAt)
 	}
 	return out
 }
@@ -94,8 +100,8 @@ type errorItem struct {
 	PartitionKey     string      `json:"partitionKey,omitempty"`
 	Condition        string      `json:"condition,omitempty"`
 	Attempts         int         `json:"attempts"`
-	FirstFailure     time.Time   `json:"firstFailure"`
-	LastFailure      time.Time   `json:"lastFailure"`
+	FirstFailure     timestamp   `json:"firstFailure"`
+	LastFailure      timestamp   `json:"lastFailure"`
 	PayloadSize      int         `json:"payloadSize"`
 	PayloadPreview   string      `json:"payloadPreview"`
 	PayloadEncoding  string      `json:"payloadEncoding"`
@@ -108,7 +114,7 @@ func toErrorItem(e store.ErrorItem) errorItem {
 	return errorItem{
 		ID: e.ID, Stage: e.Stage, Reason: e.Reason, EventID: e.EventID, RunID: e.RunID, ShardID: e.ShardID,
 		SequenceNumber: e.SequenceNumber, PartitionKey: e.PartitionKey, Condition: e.Condition,
-		Attempts: e.Attempts, FirstFailure: e.FirstFailure.UTC(), LastFailure: e.LastFailure.UTC(),
+		Attempts: e.Attempts, FirstFailure: stamp(e.FirstFailure), LastFailure: stamp(e.LastFailure),
 		PayloadSize: size, PayloadPreview: preview, PayloadEncoding: enc, PayloadTruncated: n < size,
 	}
 }
