@@ -92,29 +92,39 @@ func (e *encoder) time(t time.Time) {
 var errShort = errors.New("record truncated")
 
 // decoder reads fields in order; the first problem sticks in err and every
-// later read returns a zero value.
+// later read returns a zero value. With shared set, strings are cut from one
+// copy of the record (one allocation instead of one per string); records
+// with a large payload copy each string, so that a kept string does not
+// keep the payload alive.
 type decoder struct {
 	b   []byte
 	err error
+	// shared is the record as one string and base the offset of b in it.
+	shared string
+	off    int
 }
 
-// header checks the version and kind and returns the expiry.
-func header(v []byte, want kind) (*decoder, int64, error) {
+// header checks the version and kind, returns the expiry and leaves d at
+// the first field.
+func (d *decoder) header(v []byte, want kind, shared bool) (int64, error) {
 	if len(v) < 2 {
-		return nil, 0, fmt.Errorf("decode %v: %w", want, errShort)
+		return 0, fmt.Errorf("decode %v: %w", want, errShort)
 	}
 	if v[0] != codecVersion {
-		return nil, 0, fmt.Errorf("decode %v: unknown record version %d", want, v[0])
+		return 0, fmt.Errorf("decode %v: unknown record version %d", want, v[0])
 	}
 	if kind(v[1]) != want {
-		return nil, 0, fmt.Errorf("decode %v: record is a %v", want, kind(v[1]))
+		return 0, fmt.Errorf("decode %v: record is a %v", want, kind(v[1]))
 	}
-	d := &decoder{b: v[2:]}
+	*d = decoder{b: v[2:], off: 2}
+	if shared {
+		d.shared = string(v)
+	}
 	exp := d.int()
 	if d.err != nil {
-		return nil, 0, fmt.Errorf("decode %v: %w", want, d.err)
+		return 0, fmt.Errorf("decode %v: %w", want, d.err)
 	}
-	return d, exp, nil
+	return exp, nil
 }
 
 // expiresAt returns the expiry in a record's header without decoding the
@@ -130,6 +140,12 @@ func expiresAt(v []byte) int64 {
 	return exp
 }
 
+// skip consumes n bytes.
+func (d *decoder) skip(n int) {
+	d.b = d.b[n:]
+	d.off += n
+}
+
 func (d *decoder) fail(err error) {
 	if d.err == nil {
 		d.err = err
@@ -143,7 +159,7 @@ func (d *decoder) int() int64 {
 		d.fail(errShort)
 		return 0
 	}
-	d.b = d.b[n:]
+	d.skip(n)
 	return v
 }
 
@@ -153,7 +169,7 @@ func (d *decoder) uint() uint64 {
 		d.fail(errShort)
 		return 0
 	}
-	d.b = d.b[n:]
+	d.skip(n)
 	return v
 }
 
@@ -170,11 +186,19 @@ func (d *decoder) count(minSize int) int {
 func (d *decoder) raw() []byte {
 	n := d.count(1)
 	p := d.b[:n]
-	d.b = d.b[n:]
+	d.skip(n)
 	return p
 }
 
-func (d *decoder) str() string { return string(d.raw()) }
+func (d *decoder) str() string {
+	if d.shared == "" {
+		return string(d.raw())
+	}
+	n := d.count(1)
+	s := d.shared[d.off : d.off+n]
+	d.skip(n)
+	return s
+}
 
 // bytes returns a copy, nil when empty.
 func (d *decoder) bytes() []byte {
@@ -191,7 +215,7 @@ func (d *decoder) float() float64 {
 		return 0
 	}
 	v := math.Float64frombits(binary.BigEndian.Uint64(d.b))
-	d.b = d.b[8:]
+	d.skip(8)
 	return v
 }
 
@@ -201,7 +225,7 @@ func (d *decoder) bool() bool {
 		return false
 	}
 	v := d.b[0]
-	d.b = d.b[1:]
+	d.skip(1)
 	if v > 1 {
 		d.fail(fmt.Errorf("bad boolean %d", v))
 	}
@@ -223,7 +247,7 @@ func (d *decoder) time() time.Time {
 		return time.Time{}
 	}
 	flag := d.b[0]
-	d.b = d.b[1:]
+	d.skip(1)
 	switch flag {
 	case 0:
 		return time.Time{}
@@ -281,8 +305,8 @@ func encodeMovie(m store.Movie) []byte {
 }
 
 func decodeMovie(v []byte) (store.Movie, error) {
-	d, _, err := header(v, kindMovie)
-	if err != nil {
+	var d decoder
+	if _, err := d.header(v, kindMovie, true); err != nil {
 		return store.Movie{}, err
 	}
 	var m store.Movie
@@ -330,8 +354,8 @@ func encodeRun(r store.Run) []byte {
 }
 
 func decodeRun(v []byte) (store.Run, error) {
-	d, _, err := header(v, kindRun)
-	if err != nil {
+	var d decoder
+	if _, err := d.header(v, kindRun, true); err != nil {
 		return store.Run{}, err
 	}
 	var r store.Run
@@ -366,8 +390,8 @@ func encodeLease(l lease, expires int64) []byte {
 }
 
 func decodeLease(v []byte) (lease, error) {
-	d, _, err := header(v, kindLease)
-	if err != nil {
+	var d decoder
+	if _, err := d.header(v, kindLease, false); err != nil {
 		return lease{}, err
 	}
 	l := lease{Holder: d.str(), Until: d.time()}
@@ -384,8 +408,8 @@ func encodePage(s store.PageState) []byte {
 }
 
 func decodePage(v []byte) (store.PageState, error) {
-	d, _, err := header(v, kindPage)
-	if err != nil {
+	var d decoder
+	if _, err := d.header(v, kindPage, true); err != nil {
 		return store.PageState{}, err
 	}
 	s := store.PageState{URL: d.str(), ETag: d.str(), LastModified: d.str(), FetchedAt: d.time()}
@@ -399,7 +423,8 @@ func encodeMarker(c store.Counter, expires int64) []byte {
 }
 
 func decodeMarker(v []byte) (store.Counter, int64, error) {
-	d, exp, err := header(v, kindMarker)
+	var d decoder
+	exp, err := d.header(v, kindMarker, false)
 	if err != nil {
 		return "", 0, err
 	}
@@ -431,7 +456,8 @@ func encodeError(e store.ErrorItem) []byte {
 }
 
 func decodeError(v []byte) (store.ErrorItem, error) {
-	d, exp, err := header(v, kindError)
+	var d decoder
+	exp, err := d.header(v, kindError, false)
 	if err != nil {
 		return store.ErrorItem{}, err
 	}
@@ -466,8 +492,8 @@ func indexValue(id string) []byte {
 }
 
 func decodeIndex(v []byte) (string, error) {
-	d, _, err := header(v, kindIndex)
-	if err != nil {
+	var d decoder
+	if _, err := d.header(v, kindIndex, false); err != nil {
 		return "", err
 	}
 	id := d.str()

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"unsafe"
 )
 
 // memKV keeps each bucket in a map and sorts its keys lazily: only inserts
@@ -15,6 +16,8 @@ import (
 type memKV struct {
 	mu      sync.RWMutex
 	buckets [numBuckets]memBucket
+	// wtx is the one write transaction, reused: updates are exclusive.
+	wtx memTx
 }
 
 type memBucket struct {
@@ -59,7 +62,8 @@ func (kv *memKV) view(fn func(readTx) error) error {
 func (kv *memKV) update(fn func(writeTx) error) (err error) {
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
-	tx := &memTx{kv: kv}
+	tx := &kv.wtx
+	tx.kv, tx.undo = kv, tx.undo[:0]
 	ok := false
 	defer func() {
 		if !ok {
@@ -105,11 +109,15 @@ func (tx *memTx) ascend(b bucket, after []byte, fn func(k, v []byte) bool) {
 		if !ok { // deleted during the scan
 			continue
 		}
-		if !fn([]byte(keys[i]), v) {
+		if !fn(bytesOf(keys[i]), v) {
 			return
 		}
 	}
 }
+
+// bytesOf returns the bytes of s without copying them; readTx callers
+// never modify the slices they are given.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func (tx *memTx) descend(b bucket, before []byte, fn func(k, v []byte) bool) {
 	bk := &tx.kv.buckets[b]
@@ -123,7 +131,7 @@ func (tx *memTx) descend(b bucket, before []byte, fn func(k, v []byte) bool) {
 		if !ok {
 			continue
 		}
-		if !fn([]byte(keys[i]), v) {
+		if !fn(bytesOf(keys[i]), v) {
 			return
 		}
 	}
@@ -169,5 +177,5 @@ func (tx *memTx) rollback() {
 		}
 		bk.markDirty()
 	}
-	tx.undo = nil
+	tx.undo = tx.undo[:0]
 }

@@ -103,6 +103,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 	err := s.update(ctx, func(tx writeTx) error {
 		key := []byte(m.ID)
 		next := m
+		indexed := false // the byYear entry is there already
 		if v := tx.get(bMovies, key); v != nil {
 			old, err := decodeMovie(v)
 			if err != nil {
@@ -118,7 +119,9 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 				return nil
 			}
 			next.FirstSeen = old.FirstSeen
-			if old.Year != 0 && old.Year != m.Year {
+			if old.Year == m.Year {
+				indexed = true
+			} else if old.Year != 0 {
 				if err := tx.del(bMoviesByYear, byYearKey(old.Year, m.ID)); err != nil {
 					return err
 				}
@@ -128,7 +131,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 		if err := tx.put(bMovies, key, encodeMovie(next)); err != nil {
 			return err
 		}
-		if m.Year != 0 {
+		if m.Year != 0 && !indexed {
 			return tx.put(bMoviesByYear, byYearKey(m.Year, m.ID), indexValue(""))
 		}
 		return nil
@@ -174,9 +177,8 @@ func (s *Store) ListMovies(ctx context.Context, f store.MovieFilter, limit int, 
 			return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
 		}
 	}
-	var items []store.Movie
+	items := make([]store.Movie, 0, min(limit+1, 128))
 	err = s.view(ctx, func(tx readTx) error {
-		items = items[:0]
 		var derr error
 		collect := func(v []byte) bool {
 			m, err := decodeMovie(v)
@@ -472,9 +474,8 @@ func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken
 		before = []byte(key)
 	}
 	now := s.now()
-	var items []store.ErrorItem
+	items := make([]store.ErrorItem, 0, min(limit+1, 128))
 	err = s.view(ctx, func(tx readTx) error {
-		items = items[:0]
 		var derr error
 		tx.descend(bErrorsByTime, before, func(_, iv []byte) bool {
 			id, err := decodeIndex(iv)

@@ -170,6 +170,9 @@ func CheckURL(url string) error { return checkID("url", url, MaxURLLen) }
 // CheckMovie validates a movie before it is applied: an id, valid UTF-8 text
 // (DynamoDB stores strings as UTF-8), a finite rating and storable times.
 func CheckMovie(m store.Movie) error {
+	if movieOK(m) {
+		return nil
+	}
 	errs := []error{checkID("movie id", m.ID, MaxIDLen), checkID("event id", m.LastEventID, MaxIDLen)}
 	for _, f := range []struct{ what, s string }{
 		{"title", m.Title}, {"director", m.Director}, {"detail url", m.DetailURL},
@@ -189,6 +192,31 @@ func CheckMovie(m store.Movie) error {
 		return fmt.Errorf("movie %q: %w", m.ID, err)
 	}
 	return nil
+}
+
+// movieOK is CheckMovie's fast path: true when m is valid, without
+// building any error.
+func movieOK(m store.Movie) bool {
+	okID := func(s string) bool { return s != "" && len(s) <= MaxIDLen && utf8.ValidString(s) }
+	if !okID(m.ID) || !okID(m.LastEventID) || math.IsNaN(m.Rating) || math.IsInf(m.Rating, 0) {
+		return false
+	}
+	for _, s := range [...]string{m.Title, m.Director, m.DetailURL, m.Source, m.LastRunID} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	for _, g := range m.Genres {
+		if !utf8.ValidString(g) {
+			return false
+		}
+	}
+	for _, t := range [...]time.Time{m.FirstSeen, m.LastSeen, m.LastEventTime} {
+		if y := t.UTC().Year(); y < 1 || y > 9999 {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckRun validates a run passed to StartRun or CompleteRun.

@@ -1,0 +1,151 @@
+package embedded_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
+)
+
+func benchStores(b *testing.B) map[string]func(b *testing.B) *embedded.Store {
+	return map[string]func(b *testing.B) *embedded.Store{
+		"memory": func(b *testing.B) *embedded.Store { return embedded.NewMemory() },
+		"bolt": func(b *testing.B) *embedded.Store {
+			s, err := embedded.Open(filepath.Join(b.TempDir(), "tables.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+}
+
+// benchMovie is a full movie like the sample site's.
+func benchMovie(i int, at time.Time, eventID string) store.Movie {
+	return store.Movie{
+		ID: fmt.Sprintf("tt%07d", i), Title: "The Shawshank Redemption", Year: 1950 + i%70, Rank: i + 1,
+		Rating: 9.3, Votes: 2_900_000, Director: "Frank Darabont", Genres: []string{"Drama", "Crime"},
+		RuntimeMinutes: 142, DetailURL: fmt.Sprintf("http://127.0.0.1:8081/title/tt%07d/", i),
+		Source: "http://127.0.0.1:8081/chart", FirstSeen: at, LastSeen: at, LastRunID: "run-0001",
+		LastEventID: eventID, LastEventTime: at,
+	}
+}
+
+const benchMovies = 250
+
+// BenchmarkApplyMovie applies newer observations of 250 known movies (the
+// processor's common case: every event changes the projection).
+func BenchmarkApplyMovie(b *testing.B) {
+	for _, name := range []string{"memory", "bolt"} {
+		open := benchStores(b)[name]
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			ctx := b.Context()
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			ms := make([]store.Movie, benchMovies)
+			for i := range ms {
+				ms[i] = benchMovie(i, t0, "e-0")
+				if _, err := s.ApplyMovie(ctx, ms[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				m := ms[i%benchMovies]
+				m.LastEventTime = t0.Add(time.Duration(i+1) * time.Millisecond)
+				m.LastEventID = "e-1"
+				out, err := s.ApplyMovie(ctx, m)
+				if err != nil || out != store.Applied {
+					b.Fatalf("ApplyMovie = %v, %v", out, err)
+				}
+				i++
+			}
+		})
+		b.Run(name+"/parallel", func(b *testing.B) {
+			s := open(b)
+			ctx := b.Context()
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			b.ReportAllocs()
+			b.SetParallelism(8) // like the processor's concurrent workers
+			var seq atomicCounter
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := seq.next()
+					m := benchMovie(i%benchMovies, t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("e-%d", i))
+					if _, err := s.ApplyMovie(ctx, m); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCountEvent counts distinct events of one run: marker and counter
+// in one transaction.
+func BenchmarkCountEvent(b *testing.B) {
+	for _, name := range []string{"memory", "bolt"} {
+		open := benchStores(b)[name]
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			ctx := b.Context()
+			if err := s.StartRun(ctx, store.Run{ID: "run-0001", Source: "s", StartedAt: time.Now()}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				ok, err := s.CountEvent(ctx, "run-0001", fmt.Sprintf("evt-%016x", i), store.CounterProcessed)
+				if err != nil || !ok {
+					b.Fatalf("CountEvent = %v, %v", ok, err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkListMovies reads a page of 20 of 250 movies, following the
+// tokens through the whole listing, without and with a year.
+func BenchmarkListMovies(b *testing.B) {
+	for _, name := range []string{"memory", "bolt"} {
+		open := benchStores(b)[name]
+		for _, year := range []int{0, 1994} {
+			b.Run(fmt.Sprintf("%s/year=%d", name, year), func(b *testing.B) {
+				s := open(b)
+				ctx := b.Context()
+				t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+				for i := range benchMovies {
+					m := benchMovie(i, t0, "e-0")
+					if year != 0 {
+						m.Year = year
+					}
+					if _, err := s.ApplyMovie(ctx, m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportAllocs()
+				var token store.PageToken
+				for b.Loop() {
+					p, err := s.ListMovies(ctx, store.MovieFilter{Year: year}, 20, token)
+					if err != nil || len(p.Items) == 0 {
+						b.Fatalf("ListMovies = %d items, %v", len(p.Items), err)
+					}
+					token = p.Next
+				}
+			})
+		}
+	}
+}
+
+type atomicCounter struct{ n atomicInt }
+
+type atomicInt = atomic.Int64
+
+func (c *atomicCounter) next() int { return int(c.n.Add(1)) }
