@@ -94,6 +94,7 @@ type Handler struct {
 	store   Store
 	cursors *cursorSigner
 	log     *slog.Logger
+	mux     *http.ServeMux // the routes, for the preflight check and tests
 	next    http.Handler
 }
 
@@ -136,6 +137,7 @@ func New(st Store, opts Options) (*Handler, error) {
 		}
 		mux.Handle(r.Pattern(), h.handle(f))
 	}
+	h.mux = mux
 	h.next = cors.wrap(mux, httpx.JSONErrors(mux))
 	return h, nil
 }
