@@ -74,6 +74,7 @@ func (kv *memKV) update(fn func(writeTx) error) (err error) {
 		return err
 	}
 	ok = true
+	clear(tx.undo) // do not keep replaced values alive
 	return nil
 }
 
