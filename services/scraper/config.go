@@ -1,0 +1,212 @@
+package scraper
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
+)
+
+// DefaultInterval is the least time between two scrapes of one host.
+const DefaultInterval = 60 * time.Second
+
+// Config is the scraper's configuration. LoadConfig reads it from the
+// environment; devstack and tests fill it in directly.
+type Config struct {
+	// URL is the page a POST /scrape without a body scrapes
+	// (SCRAPE_URL, required).
+	URL string
+	// Profile is the extraction profile: the name of a built-in one
+	// ("movies", the default) or a profile's JSON (SCRAPE_PROFILE).
+	Profile string
+	// AllowHosts are the hosts a POST /scrape body may name in {"url": …}
+	// (SCRAPE_ALLOW_HOSTS, comma-separated): "host" allows any port,
+	// "host:port" only that port. Empty: no body URL is accepted.
+	AllowHosts []string
+	// AllowPrivate lets the fetcher connect to loopback and private
+	// addresses (SCRAPE_ALLOW_PRIVATE=true; devstack only).
+	AllowPrivate bool
+	// UserAgent identifies the scraper (SCRAPE_USER_AGENT; default
+	// fetch.DefaultUserAgent).
+	UserAgent string
+	// Interval is the least time between two scrapes of one host
+	// (SCRAPE_INTERVAL, a Go duration; default 60s).
+	Interval time.Duration
+	// StreamName and RunsTable name the Lambda's stream and runs table
+	// (STREAM_NAME, RUNS_TABLE). The service itself does not use them: its
+	// Deps carry the adapters. Validate requires them; New does not.
+	StreamName string
+	RunsTable  string
+}
+
+// LoadConfig reads the configuration through getenv (os.Getenv in main)
+// and validates it, listing every problem at once.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		URL:        strings.TrimSpace(getenv(contract.EnvScrapeURL)),
+		Profile:    strings.TrimSpace(getenv(contract.EnvScrapeProfile)),
+		UserAgent:  strings.TrimSpace(getenv(contract.EnvScrapeUserAgent)),
+		StreamName: strings.TrimSpace(getenv(contract.EnvStreamName)),
+		RunsTable:  strings.TrimSpace(getenv(contract.EnvRunsTable)),
+	}
+	var errs []error
+	for _, h := range strings.Split(getenv(contract.EnvScrapeAllowHosts), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.AllowHosts = append(c.AllowHosts, h)
+		}
+	}
+	if v := strings.TrimSpace(getenv(contract.EnvScrapeAllowPrivate)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a boolean", contract.EnvScrapeAllowPrivate, v))
+		}
+		c.AllowPrivate = b
+	}
+	if v := strings.TrimSpace(getenv(contract.EnvScrapeInterval)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 60s)", contract.EnvScrapeInterval, v))
+		}
+		c.Interval = d
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+func (c *Config) applyDefaults() {
+	if c.Profile == "" {
+		c.Profile = profile.Default
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = fetch.DefaultUserAgent
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+}
+
+// Validate reports every problem of the configuration, the Lambda's stream
+// and table names included.
+func (c Config) Validate() error {
+	errs := []error{c.validateService()}
+	if c.StreamName == "" {
+		errs = append(errs, fmt.Errorf("%s: required", contract.EnvStreamName))
+	}
+	if c.RunsTable == "" {
+		errs = append(errs, fmt.Errorf("%s: required", contract.EnvRunsTable))
+	}
+	return errors.Join(errs...)
+}
+
+// validateService checks what the service itself uses.
+func (c Config) validateService() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, fmt.Errorf("%s: required", contract.EnvScrapeURL))
+	} else if _, err := checkTarget(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvScrapeURL, err))
+	}
+	for _, h := range c.AllowHosts {
+		if err := checkHostPattern(h); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", contract.EnvScrapeAllowHosts, err))
+		}
+	}
+	if c.Interval < 0 {
+		errs = append(errs, fmt.Errorf("%s: %v is negative", contract.EnvScrapeInterval, c.Interval))
+	}
+	if c.UserAgent != "" && fetch.ProductToken(c.UserAgent) == "" {
+		errs = append(errs, fmt.Errorf("%s: %q has no product token (want e.g. name/1.0)", contract.EnvScrapeUserAgent, c.UserAgent))
+	}
+	if strings.ContainsAny(c.UserAgent, "\r\n") {
+		errs = append(errs, fmt.Errorf("%s: contains a line break", contract.EnvScrapeUserAgent))
+	}
+	if _, err := loadProfile(c.Profile); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvScrapeProfile, err))
+	}
+	return errors.Join(errs...)
+}
+
+// loadProfile returns a built-in profile by name, or parses JSON.
+func loadProfile(p string) (*profile.Profile, error) {
+	switch {
+	case p == "":
+		return profile.Builtin(profile.Default)
+	case strings.HasPrefix(strings.TrimSpace(p), "{"):
+		return profile.Parse([]byte(p))
+	}
+	return profile.Builtin(p)
+}
+
+// checkTarget accepts an absolute http(s) URL with a host and no
+// credentials.
+func checkTarget(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%q is not a URL", clip(raw))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: want an http or https URL", clip(raw))
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("%q has no host", clip(raw))
+	case u.User != nil:
+		return nil, fmt.Errorf("%q carries credentials", clip(raw))
+	case len(raw) > 2048:
+		return nil, errors.New("URL longer than 2048 bytes")
+	}
+	return u, nil
+}
+
+func checkHostPattern(h string) error {
+	host := h
+	if hp, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: bad port", h)
+		}
+		host = hp
+	}
+	if host == "" || strings.ContainsAny(host, "/@?#* ") {
+		return fmt.Errorf("%q is not a host or host:port", h)
+	}
+	return nil
+}
+
+// hostAllowed reports whether u's host matches an allow-list entry.
+func hostAllowed(allow []string, u *url.URL) bool {
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	for _, a := range allow {
+		a = strings.ToLower(a)
+		if h, p, err := net.SplitHostPort(a); err == nil {
+			if h == host && p == port {
+				return true
+			}
+			continue
+		}
+		if strings.Trim(a, "[]") == host {
+			return true
+		}
+	}
+	return false
+}
+
+// clip shortens text quoted in messages.
+func clip(s string) string {
+	const max = 120
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}

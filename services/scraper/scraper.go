@@ -1,0 +1,520 @@
+// Package scraper is the first half of the pipeline: POST /scrape fetches
+// the configured page politely (package fetch), extracts items with an
+// extraction profile (package profile) and publishes them as versioned
+// movie.observed events (libs/events) to the stream.
+//
+// # Construction
+//
+// The logic takes its dependencies as small interfaces, so the Lambda
+// (cmd/lambda), devstack and the tests share it:
+//
+//	svc, err := scraper.New(cfg, scraper.Deps{
+//		Publisher: stream,        // stream.Publisher: kinesis adapter or devstack's stream
+//		Store:     store,         // AcquireLease, PageState, PutPageState, StartRun
+//	})
+//	mux.Handle("POST /scrape", svc.Handler())
+//
+// Deps.Fetcher defaults to a fetch.Fetcher built from cfg (UserAgent,
+// AllowPrivate); Deps.Now to time.Now; Deps.Logger to a discarding logger.
+//
+// # A run
+//
+//  1. Take the host's lease in the runs table (one scrape per host per
+//     Config.Interval); held → 429 with Retry-After.
+//  2. Fetch the first page, conditionally with the validators stored by the
+//     last clean run. A failure here (unreachable, 5xx, robots.txt,
+//     address refused, too large, not HTML) publishes nothing.
+//  3. Record the run, publish scrape.started (partition key: the run id).
+//  4. On 304, publish scrape.completed{unchanged} and stop. Otherwise, per
+//     page: extract, complete items from their detail pages (bounded
+//     concurrency), publish one movie.observed per item (partition key: the
+//     movie id), follow the next link up to the profile's page limit.
+//     Skipped items (missing required field, bad number, invalid event,
+//     duplicate id) are counted and logged with their reason.
+//  5. Publish scrape.completed with the counts, and the error if a later
+//     page failed. Only a clean run (every event published, no error)
+//     stores the page's validators for the next conditional GET.
+//
+// POST /scrape answers 202 with the Summary; errors are JSON (libs/httpx)
+// with the codes listed at the Code* constants.
+package scraper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
+)
+
+// Publisher puts records on the stream; stream.Publisher's contract:
+// records of one partition key are accepted in order, partial failure is
+// reported per record, and the error is non-nil only when nothing could be
+// tried (bad configuration, stream missing).
+type Publisher interface {
+	Publish(ctx context.Context, recs []stream.Record) (stream.Result, error)
+}
+
+// Store is the part of the runs table the scraper uses (see store.Store for
+// each method's contract).
+type Store interface {
+	// AcquireLease takes host's scrape lease until now+ttl unless another
+	// holder has it; then ok is false and retryAfter says when it frees.
+	AcquireLease(ctx context.Context, host, holder string, now time.Time, ttl time.Duration) (ok bool, retryAfter time.Duration, err error)
+	// PageState returns the stored conditional-GET state of url, or
+	// store.ErrNotFound.
+	PageState(ctx context.Context, url string) (store.PageState, error)
+	// PutPageState replaces the state of s.URL.
+	PutPageState(ctx context.Context, s store.PageState) error
+	// StartRun creates the run unless it exists.
+	StartRun(ctx context.Context, r store.Run) error
+}
+
+// Fetcher fetches pages; *fetch.Fetcher implements it. It fails with a
+// *fetch.Error (or the context's error).
+type Fetcher interface {
+	Fetch(ctx context.Context, req fetch.Request) (*fetch.Page, error)
+}
+
+// Deps are the service's adapters.
+type Deps struct {
+	Publisher Publisher
+	Store     Store
+	// Fetcher defaults to fetch.New with the Config's UserAgent and
+	// AllowPrivate.
+	Fetcher Fetcher
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// Logger defaults to a logger that discards.
+	Logger *slog.Logger
+}
+
+// Service runs scrapes. It is safe for concurrent use.
+type Service struct {
+	cfg     Config
+	target  *url.URL
+	profile *profile.Profile
+	pub     Publisher
+	store   Store
+	fetcher Fetcher
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// New checks cfg (not its Lambda-only StreamName and RunsTable) and the
+// profile's fit to movie.observed, listing every problem, and returns the
+// service.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg.applyDefaults()
+	var errs []error
+	if err := cfg.validateService(); err != nil {
+		errs = append(errs, err)
+	}
+	if deps.Publisher == nil {
+		errs = append(errs, errors.New("deps: Publisher is required"))
+	}
+	if deps.Store == nil {
+		errs = append(errs, errors.New("deps: Store is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("scraper: %w", err)
+	}
+	p, _ := loadProfile(cfg.Profile) // validated above
+	if err := checkMovieProfile(p); err != nil {
+		return nil, fmt.Errorf("scraper: profile %s: %w", p.Name(), err)
+	}
+	target, _ := checkTarget(cfg.URL)
+	s := &Service{cfg: cfg, target: target, profile: p, pub: deps.Publisher, store: deps.Store,
+		fetcher: deps.Fetcher, now: deps.Now, log: deps.Logger}
+	if s.fetcher == nil {
+		f, err := fetch.New(fetch.Options{UserAgent: cfg.UserAgent, AllowPrivate: cfg.AllowPrivate})
+		if err != nil {
+			return nil, fmt.Errorf("scraper: %w", err)
+		}
+		s.fetcher = f
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Summary is the outcome of a run, the body of POST /scrape's 202.
+type Summary struct {
+	RunID  string `json:"runId"`
+	Source string `json:"source"`
+	// Published and Failed count movie events the stream accepted and
+	// refused; Skipped counts items the extraction left out.
+	Published int  `json:"published"`
+	Failed    int  `json:"failed"`
+	Skipped   int  `json:"skipped"`
+	Unchanged bool `json:"unchanged"`
+	Pages     int  `json:"pages"`
+	// DurationMs is the run's wall time.
+	DurationMs int64 `json:"durationMs"`
+}
+
+// errStream marks a failure to put run events on the stream.
+var errStream = errors.New("stream unavailable")
+
+// Scrape runs one scrape of target ("" for Config.URL; the caller checks a
+// target against the allow-list). Failures are *httpx.Error for the
+// conditions a client must see (lease held, fetch failures) or internal
+// errors; a run that published events and then failed returns its Summary
+// along with the error.
+func (s *Service) Scrape(ctx context.Context, target string) (Summary, error) {
+	u := s.target
+	if target != "" {
+		var err error
+		if u, err = checkTarget(target); err != nil {
+			return Summary{}, httpx.BadParameter("url", err.Error())
+		}
+	}
+	began := s.now()
+	r := &run{
+		svc:     s,
+		id:      events.NewRunID(began),
+		source:  u.String(),
+		began:   began,
+		host:    strings.ToLower(u.Host),
+		robots:  fetch.NewRobots(),
+		seen:    map[string]int{},
+		reasons: map[string]int{},
+	}
+	r.log = s.log.With(slog.String("run_id", r.id), slog.String("source", r.source))
+	sum, err := r.do(ctx)
+	sum.DurationMs = s.now().Sub(began).Milliseconds()
+	if err != nil {
+		r.log.LogAttrs(ctx, slog.LevelWarn, "scrape failed", slog.String("error", err.Error()),
+			slog.Int("published", sum.Published), slog.Int("pages", sum.Pages))
+		return sum, err
+	}
+	r.log.LogAttrs(ctx, slog.LevelInfo, "scrape done",
+		slog.Int("published", sum.Published), slog.Int("failed", sum.Failed), slog.Int("skipped", sum.Skipped),
+		slog.Bool("unchanged", sum.Unchanged), slog.Int("pages", sum.Pages), slog.Any("skip_reasons", r.reasons))
+	return sum, nil
+}
+
+// run is the state of one scrape.
+type run struct {
+	svc    *Service
+	id     string
+	source string
+	began  time.Time
+	host   string
+	robots *fetch.Robots
+	log    *slog.Logger
+	sum    Summary
+	// seen maps each movie id published in this run to its page.
+	seen map[string]int
+	// reasons counts skipped items per reason.
+	reasons map[string]int
+	// first holds the first page's validators.
+	first validators
+}
+
+type validators struct{ ETag, LastModified string }
+
+func (r *run) do(ctx context.Context) (Summary, error) {
+	s := r.svc
+	r.sum = Summary{RunID: r.id, Source: r.source}
+	ok, retryAfter, err := s.store.AcquireLease(ctx, r.host, r.id, r.began, s.cfg.Interval)
+	if err != nil {
+		return Summary{}, fmt.Errorf("acquire scrape lease of %s: %w", r.host, err)
+	}
+	if !ok {
+		return Summary{}, &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited, RetryAfter: retryAfter,
+			Message: fmt.Sprintf("%s was scraped less than %v ago; retry after %s", r.host, s.cfg.Interval, retryAfter.Round(time.Second))}
+	}
+
+	state, err := s.store.PageState(ctx, r.source)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// Without validators the fetch is unconditional: slower, not wrong.
+		r.log.LogAttrs(ctx, slog.LevelWarn, "page state unavailable", slog.String("error", err.Error()))
+	}
+	page, err := s.fetcher.Fetch(ctx, fetch.Request{URL: r.source, ETag: state.ETag, LastModified: state.LastModified, Robots: r.robots})
+	if err != nil {
+		return Summary{}, clientError(err, "")
+	}
+	r.sum.Pages = 1
+
+	if err := s.store.StartRun(ctx, store.Run{ID: r.id, Source: r.source, StartedAt: r.began}); err != nil {
+		return Summary{}, fmt.Errorf("start run: %w", err)
+	}
+	if err := r.publishRun(ctx, events.ScrapeStarted{Profile: s.profile.Name()}); err != nil {
+		return Summary{}, clientError(err, "")
+	}
+	if page.NotModified {
+		r.sum.Unchanged = true
+		if err := r.complete(ctx, nil); err != nil {
+			return r.sum, clientError(err, r.id)
+		}
+		return r.sum, nil
+	}
+
+	var runErr error
+	visited := map[string]bool{page.URL: true}
+	for n := 1; ; n++ {
+		next, err := r.page(ctx, n, page)
+		if err != nil {
+			runErr = err
+			break
+		}
+		if next == "" || n >= s.profile.MaxPages() {
+			break
+		}
+		if why := r.refuseNext(next, visited); why != "" {
+			r.log.LogAttrs(ctx, slog.LevelInfo, "not following next page", slog.String("url", next), slog.String("why", why))
+			break
+		}
+		visited[next] = true
+		if page, err = s.fetcher.Fetch(ctx, fetch.Request{URL: next, Robots: r.robots}); err != nil {
+			runErr = err
+			break
+		}
+		r.sum.Pages++
+	}
+	if err := r.complete(ctx, runErr); err != nil {
+		return r.sum, clientError(err, r.id)
+	}
+	if runErr != nil {
+		return r.sum, clientError(runErr, r.id)
+	}
+	if r.sum.Failed == 0 {
+		r.storeValidators(ctx)
+	}
+	return r.sum, nil
+}
+
+// storeValidators keeps the first page's validators for the next run's
+// conditional GET.
+func (r *run) storeValidators(ctx context.Context) {
+	if r.first.ETag == "" && r.first.LastModified == "" {
+		return
+	}
+	st := store.PageState{URL: r.source, ETag: r.first.ETag, LastModified: r.first.LastModified, FetchedAt: r.began}
+	if err := r.svc.store.PutPageState(ctx, st); err != nil {
+		r.log.LogAttrs(ctx, slog.LevelWarn, "page state not stored", slog.String("error", err.Error()))
+	}
+}
+
+// refuseNext says why the next link is not followed, or "".
+func (r *run) refuseNext(next string, visited map[string]bool) string {
+	u, err := url.Parse(next)
+	switch {
+	case err != nil:
+		return "not a URL"
+	case strings.ToLower(u.Host) != r.host:
+		return "another host"
+	case visited[next]:
+		return "already visited"
+	}
+	return ""
+}
+
+// page extracts one fetched page and publishes its items; it returns the
+// next page's URL. The error is the failure of the stream, not of items.
+func (r *run) page(ctx context.Context, n int, page *fetch.Page) (next string, err error) {
+	s := r.svc
+	if n == 1 {
+		r.first = validators{ETag: page.ETag, LastModified: page.LastModified}
+	}
+	pageURL, err := url.Parse(page.URL)
+	if err != nil {
+		return "", fmt.Errorf("page %d: final URL %q: %w", n, page.URL, err)
+	}
+	doc, err := html.Parse(bytes.NewReader(page.Body))
+	if err != nil {
+		return "", fmt.Errorf("page %d: parse HTML: %w", n, err)
+	}
+	ext := s.profile.Extract(doc, pageURL)
+	for _, sk := range ext.Skips {
+		r.skip(ctx, n, sk.Index, sk.Reason)
+	}
+	items := ext.Items
+	if s.profile.HasDetail() {
+		items = r.details(ctx, n, items)
+	}
+	now := s.now()
+	var recs []stream.Record
+	for _, it := range items {
+		ev, reason := r.event(it, page.URL, now)
+		if reason != "" {
+			r.skip(ctx, n, it.Index, reason)
+			continue
+		}
+		data, err := events.Encode(ev)
+		if err != nil {
+			r.skip(ctx, n, it.Index, "invalid event: "+err.Error())
+			continue
+		}
+		r.seen[ev.Subject] = n
+		recs = append(recs, stream.Record{PartitionKey: ev.PartitionKey(), Data: data})
+	}
+	if err := r.publish(ctx, recs); err != nil {
+		return "", err
+	}
+	return ext.Next, nil
+}
+
+// event builds the movie.observed event of an item; reason says why there
+// is none.
+func (r *run) event(it profile.Item, source string, now time.Time) (events.Event, string) {
+	siteID, reason := r.svc.profile.ID(it)
+	if reason != "" {
+		return events.Event{}, reason
+	}
+	m := movie(it)
+	id := events.MovieID(siteID, m.Title, m.Year)
+	if page, dup := r.seen[id]; dup {
+		return events.Event{}, fmt.Sprintf("duplicate of movie %s seen on page %d", id, page)
+	}
+	return events.NewMovieObserved(r.id, source, now, id, m), ""
+}
+
+// details completes items from their detail pages, at most the profile's
+// concurrency at a time, and returns those not skipped, in page order.
+func (r *run) details(ctx context.Context, n int, items []profile.Item) []profile.Item {
+	p := r.svc.profile
+	reasons := make([]string, len(items))
+	sem := make(chan struct{}, p.DetailConcurrency())
+	var wg sync.WaitGroup
+	for i := range items {
+		link, ok := p.DetailURL(items[i])
+		if !ok {
+			reasons[i] = p.MissingDetail("no link")
+			continue
+		}
+		if u, err := url.Parse(link); err != nil || strings.ToLower(u.Host) != r.host {
+			reasons[i] = p.MissingDetail("link to another host")
+			continue
+		}
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				reasons[i] = p.MissingDetail(ctx.Err().Error())
+				return
+			}
+			page, err := r.svc.fetcher.Fetch(ctx, fetch.Request{URL: link, Robots: r.robots})
+			if err != nil {
+				reasons[i] = p.MissingDetail(err.Error())
+				if reasons[i] == "" {
+					r.log.LogAttrs(ctx, slog.LevelInfo, "detail page unavailable", slog.String("url", link), slog.String("error", err.Error()))
+				}
+				return
+			}
+			doc, err := html.Parse(bytes.NewReader(page.Body))
+			if err != nil {
+				reasons[i] = p.MissingDetail(err.Error())
+				return
+			}
+			pageURL, _ := url.Parse(page.URL)
+			reasons[i] = p.ExtractDetail(doc, pageURL, &items[i])
+		})
+	}
+	wg.Wait()
+	kept := items[:0:0]
+	for i, it := range items {
+		if reasons[i] != "" {
+			r.skip(ctx, n, it.Index, reasons[i])
+			continue
+		}
+		kept = append(kept, it)
+	}
+	return kept
+}
+
+func (r *run) skip(ctx context.Context, page, index int, reason string) {
+	r.sum.Skipped++
+	key := reason
+	if i := strings.IndexByte(key, ':'); i > 0 && strings.HasPrefix(key, "field ") {
+		key = key[:i] // "field \"rating\"" groups the values that failed
+	}
+	r.reasons[key]++
+	r.log.LogAttrs(ctx, slog.LevelDebug, "item skipped", slog.Int("page", page), slog.Int("index", index), slog.String("reason", reason))
+}
+
+// publish puts movie records on the stream and counts the outcome.
+func (r *run) publish(ctx context.Context, recs []stream.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	res, err := r.svc.pub.Publish(ctx, recs)
+	r.sum.Published += res.Published
+	r.sum.Failed += len(res.Failed)
+	for _, f := range res.Failed {
+		r.log.LogAttrs(ctx, slog.LevelWarn, "event not published", slog.String("partition_key", recs[f.Index].PartitionKey),
+			slog.String("code", f.Code), slog.String("message", f.Message))
+	}
+	if err != nil {
+		return fmt.Errorf("%w: publish: %w", errStream, err)
+	}
+	return nil
+}
+
+// publishRun publishes a run event, which must be accepted.
+func (r *run) publishRun(ctx context.Context, d events.Data) error {
+	ev := events.NewRunEvent(r.id, r.source, r.svc.now(), d)
+	data, err := events.Encode(ev)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", d.EventType(), err)
+	}
+	res, err := r.svc.pub.Publish(ctx, []stream.Record{{PartitionKey: ev.PartitionKey(), Data: data}})
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: publish %s: %w", errStream, d.EventType(), err)
+	case len(res.Failed) > 0:
+		return fmt.Errorf("%w: publish %s: %s: %s", errStream, d.EventType(), res.Failed[0].Code, res.Failed[0].Message)
+	}
+	return nil
+}
+
+// complete publishes scrape.completed with the run's counts and error.
+func (r *run) complete(ctx context.Context, runErr error) error {
+	d := events.ScrapeCompleted{
+		Published:  r.sum.Published,
+		Failed:     r.sum.Failed,
+		Skipped:    r.sum.Skipped,
+		Unchanged:  r.sum.Unchanged,
+		Pages:      r.sum.Pages,
+		DurationMs: r.svc.now().Sub(r.began).Milliseconds(),
+	}
+	if runErr != nil {
+		d.Error = clipError(runErr.Error())
+	}
+	// The run's outcome must reach the stream even if ctx is nearly done.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	return r.publishRun(ctx, d)
+}
+
+// completeTimeout bounds the publication of scrape.completed, which goes
+// out even when the request's context has ended.
+const completeTimeout = 5 * time.Second
+
+func clipError(s string) string {
+	s = strings.ToValidUTF8(strings.TrimSpace(s), "?")
+	if len(s) > events.MaxErrorLen {
+		s = strings.ToValidUTF8(s[:events.MaxErrorLen-3], "") + "..."
+	}
+	return s
+}
