@@ -181,11 +181,18 @@ func event(tb testing.TB, file string) []byte {
 // error included.
 func invoke(tb testing.TB, e *rie.Emulator, file string) rie.Invocation {
 	tb.Helper()
+	return invokePayload(tb, e, file, event(tb, file))
+}
+
+// invokePayload sends payload (named name in messages) and fails tb on any
+// error, a handler error included.
+func invokePayload(tb testing.TB, e *rie.Emulator, name string, payload []byte) rie.Invocation {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inv, err := e.Invoke(ctx, event(tb, file))
+	inv, err := e.Invoke(ctx, payload)
 	if err != nil {
-		tb.Fatalf("invoke with %s: %v", file, err)
+		tb.Fatalf("invoke with %s: %v", name, err)
 	}
 	return inv
 }
