@@ -651,3 +651,29 @@ var (
 	_ stream.Publisher   = (*Stream)(nil)
 	_ stream.RangeReader = (*Stream)(nil)
 )
+
+// PutRecord stores one record, as Kinesis's PutRecord does, and tells where
+// it went.
+func (s *Stream) PutRecord(ctx context.Context, r stream.Record) (shardID, sequenceNumber string, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", "", err
+	}
+	if err := validate(r); err != nil {
+		return "", "", fmt.Errorf("%s: %w", CodeInvalidArgument, err)
+	}
+	sh := s.shards[s.shardIndex(r.PartitionKey)]
+	var n uint64
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(s.bucket).Bucket([]byte(sh.id))
+		var err error
+		if n, err = b.NextSequence(); err != nil {
+			return err
+		}
+		return b.Put(key(n), encode(s.opts.Now(), r))
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("kinesis: put record: %w", err)
+	}
+	s.wake()
+	return sh.id, seq(sh.index, n), nil
+}

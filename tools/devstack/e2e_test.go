@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+)
+
+// TestMain lets the end-to-end tests run devstack as a child process (for
+// SIGKILL) by re-executing the test binary.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("DEVSTACK_CHILD_ARGS"); args != "" {
+		if err := run(strings.Fields(args), os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "devstack:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func testConfig(dir string) Config {
+	return Config{
+		Addr: "127.0.0.1:0", SiteAddr: "127.0.0.1:0", DataDir: dir, Suffix: "e2e", Region: "eu-west-2",
+		Shards: 2, Retention: 24 * time.Hour, BatchingWindow: 200 * time.Millisecond, ParallelizationFactor: 1,
+		ScrapeInterval: time.Second, FunctionTimeout: 30 * time.Second,
+	}
+}
+
+// running is a devstack serving in this process.
+type running struct {
+	*Stack
+	stop func()
+}
+
+func startStack(t *testing.T, cfg Config) *running {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return &running{s, stop}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) do(method, path string, body any) (int, http.Header, []byte) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+func (c client) json(method, path string, body any, wantStatus int, out any) {
+	c.t.Helper()
+	status, _, b := c.do(method, path, body)
+	if status != wantStatus {
+		c.t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, wantStatus)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+type runView struct {
+	ID        string `json:"id"`
+	Status    string `json:"status"`
+	Published int    `json:"published"`
+	Processed int    `json:"processed"`
+	Failed    int    `json:"failed"`
+}
+
+// waitRun polls /runs/{id} until it is no longer running.
+func (c client) waitRun(id string) runView {
+	c.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var r runView
+	for time.Now().Before(deadline) {
+		status, _, b := c.do("GET", "/runs/"+id, nil)
+		if status == http.StatusOK {
+			if err := json.Unmarshal(b, &r); err != nil {
+				c.t.Fatal(err)
+			}
+			if r.Status != "running" {
+				return r
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("run %s still running: %+v", id, r)
+	return r
+}
+
+type movieView struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Year     int      `json:"year"`
+	Rank     int      `json:"rank"`
+	Rating   float64  `json:"rating"`
+	Votes    int      `json:"votes"`
+	Director string   `json:"director"`
+	Genres   []string `json:"genres"`
+	Runtime  int      `json:"runtimeMinutes"`
+}
+
+// allMovies pages through GET /movies.
+func (c client) allMovies() []movieView {
+	c.t.Helper()
+	var all []movieView
+	cursor := ""
+	for range 100 {
+		path := "/movies?limit=100"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		var page struct {
+			Items      []movieView `json:"items"`
+			NextCursor string      `json:"nextCursor"`
+		}
+		c.json("GET", path, nil, http.StatusOK, &page)
+		all = append(all, page.Items...)
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+	c.t.Fatal("more than 100 pages of movies")
+	return nil
+}
+
+type errorView struct {
+	Stage          string `json:"stage"`
+	Reason         string `json:"reason"`
+	SequenceNumber string `json:"sequenceNumber"`
+}
+
+func (c client) errors() []errorView {
+	var page struct {
+		Items []errorView `json:"items"`
+	}
+	c.json("GET", "/errors?limit=100", nil, http.StatusOK, &page)
+	return page.Items
+}
+
+type scrapeView struct {
+	RunID     string `json:"runId"`
+	Source    string `json:"source"`
+	Published int    `json:"published"`
+	Pages     int    `json:"pages"`
+}
+
+// TestEndToEnd runs the pipeline as a user does: scrape, watch the run,
+// list the films, feed a poison record, restart.
+func TestEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.ScrapeInterval = time.Hour
+	st := startStack(t, cfg)
+	c := client{t, st.APIURL()}
+
+	var sc scrapeView
+	c.json("POST", "/scrape", nil, http.StatusAccepted, &sc)
+	if sc.Published != 250 || sc.Pages != 5 || sc.RunID == "" {
+		t.Fatalf("POST /scrape = %+v, want 250 films over 5 pages", sc)
+	}
+	run := c.waitRun(sc.RunID)
+	if diff := cmp.Diff(runView{ID: sc.RunID, Status: "completed", Published: 250, Processed: 250}, run); diff != "" {
+		t.Errorf("run (-want +got):\n%s", diff)
+	}
+	movies := c.allMovies()
+	if len(movies) != 250 {
+		t.Fatalf("GET /movies listed %d films, want 250", len(movies))
+	}
+	ids := map[string]bool{}
+	for _, m := range movies {
+		if ids[m.ID] {
+			t.Errorf("movie %s listed twice", m.ID)
+		}
+		ids[m.ID] = true
+		if m.Title == "" || m.Year < 1878 || m.Director == "" || len(m.Genres) == 0 || m.Runtime == 0 || m.Votes == 0 {
+			t.Errorf("movie %+v lacks fields the detail pages have", m)
+		}
+	}
+
+	t.Run("second scrape inside the interval is 429", func(t *testing.T) {
+		status, h, b := c.do("POST", "/scrape", nil)
+		if status != http.StatusTooManyRequests || h.Get("Retry-After") == "" || !bytes.Contains(b, []byte(`"error"`)) {
+			t.Errorf("second POST /scrape = %d %s (Retry-After %q), want a JSON 429", status, b, h.Get("Retry-After"))
+		}
+	})
+
+	t.Run("poison record lands in errors and the shard flows on", func(t *testing.T) {
+		var put struct {
+			ShardID        string `json:"shardId"`
+			SequenceNumber string `json:"sequenceNumber"`
+		}
+		// The poison and a good record on the same partition key: the
+		// good one must arrive although the poison is before it.
+		key := "the-shawshank-redemption-1994"
+		c.json("POST", "/_devstack/records", map[string]string{"partitionKey": key, "data": "not an event"}, http.StatusCreated, &put)
+		good := events.NewMovieObserved("run-manual", "https://films.example.org/site/chart", time.Now().UTC(), "devstack-test-film-2026",
+			events.MovieObserved{Title: "Devstack Test Film", Year: 2026, Rating: events.Rating{Value: 7.5, Votes: 3}})
+		raw, err := events.Encode(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.json("POST", "/_devstack/records", map[string]string{"partitionKey": key, "data": string(raw)}, http.StatusCreated, nil)
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			status, _, _ := c.do("GET", "/movies/devstack-test-film-2026", nil)
+			errs := c.errors()
+			if status == http.StatusOK && slices.ContainsFunc(errs, func(e errorView) bool { return e.SequenceNumber == put.SequenceNumber }) {
+				for _, e := range errs {
+					if e.SequenceNumber == put.SequenceNumber && e.Stage != "decode" {
+						t.Errorf("poison stored with stage %q, want decode", e.Stage)
+					}
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("poison not in /errors or the later record not projected: %+v", c.errors())
+	})
+
+	t.Run("bad input to devstack routes is a JSON 400", func(t *testing.T) {
+		for _, body := range []string{`{`, `{"partitionKey":"","data":"x"}`, `{"partitionKey":"k"}`, `{"partitionKey":"k","data":"x","dataBase64":"eA=="}`, `{"partitionKey":"k","dataBase64":"%%"}`, `{"partitionKey":"k","data":"x","extra":1}`} {
+			req, _ := http.NewRequest("POST", c.base+"/_devstack/records", strings.NewReader(body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !bytes.Contains(b, []byte(`"code"`)) {
+				t.Errorf("POST /_devstack/records %s = %d %s, want a JSON 400", body, resp.StatusCode, b)
+			}
+		}
+	})
+
+	t.Run("restart keeps everything and finishes the backlog", func(t *testing.T) {
+		// Put a backlog right before stopping: whatever the mapping did not
+		// take before the stop must be done after the restart.
+		var backlog []string
+		for i := range 20 {
+			id := fmt.Sprintf("backlog-film-%d-2020", i)
+			e := events.NewMovieObserved("run-backlog", "https://films.example.org/site/chart", time.Now().UTC(), id,
+				events.MovieObserved{Title: fmt.Sprintf("Backlog Film %d", i), Year: 2020, Rating: events.Rating{Value: 5}})
+			raw, _ := events.Encode(e)
+			c.json("POST", "/_devstack/records", map[string]string{"partitionKey": id, "data": string(raw)}, http.StatusCreated, nil)
+			backlog = append(backlog, id)
+		}
+		st.stop()
+
+		st2 := startStack(t, cfg)
+		c2 := client{t, st2.APIURL()}
+		if r := c2.waitRun(sc.RunID); r.Status != "completed" || r.Processed != 250 {
+			t.Errorf("after restart the run is %+v", r)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for _, id := range backlog {
+			for {
+				status, _, _ := c2.do("GET", "/movies/"+id, nil)
+				if status == http.StatusOK {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("backlog movie %s never projected", id)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		if n := len(c2.allMovies()); n != 250+1+len(backlog) {
+			t.Errorf("after restart %d movies, want %d", n, 250+1+len(backlog))
+		}
+	})
+}
+
+// TestKillMidBatchConverges kills devstack with SIGKILL while it processes
+// a scrape and restarts it on the same data: at-least-once delivery and
+// idempotent projections must give exactly the tables of a clean run.
+func TestKillMidBatchConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts devstack as a child process")
+	}
+	dir := t.TempDir()
+	child := func() (*exec.Cmd, string) {
+		args := fmt.Sprintf("--addr 127.0.0.1:0 --site-addr 127.0.0.1:0 --data %s --suffix kill --batching-window 0s --scrape-interval 1s --log-level warn", dir)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "DEVSTACK_CHILD_ARGS="+args)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = testWriter{t}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		api := regexp.MustCompile(`API\s+(http://\S+)`)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := api.FindStringSubmatch(sc.Text()); m != nil {
+				go io.Copy(io.Discard, out)
+				return cmd, m[1]
+			}
+		}
+		t.Fatalf("devstack child did not print its API address: %v", sc.Err())
+		return nil, ""
+	}
+
+	cmd, base := child()
+	c := client{t, base}
+	var sc scrapeView
+	c.json("POST", "/scrape", nil, http.StatusAccepted, &sc)
+	// Kill as soon as some, not all, films are processed.
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var r runView
+		status, _, b := c.do("GET", "/runs/"+sc.RunID, nil)
+		if status == http.StatusOK && json.Unmarshal(b, &r) == nil && r.Processed > 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	_, base = child()
+	c = client{t, base}
+	run := c.waitRun(sc.RunID)
+	if run.Status != "completed" || run.Processed != 250 || run.Failed != 0 {
+		t.Errorf("run after kill and restart = %+v, want completed with exactly 250 processed", run)
+	}
+	movies := c.allMovies()
+	if len(movies) != 250 {
+		t.Fatalf("%d movies after kill and restart, want 250", len(movies))
+	}
+	// The same tables as a clean run: compare with one in a fresh process.
+	clean := startStack(t, testConfig(t.TempDir()))
+	cc := client{t, clean.APIURL()}
+	var sc2 scrapeView
+	cc.json("POST", "/scrape", nil, http.StatusAccepted, &sc2)
+	cc.waitRun(sc2.RunID)
+	if diff := cmp.Diff(cc.allMovies(), movies); diff != "" {
+		t.Errorf("movies after kill and restart differ from a clean run (-clean +killed):\n%s", diff)
+	}
+}
+

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
+)
+
+// apiHandler mounts the services' own handlers on their own routes, as API
+// Gateway routes them to their functions, and devstack's routes under
+// /_devstack/.
+func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
+	mux := http.NewServeMux()
+	q, err := query.New(s.tables, query.Options{CursorKey: cursorKey, Logger: s.log.With("function", "query")})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range query.Routes {
+		mux.Handle(r.Pattern(), q)
+	}
+	scrape, scrapeRoutes, err := s.scraperHandler()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range scrapeRoutes {
+		mux.Handle(r.Pattern(), s.watchScrapes(scrape))
+	}
+	mux.HandleFunc("POST /_devstack/records", s.putRecord)
+	mux.HandleFunc("GET /_devstack/status", s.status)
+	mux.HandleFunc("/", httpx.NotFound)
+	return httpx.JSONErrors(mux), nil
+}
+
+// watchScrapes starts a progress log for every run a scrape starts.
+func (s *Stack) watchScrapes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &captureWriter{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status != http.StatusAccepted {
+			return
+		}
+		var body struct {
+			RunID string `json:"runId"`
+		}
+		if json.Unmarshal(rec.body.Bytes(), &body) == nil && body.RunID != "" {
+			s.watchRun(body.RunID)
+		}
+	})
+}
+
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) WriteHeader(status int) {
+	c.status = status
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *captureWriter) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.body.Len() < 64<<10 {
+		c.body.Write(p)
+	}
+	return c.ResponseWriter.Write(p)
+}
+
+// recordRequest is the body of POST /_devstack/records: a raw record for
+// the stream, any bytes, to see what the pipeline does with it.
+type recordRequest struct {
+	PartitionKey string `json:"partitionKey"`
+	// Data is the record's bytes as text; DataBase64 as base64 for bytes
+	// that are not UTF-8. Exactly one is required.
+	Data       *string `json:"data"`
+	DataBase64 *string `json:"dataBase64"`
+}
+
+type recordResponse struct {
+	ShardID        string `json:"shardId"`
+	SequenceNumber string `json:"sequenceNumber"`
+}
+
+const maxRecordBody = 2 << 20
+
+func (s *Stack) putRecord(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeRecordRequest(http.MaxBytesReader(w, r.Body, maxRecordBody))
+	if err != nil {
+		httpx.WriteError(w, r, s.log, err)
+		return
+	}
+	shard, seq, err := s.stream.PutRecord(r.Context(), req)
+	if err != nil {
+		httpx.WriteError(w, r, s.log, &httpx.Error{Status: http.StatusBadRequest, Code: httpx.CodeBadRequest, Message: err.Error(), Err: err})
+		return
+	}
+	s.log.Info("raw record put on the stream", "shard", shard, "sequence_number", seq, "partition_key", req.PartitionKey, "bytes", len(req.Data))
+	httpx.WriteJSON(w, http.StatusCreated, recordResponse{ShardID: shard, SequenceNumber: seq})
+}
+
+// decodeRecordRequest reads and checks a POST /_devstack/records body.
+func decodeRecordRequest(body io.Reader) (stream.Record, error) {
+	bad := func(msg string) error {
+		return &httpx.Error{Status: http.StatusBadRequest, Code: httpx.CodeBadRequest, Message: msg}
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	var req recordRequest
+	if err := dec.Decode(&req); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return stream.Record{}, &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: httpx.CodeTooLarge,
+				Message: fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)}
+		}
+		return stream.Record{}, bad("body: want JSON {\"partitionKey\": …, \"data\": … | \"dataBase64\": …}: " + err.Error())
+	}
+	if dec.More() {
+		return stream.Record{}, bad("body: one JSON object only")
+	}
+	if req.PartitionKey == "" || utf8.RuneCountInString(req.PartitionKey) > kinesis.MaxPartitionKeyLen {
+		return stream.Record{}, bad(fmt.Sprintf("partitionKey: want 1..%d characters", kinesis.MaxPartitionKeyLen))
+	}
+	var data []byte
+	switch {
+	case req.Data != nil && req.DataBase64 != nil:
+		return stream.Record{}, bad("give data or dataBase64, not both")
+	case req.Data != nil:
+		data = []byte(*req.Data)
+	case req.DataBase64 != nil:
+		b, err := base64.StdEncoding.DecodeString(*req.DataBase64)
+		if err != nil {
+			return stream.Record{}, bad("dataBase64: " + err.Error())
+		}
+		data = b
+	default:
+		return stream.Record{}, bad("data or dataBase64: required")
+	}
+	if len(data) == 0 {
+		return stream.Record{}, bad("data: must not be empty (Kinesis refuses empty records)")
+	}
+	return stream.Record{PartitionKey: req.PartitionKey, Data: data}, nil
+}
+
+// statusResponse is GET /_devstack/status.
+type statusResponse struct {
+	Stream struct {
+		Name   string            `json:"name"`
+		ARN    string            `json:"arn"`
+		Shards []esm.ShardStatus `json:"shards"`
+	} `json:"stream"`
+	OnFailureQueue  queueStatus `json:"onFailureQueue"`
+	DeadLetterQueue queueStatus `json:"deadLetterQueue"`
+}
+
+type queueStatus struct {
+	Name     string `json:"name"`
+	Visible  int    `json:"visible"`
+	InFlight int    `json:"inFlight"`
+}
+
+func (s *Stack) status(w http.ResponseWriter, r *http.Request) {
+	var out statusResponse
+	out.Stream.Name, out.Stream.ARN = s.stream.Name(), s.stream.ARN()
+	shards, err := s.processorMapping.Status()
+	if err != nil {
+		httpx.WriteError(w, r, s.log, err)
+		return
+	}
+	out.Stream.Shards = shards
+	for _, q := range []struct {
+		dst *queueStatus
+		src interface {
+			Name() string
+			Depth() (int, int, error)
+		}
+	}{{&out.OnFailureQueue, s.queue}, {&out.DeadLetterQueue, s.dlq}} {
+		v, f, err := q.src.Depth()
+		if err != nil {
+			httpx.WriteError(w, r, s.log, err)
+			return
+		}
+		*q.dst = queueStatus{Name: q.src.Name(), Visible: v, InFlight: f}
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,133 @@
+// Command devstack runs the whole scrape-pipeline on one machine, with no
+// cloud account and no Docker: the sample site, the HTTP API (the scraper's
+// and the query service's own handlers), an embedded Kinesis-like stream,
+// the processor and error-sink handlers behind event source mappings with
+// Lambda's semantics, an on-failure queue and DynamoDB-like tables — all in
+// one process, persisted under --data.
+//
+//	go run ./tools/devstack            # then follow the curl lines it prints
+//	go run ./tools/devstack --fresh    # start from empty tables and stream
+//
+// See the README's "Run it locally" section for every flag and the
+// poison-record walk-through.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "devstack:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run parses args, starts the stack and serves until SIGINT or SIGTERM.
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg, logFormat, logLevel, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, logFormat, logLevel)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	stack, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("devstack ready", "api", stack.APIURL(), "site", stack.SiteURL(), "data", cfg.DataDir,
+		"startup_ms", time.Since(started).Milliseconds())
+	printBanner(stdout, stack)
+	return stack.Run(ctx)
+}
+
+func parseFlags(args []string, stderr io.Writer) (Config, string, string, error) {
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg Config
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address of the HTTP API")
+	fs.StringVar(&cfg.SiteAddr, "site-addr", "127.0.0.1:8081", "address of the sample site")
+	fs.StringVar(&cfg.DataDir, "data", ".devstack", "directory of the persistent state (stream, checkpoints, queue, tables)")
+	fs.BoolVar(&cfg.Fresh, "fresh", false, "delete the state in --data first")
+	fs.StringVar(&cfg.Suffix, "suffix", "devstack", "suffix of every resource name, as a stack's")
+	fs.StringVar(&cfg.Region, "region", "eu-west-2", "region in ARNs")
+	fs.IntVar(&cfg.Shards, "shards", 2, "shards of the stream")
+	fs.DurationVar(&cfg.Retention, "retention", 24*time.Hour, "how long the stream keeps records")
+	fs.DurationVar(&cfg.BatchingWindow, "batching-window", 200*time.Millisecond, "processor mapping's MaximumBatchingWindow")
+	fs.IntVar(&cfg.ParallelizationFactor, "parallelization", contract.ProcessorMapping.ParallelizationFactor, "processor mapping's ParallelizationFactor (1..10)")
+	fs.StringVar(&cfg.URL, "url", "", "page to scrape (default: the sample site's chart)")
+	fs.StringVar(&cfg.Profile, "profile", "", "extraction profile: a built-in name or a JSON file (default: movies)")
+	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "let the scraper reach private and loopback addresses besides the sample site")
+	fs.DurationVar(&cfg.ScrapeInterval, "scrape-interval", 10*time.Second, "minimum time between two scrapes of one host (AWS default: 60s)")
+	fs.DurationVar(&cfg.FunctionTimeout, "function-timeout", 30*time.Second, "timeout of each function invocation")
+	fs.BoolVar(&cfg.Sync, "sync", false, "fsync every write (survives a machine crash, not only a killed process)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./tools/devstack [flags]\n\nThe whole pipeline on this machine. Flags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, "", "", err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, "", "", fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return cfg, *logFormat, *logLevel, nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func printBanner(w io.Writer, s *Stack) {
+	api := s.APIURL()
+	fmt.Fprintf(w, `
+scrape-pipeline devstack
+  API          %[1]s
+  sample site  %[2]s/site/
+  scraping     %[3]s
+
+Try:
+  curl -X POST %[1]s/scrape
+  curl %[1]s/runs/<runId from the answer>
+  curl %[1]s/movies
+  curl '%[1]s/movies?year=1994'
+  curl %[1]s/movies/the-godfather-1972
+  curl %[1]s/errors
+Feed a poison record and watch it land in /errors while the shard flows on:
+  curl -X POST %[1]s/_devstack/records -d '{"partitionKey":"poison","data":"not an event"}'
+  curl %[1]s/_devstack/status
+
+`, api, s.SiteURL(), s.scrapeURL)
+}

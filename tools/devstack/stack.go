@@ -1,0 +1,424 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
+	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
+)
+
+// Config is devstack's configuration, from its flags.
+type Config struct {
+	// Addr serves the HTTP API, SiteAddr the sample site.
+	Addr, SiteAddr string
+	// DataDir holds the persistent state; Fresh deletes it first.
+	DataDir string
+	Fresh   bool
+	// Suffix ends every resource name, as in a stack.
+	Suffix string
+	Region string
+	// Shards and Retention shape the embedded stream.
+	Shards    int
+	Retention time.Duration
+	// BatchingWindow is the processor mapping's batching window (AWS
+	// counts whole seconds; devstack allows less).
+	BatchingWindow time.Duration
+	// ParallelizationFactor of the processor mapping.
+	ParallelizationFactor int
+	// URL and Profile are the scraper's target and extraction profile; URL
+	// defaults to the sample site's chart.
+	URL, Profile string
+	// AllowPrivate lets the scraper reach private addresses other than
+	// devstack's own sample site.
+	AllowPrivate bool
+	// ScrapeInterval is the minimum time between two scrapes of a host.
+	ScrapeInterval time.Duration
+	// FunctionTimeout bounds each invocation of the processor and the
+	// error sink, as a Lambda timeout does.
+	FunctionTimeout time.Duration
+	// Sync makes every write of the embedded backends reach the disk
+	// before it returns (slower; without it a killed process loses
+	// nothing, only a machine crash could).
+	Sync bool
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"--addr": c.Addr, "--site-addr": c.SiteAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data: required"))
+	}
+	if err := contract.ValidSuffix(c.Suffix); err != nil {
+		errs = append(errs, fmt.Errorf("--suffix: %w", err))
+	}
+	if c.Shards < 1 || c.Shards > 64 {
+		errs = append(errs, fmt.Errorf("--shards %d: want 1..64", c.Shards))
+	}
+	if c.Retention < time.Hour || c.Retention > 365*24*time.Hour {
+		errs = append(errs, fmt.Errorf("--retention %s: want 1h..8760h", c.Retention))
+	}
+	if c.BatchingWindow < 0 || c.BatchingWindow > 300*time.Second {
+		errs = append(errs, fmt.Errorf("--batching-window %s: want 0..300s", c.BatchingWindow))
+	}
+	if c.ParallelizationFactor < 1 || c.ParallelizationFactor > 10 {
+		errs = append(errs, fmt.Errorf("--parallelization %d: want 1..10", c.ParallelizationFactor))
+	}
+	if c.URL != "" {
+		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--url %q: want an absolute http(s) URL", c.URL))
+		}
+	}
+	if c.ScrapeInterval < 0 {
+		errs = append(errs, fmt.Errorf("--scrape-interval %s: must not be negative", c.ScrapeInterval))
+	}
+	if c.FunctionTimeout < 3*time.Second || c.FunctionTimeout > 15*time.Minute {
+		errs = append(errs, fmt.Errorf("--function-timeout %s: want 3s..15m (Lambda's range)", c.FunctionTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// streamBackend is the stream: devstack's embedded one, or Kinesis with
+// --aws.
+type streamBackend interface {
+	stream.Publisher
+	stream.RangeReader
+	esm.KinesisSource
+	// PutRecord stores one record and tells where it went.
+	PutRecord(ctx context.Context, r stream.Record) (shardID, sequenceNumber string, err error)
+	Name() string
+}
+
+// queueBackend is a queue: devstack's embedded one, or SQS with --aws.
+type queueBackend interface {
+	esm.SQSSource
+	esm.Destination
+	Name() string
+	Depth() (visible, inFlight int, err error)
+}
+
+// tables are the projections: embedded, or DynamoDB with --aws.
+type tables interface {
+	store.Store
+}
+
+// Stack is the whole pipeline in one process.
+type Stack struct {
+	cfg Config
+	log *slog.Logger
+
+	db     *bolt.DB
+	tables tables
+	stream streamBackend
+	queue  queueBackend
+	dlq    queueBackend
+	// trim applies the stream's retention (embedded stream only).
+	trim func() (int, error)
+
+	processorMapping *esm.Kinesis
+	errorsinkMapping *esm.SQS
+
+	api, site         *http.Server
+	apiLn, siteLn     net.Listener
+	scrapeURL         string
+	progress          sync.WaitGroup
+	stopProgress      context.CancelFunc
+	progressCtx       context.Context
+	processorFunction string
+	closers           []func() error
+}
+
+// New opens the data directory and builds every part; Run starts them.
+func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Fresh {
+		if err := os.RemoveAll(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("--fresh: %w", err)
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Stack{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	// Listen first: a port in use is the likeliest failure, and the
+	// scraper's default URL needs the sample site's real address.
+	if s.siteLn, err = net.Listen("tcp", cfg.SiteAddr); err != nil {
+		return nil, fmt.Errorf("sample site: %w", err)
+	}
+	if s.apiLn, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("API: %w", err)
+	}
+	s.db, err = bolt.Open(filepath.Join(cfg.DataDir, "stream.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open %s (is another devstack running on it?): %w", cfg.DataDir, err)
+	}
+	s.db.NoSync = !cfg.Sync
+	if err := s.openEmbedded(); err != nil {
+		return nil, err
+	}
+
+	s.scrapeURL = cfg.URL
+	if s.scrapeURL == "" {
+		s.scrapeURL = "http://" + s.siteLn.Addr().String() + samplesite.ChartPath
+	}
+	s.processorFunction = fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:processor-%s", cfg.Region, cfg.Suffix)
+
+	proc := processor.New(s.tables, processor.Options{Logger: log.With("function", "processor"), FunctionName: "processor-" + cfg.Suffix})
+	settings := contract.ProcessorMapping
+	settings.ParallelizationFactor = cfg.ParallelizationFactor
+	if s.processorMapping, err = esm.NewKinesis(s.stream, esm.BoltCheckpoints{DB: s.db}, settings, proc.Handle, s.queue, esm.Options{
+		Name: "processor", FunctionARN: s.processorFunction, FunctionTimeout: cfg.FunctionTimeout,
+		Region: cfg.Region, Logger: log.With("mapping", "processor"),
+	}); err != nil {
+		return nil, err
+	}
+	sink := errorsink.New(s.stream, s.tables, errorsink.Options{Logger: log.With("function", "errorsink")})
+	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sink.Handle, 5*time.Second, esm.Options{
+		Name: "errorsink", FunctionARN: fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:errorsink-%s", cfg.Region, cfg.Suffix),
+		FunctionTimeout: cfg.FunctionTimeout, Region: cfg.Region, Logger: log.With("mapping", "errorsink"),
+	}); err != nil {
+		return nil, err
+	}
+
+	cursorKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cursor.key"))
+	if err != nil {
+		return nil, err
+	}
+	apiHandler, err := s.apiHandler(cursorKey)
+	if err != nil {
+		return nil, err
+	}
+	s.api = &http.Server{Handler: apiHandler, ReadHeaderTimeout: 10 * time.Second}
+	s.site = &http.Server{Handler: samplesite.New(samplesite.Options{Knobs: true}), ReadHeaderTimeout: 10 * time.Second}
+	s.progressCtx, s.stopProgress = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// openEmbedded opens the embedded backends under the data directory.
+func (s *Stack) openEmbedded() error {
+	cfg := s.cfg
+	tbl, err := embedded.Open(filepath.Join(cfg.DataDir, "tables.db"))
+	if err != nil {
+		return err
+	}
+	s.tables = tbl
+	s.closers = append(s.closers, tbl.Close)
+	str, err := kinesis.Open(s.db, kinesis.Options{
+		Name: contract.Name(contract.StreamBase, cfg.Suffix), Region: cfg.Region,
+		Shards: cfg.Shards, Retention: cfg.Retention,
+	})
+	if err != nil {
+		return err
+	}
+	s.stream, s.trim = str, str.TrimExpired
+	dlq, err := sqs.Open(s.db, sqs.Options{Name: contract.Name(contract.ErrorsinkDLQBase, cfg.Suffix), Region: cfg.Region})
+	if err != nil {
+		return err
+	}
+	q, err := sqs.Open(s.db, sqs.Options{
+		Name: contract.Name(contract.OnFailureQueue, cfg.Suffix), Region: cfg.Region,
+		Retention: contract.OnFailureQueueRetention, MaxReceiveCount: 5, DeadLetter: dlq,
+	})
+	if err != nil {
+		return err
+	}
+	s.queue, s.dlq = q, dlq
+	return nil
+}
+
+// loadOrCreateKey returns the query API's cursor key, kept in the data
+// directory so that cursors survive a restart, as they survive Lambda cold
+// starts with the stack's key.
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) == 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key = make([]byte, 32)
+	_, _ = rand.Read(key)
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("cursor key: %w", err)
+	}
+	return key, nil
+}
+
+// APIURL is the HTTP API's base URL.
+func (s *Stack) APIURL() string { return "http://" + s.apiLn.Addr().String() }
+
+// SiteURL is the sample site's base URL.
+func (s *Stack) SiteURL() string { return "http://" + s.siteLn.Addr().String() }
+
+// Run serves until ctx is done, then stops accepting requests, lets the
+// batches in flight finish, checkpoints and returns.
+func (s *Stack) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	wg.Go(func() {
+		if err := s.site.Serve(s.siteLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("sample site: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := s.api.Serve(s.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("API: %w", err)
+		}
+	})
+	mappings := sync.WaitGroup{}
+	mappings.Go(func() {
+		if err := s.processorMapping.RunWindow(bg, s.cfg.BatchingWindow); err != nil {
+			errs <- fmt.Errorf("processor mapping: %w", err)
+		}
+	})
+	mappings.Go(func() {
+		if err := s.errorsinkMapping.Run(bg); err != nil {
+			errs <- fmt.Errorf("errorsink mapping: %w", err)
+		}
+	})
+	mappings.Go(func() { s.trimLoop(bg) })
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	s.log.Info("stopping: no new requests; finishing the batches in flight")
+	shutdown, cancel := context.WithTimeout(context.Background(), s.cfg.FunctionTimeout+5*time.Second)
+	defer cancel()
+	_ = s.api.Shutdown(shutdown)
+	_ = s.site.Shutdown(shutdown)
+	stopBG()
+	mappings.Wait()
+	s.stopProgress()
+	s.progress.Wait()
+	wg.Wait()
+	return runErr
+}
+
+// trimLoop applies the stream's retention and the tables' TTL now and then.
+func (s *Stack) trimLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if s.trim == nil {
+				continue
+			}
+			if n, err := s.trim(); err != nil {
+				s.log.Warn("retention", "error", err.Error())
+			} else if n > 0 {
+				s.log.Info("records past retention trimmed", "records", n)
+			}
+		}
+	}
+}
+
+// Close releases the data directory.
+func (s *Stack) Close() error {
+	var errs []error
+	for _, ln := range []net.Listener{s.apiLn, s.siteLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	for _, c := range s.closers {
+		errs = append(errs, c())
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// watchRun logs a run's progress until it is no longer running: what the
+// scraper published, what the processor has done, what failed.
+func (s *Stack) watchRun(runID string) {
+	s.progress.Go(func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		deadline := time.Now().Add(5 * time.Minute)
+		last := ""
+		for time.Now().Before(deadline) {
+			select {
+			case <-s.progressCtx.Done():
+				return
+			case <-t.C:
+			}
+			r, err := s.tables.GetRun(s.progressCtx, runID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return
+			}
+			line := fmt.Sprintf("%d/%d/%d/%s", r.Published, r.Processed, r.Failed, r.Status())
+			if line == last {
+				continue
+			}
+			last = line
+			s.log.Info("run progress", "run_id", runID, "status", string(r.Status()),
+				"published", r.Published, "processed", r.Processed, "failed", r.Failed)
+			if r.Status() != store.RunRunning {
+				return
+			}
+		}
+	})
+}
+
+var (
+	_ streamBackend = (*kinesis.Stream)(nil)
+	_ queueBackend  = (*sqs.Queue)(nil)
+)
+
+// userAgent identifies devstack's scraper.
+func userAgent() string {
+	return "scrape-pipeline-devstack/1.0 (+https://github.com/scrape-pipeline/scrape-pipeline)"
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
