@@ -1,0 +1,96 @@
+package boot_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/google/go-cmp/cmp"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+)
+
+func TestBootErrorsink(t *testing.T) {
+	ctx := context.Background()
+	endpoints := awsemu.All(t)
+	backend := newTables(t, endpoints)
+
+	// The batch the processor's mapping gave up on: two records on a
+	// stream of kinesis-mock.
+	kcfg := awsemu.Kinesis(t)
+	streamName := awsemu.Name(t, "events")
+	awsemu.CreateStream(t, kcfg, streamName, 1)
+	kc := kinesis.NewFromConfig(kcfg)
+	records := []struct{ key, file string }{
+		{"run-20261127-042000-3f9a2c1b", "scrape.started.v1.json"},
+		{"the-godfather-1972", "movie.observed.v1.json"},
+	}
+	var shard string
+	var seqs []string
+	for _, r := range records {
+		data, err := os.ReadFile(filepath.Join("..", "..", "..", "libs", "events", "testdata", "golden", r.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := kc.PutRecord(ctx, &kinesis.PutRecordInput{
+			StreamName: aws.String(streamName), PartitionKey: aws.String(r.key), Data: data,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shard = aws.ToString(out.ShardId)
+		seqs = append(seqs, aws.ToString(out.SequenceNumber))
+	}
+	sum, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(streamName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamARN := aws.ToString(sum.StreamDescriptionSummary.StreamARN)
+	payload := strings.NewReplacer(
+		"{{STREAM_ARN}}", streamARN, "{{SHARD_ID}}", shard,
+		"{{START_SEQ}}", seqs[0], "{{END_SEQ}}", seqs[len(seqs)-1],
+	).Replace(string(event(t, "errorsink-sqs.json")))
+
+	e := boot(t, "errorsink", backend.Env)
+	inv := invokePayload(t, e, "errorsink-sqs.json", []byte(payload))
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(inv.Payload, &resp); err != nil {
+		t.Fatalf("response %q: %v", inv.Payload, err)
+	}
+	if len(resp.BatchItemFailures) != 0 {
+		t.Errorf("batch item failures %+v, want none", resp.BatchItemFailures)
+	}
+
+	page, err := backend.Store.ListErrors(ctx, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type item struct {
+		Stage          store.Stage
+		SequenceNumber string
+		PartitionKey   string
+		StreamARN      string
+		Condition      string
+		Attempts       int
+	}
+	var got []item
+	for _, it := range page.Items {
+		got = append(got, item{it.Stage, it.SequenceNumber, it.PartitionKey, it.StreamARN, it.Condition, it.Attempts})
+	}
+	slices.SortFunc(got, func(a, b item) int { return strings.Compare(a.SequenceNumber, b.SequenceNumber) })
+	var want []item
+	for i, r := range records {
+		want = append(want, item{store.StageRetriesExhausted, seqs[i], r.key, streamARN, "RetryAttemptsExhausted", 4})
+	}
+	slices.SortFunc(want, func(a, b item) int { return strings.Compare(a.SequenceNumber, b.SequenceNumber) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("error items (-want +got):\n%s", diff)
+	}
+}
