@@ -412,4 +412,3 @@ func TestKillMidBatchConverges(t *testing.T) {
 		t.Errorf("movies after kill and restart differ from a clean run (-clean +killed):\n%s", diff)
 	}
 }
-

@@ -230,7 +230,11 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 // openEmbedded opens the embedded backends under the data directory.
 func (s *Stack) openEmbedded() error {
 	cfg := s.cfg
-	tbl, err := embedded.Open(filepath.Join(cfg.DataDir, "tables.db"))
+	var opts []embedded.Option
+	if !cfg.Sync {
+		opts = append(opts, embedded.WithNoSync())
+	}
+	tbl, err := embedded.Open(filepath.Join(cfg.DataDir, "tables.db"), opts...)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ type Store struct {
 	now        func() time.Time
 	sweepEvery time.Duration
 	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
+	noSync     bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -36,6 +37,12 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // works). Expired items are invisible to reads either way.
 func WithSweepInterval(d time.Duration) Option { return func(s *Store) { s.sweepEvery = d } }
 
+// WithNoSync makes a bbolt store return from a write before the disk has
+// it: a killed process loses nothing (the OS has the pages), a machine
+// crash may lose the last writes. devstack uses it, as its event log can
+// replay them; a memory store ignores it.
+func WithNoSync() Option { return func(s *Store) { s.noSync = true } }
+
 // DefaultSweepInterval is how often writes sweep expired items by default.
 const DefaultSweepInterval = time.Minute
 
@@ -52,7 +59,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
-	return newStore(kv, opts), nil
+	s := newStore(kv, opts)
+	kv.db.NoSync = s.noSync
+	return s, nil
 }
 
 func newStore(kv kv, opts []Option) *Store {
