@@ -11,6 +11,13 @@ require (
 )
 
 require (
+	github.com/antchfx/htmlquery v1.3.7 // indirect
+	github.com/antchfx/xpath v1.3.9 // indirect
+	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
+	github.com/spf13/cast v1.4.1 // indirect
+)
+
+require (
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect
 	github.com/ProtonMail/go-crypto v1.5.2 // indirect
@@ -81,6 +88,14 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
 	github.com/santhosh-tekuri/jsonschema/v5 v5.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/services/query v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/services/samplesite v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/services/scraper v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild v0.0.0
 	github.com/sergi/go-diff v1.4.0 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
@@ -122,4 +137,15 @@ require (
 	lukechampine.com/frand v1.4.2 // indirect
 )
 
-replace github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../libs/contract
+replace (
+	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../libs/awsemu
+	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../libs/contract
+	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../libs/events
+	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../libs/httpx
+	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../libs/store
+	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/services/query => ../services/query
+	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../services/samplesite
+	github.com/scrape-pipeline/scrape-pipeline/services/scraper => ../services/scraper
+	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild => ../tools/lambdabuild
+)

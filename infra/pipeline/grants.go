@@ -16,13 +16,9 @@ import (
 // arns is a resource list of one or more ARNs.
 func arns(a ...pulumi.StringInput) pulumi.StringArray { return pulumi.StringArray(a) }
 
-// indexARNs are the ARNs of a table's GSIs, from the contract schema.
-func indexARNs(t *dynamodb.Table, schema contract.Table) pulumi.StringArray {
-	var out pulumi.StringArray
-	for _, ix := range schema.Indexes {
-		out = append(out, pulumi.Sprintf("%s/index/%s", t.Arn, ix.Name))
-	}
-	return out
+// tableIndexARN is the ARN of one of a table's GSIs (a contract index name).
+func tableIndexARN(t *dynamodb.Table, index string) pulumi.StringInput {
+	return pulumi.Sprintf("%s/index/%s", t.Arn, index)
 }
 
 // scraperEnv is the scraper's environment: where to publish, where its
@@ -52,9 +48,13 @@ func scraperGrants(stream *kinesis.Stream, runs *dynamodb.Table) []Grant {
 
 // processorGrants: what its mapping needs to read the stream and send
 // failed batches' metadata to the on-failure queue (Lambda uses the
-// function's role for both), and the projection writes. TransactWriteItems
-// is authorised per item action (Put, Update, ConditionCheck), so it
-// needs no action of its own.
+// function's role for both), and the projection writes of libs/store's
+// DynamoDB adapter: ApplyMovie is a conditional UpdateItem (GetItem reads
+// the newer item back where ALL_OLD is missing), StartRun and CompleteRun
+// UpdateItem the run, CountEvent is a TransactWriteItems of a conditional
+// Put and an Update on runs (authorised per item action as PutItem and
+// UpdateItem; it needs no action of its own), PutError an UpdateItem with
+// a PutItem fallback.
 func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs, errs *dynamodb.Table) []Grant {
 	return []Grant{
 		{Sid: "MappingReadsStream", Actions: []string{
@@ -62,34 +62,36 @@ func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs,
 			"kinesis:GetShardIterator", "kinesis:ListShards",
 		}, Resources: arns(stream.Arn)},
 		{Sid: "MappingOnFailure", Actions: []string{"sqs:SendMessage"}, Resources: arns(onFailure.Arn)},
-		{Sid: "ProjectMovies", Actions: []string{"dynamodb:UpdateItem"}, Resources: arns(movies.Arn)},
-		{Sid: "CountRuns", Actions: []string{"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
+		{Sid: "ProjectMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: arns(movies.Arn)},
+		{Sid: "CountRuns", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
 		{Sid: "RecordErrors", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(errs.Arn)},
 	}
 }
 
-// queryGrants: reads only — movies by id, by year (GSI) or all; a run by
-// id; errors by id and newest first (GSI).
+// queryGrants: reads only — a movie by id (GetItem), all movies (Scan of
+// the table) or one year's (Query of byYear); a run by id; errors newest
+// first (Query of byTime).
 func queryGrants(movies, runs, errs *dynamodb.Table) []Grant {
 	return []Grant{
-		{Sid: "ReadMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"}, Resources: arns(movies.Arn)},
-		{Sid: "ReadMovieIndexes", Actions: []string{"dynamodb:Query", "dynamodb:Scan"}, Resources: indexARNs(movies, contract.MoviesTable)},
+		{Sid: "ReadMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:Scan"}, Resources: arns(movies.Arn)},
+		{Sid: "ListMoviesByYear", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(movies, contract.MoviesByYearIndex))},
 		{Sid: "ReadRuns", Actions: []string{"dynamodb:GetItem"}, Resources: arns(runs.Arn)},
-		{Sid: "ReadErrors", Actions: []string{"dynamodb:GetItem"}, Resources: arns(errs.Arn)},
-		{Sid: "ListErrors", Actions: []string{"dynamodb:Query"}, Resources: indexARNs(errs, contract.ErrorsTable)},
+		{Sid: "ListErrors", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(errs, contract.ErrorsByTimeIndex))},
 	}
 }
 
 // errorsinkGrants: its mapping consumes the on-failure queue (the three
 // actions Lambda's SQS poller needs); the function reads the failed
-// records back from the stream by shard and sequence number and stores
-// them in errors. Messages it keeps failing are moved to the dead-letter
-// queue by SQS's redrive policy, not by the function, so it needs nothing
-// on that queue.
-func errorsinkGrants(stream *kinesis.Stream, onFailure *sqs.Queue, errs *dynamodb.Table) []Grant {
+// records back from the stream each message names (GetShardIterator,
+// GetRecords by stream ARN), stores them in errors (PutError) and counts
+// them as failed events of their run (CountEvent). Messages it keeps
+// failing are moved to the dead-letter queue by SQS's redrive policy, not
+// by the function, so it needs nothing on that queue.
+func errorsinkGrants(stream *kinesis.Stream, onFailure *sqs.Queue, runs, errs *dynamodb.Table) []Grant {
 	return []Grant{
 		{Sid: "MappingConsumesQueue", Actions: []string{"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}, Resources: arns(onFailure.Arn)},
 		{Sid: "RereadRecords", Actions: []string{"kinesis:GetRecords", "kinesis:GetShardIterator"}, Resources: arns(stream.Arn)},
+		{Sid: "CountFailedEvents", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
 		{Sid: "RecordErrors", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(errs.Arn)},
 	}
 }

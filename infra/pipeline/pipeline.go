@@ -177,10 +177,11 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			contract.EnvErrorsTable: errs.Name,
 			contract.EnvCursorKey:   pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
 		}, queryGrants(movies, runs, errs)},
+		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{
-			contract.EnvStreamName:  stream.Name,
+			contract.EnvRunsTable:   runs.Name,
 			contract.EnvErrorsTable: errs.Name,
-		}, errorsinkGrants(stream, onFailure, errs)},
+		}, errorsinkGrants(stream, onFailure, runs, errs)},
 	}
 	if cfg.SampleSite {
 		specs = append(specs, struct {
@@ -322,8 +323,10 @@ func (p *Pipeline) mappings(ctx *pulumi.Context, cfg Config) error {
 // ScrapeCommand is the curl line that starts a scrape of the stack whose
 // API is endpoint. With IAM authorisation curl signs the request itself
 // (--aws-sigv4, curl 7.75 or later) with the credentials in the standard
-// AWS environment variables; the session token header is sent only when
-// the credentials are temporary.
+// AWS environment variables. The session token header is always on the
+// line: with long-term keys AWS_SESSION_TOKEN is empty, and curl neither
+// sends nor signs a header whose value is blank, so one line serves both
+// kinds of credentials in any POSIX shell or zsh.
 func ScrapeCommand(endpoint, region, auth string) string {
 	u := endpoint + ScrapeRoute.Path
 	if auth == ScrapeAuthNone {
@@ -331,7 +334,7 @@ func ScrapeCommand(endpoint, region, auth string) string {
 	}
 	return fmt.Sprintf(`curl -sS -X POST --aws-sigv4 "aws:amz:%s:execute-api" `+
 		`--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" `+
-		`${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} %s`, region, u)
+		`-H "x-amz-security-token: $AWS_SESSION_TOKEN" %s`, region, u)
 }
 
 // joinHosts is the SCRAPE_ALLOW_HOSTS value: the hosts, deduplicated and

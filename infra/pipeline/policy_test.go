@@ -36,7 +36,10 @@ func list(s ...string) []string { return s }
 // Every function may also write to its own log group (added below).
 var wantAccess = map[string][]access{
 	Scraper: slices.Concat(
+		// The Kinesis publisher.
 		grant(list(streamARN()), "kinesis:PutRecords"),
+		// AcquireLease (PutItem, GetItem), PageState (GetItem), PutPageState
+		// (PutItem), StartRun/CompleteRun (UpdateItem).
 		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
 	),
 	Processor: slices.Concat(
@@ -45,21 +48,30 @@ var wantAccess = map[string][]access{
 			"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"),
 		// The mapping's on-failure destination.
 		grant(list(queueARN(contract.OnFailureQueue)), "sqs:SendMessage"),
-		grant(list(tableARN(contract.MoviesTableBase)), "dynamodb:UpdateItem"),
-		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+		// ApplyMovie: conditional UpdateItem, GetItem where ALL_OLD is missing.
+		grant(list(tableARN(contract.MoviesTableBase)), "dynamodb:GetItem", "dynamodb:UpdateItem"),
+		// StartRun/CompleteRun (UpdateItem), CountEvent (TransactWriteItems: Put + Update).
+		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
+		// PutError: UpdateItem, PutItem fallback.
 		grant(list(tableARN(contract.ErrorsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
 	),
 	Query: slices.Concat(
-		grant(list(tableARN(contract.MoviesTableBase)), "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"),
-		grant(list(indexARN(contract.MoviesTableBase, contract.MoviesByYearIndex)), "dynamodb:Query", "dynamodb:Scan"),
+		// GetMovie (GetItem), ListMovies without a year (Scan) and with one (Query byYear).
+		grant(list(tableARN(contract.MoviesTableBase)), "dynamodb:GetItem", "dynamodb:Scan"),
+		grant(list(indexARN(contract.MoviesTableBase, contract.MoviesByYearIndex)), "dynamodb:Query"),
+		// GetRun.
 		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:GetItem"),
-		grant(list(tableARN(contract.ErrorsTableBase)), "dynamodb:GetItem"),
+		// ListErrors (Query byTime).
 		grant(list(indexARN(contract.ErrorsTableBase, contract.ErrorsByTimeIndex)), "dynamodb:Query"),
 	),
 	Errorsink: slices.Concat(
 		// The mapping consumes the on-failure queue.
 		grant(list(queueARN(contract.OnFailureQueue)), "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
+		// The Kinesis RangeReader: GetShardIterator + GetRecords by stream ARN.
 		grant(list(streamARN()), "kinesis:GetRecords", "kinesis:GetShardIterator"),
+		// CountEvent (failed counter).
+		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
+		// PutError.
 		grant(list(tableARN(contract.ErrorsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
 	),
 	SampleSite: nil, // logs only

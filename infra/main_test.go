@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query"
+	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/courseX.snapshot.json")
+
+const (
+	projectFile  = "../Pulumi.yaml"
+	stackName    = "courseX"
+	stackFile    = "../Pulumi." + stackName + ".yaml"
+	snapshotFile = "testdata/" + stackName + ".snapshot.json"
+)
+
+// fakeArtifacts stands in for tools/lambdabuild: the mock runs build
+// nothing.
+type fakeArtifacts struct{}
+
+func (fakeArtifacts) Zip(name string) (string, string, error) {
+	return "dist/lambda/" + name + ".zip", "<sha256 of " + name + ".zip>", nil
+}
+
+// loadProject reads Pulumi.yaml.
+func loadProject(t testing.TB) *workspace.Project {
+	t.Helper()
+	proj, err := workspace.LoadProject(projectFile)
+	if err != nil {
+		t.Fatalf("load %s: %v", projectFile, err)
+	}
+	return proj
+}
+
+// stackConfig returns what the Pulumi CLI would hand the program for the
+// courseX stack: the stack file's values over Pulumi.yaml's defaults, by
+// namespaced key ("scrape-pipeline:url", "aws:region").
+func stackConfig(t testing.TB) map[string]string {
+	t.Helper()
+	proj := loadProject(t)
+	sink := diag.DefaultSink(io.Discard, io.Discard, diag.FormatOptions{Color: colors.Never})
+	stack, err := workspace.LoadProjectStack(sink, proj, stackFile)
+	if err != nil {
+		t.Fatalf("load %s: %v", stackFile, err)
+	}
+	values := map[string]string{}
+	for key, decl := range proj.Config {
+		if decl.Default == nil {
+			continue
+		}
+		values[string(proj.Name)+":"+key] = configText(t, decl.Default)
+	}
+	for k, v := range stack.Config {
+		s, err := v.Value(config.NopDecrypter)
+		if err != nil {
+			t.Fatalf("value of %s: %v", k, err)
+		}
+		values[k.String()] = s
+	}
+	return values
+}
+
+// projectGetter reads the project's own keys out of namespaced values, as
+// config.Get does.
+func projectGetter(values map[string]string) func(string) string {
+	return func(key string) string { return values["scrape-pipeline:"+key] }
+}
+
+// runProgram runs the program under mocks and returns what it registered
+// and its resolved outputs.
+func runProgram(t testing.TB, get func(string) string) (*mocktest.Recorder, map[string]any, error) {
+	t.Helper()
+	rec := &mocktest.Recorder{}
+	var mu sync.Mutex
+	outputs := map[string]any{}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		p, err := program(ctx, get, fakeArtifacts{})
+		if err != nil {
+			return err
+		}
+		for name, out := range p.Outputs {
+			out.ApplyT(func(v string) string {
+				mu.Lock()
+				outputs[name] = v
+				mu.Unlock()
+				return v
+			})
+		}
+		return nil
+	}, pulumi.WithMocks("scrape-pipeline", stackName, rec))
+	return rec, outputs, err
+}
+
+// TestSnapshot compares the resource graph of the courseX stack, as its
+// committed config declares it, with testdata/courseX.snapshot.json: the
+// reviewable preview of every change. Rewrite with -update.
+func TestSnapshot(t *testing.T) {
+	values := stackConfig(t)
+	if values["aws:region"] != mocktest.Region {
+		t.Errorf("%s: aws:region = %q, the snapshot's placeholders assume %q", stackFile, values["aws:region"], mocktest.Region)
+	}
+	rec, outputs, err := runProgram(t, projectGetter(values))
+	if err != nil {
+		t.Fatalf("program: %v", err)
+	}
+	got, err := mocktest.NewSnapshot(rec.Resources(), outputs).JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(snapshotFile), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(snapshotFile, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(snapshotFile)
+	if err != nil {
+		t.Fatalf("read snapshot (run with -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("the program no longer matches %s; review the change and rerun with -update (-snapshot +program):\n%s", snapshotFile, diff)
+	}
+
+	// Two runs register the same graph: nothing depends on map order.
+	rec2, outputs2, err := runProgram(t, projectGetter(values))
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	again, _ := mocktest.NewSnapshot(rec2.Resources(), outputs2).JSON()
+	if !bytes.Equal(got, again) {
+		t.Error("two runs of the program registered different graphs")
+	}
+}
+
+// TestStackFile checks that the committed courseX config is a working
+// workshop setup: London, the courseX profile, and something to scrape.
+func TestStackFile(t *testing.T) {
+	values := stackConfig(t)
+	for k, want := range map[string]string{"aws:region": "eu-west-2", "aws:profile": "courseX"} {
+		if values[k] != want {
+			t.Errorf("%s: %s = %q, want %q", stackFile, k, values[k], want)
+		}
+	}
+	cfg, err := pipeline.LoadConfig(projectGetter(values), stackName)
+	if err != nil {
+		t.Fatalf("%s does not load: %v", stackFile, err)
+	}
+	if cfg.URL == "" && !cfg.SampleSite {
+		t.Errorf("%s scrapes nothing", stackFile)
+	}
+}
+
+// TestProjectFile checks Pulumi.yaml: the Go program in infra/, and config
+// declarations that are exactly the keys the program reads, each typed,
+// described and defaulting to what the program assumes.
+func TestProjectFile(t *testing.T) {
+	proj := loadProject(t)
+	if proj.Name != "scrape-pipeline" || proj.Runtime.Name() != "go" || proj.Main != "infra/" || proj.Description == nil {
+		t.Errorf("project = name %q runtime %q main %q description %v; want scrape-pipeline, go, infra/, a description",
+			proj.Name, proj.Runtime.Name(), proj.Main, proj.Description)
+	}
+	var declared []string
+	for k := range proj.Config {
+		declared = append(declared, k)
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(pipeline.Keys)), slices.Sorted(slices.Values(declared))); diff != "" {
+		t.Errorf("declared config keys (-program +Pulumi.yaml):\n%s", diff)
+	}
+
+	// Each default, fed through the loader alone, must give the program's
+	// own default for that key. A URL is set (an empty url is only valid
+	// with the sample site, which is then switched on instead).
+	const someURL = "https://films.example.org/chart"
+	for key, decl := range proj.Config {
+		t.Run(key, func(t *testing.T) {
+			if decl.Type == nil || decl.Description == "" || decl.Default == nil {
+				t.Fatalf("want a type, a description and a default; got %+v", decl)
+			}
+			values := map[string]string{key: configText(t, decl.Default)}
+			want := pipeline.DefaultConfig(stackName)
+			if key == pipeline.KeyURL {
+				values[pipeline.KeySampleSite] = "true"
+				want.SampleSite = true
+			} else {
+				values[pipeline.KeyURL] = someURL
+				want.URL = someURL
+			}
+			got, err := pipeline.LoadConfig(func(k string) string { return values[k] }, stackName)
+			if err != nil {
+				t.Fatalf("default %v does not load: %v", decl.Default, err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("default %v differs from the program's (-program +Pulumi.yaml):\n%s", decl.Default, diff)
+			}
+		})
+	}
+	// Types as declared: what the loader parses the key as.
+	wantType := map[string]string{}
+	rt := reflect.TypeOf(pipeline.Config{})
+	for _, key := range pipeline.Keys {
+		f, ok := rt.FieldByNameFunc(func(n string) bool { return strings.EqualFold(n, key) })
+		if !ok {
+			t.Errorf("no Config field for key %s", key)
+			continue
+		}
+		wantType[key] = map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean", reflect.Slice: "array"}[f.Type.Kind()]
+	}
+	for key, decl := range proj.Config {
+		if decl.Type != nil && *decl.Type != wantType[key] {
+			t.Errorf("%s: type %s, want %s", key, *decl.Type, wantType[key])
+		}
+	}
+}
+
+// TestRoutesAreTheServices checks that the API registers exactly the
+// routes the services export, each to its own function, and that the
+// outputs' paths are served.
+func TestRoutesAreTheServices(t *testing.T) {
+	values := stackConfig(t)
+	values["scrape-pipeline:sampleSite"] = "true"
+	rec, _, err := runProgram(t, projectGetter(values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []string
+	for svc, routes := range map[string][]contract.Route{
+		pipeline.Scraper: scraper.Routes, pipeline.Query: query.Routes, pipeline.SampleSite: samplesite.Routes,
+	} {
+		for _, r := range routes {
+			want = append(want, "integrations/"+svc+"-id "+r.Key())
+		}
+	}
+	for _, r := range rec.OfType("aws:apigatewayv2/route:Route") {
+		in := mocktest.Plain(r.Inputs)
+		got = append(got, fmt.Sprintf("%v %v", in["target"], in["routeKey"]))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("API routes (-services +API):\n%s", diff)
+	}
+	if !slices.Contains(query.Routes, contract.Route{Method: "GET", Path: moviesPath}) {
+		t.Errorf("query.Routes do not serve GET %s (the moviesUrl output)", moviesPath)
+	}
+	if !slices.Contains(samplesite.Routes, contract.Route{Method: "GET", Path: samplesite.ChartPath}) {
+		t.Errorf("samplesite.Routes do not serve GET %s (the default page)", samplesite.ChartPath)
+	}
+	if !slices.Contains(scraper.Routes, pipeline.ScrapeRoute) {
+		t.Errorf("scraper.Routes lack %s", pipeline.ScrapeRoute.Key())
+	}
+}
+
+// TestBadConfigFailsTheProgram checks that a bad stack configuration stops
+// the program before any resource, with one message naming every problem.
+func TestBadConfigFailsTheProgram(t *testing.T) {
+	values := map[string]string{
+		"scrape-pipeline:shards":     "0",
+		"scrape-pipeline:scrapeAuth": "open",
+		"scrape-pipeline:url":        "ftp://films.example.org/",
+		"scrape-pipeline:memory":     "64",
+	}
+	rec, _, err := runProgram(t, projectGetter(values))
+	if err == nil {
+		t.Fatal("program accepted a bad configuration")
+	}
+	for _, want := range []string{"shards: 0", `scrapeAuth: "open"`, "url: \"ftp://", "memory: 64"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if n := len(rec.Resources()); n != 0 {
+		t.Errorf("%d resources registered before the config was rejected", n)
+	}
+}
+
+// BenchmarkProgram times one full run of the program under mocks with the
+// courseX config: every resource registered and every output resolved.
+func BenchmarkProgram(b *testing.B) {
+	get := projectGetter(stackConfig(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := runProgram(b, get); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// configText is a config value as the program reads it: strings as they
+// are, everything else (numbers, booleans, arrays) as JSON.
+func configText(t testing.TB, v any) string {
+	t.Helper()
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("config value %v: %v", v, err)
+	}
+	return string(b)
+}

@@ -1,0 +1,155 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// getter serves config values from a map, as config.Get would.
+func getter(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		desc   string
+		values map[string]string
+		want   func(*Config)
+	}{
+		{"sample site only", map[string]string{KeySampleSite: "true"}, func(c *Config) { c.SampleSite = true }},
+		{"every key", map[string]string{
+			KeyURL: "http://films.example.org:8080/chart?page=1", KeySuffix: "team-7", KeyProfile: "imdb",
+			KeyShards: "2", KeyRetentionHours: "48", KeyMemory: "1024", KeyTimeout: "60",
+			KeyScrapeAuth: "none", KeyThrottleRate: "100", KeyThrottleBurst: "200",
+			KeyScrapeThrottleRate: "5", KeyScrapeThrottleBurst: "10", KeySampleSite: "false",
+			KeyParallelizationFactor: "2", KeyStartingPosition: "LATEST", KeyBatchingWindow: "10",
+			KeyTracing: "true", KeyLogRetentionDays: "30", KeyAllowHosts: `["a.example.org","b.example.org:8443"]`,
+		}, func(c *Config) {
+			c.URL, c.Suffix, c.Profile = "http://films.example.org:8080/chart?page=1", "team-7", "imdb"
+			c.Shards, c.RetentionHours, c.Memory, c.Timeout = 2, 48, 1024, 60
+			c.ScrapeAuth, c.ThrottleRate, c.ThrottleBurst = ScrapeAuthNone, 100, 200
+			c.ScrapeThrottleRate, c.ScrapeThrottleBurst = 5, 10
+			c.ParallelizationFactor, c.StartingPosition, c.BatchingWindow = 2, "LATEST", 10
+			c.Tracing, c.LogRetentionDays = true, 30
+			c.AllowHosts = []string{"a.example.org", "b.example.org:8443"}
+		}},
+		{"comma-separated hosts", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "a.example, b.example"},
+			func(c *Config) { c.URL, c.AllowHosts = "https://x.example", []string{"a.example", "b.example"} }},
+		{"empty host list", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "[]"},
+			func(c *Config) { c.URL = "https://x.example" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			got, err := LoadConfig(getter(tc.values), testStack)
+			if err != nil {
+				t.Fatalf("LoadConfig: %v", err)
+			}
+			want := DefaultConfig(testStack)
+			tc.want(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestLoadConfigListsEveryProblem feeds a configuration that is wrong in
+// every way and checks that the one error names each problem.
+func TestLoadConfigListsEveryProblem(t *testing.T) {
+	values := map[string]string{
+		KeySuffix: "-bad", KeyShards: "0", KeyRetentionHours: "12", KeyMemory: "64", KeyTimeout: "901",
+		KeyScrapeAuth: "basic", KeyThrottleRate: "ten", KeyThrottleBurst: "0",
+		KeyScrapeThrottleRate: "0", KeyScrapeThrottleBurst: "-1", KeySampleSite: "maybe",
+		KeyParallelizationFactor: "11", KeyStartingPosition: "AT_TIMESTAMP", KeyBatchingWindow: "301",
+		KeyTracing: "yes please", KeyLogRetentionDays: "10", KeyAllowHosts: `["ok.example","http://x/y",""]`,
+	}
+	_, err := LoadConfig(getter(values), testStack)
+	if err == nil {
+		t.Fatal("LoadConfig accepted a bad configuration")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"invalid stack configuration",
+		`suffix: suffix "-bad"`,
+		"url: required unless sampleSite is true",
+		"shards: 0 is out of range 1..500",
+		"retentionHours: 12 is out of range 24..8760",
+		"memory: 64 is out of range 128..10240",
+		"timeout: 901 is out of range 1..900",
+		`scrapeAuth: "basic" is not "iam" or "none"`,
+		`throttleRate: "ten" is not an integer`,
+		"throttleBurst: 0 is out of range 1..5000",
+		"scrapeThrottleRate: 0 is out of range 1..20",
+		"scrapeThrottleBurst: -1 is out of range 1..0",
+		`sampleSite: "maybe" is not a boolean`,
+		"parallelizationFactor: 11 is out of range 1..10",
+		`startingPosition: "AT_TIMESTAMP" is not one of TRIM_HORIZON, LATEST`,
+		"batchingWindow: 301 is out of range 0..300",
+		`tracing: "yes please" is not a boolean`,
+		"logRetentionDays: 10 is not a retention CloudWatch Logs accepts",
+		`allowHosts[1]: "http://x/y" is not a bare host name`,
+		"allowHosts[2]: empty host",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q; got:\n%s", want, msg)
+		}
+	}
+}
+
+func TestValidateURL(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string // "" = valid
+	}{
+		{"https://films.example.org/chart", ""},
+		{"http://127.0.0.1:8080/site/chart", ""},
+		{"ftp://films.example.org/chart", "is not an http or https URL"},
+		{"films.example.org/chart", "is not an http or https URL"},
+		{"https:///chart", "has no host"},
+		{"https://user:pw@films.example.org/", "carries credentials"},
+		{"https://films.example.org/%zz", "does not parse"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			c := DefaultConfig(testStack)
+			c.URL = tc.url
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Validate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzLoadConfig feeds arbitrary values (stack config comes from people)
+// to every key: LoadConfig must not panic, and whatever it accepts must be
+// valid and deployable in range.
+func FuzzLoadConfig(f *testing.F) {
+	f.Add("https://x.example/", "3", "true", `["a.example"]`, "LATEST")
+	f.Add("", "0", "maybe", "a,,b", "")
+	f.Add("http://[::1]:80/x", "-7", "1", `[1,2]`, "TRIM_HORIZON")
+	f.Fuzz(func(t *testing.T, url, num, flag, hosts, pos string) {
+		values := map[string]string{KeyURL: url, KeyAllowHosts: hosts, KeyStartingPosition: pos}
+		for _, k := range []string{KeyShards, KeyMemory, KeyTimeout, KeyBatchingWindow} {
+			values[k] = num
+		}
+		for _, k := range []string{KeySampleSite, KeyTracing} {
+			values[k] = flag
+		}
+		c, err := LoadConfig(getter(values), testStack)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("LoadConfig accepted an invalid config: %v", err)
+		}
+		if c.Memory < MinMemory || c.Shards < 1 || (c.URL == "" && !c.SampleSite) {
+			t.Fatalf("accepted out-of-range config %+v", c)
+		}
+	})
+}

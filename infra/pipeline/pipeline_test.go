@@ -1,0 +1,573 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+)
+
+// TestResourceCounts pins how many resources of each type the stack has,
+// with and without the sample site.
+func TestResourceCounts(t *testing.T) {
+	for _, sample := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sampleSite=%v", sample), func(t *testing.T) {
+			cfg := testConfig()
+			cfg.SampleSite = sample
+			r := mustRun(t, cfg)
+			fns := 4
+			routes := len(testRoutes.Scraper) + len(testRoutes.Query)
+			if sample {
+				fns, routes = 5, routes+len(testRoutes.SampleSite)
+			}
+			want := map[string]int{
+				typeStream: 1, typeTable: len(contract.Tables), typeQueue: 2,
+				typeFunction: fns, typeRole: fns, typePolicy: fns,
+				typeLogGroup: fns + 1, // + API access log
+				typeMapping:  2, typeAPI: 1, typeStage: 1,
+				typeInteg: fns - 2, typePermission: fns - 2, // HTTP-facing functions
+				typeRoute: routes,
+				typeAlarm: 1 + 2 + fns, // iterator age, two queues, errors per function
+				typeRandom: 1,
+				"scrape-pipeline:infra:Pipeline": 1, "scrape-pipeline:infra:Stream": 1,
+				"scrape-pipeline:infra:Tables": 1, "scrape-pipeline:infra:Queues": 1,
+				"scrape-pipeline:infra:API": 1, "scrape-pipeline:infra:Function": fns,
+				"scrape-pipeline:infra:Alarms": 1,
+			}
+			got := map[string]int{}
+			for _, res := range r.rec.Resources() {
+				got[res.Type]++
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("resources by type (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTables checks every table against its contract schema: name, keys,
+// attribute definitions, GSIs, TTL, billing, recovery and encryption.
+func TestTables(t *testing.T) {
+	r := mustRun(t, testConfig())
+	for _, schema := range contract.Tables {
+		t.Run(schema.Base, func(t *testing.T) {
+			want := map[string]any{
+				"name":                 contract.Name(schema.Base, testStack),
+				"billingMode":          "PAY_PER_REQUEST",
+				"hashKey":              schema.Hash.Name,
+				"pointInTimeRecovery":  map[string]any{"enabled": true},
+				"serverSideEncryption": map[string]any{"enabled": true},
+			}
+			attrs := map[string]string{schema.Hash.Name: string(schema.Hash.Type)}
+			if schema.Range != nil {
+				want["rangeKey"] = schema.Range.Name
+				attrs[schema.Range.Name] = string(schema.Range.Type)
+			}
+			var gsis []any
+			for _, ix := range schema.Indexes {
+				g := map[string]any{"name": ix.Name, "hashKey": ix.Hash.Name, "projectionType": ix.Projects}
+				attrs[ix.Hash.Name] = string(ix.Hash.Type)
+				if ix.Range != nil {
+					g["rangeKey"] = ix.Range.Name
+					attrs[ix.Range.Name] = string(ix.Range.Type)
+				}
+				gsis = append(gsis, g)
+			}
+			if gsis != nil {
+				want["globalSecondaryIndexes"] = gsis
+			}
+			if schema.TTLAttribute != "" {
+				want["ttl"] = map[string]any{"attributeName": schema.TTLAttribute, "enabled": true}
+			}
+			got := r.plain(t, typeTable, schema.Base)
+			gotAttrs := map[string]string{}
+			for _, a := range got["attributes"].([]any) {
+				m := a.(map[string]any)
+				if _, dup := gotAttrs[m["name"].(string)]; dup {
+					t.Errorf("attribute %v declared twice", m["name"])
+				}
+				gotAttrs[m["name"].(string)] = m["type"].(string)
+			}
+			delete(got, "attributes")
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("table (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(attrs, gotAttrs); diff != "" {
+				t.Errorf("attributes: exactly the key attributes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestStream checks the stream's name, size and encryption.
+func TestStream(t *testing.T) {
+	cfg := testConfig()
+	cfg.Shards, cfg.RetentionHours = 3, 48
+	r := mustRun(t, cfg)
+	want := map[string]any{
+		"name":              contract.Name(contract.StreamBase, testStack),
+		"shardCount":        3.0,
+		"retentionPeriod":   48.0,
+		"encryptionType":    "KMS",
+		"kmsKeyId":          KinesisKMSKey,
+		"streamModeDetails": map[string]any{"streamMode": "PROVISIONED"},
+	}
+	if diff := cmp.Diff(want, r.plain(t, typeStream, contract.StreamBase)); diff != "" {
+		t.Errorf("stream (-want +got):\n%s", diff)
+	}
+}
+
+// TestQueues checks both queues and the redrive policy between them.
+func TestQueues(t *testing.T) {
+	cfg := testConfig()
+	cfg.Timeout = 40
+	r := mustRun(t, cfg)
+	retention := contract.OnFailureQueueRetention.Seconds()
+	dlq := r.plain(t, typeQueue, contract.ErrorsinkDLQBase)
+	if diff := cmp.Diff(map[string]any{
+		"name":                    contract.Name(contract.ErrorsinkDLQBase, testStack),
+		"messageRetentionSeconds": retention,
+		"sqsManagedSseEnabled":    true,
+	}, dlq); diff != "" {
+		t.Errorf("dead-letter queue (-want +got):\n%s", diff)
+	}
+	of := r.plain(t, typeQueue, contract.OnFailureQueue)
+	var redrive map[string]any
+	if err := json.Unmarshal([]byte(of["redrivePolicy"].(string)), &redrive); err != nil {
+		t.Fatalf("redrive policy: %v", err)
+	}
+	of["redrivePolicy"] = redrive
+	if diff := cmp.Diff(map[string]any{
+		"name":                     contract.Name(contract.OnFailureQueue, testStack),
+		"messageRetentionSeconds":  retention,
+		"visibilityTimeoutSeconds": 240.0, // 6 × the function timeout
+		"sqsManagedSseEnabled":     true,
+		"redrivePolicy": map[string]any{
+			"deadLetterTargetArn": queueARN(contract.ErrorsinkDLQBase),
+			"maxReceiveCount":     float64(MaxReceiveCount),
+		},
+	}, of); diff != "" {
+		t.Errorf("on-failure queue (-want +got):\n%s", diff)
+	}
+}
+
+// TestFunctions checks every function's settings, log group and
+// environment (names from libs/contract, values the resources' names).
+func TestFunctions(t *testing.T) {
+	name := func(base string) string { return contract.Name(base, testStack) }
+	secretKey := map[string]any{"[secret]": mocktest.CursorKeyPlaceholder}
+	tests := []struct {
+		desc    string
+		mutate  func(*Config)
+		env     map[string]map[string]any // by service; nil: no environment
+		tracing bool
+	}{
+		{
+			desc: "third-party url",
+			mutate: func(c *Config) {
+				c.AllowHosts = []string{"b.example.org", "films.example.org", "a.example.org"}
+				c.Profile = "imdb-chart"
+			},
+			env: map[string]map[string]any{
+				Scraper: {
+					contract.EnvStreamName: name(contract.StreamBase), contract.EnvRunsTable: name(contract.RunsTableBase),
+					contract.EnvScrapeURL:        "https://films.example.org/chart",
+					contract.EnvScrapeAllowHosts: "a.example.org,b.example.org,films.example.org",
+					contract.EnvScrapeProfile:    "imdb-chart",
+				},
+			},
+		},
+		{
+			desc: "sample site, traced",
+			mutate: func(c *Config) {
+				c.URL, c.SampleSite, c.Tracing = "", true, true
+				c.Memory, c.Timeout = 512, 20
+			},
+			tracing: true,
+			env: map[string]map[string]any{
+				Scraper: {
+					contract.EnvStreamName: name(contract.StreamBase), contract.EnvRunsTable: name(contract.RunsTableBase),
+					contract.EnvScrapeURL:        apiEndpoint() + "/site/chart",
+					contract.EnvScrapeAllowHosts: strings.TrimPrefix(apiEndpoint(), "https://"),
+				},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			cfg := testConfig()
+			tc.mutate(&cfg)
+			r := mustRun(t, cfg)
+			env := map[string]map[string]any{
+				Processor: {
+					contract.EnvMoviesTable: name(contract.MoviesTableBase),
+					contract.EnvRunsTable:   name(contract.RunsTableBase),
+					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
+				},
+				Query: {
+					contract.EnvMoviesTable: name(contract.MoviesTableBase),
+					contract.EnvRunsTable:   name(contract.RunsTableBase),
+					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
+					contract.EnvCursorKey:   secretKey,
+				},
+				Errorsink: {
+					contract.EnvRunsTable:   name(contract.RunsTableBase),
+					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
+				},
+			}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			services := Services[:4]
+			if cfg.SampleSite {
+				services = Services
+			}
+			for _, svc := range services {
+				want := map[string]any{
+					"name":           name(svc),
+					"runtime":        Runtime,
+					"architectures":  []any{Architecture},
+					"handler":        Handler,
+					"code":           map[string]any{"archive": "dist/lambda/" + svc + ".zip"},
+					"sourceCodeHash": "sha256-of-" + svc,
+					"memorySize":     float64(cfg.Memory),
+					"timeout":        float64(cfg.Timeout),
+					"role":           fmt.Sprintf("arn:aws:iam::%s:role/%s", mocktest.Account, name(svc)),
+					"loggingConfig":  map[string]any{"logFormat": LogFormat, "logGroup": "/aws/lambda/" + name(svc)},
+				}
+				if e := env[svc]; e != nil {
+					want["environment"] = map[string]any{"variables": e}
+				}
+				if tc.tracing {
+					want["tracingConfig"] = map[string]any{"mode": "Active"}
+				}
+				if diff := cmp.Diff(want, r.plain(t, typeFunction, svc)); diff != "" {
+					t.Errorf("%s function (-want +got):\n%s", svc, diff)
+				}
+				if diff := cmp.Diff(map[string]any{
+					"name":            "/aws/lambda/" + name(svc),
+					"retentionInDays": float64(cfg.LogRetentionDays),
+				}, r.plain(t, typeLogGroup, svc+"-logs")); diff != "" {
+					t.Errorf("%s log group (-want +got):\n%s", svc, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestMappings checks both event source mappings against the contract's
+// settings and the stack's overrides.
+func TestMappings(t *testing.T) {
+	cfg := testConfig()
+	cfg.ParallelizationFactor, cfg.StartingPosition, cfg.BatchingWindow = 4, "LATEST", 5
+	r := mustRun(t, cfg)
+	pm := contract.ProcessorMapping
+	types := func(ss []string) []any {
+		var out []any
+		for _, s := range ss {
+			out = append(out, s)
+		}
+		return out
+	}
+	if diff := cmp.Diff(map[string]any{
+		"eventSourceArn":                 streamARN(),
+		"functionName":                   fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", mocktest.Region, mocktest.Account, contract.Name(Processor, testStack)),
+		"batchSize":                      float64(pm.BatchSize),
+		"maximumBatchingWindowInSeconds": 5.0,
+		"parallelizationFactor":          4.0,
+		"bisectBatchOnFunctionError":     pm.BisectBatchOnFunctionError,
+		"maximumRetryAttempts":           float64(pm.MaximumRetryAttempts),
+		"maximumRecordAgeInSeconds":      float64(pm.MaximumRecordAgeInSeconds),
+		"functionResponseTypes":          types(pm.FunctionResponseTypes),
+		"startingPosition":               "LATEST",
+		"destinationConfig": map[string]any{"onFailure": map[string]any{
+			"destinationArn": queueARN(contract.OnFailureQueue),
+		}},
+	}, r.plain(t, typeMapping, Processor+"-stream")); diff != "" {
+		t.Errorf("processor mapping (-want +got):\n%s", diff)
+	}
+	em := contract.ErrorsinkMapping
+	if diff := cmp.Diff(map[string]any{
+		"eventSourceArn":                 queueARN(contract.OnFailureQueue),
+		"functionName":                   fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", mocktest.Region, mocktest.Account, contract.Name(Errorsink, testStack)),
+		"batchSize":                      float64(em.BatchSize),
+		"maximumBatchingWindowInSeconds": float64(em.MaximumBatchingWindowInSeconds),
+		"functionResponseTypes":          types(em.FunctionResponseTypes),
+	}, r.plain(t, typeMapping, Errorsink+"-queue")); diff != "" {
+		t.Errorf("errorsink mapping (-want +got):\n%s", diff)
+	}
+
+	// The contract defaults apply when the stack overrides nothing.
+	d := mustRun(t, testConfig()).plain(t, typeMapping, Processor+"-stream")
+	got := []any{d["parallelizationFactor"], d["startingPosition"], d["maximumBatchingWindowInSeconds"]}
+	want := []any{float64(pm.ParallelizationFactor), pm.StartingPosition, float64(pm.MaximumBatchingWindowInSeconds)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("default overrides (-want +got):\n%s", diff)
+	}
+}
+
+// TestRoutes checks that the API serves exactly the services' routes,
+// each on its own function's integration, with the scrape route's
+// authorisation following scrapeAuth.
+func TestRoutes(t *testing.T) {
+	for _, auth := range []string{ScrapeAuthIAM, ScrapeAuthNone} {
+		t.Run(auth, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.SampleSite, cfg.ScrapeAuth = true, auth
+			r := mustRun(t, cfg)
+			type route struct{ Key, Auth, Target string }
+			var want []route
+			for svc, rs := range map[string][]contract.Route{Scraper: testRoutes.Scraper, Query: testRoutes.Query, SampleSite: testRoutes.SampleSite} {
+				for _, rt := range rs {
+					a := AuthNone
+					if rt == ScrapeRoute && auth == ScrapeAuthIAM {
+						a = AuthIAM
+					}
+					want = append(want, route{rt.Key(), a, "integrations/" + svc + "-id"})
+				}
+			}
+			var got []route
+			for _, res := range r.rec.OfType(typeRoute) {
+				in := mocktest.Plain(res.Inputs)
+				if in["apiId"] != mocktest.APIID {
+					t.Errorf("route %s on api %v", res.Name, in["apiId"])
+				}
+				got = append(got, route{in["routeKey"].(string), in["authorizationType"].(string), in["target"].(string)})
+			}
+			less := func(a, b route) int { return strings.Compare(a.Key, b.Key) }
+			slices.SortFunc(want, less)
+			slices.SortFunc(got, less)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("routes (-want +got):\n%s", diff)
+			}
+			for _, svc := range []string{Scraper, Query, SampleSite} {
+				if diff := cmp.Diff(map[string]any{
+					"apiId":                mocktest.APIID,
+					"integrationType":      "AWS_PROXY",
+					"integrationUri":       fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", mocktest.Region, mocktest.Account, contract.Name(svc, testStack)),
+					"payloadFormatVersion": PayloadFormat,
+				}, r.plain(t, typeInteg, svc)); diff != "" {
+					t.Errorf("%s integration (-want +got):\n%s", svc, diff)
+				}
+				if diff := cmp.Diff(map[string]any{
+					"action":    "lambda:InvokeFunction",
+					"function":  contract.Name(svc, testStack),
+					"principal": "apigateway.amazonaws.com",
+					"sourceArn": fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/*/*", mocktest.Region, mocktest.Account, mocktest.APIID),
+				}, r.plain(t, typePermission, svc+"-invoke")); diff != "" {
+					t.Errorf("%s permission (-want +got):\n%s", svc, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestStage checks the $default stage: auto-deploy, JSON access log to
+// its own group, default throttling and the strict scrape limit.
+func TestStage(t *testing.T) {
+	cfg := testConfig()
+	cfg.ThrottleRate, cfg.ThrottleBurst, cfg.ScrapeThrottleRate, cfg.ScrapeThrottleBurst = 50, 100, 2, 3
+	r := mustRun(t, cfg)
+	apiName := contract.Name(APIBase, testStack)
+	in := r.plain(t, typeStage, apiName+"-default")
+	als := in["accessLogSettings"].(map[string]any)
+	var format map[string]string
+	if err := json.Unmarshal([]byte(als["format"].(string)), &format); err != nil {
+		t.Fatalf("access log format is not JSON: %v", err)
+	}
+	for _, k := range []string{"requestId", "routeKey", "status", "ip"} {
+		if !strings.HasPrefix(format[k], "$context.") {
+			t.Errorf("access log field %s = %q, want a $context variable", k, format[k])
+		}
+	}
+	delete(in, "accessLogSettings")
+	if diff := cmp.Diff(map[string]any{
+		"apiId":      mocktest.APIID,
+		"name":       "$default",
+		"autoDeploy": true,
+		"defaultRouteSettings": map[string]any{
+			"throttlingRateLimit": 50.0, "throttlingBurstLimit": 100.0,
+		},
+		"routeSettings": []any{map[string]any{
+			"routeKey": ScrapeRoute.Key(), "throttlingRateLimit": 2.0, "throttlingBurstLimit": 3.0,
+		}},
+	}, in); diff != "" {
+		t.Errorf("stage (-want +got):\n%s", diff)
+	}
+	logName := "/aws/apigateway/" + apiName + "/access"
+	if got, want := als["destinationArn"], fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", mocktest.Region, mocktest.Account, logName); got != want {
+		t.Errorf("access log destination = %v, want %v", got, want)
+	}
+	if diff := cmp.Diff(map[string]any{"name": logName, "retentionInDays": float64(cfg.LogRetentionDays)},
+		r.plain(t, typeLogGroup, apiName+"-access")); diff != "" {
+		t.Errorf("access log group (-want +got):\n%s", diff)
+	}
+}
+
+// TestAlarms checks the alarm set: processor iterator age, both queues
+// not empty, and errors of every function.
+func TestAlarms(t *testing.T) {
+	r := mustRun(t, testConfig())
+	got := map[string]string{}
+	for _, res := range r.rec.OfType(typeAlarm) {
+		in := mocktest.Plain(res.Inputs)
+		dims, _ := json.Marshal(in["dimensions"])
+		got[in["name"].(string)] = fmt.Sprintf("%v/%v %v %v %v %s", in["namespace"], in["metricName"], in["statistic"], in["comparisonOperator"], in["threshold"], dims)
+		if in["treatMissingData"] != "notBreaching" || in["period"] != float64(AlarmPeriod) {
+			t.Errorf("alarm %s: treatMissingData %v, period %v", res.Name, in["treatMissingData"], in["period"])
+		}
+	}
+	n := func(base string) string { return contract.Name(base, testStack) }
+	fn := func(svc string) string { return fmt.Sprintf(`{"FunctionName":%q}`, n(svc)) }
+	q := func(base string) string { return fmt.Sprintf(`{"QueueName":%q}`, n(base)) }
+	want := map[string]string{
+		n("processor-iterator-age"):                  "AWS/Lambda/IteratorAge Maximum GreaterThanThreshold 600000 " + fn(Processor),
+		n(contract.OnFailureQueue + "-not-empty"):   "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.OnFailureQueue),
+		n(contract.ErrorsinkDLQBase + "-not-empty"): "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.ErrorsinkDLQBase),
+	}
+	for _, svc := range Services[:4] {
+		want[n(svc+"-errors")] = "AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1 " + fn(svc)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("alarms (-want +got):\n%s", diff)
+	}
+}
+
+// TestOutputs checks the stack outputs, the curl line included.
+func TestOutputs(t *testing.T) {
+	n := func(base string) string { return contract.Name(base, testStack) }
+	tests := []struct {
+		desc   string
+		mutate func(*Config)
+		want   map[string]string
+	}{
+		{"iam, third-party url", func(c *Config) {}, map[string]string{
+			OutScrapeCommand: `curl -sS -X POST --aws-sigv4 "aws:amz:eu-west-2:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" ` + apiEndpoint() + "/scrape",
+		}},
+		{"no auth, sample site", func(c *Config) { c.ScrapeAuth, c.SampleSite, c.URL = ScrapeAuthNone, true, "" }, map[string]string{
+			OutScrapeCommand: "curl -sS -X POST " + apiEndpoint() + "/scrape",
+			OutSampleSiteURL: apiEndpoint() + "/site/chart",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			cfg := testConfig()
+			tc.mutate(&cfg)
+			want := map[string]string{
+				OutAPIURL:       apiEndpoint(),
+				OutMoviesURL:    apiEndpoint() + "/movies",
+				OutStreamName:   n(contract.StreamBase),
+				OutMoviesTable:  n(contract.MoviesTableBase),
+				OutRunsTable:    n(contract.RunsTableBase),
+				OutErrorsTable:  n(contract.ErrorsTableBase),
+				OutOnFailureURL: fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", mocktest.Region, mocktest.Account, n(contract.OnFailureQueue)),
+			}
+			for k, v := range tc.want {
+				want[k] = v
+			}
+			if diff := cmp.Diff(want, mustRun(t, cfg).outputs); diff != "" {
+				t.Errorf("outputs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNewPipelineRejects checks the errors NewPipeline itself raises.
+func TestNewPipelineRejects(t *testing.T) {
+	sample := testConfig()
+	sample.SampleSite = true
+	bad := testConfig()
+	bad.Shards = 0
+	tests := []struct {
+		desc   string
+		cfg    Config
+		routes func(Routes) Routes
+		want   string
+	}{
+		{"invalid config", bad, nil, "shards: 0 is out of range"},
+		{"no scrape route", testConfig(), func(r Routes) Routes { r.Scraper = nil; return r }, "lack POST /scrape"},
+		{"route twice", testConfig(), func(r Routes) Routes {
+			r.Query = append(slices.Clone(r.Query), ScrapeRoute)
+			return r
+		}, `route "POST /scrape" is served by both scraper and query`},
+		{"mux-only syntax", testConfig(), func(r Routes) Routes {
+			r.Query = append(slices.Clone(r.Query), contract.Route{Method: "GET", Path: "/files/{path...}"})
+			return r
+		}, `segment "{path...}"`},
+		{"sample site without routes", sample, func(r Routes) Routes { r.SampleSite = nil; return r }, "exports no routes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			routes := testRoutes
+			if tc.routes != nil {
+				routes = tc.routes(routes)
+			}
+			_, err := runPipeline(t, tc.cfg, routes)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckRouteKey covers the route syntax API Gateway accepts.
+func TestCheckRouteKey(t *testing.T) {
+	tests := []struct {
+		route contract.Route
+		ok    bool
+	}{
+		{contract.Route{Method: "GET", Path: "/movies/{id}"}, true},
+		{contract.Route{Method: "GET", Path: "/"}, true},
+		{contract.Route{Method: "GET", Path: "/site/static/style.css"}, true},
+		{contract.Route{Method: "ANY", Path: "/files/{proxy+}"}, true},
+		{contract.Route{Method: "GET", Path: "/site/"}, false},
+		{contract.Route{Method: "GET", Path: "movies"}, false},
+		{contract.Route{Method: "GET", Path: "/files/{proxy+}/x"}, false},
+		{contract.Route{Method: "GET", Path: "/site/{$}"}, false},
+		{contract.Route{Method: "get", Path: "/movies"}, false},
+		{contract.Route{Method: "", Path: "/movies"}, false},
+		{contract.Route{Method: "GET", Path: "/a//b"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.route.Key(), func(t *testing.T) {
+			err := CheckRouteKey(tc.route)
+			if (err == nil) != tc.ok {
+				t.Errorf("CheckRouteKey(%q) = %v, want ok=%v", tc.route.Key(), err, tc.ok)
+			}
+		})
+	}
+}
+
+// TestScrapeCommandQuoting runs the IAM curl line through sh with a curl
+// that only prints its arguments: the signing scope, the credentials and
+// the token header must each arrive as one argument. (With an empty token
+// the header's value is blank, which curl neither sends nor signs.)
+func TestScrapeCommandQuoting(t *testing.T) {
+	line := ScrapeCommand("https://x.example", "eu-west-2", ScrapeAuthIAM)
+	for _, token := range []string{"", "T0K en"} {
+		t.Run("token="+token, func(t *testing.T) {
+			sh, err := exec.LookPath("sh")
+			if err != nil {
+				t.Skipf("no sh to check the quoting: %v", err)
+			}
+			cmd := exec.Command(sh, "-c", `curl() { for a in "$@"; do printf '%s\n' "$a"; done; }; `+line)
+			cmd.Env = []string{"AWS_ACCESS_KEY_ID=AK", "AWS_SECRET_ACCESS_KEY=S K", "AWS_SESSION_TOKEN=" + token}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("sh: %v", err)
+			}
+			want := []string{"-sS", "-X", "POST", "--aws-sigv4", "aws:amz:eu-west-2:execute-api",
+				"--user", "AK:S K", "-H", "x-amz-security-token: " + token, "https://x.example/scrape"}
+			got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("curl arguments (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
