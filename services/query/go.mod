@@ -13,9 +13,12 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/services/scraper v0.0.0
 )
 
 require (
+	github.com/antchfx/htmlquery v1.3.7 // indirect
+	github.com/antchfx/xpath v1.3.9 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.21 // indirect
@@ -35,6 +38,10 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0 // indirect
+	golang.org/x/net v0.33.0 // indirect
+	golang.org/x/text v0.21.0 // indirect
 )
 
 require (
@@ -49,4 +56,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../../libs/events
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
+	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../samplesite
+	github.com/scrape-pipeline/scrape-pipeline/services/scraper => ../scraper
 )

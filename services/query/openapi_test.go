@@ -16,20 +16,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
 )
 
 // openAPIPath is the OpenAPI document of the whole HTTP API, at the root of
 // the repository.
 var openAPIPath = filepath.Join("..", "..", "api", "openapi.json")
 
-// scraperRoutes are the scraper's routes.
-//
-// TODO(lead): replace with scraper.Routes once services/scraper exports
-// them, so that the document is checked against the scraper's own list.
-var scraperRoutes = []contract.Route{{Method: http.MethodPost, Path: "/scrape"}}
+// scraperRoutes are the scraper's routes, as the scraper registers them.
+var scraperRoutes = scraper.Routes
 
 // oaDoc is the document as generic JSON.
 type oaDoc map[string]any
@@ -236,6 +234,41 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// TestOpenAPIScrape checks the scraper's side: its 202 body validates
+// against ScrapeResult and the documented error codes are exactly those of
+// libs/httpx and the scraper.
+func TestOpenAPIScrape(t *testing.T) {
+	doc := loadOpenAPI(t)
+	b, err := json.Marshal(scraper.Summary{RunID: "run-20260301-120000-00000001", Source: "https://sample.example/chart",
+		Published: 3, Failed: 1, Skipped: 2, Pages: 1, DurationMs: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body any
+	_ = json.Unmarshal(b, &body)
+	schema := obj(obj(obj(doc.deref(t, obj(obj(obj(obj(doc["paths"])["/scrape"])["post"])["responses"])["202"])["content"])["application/json"])["schema"])
+	for _, err := range doc.validate(schema, body, "202 body") {
+		t.Error(err)
+	}
+
+	codes := []string{
+		httpx.CodeBadRequest, httpx.CodeBadParameter, httpx.CodeBadCursor, httpx.CodeNotFound, httpx.CodeMethodNotAllowed,
+		httpx.CodeConflict, httpx.CodeTooLarge, httpx.CodeRateLimited, httpx.CodeUnavailable, httpx.CodeInternal,
+		scraper.CodeTargetUnreachable, scraper.CodeTargetError, scraper.CodeTargetRateLimited, scraper.CodePageTooLarge,
+		scraper.CodeNotHTML, scraper.CodeBadRedirect, scraper.CodeRobotsDisallowed, scraper.CodeTargetForbidden,
+		scraper.CodeStreamUnavailable,
+	}
+	var documented []string
+	for _, c := range arr(obj(obj(obj(obj(obj(obj(doc["components"])["schemas"])["Error"])["properties"])["error"])["properties"])["code"].(map[string]any)["enum"]) {
+		documented = append(documented, c.(string))
+	}
+	slices.Sort(codes)
+	slices.Sort(documented)
+	if diff := cmp.Diff(codes, documented); diff != "" {
+		t.Errorf("error codes (-code +documented):\n%s", diff)
 	}
 }
 
