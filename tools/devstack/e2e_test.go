@@ -412,3 +412,5 @@ func TestKillMidBatchConverges(t *testing.T) {
 		t.Errorf("movies after kill and restart differ from a clean run (-clean +killed):\n%s", diff)
 	}
 }
+
+var jsonUnmarshal = json.Unmarshal
