@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -20,6 +21,22 @@ type discard struct{ h http.Header }
 func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discard) WriteHeader(int)             {}
+
+// loop runs h on r b.N times and reports, besides the wall time, the
+// process CPU time per request (cpu-ns/op), which includes the garbage
+// collector's share.
+func loop(b *testing.B, h http.Handler, r *http.Request) {
+	w := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	cpu0, ok := processCPU()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+	if cpu1, _ := processCPU(); ok {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+}
 
 func benchHandler(b *testing.B) (*Handler, store.Store) {
 	st := embedded.NewMemory()
@@ -53,25 +70,14 @@ func BenchmarkHandler(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			r := httptest.NewRequest("GET", c.target, nil)
-			w := &discard{h: http.Header{}}
-			b.ReportAllocs()
-			for b.Loop() {
-				clear(w.h)
-				h.ServeHTTP(w, r)
-			}
+			loop(b, h, httptest.NewRequest("GET", c.target, nil))
 		})
 	}
 	b.Run("movies page of 20 not modified", func(b *testing.B) {
 		tag := serve(h, "GET", "/movies").Header().Get("ETag")
 		r := httptest.NewRequest("GET", "/movies", nil)
 		r.Header.Set("If-None-Match", tag)
-		w := &discard{h: http.Header{}}
-		b.ReportAllocs()
-		for b.Loop() {
-			clear(w.h)
-			h.ServeHTTP(w, r)
-		}
+		loop(b, h, r)
 	})
 }
 
@@ -98,13 +104,7 @@ func BenchmarkOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := httptest.NewRequest("GET", "/movies", nil)
-	w := &discard{h: http.Header{}}
-	b.ReportAllocs()
-	for b.Loop() {
-		clear(w.h)
-		h.ServeHTTP(w, r)
-	}
+	loop(b, h, httptest.NewRequest("GET", "/movies", nil))
 }
 
 // BenchmarkStore is the in-memory store's share of the requests above.
@@ -113,6 +113,8 @@ func BenchmarkStore(b *testing.B) {
 	ctx := context.Background()
 	b.Run("ListMovies 20", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu0, ok := processCPU()
+		defer reportCPU(b, cpu0, ok)
 		for b.Loop() {
 			if _, err := st.ListMovies(ctx, store.MovieFilter{}, 20, nil); err != nil {
 				b.Fatal(err)
@@ -144,9 +146,17 @@ func BenchmarkLambda(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	cpu0, ok := processCPU()
+	defer reportCPU(b, cpu0, ok)
 	for b.Loop() {
 		if _, err := adapter.ProxyWithContext(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func reportCPU(b *testing.B, cpu0 time.Duration, ok bool) {
+	if cpu1, _ := processCPU(); ok {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -9,16 +10,21 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // writeOK writes v as a 200 JSON body with a strong ETag, or a 304 without
 // a body when the request's If-None-Match matches that ETag.
 func writeOK(w http.ResponseWriter, r *http.Request, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := bodies.Get().(*bytes.Buffer)
+	defer putBody(buf)
+	buf.Reset()
+	// Encode ends the body with a newline: the same framing as
+	// httpx.WriteJSON.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
-	b = append(b, '\n') // the same framing as httpx.WriteJSON
+	b := buf.Bytes()
 	tag := etag(b)
 	hdr := w.Header()
 	hdr.Set("ETag", tag)
@@ -32,6 +38,15 @@ func writeOK(w http.ResponseWriter, r *http.Request, v any) error {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	return nil
+}
+
+// bodies recycles response buffers: a page of 100 movies is tens of KB.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // let a rare huge body go to the collector
+		bodies.Put(b)
+	}
 }
 
 // etag is a strong entity tag of body: 128 bits of its SHA-256.
