@@ -11,14 +11,25 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild/build"
 )
 
-// coldStarts lists, per function, the environment it boots with and the
-// event of its first invoke in BenchmarkColdStart.
+// coldStarts lists, per function, the fixture of its boot test: the
+// environment it boots with and the event of its first invoke.
 var coldStarts = []struct {
-	fn    string
-	env   func(tb testing.TB) map[string]string
-	event string
+	fn      string
+	fixture func(tb testing.TB) (map[string]string, []byte)
 }{
-	{"samplesite", func(testing.TB) map[string]string { return nil }, "samplesite-robots.json"},
+	{"errorsink", func(tb testing.TB) (map[string]string, []byte) {
+		backend, payload, _, _, _ := errorsinkFixture(tb)
+		return backend.Env, payload
+	}},
+	{"processor", func(tb testing.TB) (map[string]string, []byte) {
+		backend, payload := processorFixture(tb)
+		return backend.Env, payload
+	}},
+	{"query", queryFixture},
+	{"samplesite", func(tb testing.TB) (map[string]string, []byte) {
+		return nil, event(tb, "samplesite-robots.json")
+	}},
+	{"scraper", scraperFixture},
 }
 
 // BenchmarkColdStart starts each function under the emulator and invokes it
@@ -26,17 +37,18 @@ var coldStarts = []struct {
 // bootstrap until it asks for its first event: Go runtime start, config,
 // clients), first-invoke-ms the wall time of that first invoke (init plus
 // handling the event). ns/op also counts starting and stopping the
-// emulator.
+// emulator. The scraper's later iterations find the page unchanged or the
+// host leased (the first invoke's answer does not matter here).
 func BenchmarkColdStart(b *testing.B) {
 	for _, c := range coldStarts {
 		b.Run(c.fn, func(b *testing.B) {
-			env := c.env(b)
+			env, payload := c.fixture(b)
 			artifact(b, c.fn)
 			emulatorPath(b)
 			var init, first time.Duration
 			for b.Loop() {
 				e := start(b, c.fn, env)
-				inv := invoke(b, e, c.event)
+				inv := invokePayload(b, e, c.fn+" event", payload)
 				if err := e.Close(); err != nil {
 					b.Fatal(err)
 				}

@@ -17,10 +17,16 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
-func TestBootErrorsink(t *testing.T) {
+// errorsinkFixture puts two records on a kinesis-mock stream (the batch
+// the processor's mapping gave up on) and returns the tables, the
+// errorsink's environment, the recorded on-failure message filled with the
+// records' shard and sequence range, and the records' sequence numbers and
+// partition keys.
+func errorsinkFixture(t testing.TB) (backend tablesBackend, payload []byte, streamARN string, seqs, keys []string) {
+	t.Helper()
 	ctx := context.Background()
 	endpoints := awsemu.All(t)
-	backend := newTables(t, endpoints)
+	backend = newTables(t, endpoints)
 
 	// The batch the processor's mapping gave up on: two records on a
 	// stream of kinesis-mock.
@@ -33,7 +39,6 @@ func TestBootErrorsink(t *testing.T) {
 		{"the-godfather-1972", "movie.observed.v1.json"},
 	}
 	var shard string
-	var seqs []string
 	for _, r := range records {
 		data, err := os.ReadFile(filepath.Join("..", "..", "..", "libs", "events", "testdata", "golden", r.file))
 		if err != nil {
@@ -47,19 +52,25 @@ func TestBootErrorsink(t *testing.T) {
 		}
 		shard = aws.ToString(out.ShardId)
 		seqs = append(seqs, aws.ToString(out.SequenceNumber))
+		keys = append(keys, r.key)
 	}
 	sum, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(streamName)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamARN := aws.ToString(sum.StreamDescriptionSummary.StreamARN)
-	payload := strings.NewReplacer(
+	streamARN = aws.ToString(sum.StreamDescriptionSummary.StreamARN)
+	payload = []byte(strings.NewReplacer(
 		"{{STREAM_ARN}}", streamARN, "{{SHARD_ID}}", shard,
 		"{{START_SEQ}}", seqs[0], "{{END_SEQ}}", seqs[len(seqs)-1],
-	).Replace(string(event(t, "errorsink-sqs.json")))
+	).Replace(string(event(t, "errorsink-sqs.json"))))
+	return backend, payload, streamARN, seqs, keys
+}
 
+func TestBootErrorsink(t *testing.T) {
+	ctx := context.Background()
+	backend, payload, streamARN, seqs, keys := errorsinkFixture(t)
 	e := boot(t, "errorsink", backend.Env)
-	inv := invokePayload(t, e, "errorsink-sqs.json", []byte(payload))
+	inv := invokePayload(t, e, "errorsink-sqs.json", payload)
 	var resp events.SQSEventResponse
 	if err := json.Unmarshal(inv.Payload, &resp); err != nil {
 		t.Fatalf("response %q: %v", inv.Payload, err)
@@ -86,8 +97,8 @@ func TestBootErrorsink(t *testing.T) {
 	}
 	slices.SortFunc(got, func(a, b item) int { return strings.Compare(a.SequenceNumber, b.SequenceNumber) })
 	var want []item
-	for i, r := range records {
-		want = append(want, item{store.StageRetriesExhausted, seqs[i], r.key, streamARN, "RetryAttemptsExhausted", 4})
+	for i := range seqs {
+		want = append(want, item{store.StageRetriesExhausted, seqs[i], keys[i], streamARN, "RetryAttemptsExhausted", 4})
 	}
 	slices.SortFunc(want, func(a, b item) int { return strings.Compare(a.SequenceNumber, b.SequenceNumber) })
 	if diff := cmp.Diff(want, got); diff != "" {

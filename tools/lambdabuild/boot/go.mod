@@ -11,6 +11,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/services/samplesite v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild v0.0.0
 )
 
@@ -31,5 +32,6 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../../libs/awsemu
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../../libs/store
+	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../../../services/samplesite
 	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild => ../
 )

@@ -9,8 +9,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// processorFixture creates the tables and returns them, the processor's
+// environment and a recorded Kinesis batch.
+func processorFixture(tb testing.TB) (tablesBackend, []byte) {
+	tb.Helper()
+	return newTables(tb, motoEndpoints(tb)), event(tb, "processor-kinesis.json")
+}
+
 func TestBootProcessor(t *testing.T) {
-	backend := newTables(t, motoEndpoints(t))
+	backend, _ := processorFixture(t)
 	e := boot(t, "processor", backend.Env)
 	inv := invoke(t, e, "processor-kinesis.json")
 	var resp events.KinesisEventResponse

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
@@ -25,14 +26,21 @@ var godfather = store.Movie{
 	LastEventTime: time.Date(2026, 11, 27, 4, 20, 0, 123e6, time.UTC),
 }
 
-func TestBootQuery(t *testing.T) {
-	backend := newTables(t, motoEndpoints(t))
-	ctx := context.Background()
-	if _, err := backend.Store.ApplyMovie(ctx, godfather); err != nil {
-		t.Fatal(err)
+// queryFixture creates the tables with one movie and returns the query
+// function's environment and a recorded GET /movies.
+func queryFixture(tb testing.TB) (map[string]string, []byte) {
+	tb.Helper()
+	backend := newTables(tb, motoEndpoints(tb))
+	if _, err := backend.Store.ApplyMovie(context.Background(), godfather); err != nil {
+		tb.Fatal(err)
 	}
 	env := backend.Env
-	env["CURSOR_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	env[contract.EnvCursorKey] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	return env, event(tb, "query-list-movies.json")
+}
+
+func TestBootQuery(t *testing.T) {
+	env, _ := queryFixture(t)
 	e := boot(t, "query", env)
 
 	type movie struct {
