@@ -287,6 +287,18 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("poison not in /errors or the later record not projected: %+v", c.errors())
 	})
 
+	t.Run("wrong method and unknown path are JSON", func(t *testing.T) {
+		for _, tc := range []struct {
+			method, path string
+			status       int
+		}{{"POST", "/movies", 405}, {"DELETE", "/movies/the-godfather-1972", 405}, {"GET", "/scrape", 405}, {"GET", "/nope", 404}, {"GET", "/_devstack/records", 405}} {
+			status, h, b := c.do(tc.method, tc.path, nil)
+			if status != tc.status || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || !bytes.Contains(b, []byte(`"error"`)) {
+				t.Errorf("%s %s = %d %q %s, want a JSON %d", tc.method, tc.path, status, h.Get("Content-Type"), b, tc.status)
+			}
+		}
+	})
+
 	t.Run("bad input to devstack routes is a JSON 400", func(t *testing.T) {
 		for _, body := range []string{`{`, `{"partitionKey":"","data":"x"}`, `{"partitionKey":"k"}`, `{"partitionKey":"k","data":"x","dataBase64":"eA=="}`, `{"partitionKey":"k","dataBase64":"%%"}`, `{"partitionKey":"k","data":"x","extra":1}`} {
 			req, _ := http.NewRequest("POST", c.base+"/_devstack/records", strings.NewReader(body))

@@ -26,19 +26,21 @@ func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each service gets its routes' paths with every method, as an API
+	// Gateway route with ANY would: its own mux answers 405 and CORS
+	// preflights.
 	for _, r := range query.Routes {
-		mux.Handle(r.Pattern(), q)
+		mux.Handle(r.Path, q)
 	}
 	scrape, scrapeRoutes, err := s.scraperHandler()
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range scrapeRoutes {
-		mux.Handle(r.Pattern(), s.watchScrapes(scrape))
+		mux.Handle(r.Path, s.watchScrapes(scrape))
 	}
 	mux.HandleFunc("POST /_devstack/records", s.putRecord)
 	mux.HandleFunc("GET /_devstack/status", s.status)
-	mux.HandleFunc("/", httpx.NotFound)
 	return httpx.JSONErrors(mux), nil
 }
 
