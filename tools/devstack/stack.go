@@ -81,8 +81,11 @@ func (c Config) Validate() error {
 	if c.Shards < 1 || c.Shards > 64 {
 		errs = append(errs, fmt.Errorf("--shards %d: want 1..64", c.Shards))
 	}
-	if c.Retention < time.Hour || c.Retention > 365*24*time.Hour {
-		errs = append(errs, fmt.Errorf("--retention %s: want 1h..8760h", c.Retention))
+	// The processor's per-event progress markers live 8 days: a replay of
+	// records older than that would count them twice, so retention stays
+	// within Kinesis's standard 7 days.
+	if c.Retention < time.Hour || c.Retention > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("--retention %s: want 1h..168h", c.Retention))
 	}
 	if c.BatchingWindow < 0 || c.BatchingWindow > 300*time.Second {
 		errs = append(errs, fmt.Errorf("--batching-window %s: want 0..300s", c.BatchingWindow))

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidateListsEveryProblem(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Addr = "nowhere"
+	cfg.Shards = 0
+	cfg.Retention = 30 * 24 * time.Hour
+	cfg.URL = "ftp://x"
+	cfg.Suffix = "-bad"
+	cfg.FunctionTimeout = time.Second
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a bad config")
+	}
+	for _, want := range []string{"--addr", "--shards", "--retention", "--url", "--suffix", "--function-timeout"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+	if err := testConfig(t.TempDir()).Validate(); err != nil {
+		t.Errorf("the test config is refused: %v", err)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var out strings.Builder
+	cfg, format, level, err := parseFlags([]string{"--shards", "4", "--log-format", "json", "--fresh"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Shards != 4 || !cfg.Fresh || format != "json" || level != "info" || cfg.Addr != "127.0.0.1:8080" || cfg.BatchingWindow != 200*time.Millisecond {
+		t.Errorf("parseFlags = %+v, %s, %s", cfg, format, level)
+	}
+	if _, _, _, err := parseFlags([]string{"extra"}, &out); err == nil {
+		t.Error("a stray argument was accepted")
+	}
+	if _, err := newLogger(&out, "yaml", "info"); err == nil {
+		t.Error("--log-format yaml was accepted")
+	}
+}
