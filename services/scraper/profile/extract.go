@@ -322,6 +322,14 @@ func findBase(n *html.Node, depth int) string {
 
 // nodes returns the element nodes the expression selects under n.
 func (e *expr) nodes(n *html.Node) []*html.Node {
+	if e.simple != nil && e.simple.attr == "" {
+		var out []*html.Node
+		e.simple.each(n, func(m *html.Node, _ int) bool {
+			out = append(out, m)
+			return true
+		})
+		return out
+	}
 	it := e.x.Select(htmlquery.CreateXPathNavigator(n))
 	var out []*html.Node
 	for it.MoveNext() {
@@ -343,6 +351,13 @@ func (e *expr) eval(n *html.Node) any {
 // first returns the text of the expression's first node, or its computed
 // value; found is false for an empty node set.
 func (e *expr) first(n *html.Node) (text string, found bool) {
+	if e.simple != nil {
+		e.simple.each(n, func(m *html.Node, ai int) bool {
+			text, found = e.simple.text(m, ai), true
+			return false
+		})
+		return text, found
+	}
 	switch v := e.eval(n).(type) {
 	case *xpath.NodeIterator:
 		if v.MoveNext() {
@@ -365,6 +380,14 @@ func (e *expr) first(n *html.Node) (text string, found bool) {
 // texts returns the text of every node the expression selects, or its one
 // computed value.
 func (e *expr) texts(n *html.Node) []string {
+	if e.simple != nil {
+		var out []string
+		e.simple.each(n, func(m *html.Node, ai int) bool {
+			out = append(out, e.simple.text(m, ai))
+			return true
+		})
+		return out
+	}
 	v := e.eval(n)
 	it, ok := v.(*xpath.NodeIterator)
 	if !ok {

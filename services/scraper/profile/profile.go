@@ -163,6 +163,9 @@ type field struct {
 type expr struct {
 	mu sync.Mutex
 	x  *xpath.Expr
+	// simple, when the expression has one of its shapes, evaluates it
+	// without antchfx/xpath.
+	simple *simplePath
 }
 
 // idPart is a literal of the id template, or a field reference.
@@ -375,7 +378,7 @@ func compileExpr(s string) (*expr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q: %v", clip(s), err)
 	}
-	return &expr{x: x}, nil
+	return &expr{x: x, simple: parseSimple(s)}, nil
 }
 
 // Name is the profile's name.
