@@ -225,11 +225,19 @@ func TestBuildCache(t *testing.T) {
 	got["2 unchanged"] = run("unchanged", noEdit)
 	got["3 local replace edited"] = run("edited", setGreet(strings.Replace(string(original), `" "`, `", "`, 1)))
 	got["4 edit reverted"] = run("reverted", setGreet(string(original)))
+	got["5 node_modules filled"] = run("node_modules", func() {
+		dir := filepath.Join(root, "libs", "greet", "node_modules", "pkg")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "index.js"), "module.exports = 1\n")
+	})
 	want := map[string]step{
 		"1 first build":          {Cached: false, SameAsFirst: true, Rewritten: true},
 		"2 unchanged":            {Cached: true, SameAsFirst: true, Rewritten: false},
 		"3 local replace edited": {Cached: false, SameAsFirst: false, Rewritten: true},
 		"4 edit reverted":        {Cached: true, SameAsFirst: true, Rewritten: true},
+		"5 node_modules filled":  {Cached: true, SameAsFirst: true, Rewritten: false},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("cache steps (-want +got):\n%s", diff)

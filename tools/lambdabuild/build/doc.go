@@ -43,9 +43,9 @@
 //     GOFIPS140), so a GOTOOLCHAIN switch or a `go env -w` setting is seen;
 //   - the build flags and the package's path inside its module;
 //   - the path, executable bit and content of every file in the function's
-//     module directory (nested modules and .git excluded), go.mod and go.sum
-//     included — go.sum pins, by hash, everything fetched from the module
-//     proxy;
+//     module directory (nested modules, .git and node_modules excluded),
+//     go.mod and go.sum included — go.sum pins, by hash, everything fetched
+//     from the module proxy;
 //   - the same for every directory that the module's go.mod replaces a
 //     module with (the local libs). In module mode only the main module's
 //     replace directives apply, so these are all the local sources a build
@@ -54,8 +54,10 @@
 // The key over-approximates: it covers test files and testdata too, so
 // editing a test rebuilds (and, the output being reproducible, yields the
 // same zip). It never under-approximates for what the go command reads, with
-// one documented exception: files reached through a symbolic link to a
-// directory are not followed. A hit copies the cached zip to the output
+// two documented exceptions: files reached through a symbolic link to a
+// directory are not followed, and node_modules directories (an npm install
+// tree, such as libs/awsemu's kinesis-mock, megabytes that no Go package
+// embeds) are skipped. A hit copies the cached zip to the output
 // directory without running go build; a miss builds, zips, stores the zip
 // under its key and copies it. An output file that already has the right
 // bytes is not rewritten, so its modification time stays put. The cache

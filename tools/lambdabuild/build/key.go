@@ -114,7 +114,8 @@ func (b *builder) localReplaces(ctx context.Context, modDir string) ([]replaceDi
 }
 
 // hashTree writes to h the slash path, executable bit and content hash of
-// every file under dir in lexical order, skipping .git and nested modules.
+// every file under dir in lexical order, skipping .git, node_modules and
+// nested modules.
 // Symbolic links to files are followed, links to directories are not.
 func hashTree(h hash.Hash, label, dir string) error {
 	fmt.Fprintf(h, "tree %q\n", label)
@@ -126,7 +127,7 @@ func hashTree(h hash.Hash, label, dir string) error {
 			if path == dir {
 				return nil
 			}
-			if d.Name() == ".git" {
+			if d.Name() == ".git" || d.Name() == "node_modules" {
 				return filepath.SkipDir
 			}
 			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
