@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 )
 
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(awsemu.Main(m))
 }
 
 func testConfig(dir string) Config {
@@ -426,3 +427,45 @@ func TestKillMidBatchConverges(t *testing.T) {
 }
 
 var jsonUnmarshal = json.Unmarshal
+
+// TestEndToEndAWS runs devstack with --aws --create against kinesis-mock
+// and moto_server: the AWS adapters, the same handlers, the same answers.
+func TestEndToEndAWS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts kinesis-mock and moto_server")
+	}
+	for _, kv := range awsemu.All(t).Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	cfg := testConfig(t.TempDir())
+	cfg.AWS, cfg.Create, cfg.SerialTables = true, true, true
+	cfg.Region = awsemu.Region
+	cfg.Suffix = awsemu.Name(t, "e2e")
+	cfg.ScrapeInterval = time.Hour
+	st := startStack(t, cfg)
+	c := client{t, st.APIURL()}
+	var sc scrapeView
+	c.json("POST", "/scrape", nil, http.StatusAccepted, &sc)
+	if sc.Published != 250 {
+		t.Fatalf("POST /scrape = %+v", sc)
+	}
+	run := c.waitRun(sc.RunID)
+	if run.Status != "completed" || run.Processed != 250 {
+		t.Errorf("run = %+v", run)
+	}
+	if n := len(c.allMovies()); n != 250 {
+		t.Errorf("%d movies, want 250", n)
+	}
+	var put struct {
+		SequenceNumber string `json:"sequenceNumber"`
+	}
+	c.json("POST", "/_devstack/records", map[string]string{"partitionKey": "poison", "data": "{"}, http.StatusCreated, &put)
+	deadline := time.Now().Add(60 * time.Second)
+	for !slices.ContainsFunc(c.errors(), func(e errorView) bool { return e.SequenceNumber == put.SequenceNumber }) {
+		if time.Now().After(deadline) {
+			t.Fatal("poison record never reached /errors")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/awsbackend"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
@@ -58,6 +59,15 @@ type Config struct {
 	// FunctionTimeout bounds each invocation of the processor and the
 	// error sink, as a Lambda timeout does.
 	FunctionTimeout time.Duration
+	// AWS uses the AWS adapters (with the SDK's standard settings, e.g.
+	// AWS_ENDPOINT_URL_KINESIS) instead of the embedded backends; Create
+	// creates the stream, tables and queues first. Profile is the AWS
+	// profile (empty: the SDK's default).
+	AWS, Create bool
+	AWSProfile  string
+	// SerialTables sends one DynamoDB call at a time (moto_server applies
+	// conditional writes non-atomically under concurrency).
+	SerialTables bool
 	// Sync makes every write of the embedded backends reach the disk
 	// before it returns (slower; without it a killed process loses
 	// nothing, only a machine crash could).
@@ -97,6 +107,12 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("--url %q: want an absolute http(s) URL", c.URL))
 		}
+	}
+	if c.Create && !c.AWS {
+		errs = append(errs, errors.New("--create: only with --aws"))
+	}
+	if c.SerialTables && !c.AWS {
+		errs = append(errs, errors.New("--serial-tables: only with --aws"))
 	}
 	if c.ScrapeInterval < 0 {
 		errs = append(errs, fmt.Errorf("--scrape-interval %s: must not be negative", c.ScrapeInterval))
@@ -189,7 +205,12 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 		return nil, fmt.Errorf("open %s (is another devstack running on it?): %w", cfg.DataDir, err)
 	}
 	s.db.NoSync = !cfg.Sync
-	if err := s.openEmbedded(); err != nil {
+	if cfg.AWS {
+		err = s.openAWS()
+	} else {
+		err = s.openEmbedded()
+	}
+	if err != nil {
 		return nil, err
 	}
 
@@ -202,8 +223,10 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	proc := processor.New(s.tables, processor.Options{Logger: log.With("function", "processor"), FunctionName: "processor-" + cfg.Suffix})
 	settings := contract.ProcessorMapping
 	settings.ParallelizationFactor = cfg.ParallelizationFactor
+	// Checkpoints are per stream ARN: a stream deleted and recreated under
+	// the same name (with --aws) starts afresh instead of at stale numbers.
 	if s.processorMapping, err = esm.NewKinesis(s.stream, esm.BoltCheckpoints{DB: s.db}, settings, proc.Handle, s.queue, esm.Options{
-		Name: "processor", FunctionARN: s.processorFunction, FunctionTimeout: cfg.FunctionTimeout,
+		Name: "processor " + s.stream.ARN(), FunctionARN: s.processorFunction, FunctionTimeout: cfg.FunctionTimeout,
 		Region: cfg.Region, Logger: log.With("mapping", "processor"),
 	}); err != nil {
 		return nil, err
@@ -283,6 +306,27 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("cursor key: %w", err)
 	}
 	return key, nil
+}
+
+// openAWS opens the AWS backends: Kinesis, SQS and DynamoDB through the
+// SDK's standard settings, creating them with --create.
+func (s *Stack) openAWS() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	awsCfg, err := awsbackend.LoadConfig(ctx, s.cfg.Region, s.cfg.AWSProfile)
+	if err != nil {
+		return err
+	}
+	opts := []awsbackend.Option{awsbackend.WithShards(s.cfg.Shards)}
+	if s.cfg.SerialTables {
+		opts = append(opts, awsbackend.WithSerialTables())
+	}
+	b, err := awsbackend.Open(ctx, awsCfg, awsbackend.NamesFor(s.cfg.Suffix), s.cfg.Create, opts...)
+	if err != nil {
+		return err
+	}
+	s.stream, s.queue, s.dlq, s.tables = b.Stream, b.Queue, b.DLQ, b.Tables
+	return nil
 }
 
 // APIURL is the HTTP API's base URL.

@@ -253,7 +253,14 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 		notify := m.src.Notify()
 		recs, err := m.src.Records(shard, cp, max)
 		if err != nil {
-			return err
+			// A read that fails (throttling past the adapter's retries, a
+			// network error) is retried, as Lambda's poller does: the
+			// mapping never gives up on a shard.
+			m.opts.Logger.Warn("reading the shard failed; retrying", "mapping", m.opts.Name, "shard", shard, "error", err.Error())
+			if !sleep(ctx, m.opts.MaxBackoff) {
+				return nil
+			}
+			continue
 		}
 		if len(recs) == 0 {
 			select {
@@ -282,8 +289,10 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 				case <-t.C:
 				}
 				notify = m.src.Notify()
-				if recs, err = m.src.Records(shard, cp, max); err != nil {
-					return err
+				if more, err := m.src.Records(shard, cp, max); err == nil {
+					recs = more
+				} else {
+					break // invoke with what we have; the next read retries
 				}
 			}
 		}
@@ -294,6 +303,18 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 		if err := m.setCheckpoint(shard, cp); err != nil {
 			return err
 		}
+	}
+}
+
+// sleep waits d unless ctx is done first; it reports whether it slept.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
