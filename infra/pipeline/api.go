@@ -46,8 +46,10 @@ type APIArgs struct {
 type API struct {
 	pulumi.ResourceState
 
-	API       *apigatewayv2.Api
-	Stage     *apigatewayv2.Stage
+	// API is the HTTP API; Stage its $default stage (set by Serve).
+	API   *apigatewayv2.Api
+	Stage *apigatewayv2.Stage
+	// AccessLog receives the stage's JSON access log (set by Serve).
 	AccessLog *cloudwatch.LogGroup
 
 	name string
@@ -86,9 +88,12 @@ func (a *API) Host() pulumi.StringOutput {
 type Mount struct {
 	// Service is the service's short name; it prefixes the names of the
 	// integration, routes and permission.
-	Service  string
+	Service string
+	// Function serves Routes.
 	Function *Function
-	Routes   []contract.Route
+	// Routes are the service's exported routes (CheckRouteKey must accept
+	// each).
+	Routes []contract.Route
 	// Auth maps a route key to its authorisation type; a route not in it
 	// gets AuthNone.
 	Auth map[string]string
@@ -96,6 +101,7 @@ type Mount struct {
 
 // ServeArgs configures API.Serve.
 type ServeArgs struct {
+	// Mounts are the HTTP-facing functions; a route key may appear once.
 	Mounts []Mount
 	// Default throttles every route; Limits throttle single routes (by
 	// route key) more strictly.

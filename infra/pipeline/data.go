@@ -20,7 +20,8 @@ const KinesisKMSKey = "alias/aws/kinesis"
 // StreamArgs configures a Stream.
 type StreamArgs struct {
 	// Name is the deployed stream name.
-	Name           string
+	Name string
+	// Shards and RetentionHours size the stream.
 	Shards         int
 	RetentionHours int
 }
@@ -30,6 +31,7 @@ type StreamArgs struct {
 type Stream struct {
 	pulumi.ResourceState
 
+	// Stream is the Kinesis stream.
 	Stream *kinesis.Stream
 }
 
@@ -100,6 +102,10 @@ func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulum
 }
 
 // tableArgs translates a contract schema into the table's arguments.
+// Encryption uses the AWS-managed key aws/dynamodb (KMS, visible in
+// CloudTrail) rather than the AWS-owned default; its key policy allows use
+// through DynamoDB to every principal of the account that may use
+// DynamoDB (kms:ViaService), so no function needs a KMS permission.
 func tableArgs(s contract.Table, suffix string) *dynamodb.TableArgs {
 	var attrs dynamodb.TableAttributeArray
 	seen := map[string]bool{}
@@ -165,8 +171,11 @@ type QueuesArgs struct {
 type Queues struct {
 	pulumi.ResourceState
 
+	// OnFailure receives the processor mapping's failed batches; the
+	// errorsink consumes it.
 	OnFailure *sqs.Queue
-	DLQ       *sqs.Queue
+	// DLQ receives on-failure messages the errorsink kept failing.
+	DLQ *sqs.Queue
 }
 
 // redrivePolicy is SQS's RedrivePolicy attribute.

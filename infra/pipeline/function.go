@@ -58,9 +58,12 @@ type FunctionArgs struct {
 type Function struct {
 	pulumi.ResourceState
 
-	Lambda   *lambda.Function
-	Role     *iam.Role
-	Policy   *iam.RolePolicy
+	// Lambda is the function itself.
+	Lambda *lambda.Function
+	// Role is its execution role, Policy the role's only policy.
+	Role   *iam.Role
+	Policy *iam.RolePolicy
+	// LogGroup receives the function's JSON logs.
 	LogGroup *cloudwatch.LogGroup
 }
 

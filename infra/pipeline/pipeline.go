@@ -49,6 +49,7 @@ var ScrapeRoute = contract.Route{Method: "POST", Path: "/scrape"}
 
 // Routes are the HTTP routes each HTTP-facing service exports.
 type Routes struct {
+	// Scraper, Query and SampleSite are each service's exported Routes.
 	Scraper    []contract.Route
 	Query      []contract.Route
 	SampleSite []contract.Route
@@ -56,8 +57,11 @@ type Routes struct {
 
 // PipelineArgs configures a Pipeline.
 type PipelineArgs struct {
-	Config    Config
-	Routes    Routes
+	// Config is the stack configuration (see LoadConfig).
+	Config Config
+	// Routes are the services' HTTP routes.
+	Routes Routes
+	// Artifacts give each function's deployment zip.
 	Artifacts Artifacts
 	// SampleSitePage is the sample site's path that the scraper fetches by
 	// default when Config.SampleSite is on and Config.URL is empty.
@@ -71,13 +75,15 @@ type PipelineArgs struct {
 type Pipeline struct {
 	pulumi.ResourceState
 
-	Stream    *Stream
-	Tables    *Tables
-	Queues    *Queues
-	API       *API
+	// The components, each created by its NewX.
+	Stream *Stream
+	Tables *Tables
+	Queues *Queues
+	API    *API
+	Alarms *Alarms
+	// Functions and Mappings are keyed by service name (Scraper, …).
 	Functions map[string]*Function
 	Mappings  map[string]*lambda.EventSourceMapping
-	Alarms    *Alarms
 
 	// Outputs are the stack outputs, by output name.
 	Outputs map[string]pulumi.StringOutput

@@ -32,9 +32,9 @@ func TestResourceCounts(t *testing.T) {
 				typeLogGroup: fns + 1, // + API access log
 				typeMapping:  2, typeAPI: 1, typeStage: 1,
 				typeInteg: fns - 2, typePermission: fns - 2, // HTTP-facing functions
-				typeRoute: routes,
-				typeAlarm: 1 + 2 + fns, // iterator age, two queues, errors per function
-				typeRandom: 1,
+				typeRoute:                        routes,
+				typeAlarm:                        1 + 2 + fns, // iterator age, two queues, errors per function
+				typeRandom:                       1,
 				"scrape-pipeline:infra:Pipeline": 1, "scrape-pipeline:infra:Stream": 1,
 				"scrape-pipeline:infra:Tables": 1, "scrape-pipeline:infra:Queues": 1,
 				"scrape-pipeline:infra:API": 1, "scrape-pipeline:infra:Function": fns,
@@ -427,7 +427,7 @@ func TestAlarms(t *testing.T) {
 	fn := func(svc string) string { return fmt.Sprintf(`{"FunctionName":%q}`, n(svc)) }
 	q := func(base string) string { return fmt.Sprintf(`{"QueueName":%q}`, n(base)) }
 	want := map[string]string{
-		n("processor-iterator-age"):                  "AWS/Lambda/IteratorAge Maximum GreaterThanThreshold 600000 " + fn(Processor),
+		n("processor-iterator-age"):                 "AWS/Lambda/IteratorAge Maximum GreaterThanThreshold 600000 " + fn(Processor),
 		n(contract.OnFailureQueue + "-not-empty"):   "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.OnFailureQueue),
 		n(contract.ErrorsinkDLQBase + "-not-empty"): "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.ErrorsinkDLQBase),
 	}
