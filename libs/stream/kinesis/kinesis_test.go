@@ -415,3 +415,36 @@ func BenchmarkPublish1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(calls)/float64(b.N), "calls/1000events")
 }
+
+// countingClient counts PutRecords calls on the way to a real client.
+type countingClient struct {
+	kinesisadapter.API
+	puts int
+}
+
+func (c *countingClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	c.puts++
+	return c.API.PutRecords(ctx, in, optFns...)
+}
+
+// BenchmarkPublish1000KinesisMock publishes 1,000 events of distinct keys
+// to kinesis-mock over HTTP: calls per 1,000 events and events/s on the
+// wire.
+func BenchmarkPublish1000KinesisMock(b *testing.B) {
+	cfg := awsemu.Kinesis(b)
+	name := awsemu.Name(b, "bench")
+	awsemu.CreateStream(b, cfg, name, 2)
+	client := &countingClient{API: kinesis.NewFromConfig(cfg)}
+	s := newAdapter(b, client, kinesisadapter.Options{StreamName: name})
+	recs := distinct(1000)
+	for i := range recs {
+		recs[i].Data = []byte(strings.Repeat("x", 600))
+	}
+	for b.Loop() {
+		if res, err := s.Publish(context.Background(), recs); err != nil || res.Published != len(recs) {
+			b.Fatalf("Publish = %d published, %d failed, %v", res.Published, len(res.Failed), err)
+		}
+	}
+	b.ReportMetric(float64(client.puts)/float64(b.N), "calls/1000events")
+	b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "events/s")
+}
