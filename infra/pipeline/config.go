@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
@@ -67,11 +68,14 @@ var logRetentionValues = []int{
 
 // Limits that Validate enforces (AWS's own limits unless said otherwise).
 const (
-	MinMemory          = 128
-	MaxMemory          = 10240
-	MaxTimeout         = 900 // seconds
-	MinRetentionHours  = 24
-	MaxRetentionHours  = 8760
+	MinMemory         = 128
+	MaxMemory         = 10240
+	MaxTimeout        = 900 // seconds
+	MinRetentionHours = 24
+	// MaxRetentionHours is Kinesis's standard 7 days, not its 365: the
+	// processor's progress markers outlive the stream's records only then
+	// (contract.MaxStreamRetention).
+	MaxRetentionHours  = int(contract.MaxStreamRetention / time.Hour)
 	MaxShards          = 500 // the default per-account shard quota in most regions
 	MaxParallelization = 10
 	MaxBatchingWindow  = 300

@@ -75,7 +75,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		`suffix: suffix "-bad"`,
 		"url: required unless sampleSite is true",
 		"shards: 0 is out of range 1..500",
-		"retentionHours: 12 is out of range 24..8760",
+		"retentionHours: 12 is out of range 24..168",
 		"memory: 64 is out of range 128..10240",
 		"timeout: 901 is out of range 1..900",
 		`scrapeAuth: "basic" is not "iam" or "none"`,

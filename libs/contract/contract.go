@@ -227,3 +227,13 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 
 // Pattern is the net/http ServeMux pattern, identical to the route key.
 func (r Route) Pattern() string { return r.Key() }
+
+// ProgressMarkerTTL is how long the processor's per-event progress markers
+// (RunsTable "MARK#…" items) live. A record replayed after its marker
+// expired would be counted again, so the stream must not keep records that
+// long: MaxStreamRetention stays below it.
+const ProgressMarkerTTL = 8 * 24 * time.Hour
+
+// MaxStreamRetention is the longest stream retention the pipeline supports:
+// Kinesis's standard 7 days, below ProgressMarkerTTL.
+const MaxStreamRetention = 7 * 24 * time.Hour

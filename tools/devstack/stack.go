@@ -94,8 +94,8 @@ func (c Config) Validate() error {
 	// The processor's per-event progress markers live 8 days: a replay of
 	// records older than that would count them twice, so retention stays
 	// within Kinesis's standard 7 days.
-	if c.Retention < time.Hour || c.Retention > 7*24*time.Hour {
-		errs = append(errs, fmt.Errorf("--retention %s: want 1h..168h", c.Retention))
+	if c.Retention < time.Hour || c.Retention > contract.MaxStreamRetention {
+		errs = append(errs, fmt.Errorf("--retention %s: want 1h..%s", c.Retention, contract.MaxStreamRetention))
 	}
 	if c.BatchingWindow < 0 || c.BatchingWindow > 300*time.Second {
 		errs = append(errs, fmt.Errorf("--batching-window %s: want 0..300s", c.BatchingWindow))

@@ -49,9 +49,9 @@ var markerEscaper = strings.NewReplacer("%", "%25", "#", "%23")
 const ErrorsListPK = "ERR"
 
 // MarkerTTL is how long a progress marker is kept. A redelivery after it
-// expires would be counted again, so it is well beyond the stream's
-// retention (24 hours by default, 7 days at most with extended retention).
-const MarkerTTL = 8 * 24 * time.Hour
+// expires would be counted again, so it is beyond the longest stream
+// retention the pipeline allows (contract.MaxStreamRetention).
+const MarkerTTL = contract.ProgressMarkerTTL
 
 // Limits on input, chosen so that every key stays well inside DynamoDB's
 // limits (2048 bytes for a hash key, 1024 for a range key) and both
