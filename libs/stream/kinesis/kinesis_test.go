@@ -448,3 +448,15 @@ func BenchmarkPublish1000KinesisMock(b *testing.B) {
 	b.ReportMetric(float64(client.puts)/float64(b.N), "calls/1000events")
 	b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestRecordLargerThanTheBatchCap: with MaxBatchBytes below a record's
+// size, each record still goes out, alone.
+func TestRecordLargerThanTheBatchCap(t *testing.T) {
+	f := newFake(1)
+	opts := fastOpts
+	opts.MaxBatchBytes = 10
+	res, err := newAdapter(t, f, opts).Publish(t.Context(), distinct(3))
+	if err != nil || res.Published != 3 || len(f.calls) != 3 {
+		t.Errorf("Publish = %+v, %v in %d calls; want 3 published in 3 calls", res, err, len(f.calls))
+	}
+}

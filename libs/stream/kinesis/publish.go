@@ -183,6 +183,11 @@ func (r *publishRun) batch(queues []*keyQueue) []*keyQueue {
 		batch = append(batch, q)
 		size += es
 	}
+	if len(batch) == 0 {
+		// Only when MaxBatchBytes was set below a record's size: send it
+		// alone rather than never.
+		batch = queues[:1]
+	}
 	return batch
 }
 
