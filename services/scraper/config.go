@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -33,6 +34,10 @@ type Config struct {
 	// AllowPrivate lets the fetcher connect to loopback and private
 	// addresses (SCRAPE_ALLOW_PRIVATE=true; devstack only).
 	AllowPrivate bool
+	// AllowAddrs are loopback or private listeners the fetcher may reach
+	// without AllowPrivate: exactly these address:port pairs (devstack's
+	// own sample site). Not read from the environment.
+	AllowAddrs []netip.AddrPort
 	// UserAgent identifies the scraper (SCRAPE_USER_AGENT; default
 	// fetch.DefaultUserAgent).
 	UserAgent string

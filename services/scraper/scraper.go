@@ -141,7 +141,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s := &Service{cfg: cfg, target: target, profile: p, pub: deps.Publisher, store: deps.Store,
 		fetcher: deps.Fetcher, now: deps.Now, log: deps.Logger}
 	if s.fetcher == nil {
-		f, err := fetch.New(fetch.Options{UserAgent: cfg.UserAgent, AllowPrivate: cfg.AllowPrivate})
+		f, err := fetch.New(fetch.Options{UserAgent: cfg.UserAgent, AllowPrivate: cfg.AllowPrivate, AllowAddrs: cfg.AllowAddrs})
 		if err != nil {
 			return nil, fmt.Errorf("scraper: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -297,6 +298,20 @@ func TestEndToEnd(t *testing.T) {
 			if status != tc.status || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || !bytes.Contains(b, []byte(`"error"`)) {
 				t.Errorf("%s %s = %d %q %s, want a JSON %d", tc.method, tc.path, status, h.Get("Content-Type"), b, tc.status)
 			}
+		}
+	})
+
+	t.Run("the scraper reaches only devstack's own loopback site", func(t *testing.T) {
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t.Errorf("the scraper reached another loopback server: %s", r.URL)
+		}))
+		defer other.Close()
+		cfg := testConfig(t.TempDir())
+		cfg.URL = other.URL + "/site/chart"
+		st := startStack(t, cfg)
+		status, _, b := client{t, st.APIURL()}.do("POST", "/scrape", nil)
+		if status != http.StatusForbidden || !bytes.Contains(b, []byte("target_forbidden")) {
+			t.Errorf("scrape of another loopback server = %d %s, want 403 target_forbidden", status, b)
 		}
 	})
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/netip"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
@@ -10,10 +11,18 @@ import (
 // scraperHandler builds the scraper service on devstack's backends and
 // returns its handler and routes.
 func (s *Stack) scraperHandler() (http.Handler, []contract.Route, error) {
+	// The scraper's guard refuses loopback and private addresses; devstack
+	// lets through exactly its own sample site, and everything private
+	// only with --allow-private.
+	site, err := netip.ParseAddrPort(s.siteLn.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
 	svc, err := scraper.New(scraper.Config{
 		URL:          s.scrapeURL,
 		Profile:      s.cfg.Profile,
-		AllowPrivate: true, // see fetcher: only the sample site unless --allow-private
+		AllowPrivate: s.cfg.AllowPrivate,
+		AllowAddrs:   []netip.AddrPort{site},
 		Interval:     s.cfg.ScrapeInterval,
 	}, scraper.Deps{
 		Publisher: s.stream,

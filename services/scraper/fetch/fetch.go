@@ -69,6 +69,11 @@ type Options struct {
 	// carrier-grade NAT addresses (devstack's own sample site, tests);
 	// link-local and the other special addresses stay refused.
 	AllowPrivate bool
+	// AllowAddrs are loopback or private listeners the fetcher may connect
+	// to even without AllowPrivate: exactly these address:port pairs
+	// (devstack allows its own sample site and nothing else on the
+	// machine). Link-local and other special addresses are never allowed.
+	AllowAddrs []netip.AddrPort
 	// MaxBytes caps a page's body after decoding.
 	MaxBytes int64
 	// ConnectTimeout bounds a TCP connect and a TLS handshake;
@@ -140,7 +145,7 @@ func New(opts Options) (*Fetcher, error) {
 		net: &net.Dialer{
 			Timeout:   opts.ConnectTimeout,
 			KeepAlive: 30 * time.Second,
-			Control:   control(opts.AllowPrivate),
+			Control:   control(opts.AllowPrivate, opts.AllowAddrs),
 		},
 		resolve: resolve,
 	}

@@ -377,3 +377,19 @@ func TestProductToken(t *testing.T) {
 		t.Error("New accepted a user agent without a product token")
 	}
 }
+
+// TestAllowAddrs lets exactly one loopback listener through (devstack's
+// sample site) and keeps every other loopback port refused.
+func TestAllowAddrs(t *testing.T) {
+	allowed := newSite(t, nil)
+	other := newSite(t, nil)
+	ap := netip.MustParseAddrPort(allowed.Listener.Addr().String())
+	f := newFetcher(t, fetch.Options{AllowAddrs: []netip.AddrPort{ap}, MaxAttempts: 1})
+	if _, err := f.Fetch(t.Context(), fetch.Request{URL: allowed.chart("")}); err != nil {
+		t.Errorf("fetch from the allowed listener: %v", err)
+	}
+	_, err := f.Fetch(t.Context(), fetch.Request{URL: other.chart("")})
+	if diff := cmp.Diff(errSummary{Kind: "address not allowed", Attempts: 1}, summarize(err)); diff != "" {
+		t.Errorf("fetch from another loopback port (-want +got):\n%s", diff)
+	}
+}
