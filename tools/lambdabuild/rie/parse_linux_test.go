@@ -48,3 +48,17 @@ func TestParseStat(t *testing.T) {
 		t.Errorf("readStat(self) = %+v, %t; want ppid %d", self, ok, os.Getppid())
 	}
 }
+
+func FuzzParseStat(f *testing.F) {
+	f.Add("4242 (bootstrap) S 4200 4242 4200 0 -1 4194560 300 0 0 0 1 2 0 0 20 0 7 0 123456 1000000 500 18446744073709551615")
+	f.Add("7 (a) b (c)) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 0")
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, ok := parseStat(s)
+		if !ok && st != (procStat{}) {
+			t.Errorf("rejected %q but returned %+v", s, st)
+		}
+	})
+}
