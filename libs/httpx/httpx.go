@@ -9,6 +9,7 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -117,10 +118,24 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 
 // JSONErrors wraps a ServeMux-based handler so that the plain-text 404 and
 // 405 answers of net/http become JSON errors (the 405 keeps its Allow
-// header).
+// header), and a panic becomes a JSON 500 instead of a dropped connection
+// (or API Gateway's own 502 body in Lambda).
 func JSONErrors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&jsonErrorWriter{ResponseWriter: w, r: r}, r)
+		jw := &jsonErrorWriter{ResponseWriter: w, r: r}
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's own way to abort a response
+			}
+			if !jw.wrote {
+				WriteError(w, r, nil, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		next.ServeHTTP(jw, r)
 	})
 }
 
@@ -128,9 +143,11 @@ type jsonErrorWriter struct {
 	http.ResponseWriter
 	r        *http.Request
 	hijacked bool
+	wrote    bool // the status line is out: a panic can no longer answer
 }
 
 func (j *jsonErrorWriter) WriteHeader(status int) {
+	j.wrote = true
 	ct := j.Header().Get("Content-Type")
 	if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && (ct == "" || ct == "text/plain; charset=utf-8") {
 		j.hijacked = true
@@ -148,6 +165,7 @@ func (j *jsonErrorWriter) WriteHeader(status int) {
 }
 
 func (j *jsonErrorWriter) Write(p []byte) (int, error) {
+	j.wrote = true
 	if j.hijacked {
 		return len(p), nil // drop net/http's plain-text body
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,5 +88,18 @@ func TestJSONErrors(t *testing.T) {
 				t.Errorf("code = %q, want %q", b.Error.Code, tt.wantCode)
 			}
 		})
+	}
+}
+
+func TestJSONErrorsRecoversPanics(t *testing.T) {
+	h := JSONErrors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("handler bug: secret detail") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	var b body
+	if rec.Code != 500 || json.Unmarshal(rec.Body.Bytes(), &b) != nil || b.Error.Code != CodeInternal {
+		t.Fatalf("panic answered %d %s, want a JSON 500", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "secret") {
+		t.Errorf("the panic's text leaked: %s", rec.Body)
 	}
 }

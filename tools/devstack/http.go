@@ -106,8 +106,11 @@ func (s *Stack) putRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	shard, seq, err := s.stream.PutRecord(r.Context(), req)
+	if _, ok := errors.AsType[*kinesis.InvalidArgumentError](err); ok {
+		err = &httpx.Error{Status: http.StatusBadRequest, Code: httpx.CodeBadRequest, Message: err.Error(), Err: err}
+	}
 	if err != nil {
-		httpx.WriteError(w, r, s.log, &httpx.Error{Status: http.StatusBadRequest, Code: httpx.CodeBadRequest, Message: err.Error(), Err: err})
+		httpx.WriteError(w, r, s.log, err) // anything else: a 500 without internals
 		return
 	}
 	s.log.Info("raw record put on the stream", "shard", shard, "sequence_number", seq, "partition_key", req.PartitionKey, "bytes", len(req.Data))
@@ -153,6 +156,10 @@ func decodeRecordRequest(body io.Reader) (stream.Record, error) {
 	}
 	if len(data) == 0 {
 		return stream.Record{}, bad("data: must not be empty (Kinesis refuses empty records)")
+	}
+	if n := len(data) + len(req.PartitionKey); n > kinesis.MaxRecordSize {
+		return stream.Record{}, &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: httpx.CodeTooLarge,
+			Message: fmt.Sprintf("record of %d bytes: Kinesis takes at most %d (data and partition key)", n, kinesis.MaxRecordSize)}
 	}
 	return stream.Record{PartitionKey: req.PartitionKey, Data: data}, nil
 }

@@ -444,3 +444,105 @@ func TestOnFailureRecordHasAWSShape(t *testing.T) {
 		t.Errorf("requestContext keys (-want +got):\n%s", diff)
 	}
 }
+
+// flakyDestination refuses the first n sends.
+type flakyDestination struct {
+	mu     sync.Mutex
+	refuse int
+	sent   [][]byte
+}
+
+func (d *flakyDestination) Send(_ context.Context, body []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.refuse != 0 {
+		d.refuse--
+		return errors.New("queue unavailable")
+	}
+	d.sent = append(d.sent, body)
+	return nil
+}
+
+func (d *flakyDestination) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.sent)
+}
+
+func TestOnFailureRefusalIsRetriedNotDropped(t *testing.T) {
+	f := newFixture(t, 1)
+	f.publish(t, recs("k", "bad")...)
+	dst := &flakyDestination{refuse: 3}
+	h := func(context.Context, lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
+		return lambdaevents.KinesisEventResponse{}, errBoom
+	}
+	m, err := NewKinesis(f.stream, BoltCheckpoints{f.db}, settings(func(s *contract.KinesisMapping) { s.MaximumRetryAttempts = 0 }), h, dst,
+		Options{Name: "processor", Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- m.RunWindow(ctx, 0) }()
+	caughtUp(t, m)
+	cancel()
+	<-done
+	if dst.count() != 1 {
+		t.Errorf("on-failure records delivered = %d, want 1 after 3 refusals", dst.count())
+	}
+}
+
+func TestStopWhileUndeliverableKeepsTheBatch(t *testing.T) {
+	f := newFixture(t, 1)
+	f.publish(t, recs("k", "bad")...)
+	dst := &flakyDestination{refuse: -1} // refuses for ever
+	h := func(context.Context, lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
+		return lambdaevents.KinesisEventResponse{}, errBoom
+	}
+	m, err := NewKinesis(f.stream, BoltCheckpoints{f.db}, settings(func(s *contract.KinesisMapping) { s.MaximumRetryAttempts = 0 }), h, dst,
+		Options{Name: "processor", Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- m.RunWindow(ctx, 0) }()
+	time.Sleep(50 * time.Millisecond) // let it invoke and start retrying the send
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := BoltCheckpoints{f.db}.Checkpoint("processor", kinesis.ShardID(0))
+	if cp != "" {
+		t.Errorf("checkpoint moved to %s although the batch reached neither the function nor the destination", cp)
+	}
+}
+
+func TestTimedOutInvocationNeverOverlapsItsRetry(t *testing.T) {
+	f := newFixture(t, 1)
+	f.publish(t, recs("k", "slow")...)
+	var mu sync.Mutex
+	running, overlaps, calls := 0, 0, 0
+	h := func(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
+		mu.Lock()
+		running++
+		calls++
+		if running > 1 {
+			overlaps++
+		}
+		mu.Unlock()
+		<-ctx.Done()
+		time.Sleep(20 * time.Millisecond) // cleaning up after the deadline
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return lambdaevents.KinesisEventResponse{}, ctx.Err()
+	}
+	m := start(t, f, settings(func(s *contract.KinesisMapping) { s.MaximumRetryAttempts = 2 }), h, Options{FunctionTimeout: 10 * time.Millisecond})
+	caughtUp(t, m)
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 3 || overlaps != 0 {
+		t.Errorf("calls = %d, overlapping invocations = %d; want 3 and 0", calls, overlaps)
+	}
+}

@@ -29,8 +29,6 @@ package esm
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +43,7 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/internal/uuid"
 )
 
 // KinesisSource is the stream a Kinesis mapping reads.
@@ -201,8 +200,9 @@ func (m *Kinesis) Run(ctx context.Context) error {
 // (AWS counts whole seconds; devstack's default is 200 ms).
 func (m *Kinesis) RunWindow(ctx context.Context, window time.Duration) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, len(m.shards))
-	for _, sh := range m.src.Shards() {
+	shards := m.src.Shards()
+	errs := make(chan error, len(shards))
+	for _, sh := range shards {
 		wg.Go(func() {
 			if err := m.poll(ctx, sh, window); err != nil {
 				errs <- fmt.Errorf("shard %s: %w", sh, err)
@@ -223,15 +223,24 @@ func (m *Kinesis) RunWindow(ctx context.Context, window time.Duration) error {
 func (m *Kinesis) state(shard string) *shardState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.shards[shard]
+	st := m.shards[shard]
+	if st == nil { // a shard that appeared after NewKinesis (resharding)
+		st = &shardState{}
+		m.shards[shard] = st
+	}
+	return st
 }
 
 // poll is one shard's loop: read a round of up to BatchSize records per
 // lane, dispose of every lane's batch, checkpoint, repeat.
 func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) error {
 	st := m.state(shard)
+	cp, err := m.cps.Checkpoint(m.opts.Name, shard)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
-	cp := st.checkpoint
+	st.checkpoint = cp
 	m.mu.Unlock()
 	if cp == "" && m.set.StartingPosition == "LATEST" {
 		latest, err := m.src.Latest(shard)
@@ -296,13 +305,21 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 				}
 			}
 		}
-		// A round in flight is finished even when ctx is done (graceful
-		// stop), within the function timeout of each invocation.
-		m.round(context.WithoutCancel(ctx), shard, recs)
-		cp = recs[len(recs)-1].SequenceNumber
-		if err := m.setCheckpoint(shard, cp); err != nil {
-			return err
+		// An invocation in flight is finished even when ctx is done
+		// (graceful stop); a round cut short in a retry backoff or while
+		// its on-failure message cannot be sent is not checkpointed, so
+		// it is delivered again on the next start (at least once).
+		if !m.round(context.WithoutCancel(ctx), ctx, shard, recs) {
+			return nil
 		}
+		next := recs[len(recs)-1].SequenceNumber
+		for err := m.setCheckpoint(shard, next); err != nil; err = m.setCheckpoint(shard, next) {
+			m.opts.Logger.Error("checkpoint failed; retrying", "mapping", m.opts.Name, "shard", shard, "error", err.Error())
+			if !sleep(ctx, m.opts.MaxBackoff) {
+				return nil // redelivered from the old checkpoint next time
+			}
+		}
+		cp = next
 	}
 }
 
@@ -329,9 +346,10 @@ func (m *Kinesis) setCheckpoint(shard, seq string) error {
 }
 
 // round splits recs into lanes by partition key and disposes of each
-// lane's batch concurrently; it returns when every record is either
-// processed or sent to the on-failure destination.
-func (m *Kinesis) round(ctx context.Context, shard string, recs []stream.Stored) {
+// lane's batch concurrently. It reports whether every record was either
+// processed or sent to the on-failure destination; false means stop was
+// done first (see dispose). Invocations use ctx, waits end with stop.
+func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.Stored) bool {
 	st := m.state(shard)
 	m.mu.Lock()
 	st.oldestArrival = recs[0].ArrivalTime
@@ -343,8 +361,7 @@ func (m *Kinesis) round(ctx context.Context, shard string, recs []stream.Stored)
 	}()
 	pf := m.set.ParallelizationFactor
 	if pf == 1 {
-		m.dispose(ctx, shard, recs, 0)
-		return
+		return m.dispose(ctx, stop, shard, recs, 0)
 	}
 	lanes := make([][]stream.Stored, pf)
 	for _, r := range recs {
@@ -356,6 +373,7 @@ func (m *Kinesis) round(ctx context.Context, shard string, recs []stream.Stored)
 	// Lanes run concurrently; one lane's batches run one after another, so
 	// a key's records keep their order.
 	var wg sync.WaitGroup
+	var incomplete atomic.Bool
 	for _, lane := range lanes {
 		if len(lane) == 0 {
 			continue
@@ -363,24 +381,32 @@ func (m *Kinesis) round(ctx context.Context, shard string, recs []stream.Stored)
 		wg.Go(func() {
 			for len(lane) > 0 {
 				n := min(len(lane), m.set.BatchSize)
-				m.dispose(ctx, shard, lane[:n], 0)
+				if !m.dispose(ctx, stop, shard, lane[:n], 0) {
+					incomplete.Store(true)
+					return
+				}
 				lane = lane[n:]
 			}
 		})
 	}
 	wg.Wait()
+	return !incomplete.Load()
 }
 
 // dispose invokes the function with batch until it succeeds, retrying,
 // bisecting and finally sending the batch to the on-failure destination as
-// the settings say. attempts counts failed invocations of this batch.
-func (m *Kinesis) dispose(ctx context.Context, shard string, batch []stream.Stored, attempts int) {
+// the settings say. attempts counts failed invocations of this batch. It
+// reports false if stop was done before the batch was disposed of: during
+// a retry backoff, or while the on-failure destination refused the batch.
+func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []stream.Stored, attempts int) bool {
 	st := m.state(shard)
 	for {
 		if expired := m.expired(batch); expired > 0 {
-			m.sendFailure(ctx, shard, batch[:expired], "RecordAgeExceeded", attempts, "")
+			if !m.sendFailure(ctx, stop, shard, batch[:expired], "RecordAgeExceeded", attempts, "") {
+				return false
+			}
 			if batch = batch[expired:]; len(batch) == 0 {
-				return
+				return true
 			}
 		}
 		st.inFlight.Add(1)
@@ -394,7 +420,7 @@ func (m *Kinesis) dispose(ctx context.Context, shard string, batch []stream.Stor
 			m.opts.Logger.Warn("function error", "mapping", m.opts.Name, "shard", shard,
 				"records", len(batch), "attempt", attempts+1, "error", ferr.Error())
 		case !m.reportBIF || len(resp.BatchItemFailures) == 0:
-			return // success
+			return true // success
 		default:
 			lowest, ok := lowestFailure(batch, resp.BatchItemFailures)
 			if !ok {
@@ -409,23 +435,29 @@ func (m *Kinesis) dispose(ctx context.Context, shard string, batch []stream.Stor
 		if functionError != "" && m.set.BisectBatchOnFunctionError && len(batch) > 1 {
 			half := len(batch) / 2
 			m.opts.Logger.Info("bisecting failed batch", "mapping", m.opts.Name, "shard", shard, "records", len(batch))
-			m.dispose(ctx, shard, batch[:half], 0)
-			m.dispose(ctx, shard, batch[half:], 0)
-			return
+			return m.dispose(ctx, stop, shard, batch[:half], 0) && m.dispose(ctx, stop, shard, batch[half:], 0)
 		}
 		attempts++
 		if m.set.MaximumRetryAttempts >= 0 && attempts > m.set.MaximumRetryAttempts {
-			m.sendFailure(ctx, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
-			return
+			return m.sendFailure(ctx, stop, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
 		}
 		st.retries.Add(1)
-		delay := m.opts.Backoff << min(attempts-1, 20)
-		if delay > m.opts.MaxBackoff || delay <= 0 {
-			delay = m.opts.MaxBackoff
-		}
-		time.Sleep(delay)
+		slept := sleep(stop, m.backoff(attempts))
 		st.retries.Add(-1)
+		if !slept {
+			return false
+		}
 	}
+}
+
+// backoff is the delay before retry n (1-based): Backoff doubled per
+// attempt, at most MaxBackoff.
+func (m *Kinesis) backoff(n int) time.Duration {
+	delay := m.opts.Backoff << min(n-1, 20)
+	if delay > m.opts.MaxBackoff || delay <= 0 {
+		delay = m.opts.MaxBackoff
+	}
+	return delay
 }
 
 // expired counts the leading records of batch older than the maximum
@@ -478,7 +510,7 @@ func invoke[R any](ctx context.Context, opts Options, fn func(context.Context) (
 	ctx, cancel := context.WithTimeout(ctx, opts.FunctionTimeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       newRequestID(),
+		AwsRequestID:       uuid.New(),
 		InvokedFunctionArn: opts.FunctionARN,
 	})
 	type result struct {
@@ -500,19 +532,21 @@ func invoke[R any](ctx context.Context, opts Options, fn func(context.Context) (
 	case res := <-done:
 		return res.r, res.err
 	case <-ctx.Done():
-		var zero R
-		// Lambda stops the sandbox; here the goroutine is abandoned.
-		return zero, fmt.Errorf("function timed out after %s", opts.FunctionTimeout)
 	}
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	// Lambda stops the sandbox at the timeout. A goroutine cannot be
+	// stopped, so wait for the handler to notice its context (ours do at
+	// once) before the batch is retried: two invocations with the same
+	// keys must never overlap. A handler that ignores its context for
+	// another full timeout (10 s at least) is abandoned.
+	t := time.NewTimer(max(opts.FunctionTimeout, 10*time.Second))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		opts.Logger.Error("function ignored its timeout; abandoned", "function_arn", opts.FunctionARN)
+	}
+	var zero R
+	return zero, fmt.Errorf("function timed out after %s", opts.FunctionTimeout)
 }
 
 // kinesisRecordJSON is one record of the event Lambda sends.
@@ -600,9 +634,12 @@ type KinesisBatchInfo struct {
 
 const awsTime = "2006-01-02T15:04:05.000Z"
 
-func (m *Kinesis) sendFailure(ctx context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) {
+// sendFailure sends batch's metadata to the on-failure destination,
+// retrying until the destination takes it. It reports false if stop was
+// done first: the batch must then not be checkpointed (nothing is dropped).
+func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) bool {
 	var rec OnFailureRecord
-	rec.RequestContext.RequestID = newRequestID()
+	rec.RequestContext.RequestID = uuid.New()
 	rec.RequestContext.FunctionARN = m.opts.FunctionARN
 	rec.RequestContext.Condition = condition
 	rec.RequestContext.ApproximateInvokeCount = invokes
@@ -623,26 +660,25 @@ func (m *Kinesis) sendFailure(ctx context.Context, shard string, batch []stream.
 		StreamARN:                       m.src.ARN(),
 	}
 	body, err := json.Marshal(rec)
-	if err == nil {
-		err = m.onFailure.Send(ctx, body)
+	if err != nil {
+		panic(err) // a struct of strings and ints always marshals
+	}
+	for n := 1; ; n++ {
+		err := m.onFailure.Send(ctx, body)
+		if err == nil {
+			break
+		}
+		m.opts.Logger.Error("the on-failure destination refused a batch; retrying", "mapping", m.opts.Name,
+			"shard", shard, "condition", condition, "error", err.Error())
+		if !sleep(stop, m.backoff(n)) {
+			return false
+		}
 	}
 	m.state(shard).sentToFailures.Add(1)
-	lvl := slog.LevelWarn
-	if err != nil {
-		// The queue is local: if even it fails, say so loudly. The
-		// records stay on the stream until retention.
-		lvl = slog.LevelError
-	}
-	m.opts.Logger.Log(ctx, lvl, "batch sent to the on-failure destination", "mapping", m.opts.Name,
+	m.opts.Logger.Warn("batch sent to the on-failure destination", "mapping", m.opts.Name,
 		"shard", shard, "condition", condition, "records", len(batch),
-		"start", batch[0].SequenceNumber, "end", batch[len(batch)-1].SequenceNumber, "error", errString(err))
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
+		"start", batch[0].SequenceNumber, "end", batch[len(batch)-1].SequenceNumber)
+	return true
 }
 
 // ShardStatus is a shard's state as devstack's status page shows it.

@@ -62,7 +62,13 @@ func (m *SQS) Run(ctx context.Context) error {
 		notify := m.q.Notify()
 		msgs, err := m.q.Receive(m.set.BatchSize, m.visibility)
 		if err != nil {
-			return err
+			// As Lambda's poller does, keep polling: a queue that fails
+			// now may answer later.
+			m.opts.Logger.Warn("receiving from the queue failed; retrying", "mapping", m.opts.Name, "error", err.Error())
+			if !sleep(ctx, m.opts.MaxBackoff) {
+				return nil
+			}
+			continue
 		}
 		if len(msgs) == 0 {
 			// Hidden messages come back when their visibility ends: poll

@@ -652,14 +652,23 @@ var (
 	_ stream.RangeReader = (*Stream)(nil)
 )
 
+// InvalidArgumentError is PutRecord's refusal of a record that breaks a
+// PutRecords limit (Kinesis's InvalidArgumentException).
+type InvalidArgumentError struct{ Err error }
+
+func (e *InvalidArgumentError) Error() string { return CodeInvalidArgument + ": " + e.Err.Error() }
+
+// Unwrap returns the broken limit.
+func (e *InvalidArgumentError) Unwrap() error { return e.Err }
+
 // PutRecord stores one record, as Kinesis's PutRecord does, and tells where
-// it went.
+// it went. A record breaking a limit is an *InvalidArgumentError.
 func (s *Stream) PutRecord(ctx context.Context, r stream.Record) (shardID, sequenceNumber string, err error) {
 	if err := ctx.Err(); err != nil {
 		return "", "", err
 	}
 	if err := validate(r); err != nil {
-		return "", "", fmt.Errorf("%s: %w", CodeInvalidArgument, err)
+		return "", "", &InvalidArgumentError{Err: err}
 	}
 	sh := s.shards[s.shardIndex(r.PartitionKey)]
 	var n uint64

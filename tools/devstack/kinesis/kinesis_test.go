@@ -183,3 +183,28 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 }
+
+// FuzzParseSeq: sequence numbers come back from SQS messages and HTTP
+// clients; parsing never panics, and what seq writes reads back.
+func FuzzParseSeq(f *testing.F) {
+	f.Add(0, uint64(0), "49000000000000000000000000000000000000000000000000000001")
+	f.Add(7, uint64(123456789), "4900")
+	f.Add(999, ^uint64(0), "x")
+	f.Fuzz(func(t *testing.T, shard int, n uint64, raw string) {
+		parseSeq(shard, raw) // no panic on anything
+		if shard < 0 || shard > 999 {
+			return
+		}
+		s := seq(shard, n)
+		if len(s) != 56 {
+			t.Fatalf("seq(%d, %d) = %q: not 56 digits", shard, n, s)
+		}
+		got, err := parseSeq(shard, s)
+		if err != nil || got != n {
+			t.Fatalf("parseSeq(seq(%d, %d)) = %d, %v", shard, n, got, err)
+		}
+		if _, err := parseSeq((shard+1)%1000, s); err == nil {
+			t.Fatalf("%s accepted as a number of another shard", s)
+		}
+	})
+}

@@ -9,7 +9,6 @@ package sqs
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/internal/uuid"
 )
 
 // Options configure a queue.
@@ -75,6 +76,11 @@ func Open(db *bolt.DB, opts Options) (*Queue, error) {
 	if opts.MaxReceiveCount > 0 && opts.DeadLetter == nil {
 		return nil, errors.New("sqs: MaxReceiveCount needs a dead-letter queue")
 	}
+	if opts.DeadLetter != nil && opts.DeadLetter.db != db {
+		// A message moves to the dead-letter queue in the transaction
+		// that takes it off this one, so both must live in one file.
+		return nil, errors.New("sqs: the dead-letter queue must be in the same database")
+	}
 	q := &Queue{db: db, opts: opts, bucket: []byte("sqs:" + opts.Name), notify: make(chan struct{})}
 	err := db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(q.bucket)
@@ -113,7 +119,7 @@ func (q *Queue) Send(ctx context.Context, body []byte) error {
 		return fmt.Errorf("sqs: message of %d bytes: want 1..%d", len(body), MaxBodySize)
 	}
 	now := q.opts.Now()
-	m := Message{ID: newID(), Body: string(body), SentAt: now, VisibleAt: now}
+	m := Message{ID: uuid.New(), Body: string(body), SentAt: now, VisibleAt: now}
 	if err := q.put(m); err != nil {
 		return err
 	}
@@ -125,18 +131,20 @@ func (q *Queue) Send(ctx context.Context, body []byte) error {
 }
 
 func (q *Queue) put(m Message) error {
+	return q.db.Update(func(tx *bolt.Tx) error { return q.putTx(tx, m) })
+}
+
+func (q *Queue) putTx(tx *bolt.Tx, m Message) error {
 	v, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return q.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(q.bucket)
-		n, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		return b.Put(key(n), v)
-	})
+	b := tx.Bucket(q.bucket)
+	n, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	return b.Put(key(n), v)
 }
 
 func key(n uint64) []byte {
@@ -145,22 +153,12 @@ func key(n uint64) []byte {
 	return k[:]
 }
 
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 // Receive returns up to max visible messages, oldest first, hiding them for
 // visibility. A message past MaxReceiveCount goes to the dead-letter queue
 // instead; a message past retention is dropped.
 func (q *Queue) Receive(max int, visibility time.Duration) ([]Message, error) {
 	now := q.opts.Now()
 	var out []Message
-	var dead []Message
 	err := q.db.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(q.bucket).Cursor()
 		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
@@ -177,7 +175,11 @@ func (q *Queue) Receive(max int, visibility time.Duration) ([]Message, error) {
 			case m.VisibleAt.After(now):
 				continue
 			case q.opts.MaxReceiveCount > 0 && m.ReceiveCount >= q.opts.MaxReceiveCount:
-				dead = append(dead, m)
+				// Moved in this very transaction: never in neither queue.
+				m.VisibleAt, m.ReceiveCount, m.FirstReceiveAt = now, 0, time.Time{}
+				if err := q.opts.DeadLetter.putTx(tx, m); err != nil {
+					return fmt.Errorf("sqs: move %s to the dead-letter queue: %w", m.ID, err)
+				}
 				if err := c.Delete(); err != nil {
 					return err
 				}
@@ -202,12 +204,6 @@ func (q *Queue) Receive(max int, visibility time.Duration) ([]Message, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	for _, m := range dead {
-		m.VisibleAt, m.ReceiveCount, m.FirstReceiveAt = now, 0, time.Time{}
-		if err := q.opts.DeadLetter.put(m); err != nil {
-			return out, fmt.Errorf("sqs: move %s to the dead-letter queue: %w", m.ID, err)
-		}
 	}
 	return out, nil
 }
