@@ -70,6 +70,7 @@ var logRetentionValues = []int{
 const (
 	MinMemory         = 128
 	MaxMemory         = 10240
+	MinTimeout        = 10  // seconds; see Validate
 	MaxTimeout        = 900 // seconds
 	MinRetentionHours = 24
 	// MaxRetentionHours is Kinesis's standard 7 days, not its 365: the
@@ -264,7 +265,9 @@ func (c Config) Validate() error {
 	between(KeyShards, c.Shards, 1, MaxShards)
 	between(KeyRetentionHours, c.RetentionHours, MinRetentionHours, MaxRetentionHours)
 	between(KeyMemory, c.Memory, MinMemory, MaxMemory)
-	between(KeyTimeout, c.Timeout, 1, MaxTimeout)
+	// The processor and the error sink stop starting work 2 s before their
+	// deadline (DeadlineMargin) and need time for a batch after that.
+	between(KeyTimeout, c.Timeout, MinTimeout, MaxTimeout)
 	if c.ScrapeAuth != ScrapeAuthIAM && c.ScrapeAuth != ScrapeAuthNone {
 		bad("%s: %q is not %q or %q", KeyScrapeAuth, c.ScrapeAuth, ScrapeAuthIAM, ScrapeAuthNone)
 	}

@@ -77,7 +77,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		"shards: 0 is out of range 1..500",
 		"retentionHours: 12 is out of range 24..168",
 		"memory: 64 is out of range 128..10240",
-		"timeout: 901 is out of range 1..900",
+		"timeout: 901 is out of range 10..900",
 		`scrapeAuth: "basic" is not "iam" or "none"`,
 		`throttleRate: "ten" is not an integer`,
 		"throttleBurst: 0 is out of range 1..5000",

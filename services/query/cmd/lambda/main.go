@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
 )
@@ -23,6 +25,11 @@ func main() {
 	opts, err := cfg.Options(log)
 	if err != nil {
 		fail(log, "invalid configuration", err)
+	}
+	if cfg.CursorKey == "" {
+		// Instances behind one API must sign cursors with one key, or a
+		// cursor from one is refused by the next.
+		fail(log, "invalid configuration", fmt.Errorf("%s: required in Lambda", contract.EnvCursorKey))
 	}
 	aws, err := config.LoadDefaultConfig(context.Background(), config.WithHTTPClient(awshttp.NewBuildableClient()))
 	if err != nil {
