@@ -43,6 +43,7 @@ type DecodeError struct {
 	Err error
 }
 
+// Error names the kind, the attribute, the event's type, version and id when known, and the detail.
 func (e *DecodeError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Kind.Error())

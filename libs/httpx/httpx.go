@@ -45,6 +45,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns the code and message, and the cause for logs; clients get only Code and Message.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Code + ": " + e.Message + ": " + e.Err.Error()
@@ -52,6 +53,7 @@ func (e *Error) Error() string {
 	return e.Code + ": " + e.Message
 }
 
+// Unwrap returns the cause, so errors.Is and errors.As see through to it.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with status, code and message.

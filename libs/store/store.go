@@ -59,6 +59,7 @@ const (
 	Stale
 )
 
+// String returns the outcome's lowercase name, or "unknown".
 func (o Outcome) String() string {
 	switch o {
 	case Applied:

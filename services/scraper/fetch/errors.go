@@ -48,6 +48,7 @@ type Error struct {
 	Err error
 }
 
+// Error names the URL and kind, then the status, the attempts and the detail when known.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("fetch %s: %v", e.URL, e.Kind)
 	if e.Status != 0 {
