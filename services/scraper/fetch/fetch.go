@@ -494,7 +494,12 @@ func checkHTML(ct string) error {
 	return nil
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
+// maxRetryAfterHeader caps what retryAfter reads: a server's value travels
+// on in Error.RetryAfter and the scraper's own Retry-After header.
+const maxRetryAfterHeader = 365 * 24 * time.Hour
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date, 0 when
+// absent, past or malformed, at most maxRetryAfterHeader.
 func retryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -504,13 +509,10 @@ func retryAfter(v string, now time.Time) time.Duration {
 		if secs < 0 {
 			return 0
 		}
-		if secs > 86400*365 {
-			secs = 86400 * 365
-		}
-		return time.Duration(secs) * time.Second
+		return time.Duration(min(secs, int64(maxRetryAfterHeader/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfterHeader)
 	}
 	return 0
 }
