@@ -35,6 +35,11 @@
 //     page failed. Only a clean run (every event published, no error)
 //     stores the page's validators for the next conditional GET.
 //
+// scrape.completed goes out even when the request was cancelled. Under a
+// deadline (Lambda's), steps 1–4 stop early enough to leave time for it
+// (see reserve), so a slow site ends the run with its counts and error on
+// the stream rather than with a function timeout.
+//
 // POST /scrape answers 202 with the Summary; errors are JSON (libs/httpx)
 // with the codes listed at the Code* constants.
 package scraper
@@ -232,9 +237,14 @@ type run struct {
 
 type validators struct{ ETag, LastModified string }
 
+// do runs the scrape. The work runs under ctx less the time reserved for
+// scrape.completed (see reserve); complete and storeValidators get ctx.
 func (r *run) do(ctx context.Context) (Summary, error) {
 	s := r.svc
 	r.sum = Summary{RunID: r.id, Source: r.source}
+	outer := ctx
+	ctx, cancel := reserve(outer)
+	defer cancel()
 	ok, retryAfter, err := s.store.AcquireLease(ctx, r.host, r.id, r.began, s.cfg.Interval)
 	if err != nil {
 		return Summary{}, fmt.Errorf("acquire scrape lease of %s: %w", r.host, err)
@@ -263,7 +273,7 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	}
 	if page.NotModified {
 		r.sum.Unchanged = true
-		if err := r.complete(ctx, nil); err != nil {
+		if err := r.complete(outer, nil); err != nil {
 			return r.sum, clientError(err, r.id)
 		}
 		return r.sum, nil
@@ -291,14 +301,14 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 		}
 		r.sum.Pages++
 	}
-	if err := r.complete(ctx, runErr); err != nil {
+	if err := r.complete(outer, runErr); err != nil {
 		return r.sum, clientError(err, r.id)
 	}
 	if runErr != nil {
 		return r.sum, clientError(runErr, r.id)
 	}
 	if r.sum.Failed == 0 {
-		r.storeValidators(ctx)
+		r.storeValidators(outer)
 	}
 	return r.sum, nil
 }
@@ -501,15 +511,35 @@ func (r *run) complete(ctx context.Context, runErr error) error {
 	if runErr != nil {
 		d.Error = clipError(runErr.Error())
 	}
-	// The run's outcome must reach the stream even if ctx is nearly done.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	// The run's outcome must reach the stream even if ctx was cancelled
+	// (a client that went away), but never after ctx's deadline: past it
+	// Lambda freezes or ends the function mid-call.
+	stop := time.Now().Add(completeBudget)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(stop) {
+		stop = dl
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stop)
 	defer cancel()
 	return r.publishRun(ctx, d)
 }
 
-// completeTimeout bounds the publication of scrape.completed, which goes
-// out even when the request's context has ended.
-const completeTimeout = 5 * time.Second
+// completeBudget is the time reserved for publishing scrape.completed: the
+// most it may take, and what reserve keeps back from a deadline.
+const completeBudget = 5 * time.Second
+
+// reserve returns the context the run's work goes under. When ctx has a
+// deadline (Lambda's), the work stops completeBudget before it, or halfway
+// to it when less than twice the budget is left, so that publishing
+// scrape.completed still fits before the deadline. Without a deadline the
+// work gets ctx as it is.
+func reserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	keep := min(completeBudget, time.Until(dl)/2)
+	return context.WithDeadline(ctx, dl.Add(-max(keep, 0)))
+}
 
 func clipError(s string) string {
 	s = strings.ToValidUTF8(strings.TrimSpace(s), "?")
