@@ -31,7 +31,17 @@ func TestReliability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reliability test skipped in -short mode")
 	}
-	runReliability(t, embedded.NewMemory(), 10_000, 1)
+	runReliability(t, embedded.NewMemory(), relConfig{events: 10_000, seed: 1, maxBatch: 100, replayPct: 12})
+}
+
+// relConfig sizes a reliability run.
+type relConfig struct {
+	events int
+	seed   uint64
+	// maxBatch bounds the batches of the simulated mapping (1..maxBatch
+	// records); replayPct is the chance, per step, of replaying an old
+	// range instead of moving on.
+	maxBatch, replayPct int
 }
 
 // recKind is what a generated record is.
@@ -285,8 +295,10 @@ func (s *esmStats) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// runReliability runs the reliability scenario of n events against st.
-func runReliability(t *testing.T, st store.Store, n int, seed uint64) {
+// runReliability runs the reliability scenario against st.
+func runReliability(t *testing.T, st store.Store, cfg relConfig) {
+	n, seed := cfg.events, cfg.seed
+	start := time.Now()
 	rng := rand.New(rand.NewPCG(seed, 42))
 	sc := generate(t, n, rng)
 	faultRNG := &lockedRand{r: rand.New(rand.NewPCG(seed, 7))}
@@ -312,14 +324,14 @@ func runReliability(t *testing.T, st store.Store, n int, seed uint64) {
 	var wg sync.WaitGroup
 	for s := range relShards {
 		srng := rand.New(rand.NewPCG(seed, uint64(100+s)))
-		wg.Go(func() { simulateShard(t, h, led, sc.shards[s], srng, stats, margin) })
+		wg.Go(func() { simulateShard(t, h, led, sc.shards[s], srng, stats, margin, cfg) })
 	}
 	wg.Wait()
 	if t.Failed() {
 		return
 	}
-	t.Logf("%d records, %d invocations, %d replayed records, %d batches cut short, %d injected faults; handler: %+v",
-		len(sc.all), stats.invocations, stats.replays, stats.cutShort, stats.faults, stats.metrics)
+	t.Logf("%v: %d records, %d invocations, %d replayed records, %d batches cut short, %d injected faults; handler: %+v",
+		time.Since(start).Round(time.Millisecond), len(sc.all), stats.invocations, stats.replays, stats.cutShort, stats.faults, stats.metrics)
 
 	// The scenario exercised what it claims to.
 	if stats.faults == 0 || stats.metrics.TransientFailures == 0 || stats.cutShort == 0 ||
@@ -370,7 +382,7 @@ func runReliability(t *testing.T, st store.Store, n int, seed uint64) {
 // reported record, old ranges replayed in random order, some batches
 // given a deadline that cuts them short. After each batch it checks that
 // every record below the new checkpoint was acknowledged by the store.
-func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genRec, rng *rand.Rand, stats *esmStats, margin time.Duration) {
+func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genRec, rng *rand.Rand, stats *esmStats, margin time.Duration, cfg relConfig) {
 	replayed := make([]bool, len(recs))
 	nReplayed := 0
 	invoke := func(batch []*genRec, cut bool) lambdaevents.KinesisEventResponse {
@@ -398,7 +410,7 @@ func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genR
 	}
 	replay := func(cp int) {
 		start := rng.IntN(cp)
-		end := min(cp, start+1+rng.IntN(100))
+		end := min(cp, start+1+rng.IntN(cfg.maxBatch))
 		invoke(recs[start:end], false) // failures do not matter: all of it is done
 		for i := start; i < end; i++ {
 			if !replayed[i] {
@@ -413,11 +425,11 @@ func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genR
 			t.Errorf("shard stuck at %d of %d records", cp, len(recs))
 			return
 		}
-		if cp > 0 && rng.IntN(100) < 12 {
+		if cp > 0 && rng.IntN(100) < cfg.replayPct {
 			replay(cp)
 			continue
 		}
-		batch := recs[cp:min(len(recs), cp+1+rng.IntN(100))]
+		batch := recs[cp:min(len(recs), cp+1+rng.IntN(cfg.maxBatch))]
 		resp := invoke(batch, rng.IntN(100) < 3)
 		next := len(batch)
 		for _, f := range resp.BatchItemFailures {
