@@ -97,11 +97,7 @@ var decoders = map[Kind]func([]byte) (Data, error){
 		}
 		return v, nil
 	},
-	{TypeMovieObserved, 2}: func(b []byte) (Data, error) {
-		var v MovieObservedV2
-		err := json.Unmarshal(b, &v)
-		return v, err
-	},
+	{TypeMovieObserved, 2}: func(b []byte) (Data, error) { return decodeMovieV2(string(b)) },
 	{TypeScrapeStarted, 1}: func(b []byte) (Data, error) {
 		var v ScrapeStartedV1
 		err := json.Unmarshal(b, &v)
@@ -195,9 +191,14 @@ func Decode(raw []byte) (Event, error) {
 	if err := checkEnvelope(w.ID, w.Source, w.RunID, w.Subject, w.Type); err != nil {
 		return fail(ErrInvalid, "", err)
 	}
-	d, err := dec(w.Data)
+	var d Data
+	if w.Type == TypeMovieObserved && w.SchemaVersion == 2 {
+		d, err = decodeMovieV2(env.dataText) // strings shared with the input's copy
+	} else {
+		d, err = dec(w.Data)
+	}
 	if err != nil {
-		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok || errors.Is(err, errDataSyntax) {
 			return fail(ErrMalformed, "", syntaxErr(raw))
 		}
 		return fail(ErrInvalid, "data", err)

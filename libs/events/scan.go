@@ -21,6 +21,9 @@ type envelope struct {
 	schemaVersion                                                 int
 	time                                                          time.Time
 	data                                                          []byte // nil: absent
+	// dataText is data as a substring of the one copy of the input, for
+	// decoders that take their strings from it.
+	dataText string
 	// attrErr is the first attribute whose value has the wrong JSON type.
 	attrErr error
 }
@@ -66,6 +69,7 @@ func scanEnvelope(raw []byte) (envelope, error) {
 		val := raw[vStart:vEnd]
 		if string(key) == "data" && (val[0] == '{' || val[0] == '[') {
 			env.data = val // checked by the data decoder
+			env.dataText = s[vStart:vEnd]
 		} else if !validValue(val) {
 			return env, syntaxErr(raw)
 		}
@@ -149,19 +153,20 @@ func syntaxErr(raw []byte) error {
 // validString reports whether b (a JSON string with its quotes) is valid:
 // printable ASCII without escapes is checked here, anything else by
 // encoding/json.
-func validString(b []byte) bool {
+func validString[T ~string | ~[]byte](b T) bool {
 	if len(b) < 2 || b[len(b)-1] != '"' {
 		return false
 	}
-	for _, c := range b[1 : len(b)-1] {
-		if c < 0x20 || c == '\\' || c >= 0x80 {
-			return json.Valid(b)
+	for i := 1; i < len(b)-1; i++ {
+		if c := b[i]; c < 0x20 || c == '\\' || c >= 0x80 {
+			return json.Valid([]byte(b))
 		}
 	}
 	return true
 }
 
-func validValue(b []byte) bool {
+// validValue reports whether b is one valid JSON value.
+func validValue[T ~string | ~[]byte](b T) bool {
 	switch b[0] {
 	case '"':
 		return validString(b)
@@ -171,8 +176,10 @@ func validValue(b []byte) bool {
 		return string(b) == "false"
 	case 'n':
 		return string(b) == "null"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return number(string(b))
 	}
-	return json.Valid(b)
+	return json.Valid([]byte(b))
 }
 
 func (env *envelope) setErr(err error) {
@@ -207,7 +214,7 @@ func (env *envelope) str(name, s string, start, end int) string {
 	return inner
 }
 
-func skipSpace(b []byte, i int) int {
+func skipSpace[T ~string | ~[]byte](b T, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -221,7 +228,7 @@ func skipSpace(b []byte, i int) int {
 
 // stringEnd returns the index just past the JSON string starting at b[i],
 // or len(b)+1 if it does not end.
-func stringEnd(b []byte, i int) int {
+func stringEnd[T ~string | ~[]byte](b T, i int) int {
 	for j := i + 1; j < len(b); j++ {
 		switch b[j] {
 		case '\\':
@@ -235,7 +242,7 @@ func stringEnd(b []byte, i int) int {
 
 // valueEnd returns the index just past the JSON value starting at b[i],
 // or len(b)+1 if it does not end. The value's content is not checked.
-func valueEnd(b []byte, i int) int {
+func valueEnd[T ~string | ~[]byte](b T, i int) int {
 	if i >= len(b) {
 		return i
 	}
