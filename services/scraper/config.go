@@ -153,7 +153,8 @@ func loadProfile(p string) (*profile.Profile, error) {
 }
 
 // checkTarget accepts an absolute http(s) URL with a host and no
-// credentials.
+// credentials, of at most 2048 bytes as written and as escaped by
+// u.String(), the form readTarget hands on and Scrape checks again.
 func checkTarget(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	switch {
@@ -167,6 +168,8 @@ func checkTarget(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q carries credentials", clip(raw))
 	case len(raw) > 2048:
 		return nil, errors.New("URL longer than 2048 bytes")
+	case len(u.String()) > 2048:
+		return nil, errors.New("URL longer than 2048 bytes once escaped")
 	}
 	return u, nil
 }
