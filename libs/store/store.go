@@ -238,6 +238,12 @@ type Store interface {
 	// already counted for that run (a marker item written in the same
 	// transaction). It reports whether it counted.
 	CountEvent(ctx context.Context, runID, eventID string, c Counter) (bool, error)
+	// FailEvent records that event eventID of run runID failed for good: in
+	// one transaction it writes the event's progress marker (if absent),
+	// adds one to the run's failed counter and stores e. If the marker
+	// already exists (the event was processed or failed before), nothing is
+	// written and it returns false.
+	FailEvent(ctx context.Context, runID, eventID string, e ErrorItem) (bool, error)
 	// GetRun returns the run or ErrNotFound.
 	GetRun(ctx context.Context, id string) (Run, error)
 

@@ -8,13 +8,19 @@
 //
 // # What each message becomes
 //
-//   - Every record of the range that can still be read: one error item,
-//     stage "retries_exhausted", with the message's condition and attempts
-//     (approximateInvokeCount), the raw record (cut to store.MaxPayload),
-//     its shard, sequence number and partition key, and the event and run
-//     ids when the record is a CloudEvent. A movie.observed event of a
-//     known run is also counted as failed for that run (once per event id,
-//     like the processor does), so the run can complete.
+//   - Every record of the range that can still be read and that the
+//     processor did not handle: one error item, stage "retries_exhausted",
+//     with the message's condition and attempts (approximateInvokeCount),
+//     the raw record (cut to store.MaxPayload), its shard, sequence number
+//     and partition key, and the event and run ids when the record is a
+//     CloudEvent. The range runs from the batch's first record to its
+//     last, so it also holds records the processor projected or stored as
+//     permanent failures (other partition keys after the lowest reported
+//     failure): a movie.observed event of a known run is stored with
+//     store FailEvent, which writes the item and counts the event as
+//     failed for its run only if the event's progress marker is absent,
+//     and skips it otherwise. Other records carry no marker and are always
+//     stored.
 //   - Records no longer on the stream (retention expired, shard gone), or
 //     fewer records than the batch had: one metadata-only item for the
 //     range saying so.
@@ -56,9 +62,13 @@ type Store interface {
 	// PutError stores e; storing an item with the same ID again updates
 	// it (idempotent).
 	PutError(ctx context.Context, e store.ErrorItem) error
-	// CountEvent adds one to counter c of run runID unless eventID was
-	// already counted for that run; it reports whether it counted.
-	CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error)
+	// FailEvent records that event eventID of run runID failed for good:
+	// in one transaction it writes the event's progress marker, adds one to
+	// the run's failed counter and stores e. If the marker already exists
+	// (the processor projected the event or stored it as a permanent
+	// failure, or it failed before), nothing is written and it returns
+	// false.
+	FailEvent(ctx context.Context, runID, eventID string, e store.ErrorItem) (bool, error)
 }
 
 var _ Store = store.Store(nil)
@@ -186,8 +196,13 @@ func (h *Handler) message(ctx context.Context, msg lambdaevents.SQSMessage) (err
 	return nil
 }
 
-// record stores one record read back, and counts it as failed for its run
-// when it is a movie event.
+// record stores one record read back. A movie event with an event and a
+// run id goes through FailEvent: it is stored and counted as failed for its
+// run only if the processor has not handled it (its progress marker is
+// absent) — the range of a discarded batch also holds records that were
+// projected or stored as permanent failures, and those are not failures
+// of the batch. Any other record (unreadable, or not a movie event) has
+// no marker and is stored as it is.
 func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, at time.Time) error {
 	b := of.KinesisBatchInfo
 	shard := rec.ShardID
@@ -204,13 +219,20 @@ func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, a
 	item.ShardID = shard
 	item.SequenceNumber = rec.SequenceNumber
 	item.PartitionKey = rec.PartitionKey
-	if err := h.store.PutError(ctx, item); err != nil {
-		return fmt.Errorf("store record %s: %w", rec.SequenceNumber, err)
-	}
-	if env.movie && env.id != "" && env.runID != "" {
-		if _, err := h.store.CountEvent(ctx, env.runID, env.id, store.CounterFailed); err != nil {
-			return fmt.Errorf("count failed event %s of run %s: %w", env.id, env.runID, err)
+	if !env.movie || env.id == "" || env.runID == "" {
+		if err := h.store.PutError(ctx, item); err != nil {
+			return fmt.Errorf("store record %s: %w", rec.SequenceNumber, err)
 		}
+		return nil
+	}
+	failed, err := h.store.FailEvent(ctx, env.runID, env.id, item)
+	if err != nil {
+		return fmt.Errorf("store failed event %s of run %s (record %s): %w", env.id, env.runID, rec.SequenceNumber, err)
+	}
+	if !failed {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "record of a discarded batch skipped: already handled",
+			slog.String("event_id", env.id), slog.String("run_id", env.runID), slog.String("shard_id", shard),
+			slog.String("sequence_number", rec.SequenceNumber), slog.String("partition_key", rec.PartitionKey))
 	}
 	return nil
 }

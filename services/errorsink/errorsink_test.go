@@ -87,11 +87,11 @@ func (f *failStore) PutError(ctx context.Context, e store.ErrorItem) error {
 	return f.Store.PutError(ctx, e)
 }
 
-func (f *failStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
-	if f.fail("CountEvent") {
+func (f *failStore) FailEvent(ctx context.Context, runID, eventID string, e store.ErrorItem) (bool, error) {
+	if f.fail("FailEvent") {
 		return false, f.err
 	}
-	return f.Store.CountEvent(ctx, runID, eventID, c)
+	return f.Store.FailEvent(ctx, runID, eventID, e)
 }
 
 const (
@@ -135,6 +135,25 @@ func records(t testing.TB) []stream.Stored {
 		{ShardID: shard1, SequenceNumber: seq(2), PartitionKey: runID, Data: enc(completed), ArrivalTime: arrival},
 		{ShardID: shard1, SequenceNumber: "99601189658422359378836298522902373528957594348623495186", PartitionKey: "after", Data: []byte("x")},
 	}
+}
+
+// movieRecords are three movie events of shard1 at seq(0)..seq(2), one
+// per partition key, and their event ids.
+func movieRecords(t testing.TB) ([]stream.Stored, []string) {
+	var recs []stream.Stored
+	var ids []string
+	for i, key := range []string{"alien-1979", "casablanca-1942", "brazil-1985"} {
+		e := events.NewMovieObserved(runID, source, now.Add(-time.Hour), key, events.MovieObserved{
+			Title: key, Year: 1979, Rating: events.Rating{Value: 8}})
+		b, err := events.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, stream.Stored{ShardID: shard1, SequenceNumber: seq(i), PartitionKey: key, Data: b,
+			ArrivalTime: now.Add(-2 * time.Hour)})
+		ids = append(ids, e.ID)
+	}
+	return recs, ids
 }
 
 // message is an SQS message holding the documented on-failure record
@@ -203,12 +222,29 @@ func TestHandle(t *testing.T) {
 		Condition: "RetryAttemptsExhausted", Attempts: 1, PayloadSize: len(badBody),
 		First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
 	sentAt := now.Truncate(time.Millisecond)
+	// A batch whose lowest failure is casablanca: the processor projected
+	// alien before it and brazil (another partition key) after it.
+	movieRecs, movieIDs := movieRecords(t)
+	casablanca := itemView{ID: store.ErrorID(store.StageRetriesExhausted, shard1, seq(1), ""), Stage: "retries_exhausted",
+		Reason: why, EventID: movieIDs[1], RunID: runID, Shard: shard1, Seq: seq(1), Key: "casablanca-1942",
+		Condition: "RetryAttemptsExhausted", Attempts: 4, PayloadSize: len(movieRecs[1].Data),
+		First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
+	processed := func(ids ...string) func(*testing.T, *embedded.Store) {
+		return func(t *testing.T, s *embedded.Store) {
+			for _, id := range ids {
+				if _, err := s.CountEvent(context.Background(), runID, id, store.CounterProcessed); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 
 	tests := []struct {
 		name            string
 		msgs            []lambdaevents.SQSMessage
 		reader          *fakeReader
 		store           func(errorsink.Store) errorsink.Store
+		before          func(*testing.T, *embedded.Store) // what the processor did
 		clock           time.Time
 		wantFailed      []string
 		wantItems       []itemView
@@ -224,6 +260,33 @@ func TestHandle(t *testing.T) {
 			name:            "the same message twice yields the same items",
 			msgs:            []lambdaevents.SQSMessage{message(t, "m1"), message(t, "m1-again")},
 			wantItems:       allRecords,
+			wantFailedCount: 1,
+		},
+		{
+			name:            "records the processor handled are not failures",
+			msgs:            []lambdaevents.SQSMessage{message(t, "m1")},
+			reader:          &fakeReader{shards: map[string][]stream.Stored{shard1: movieRecs}},
+			before:          processed(movieIDs[0], movieIDs[2]),
+			wantItems:       []itemView{casablanca},
+			wantFailedCount: 1,
+		},
+		{
+			name:            "records the processor handled are not failures, the same message twice",
+			msgs:            []lambdaevents.SQSMessage{message(t, "m1"), message(t, "m1-again")},
+			reader:          &fakeReader{shards: map[string][]stream.Stored{shard1: movieRecs}},
+			before:          processed(movieIDs[0], movieIDs[2]),
+			wantItems:       []itemView{casablanca},
+			wantFailedCount: 1,
+		},
+		{
+			name: "a movie event the processor stored as a permanent failure is not stored again",
+			msgs: []lambdaevents.SQSMessage{message(t, "m1")},
+			before: func(t *testing.T, s *embedded.Store) {
+				if _, err := s.CountEvent(context.Background(), runID, movieID, store.CounterFailed); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantItems:       allRecords[1:],
 			wantFailedCount: 1,
 		},
 		{
@@ -262,20 +325,29 @@ func TestHandle(t *testing.T) {
 			name: "a failed store is retried, other messages go on",
 			msgs: []lambdaevents.SQSMessage{message(t, "m1"), {MessageId: "m2", Body: badBody}},
 			store: func(s errorsink.Store) errorsink.Store {
-				return &failStore{Store: s, op: "PutError", after: 1, err: store.ErrTransient}
+				return &failStore{Store: s, op: "PutError", after: 0, err: store.ErrTransient}
 			},
 			wantFailed:      []string{"m1"},
 			wantItems:       []itemView{allRecords[0], {ID: store.ErrorID(store.StageRetriesExhausted, "", "", "sqs-message:m2"), Stage: badItem.Stage, Reason: badItem.Reason, Condition: badItem.Condition, Attempts: 1, PayloadSize: badItem.PayloadSize, First: documentedAt, Last: documentedAt, Expires: badItem.Expires}},
 			wantFailedCount: 1,
 		},
 		{
-			name: "a failed count is retried",
+			name: "a failed FailEvent is retried and leaves nothing of its record",
 			msgs: []lambdaevents.SQSMessage{message(t, "m1")},
 			store: func(s errorsink.Store) errorsink.Store {
-				return &failStore{Store: s, op: "CountEvent", err: store.ErrTransient}
+				return &failStore{Store: s, op: "FailEvent", err: store.ErrTransient}
 			},
 			wantFailed: []string{"m1"},
-			wantItems:  allRecords[:1],
+		},
+		{
+			name: "a failed FailEvent, then the message again: every record once",
+			msgs: []lambdaevents.SQSMessage{message(t, "m1"), message(t, "m1-again")},
+			store: func(s errorsink.Store) errorsink.Store {
+				return &failStore{Store: s, op: "FailEvent", err: store.ErrTransient}
+			},
+			wantFailed:      []string{"m1"},
+			wantItems:       allRecords,
+			wantFailedCount: 1,
 		},
 	}
 	for _, tc := range tests {
@@ -285,6 +357,9 @@ func TestHandle(t *testing.T) {
 				c = tc.clock.Add(time.Hour)
 			}
 			mem := embedded.NewMemory(embedded.WithClock(func() time.Time { return c }))
+			if tc.before != nil {
+				tc.before(t, mem)
+			}
 			var st errorsink.Store = mem
 			if tc.store != nil {
 				st = tc.store(mem)

@@ -25,6 +25,10 @@
 //     "MARK#<run>#<event>" conditioned on its absence (or expiry), and an
 //     UpdateItem ADD on the run's counter. A cancellation caused by the
 //     marker's condition is a duplicate: (false, nil).
+//   - FailEvent is the same transaction with the failed counter and a
+//     third item: a Put of the error item (with its byTime keys and TTL) in
+//     the errors table. A cancellation caused by the marker's condition
+//     means the event was handled before: (false, nil), nothing written.
 //   - ListMovies without a year is a Scan (DynamoDB's hash order, stable),
 //     with a year a Query on byYear (id order); ListErrors is a Query on
 //     byTime, newest first. Page tokens hold the listing and the last key;

@@ -89,44 +89,83 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), checkCounter(c)); err != nil {
 		return false, fmt.Errorf("count event: %w", err)
 	}
+	counted, err := s.transactMarker(ctx, runID, eventID, c, nil)
+	if err != nil {
+		return false, fmt.Errorf("count event %q of run %q: %w", eventID, runID, err)
+	}
+	return counted, nil
+}
+
+// FailEvent implements store.Store with TransactWriteItems: the marker's
+// Put (conditioned on its absence or expiry, as CountEvent's), the ADD to
+// the run's failed counter and the Put of the error item commit together
+// or not at all. e is cleaned as PutError cleans it and carries every
+// attribute PutError writes (byTime keys, TTL); an item with e.ID
+// (possible only if it outlived its event's marker) is replaced by e.
+func (s *Store) FailEvent(ctx context.Context, runID, eventID string, e store.ErrorItem) (bool, error) {
+	e, err := layout.CleanError(e)
+	if err = errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), err); err != nil {
+		return false, fmt.Errorf("fail event: %w", err)
+	}
+	item, err := attributevalue.MarshalMap(toErrorItem(e))
+	if err != nil {
+		return false, fmt.Errorf("fail event %q of run %q: %w", eventID, runID, err)
+	}
+	failed, err := s.transactMarker(ctx, runID, eventID, store.CounterFailed, &types.TransactWriteItem{
+		Put: &types.Put{TableName: aws.String(s.tables.Errors), Item: item},
+	})
+	if err != nil {
+		return false, fmt.Errorf("fail event %q of run %q: %w", eventID, runID, err)
+	}
+	return failed, nil
+}
+
+// transactMarker writes, in one TransactWriteItems, the progress marker of
+// event eventID of run runID (conditioned on its absence or expiry), the
+// ADD of one to counter c of the run, and extra if it is not nil. It
+// reports false, with nothing written, when the marker's condition
+// cancelled the transaction; other failures are classified by wrap.
+func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c store.Counter, extra *types.TransactWriteItem) (bool, error) {
 	now := s.now()
 	marker, err := attributevalue.MarshalMap(markerItem{
 		PK: layout.MarkerKey(runID, eventID), Counter: string(c),
 		ExpiresAt: layout.EpochSeconds(now.Add(layout.MarkerTTL)),
 	})
 	if err != nil {
-		return false, fmt.Errorf("count event: %w", err)
+		return false, err
 	}
 	absent := expression.AttributeNotExists(expression.Name(contract.AttrPK)).Or(
 		expression.Name(contract.AttrExpiresAt).LessThanEqual(expression.Value(now.Unix())))
 	condExpr, err := expression.NewBuilder().WithCondition(absent).Build()
 	if err != nil {
-		return false, fmt.Errorf("count event: build expression: %w", err)
+		return false, fmt.Errorf("build expression: %w", err)
 	}
 	add := expression.Set(expression.Name(contract.AttrID), expression.Value(runID)).
 		Add(expression.Name(string(c)), expression.Value(1))
 	updExpr, err := expression.NewBuilder().WithUpdate(add).Build()
 	if err != nil {
-		return false, fmt.Errorf("count event: build expression: %w", err)
+		return false, fmt.Errorf("build expression: %w", err)
 	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{
-				TableName:                 aws.String(s.tables.Runs),
-				Item:                      marker,
-				ConditionExpression:       condExpr.Condition(),
-				ExpressionAttributeNames:  condExpr.Names(),
-				ExpressionAttributeValues: condExpr.Values(),
-			}},
-			{Update: &types.Update{
-				TableName:                 aws.String(s.tables.Runs),
-				Key:                       key(contract.AttrPK, layout.RunKey(runID)),
-				UpdateExpression:          updExpr.Update(),
-				ExpressionAttributeNames:  updExpr.Names(),
-				ExpressionAttributeValues: updExpr.Values(),
-			}},
-		},
-	}, s.opt)
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                 aws.String(s.tables.Runs),
+			Item:                      marker,
+			ConditionExpression:       condExpr.Condition(),
+			ExpressionAttributeNames:  condExpr.Names(),
+			ExpressionAttributeValues: condExpr.Values(),
+		}},
+		{Update: &types.Update{
+			TableName:                 aws.String(s.tables.Runs),
+			Key:                       key(contract.AttrPK, layout.RunKey(runID)),
+			UpdateExpression:          updExpr.Update(),
+			ExpressionAttributeNames:  updExpr.Names(),
+			ExpressionAttributeValues: updExpr.Values(),
+		}},
+	}
+	if extra != nil {
+		items = append(items, *extra)
+	}
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}, s.opt)
 	if err == nil {
 		return true, nil
 	}
@@ -135,7 +174,7 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 		aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
 		return false, nil
 	}
-	return false, fmt.Errorf("count event %q of run %q: %w", eventID, runID, wrap(err))
+	return false, wrap(err)
 }
 
 func checkCounter(c store.Counter) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,31 +206,52 @@ func TestCountEventCancellations(t *testing.T) {
 			`"Message":"Transaction cancelled","CancellationReasons":` + reasons + `}`}
 	}
 	conflict := cancelled(`[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]`)
+	// wantErr: "" none, "transient", "permanent".
 	tests := []struct {
-		name          string
-		script        []reply
-		wantCounted   bool
-		wantTransient bool
-		wantCalls     int
+		name        string
+		script      []reply
+		wantCounted bool
+		wantErr     string
+		wantCalls   int
 	}{
-		{"counted", []reply{ok}, true, false, 1},
-		{"marker exists: duplicate", []reply{cancelled(`[{"Code":"ConditionalCheckFailed"},{"Code":"None"}]`)}, false, false, 1},
-		{"conflict, then success", []reply{conflict, ok}, true, false, 2},
-		{"conflict throughout", repeat(conflict, 10), false, true, 4},
-		{"throttled item", repeat(cancelled(`[{"Code":"None"},{"Code":"ThrottlingError"}]`), 10), false, true, 4},
-		{"throttled call", repeat(throttled, 10), false, true, 4},
+		{"counted", []reply{ok}, true, "", 1},
+		{"marker exists: duplicate", []reply{cancelled(`[{"Code":"ConditionalCheckFailed"},{"Code":"None"}]`)}, false, "", 1},
+		{"validation error", []reply{validation}, false, "permanent", 1},
+		{"conflict, then success", []reply{conflict, ok}, true, "", 2},
+		{"conflict throughout", repeat(conflict, 10), false, "transient", 4},
+		{"throttled item", repeat(cancelled(`[{"Code":"None"},{"Code":"ThrottlingError"}]`), 10), false, "transient", 4},
+		{"throttled call", repeat(throttled, 10), false, "transient", 4},
+	}
+	// FailEvent's transaction has the error item's Put as a third item; the
+	// marker's is still the first.
+	failure := store.ErrorItem{ID: "x1", Stage: store.StageRetriesExhausted, EventID: "e1", RunID: "run-1",
+		FirstFailure: movieT0, LastFailure: movieT0}
+	ops := map[string]func(s *dynamo.Store) (bool, error){
+		"CountEvent": func(s *dynamo.Store) (bool, error) {
+			return s.CountEvent(t.Context(), "run-1", "e1", store.CounterProcessed)
+		},
+		"FailEvent": func(s *dynamo.Store) (bool, error) { return s.FailEvent(t.Context(), "run-1", "e1", failure) },
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, fake := newFake(t, map[string][]reply{"TransactWriteItems": tt.script})
-			counted, err := s.CountEvent(t.Context(), "run-1", "e1", store.CounterProcessed)
-			if counted != tt.wantCounted || (err != nil) != tt.wantTransient || errors.Is(err, store.ErrTransient) != tt.wantTransient {
-				t.Errorf("CountEvent = %v, %v; want %v, transient error %v", counted, err, tt.wantCounted, tt.wantTransient)
-			}
-			if got := len(fake.Calls()); got != tt.wantCalls {
-				t.Errorf("%d calls, want %d", got, tt.wantCalls)
-			}
-		})
+		for name, op := range ops {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				s, fake := newFake(t, map[string][]reply{"TransactWriteItems": slices.Clone(tt.script)})
+				counted, err := op(s)
+				gotErr := ""
+				switch {
+				case errors.Is(err, store.ErrTransient):
+					gotErr = "transient"
+				case err != nil:
+					gotErr = "permanent"
+				}
+				if counted != tt.wantCounted || gotErr != tt.wantErr {
+					t.Errorf("%s = %v, %v; want %v, error %q", name, counted, err, tt.wantCounted, tt.wantErr)
+				}
+				if got := len(fake.Calls()); got != tt.wantCalls {
+					t.Errorf("%d calls, want %d", got, tt.wantCalls)
+				}
+			})
+		}
 	}
 }
 

@@ -30,6 +30,9 @@
 //     they are served as 1000.
 //   - CountEvent writes the per-event marker and bumps the run's counter in
 //     one transaction. Markers expire after 8 days.
+//   - FailEvent writes the same marker, bumps the failed counter and stores
+//     the error item in one transaction, or writes nothing if the marker
+//     is there.
 //   - TTL: expired leases, markers and error items are invisible at once
 //     (the clock decides; leases are judged by the now passed to
 //     AcquireLease) and are deleted by a sweep that writes run every minute,

@@ -337,6 +337,45 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 	return counted, nil
 }
 
+// FailEvent implements store.Store. The marker, the run's failed counter
+// and the error item are written in one transaction; the marker is the
+// one CountEvent writes (an expired marker counts as absent), and e is
+// cleaned and indexed as PutError does. An unexpired item with e.ID
+// (possible only if it outlived its event's marker) is replaced by e.
+func (s *Store) FailEvent(ctx context.Context, runID, eventID string, e store.ErrorItem) (bool, error) {
+	e, err := layout.CleanError(e)
+	if err = errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), err); err != nil {
+		return false, fmt.Errorf("fail event: %w", err)
+	}
+	var failed bool
+	err = s.update(ctx, func(tx writeTx) error {
+		failed = false
+		now := s.now()
+		mk := []byte(layout.MarkerKey(runID, eventID))
+		if v := tx.get(bRuns, mk); v != nil && !layout.Expired(expiresAt(v), now) {
+			return nil
+		}
+		if err := tx.put(bRuns, mk, encodeMarker(store.CounterFailed, layout.EpochSeconds(now.Add(layout.MarkerTTL)))); err != nil {
+			return err
+		}
+		key := []byte(layout.RunKey(runID))
+		r, _, err := getRun(tx, key, runID)
+		if err != nil {
+			return err
+		}
+		r.Failed++
+		if err := tx.put(bRuns, key, encodeRun(r)); err != nil {
+			return err
+		}
+		failed = true
+		return putError(tx, e, now, false)
+	})
+	if err != nil {
+		return false, fmt.Errorf("fail event %q of run %q: %w", eventID, runID, err)
+	}
+	return failed, nil
+}
+
 func checkCounter(c store.Counter) error {
 	switch c {
 	case store.CounterProcessed, store.CounterFailed:
@@ -440,32 +479,37 @@ func (s *Store) PutError(ctx context.Context, e store.ErrorItem) error {
 	if err != nil {
 		return fmt.Errorf("put error: %w", err)
 	}
-	err = s.update(ctx, func(tx writeTx) error {
-		next := e
-		key := []byte(e.ID)
-		if v := tx.get(bErrors, key); v != nil {
-			old, err := decodeError(v)
-			if err != nil {
-				return err
-			}
-			if !layout.Expired(old.ExpiresAt.Unix(), s.now()) {
-				next.FirstFailure = old.FirstFailure
-			}
-			if !old.FirstFailure.Equal(next.FirstFailure) {
-				if err := tx.del(bErrorsByTime, []byte(layout.ErrorsListSK(old.FirstFailure, e.ID))); err != nil {
-					return err
-				}
-			}
-		}
-		if err := tx.put(bErrors, key, encodeError(next)); err != nil {
-			return err
-		}
-		return tx.put(bErrorsByTime, []byte(layout.ErrorsListSK(next.FirstFailure, e.ID)), indexValue(e.ID))
-	})
+	err = s.update(ctx, func(tx writeTx) error { return putError(tx, e, s.now(), true) })
 	if err != nil {
 		return fmt.Errorf("put error %q: %w", e.ID, err)
 	}
 	return nil
+}
+
+// putError writes the cleaned item e and its byTime index entry in tx. An
+// unexpired item with e.ID keeps its FirstFailure if keepFirst is set;
+// otherwise, and if it has expired, e replaces it.
+func putError(tx writeTx, e store.ErrorItem, now time.Time, keepFirst bool) error {
+	next := e
+	key := []byte(e.ID)
+	if v := tx.get(bErrors, key); v != nil {
+		old, err := decodeError(v)
+		if err != nil {
+			return err
+		}
+		if keepFirst && !layout.Expired(old.ExpiresAt.Unix(), now) {
+			next.FirstFailure = old.FirstFailure
+		}
+		if !old.FirstFailure.Equal(next.FirstFailure) {
+			if err := tx.del(bErrorsByTime, []byte(layout.ErrorsListSK(old.FirstFailure, e.ID))); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.put(bErrors, key, encodeError(next)); err != nil {
+		return err
+	}
+	return tx.put(bErrorsByTime, []byte(layout.ErrorsListSK(next.FirstFailure, e.ID)), indexValue(e.ID))
 }
 
 // ListErrors implements store.Store. Expired items are left out.

@@ -57,6 +57,8 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Runs", func(t *testing.T) { testRuns(t, newStore) })
 	t.Run("CountEvent", func(t *testing.T) { testCountEvent(t, newStore) })
 	t.Run("CountEventConcurrent", func(t *testing.T) { testCountEventConcurrent(t, newStore) })
+	t.Run("FailEvent", func(t *testing.T) { testFailEvent(t, newStore) })
+	t.Run("FailEventConcurrent", func(t *testing.T) { testFailEventConcurrent(t, newStore) })
 	t.Run("RunStatus", func(t *testing.T) { testRunStatus(t, newStore) })
 	t.Run("AcquireLease", func(t *testing.T) { testAcquireLease(t, newStore) })
 	t.Run("PageState", func(t *testing.T) { testPageState(t, newStore) })
@@ -1176,6 +1178,7 @@ func testCancelled(t *testing.T, newStore NewStore) {
 		"ListMovies": func() error { _, err := s.ListMovies(ctx, store.MovieFilter{}, 10, nil); return err },
 		"CountEvent": func() error { _, err := s.CountEvent(ctx, "r", "e", store.CounterProcessed); return err },
 		"PutError":   func() error { return s.PutError(ctx, errorItem("a", t0)) },
+		"FailEvent":  func() error { _, err := s.FailEvent(ctx, "r", "e", errorItem("a", t0)); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {
@@ -1184,5 +1187,236 @@ func testCancelled(t *testing.T, newStore NewStore) {
 	}
 	if _, err := s.GetMovie(ctxFor(t), "tt1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a cancelled ApplyMovie wrote: GetMovie error = %v", err)
+	}
+	if _, err := s.GetRun(ctxFor(t), "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a cancelled CountEvent or FailEvent wrote: GetRun error = %v", err)
+	}
+}
+
+func failEvent(t *testing.T, s store.Store, runID, eventID string, e store.ErrorItem) bool {
+	t.Helper()
+	ok, err := s.FailEvent(ctxFor(t), runID, eventID, e)
+	if err != nil {
+		t.Fatalf("FailEvent(%s, %s, %s): %v", runID, eventID, e.ID, err)
+	}
+	return ok
+}
+
+// checkCounts fails t unless run runID has the processed and failed counts
+// want.
+func checkCounts(t *testing.T, s store.Store, runID string, want [2]int) {
+	t.Helper()
+	r := getRun(t, s, runID)
+	if got := [2]int{r.Processed, r.Failed}; got != want {
+		t.Errorf("run %s: processed, failed = %v, want %v", runID, got, want)
+	}
+}
+
+func testFailEvent(t *testing.T, newStore NewStore) {
+	// failure is the retries_exhausted item of event ev-a of run-1.
+	failure := errorItem("a", t0)
+	failure.Stage, failure.Condition, failure.Attempts = store.StageRetriesExhausted, "RetryAttemptsExhausted", 4
+	t.Run("fresh event: item stored, failed counted", func(t *testing.T) {
+		s := newStore(t)
+		if !failEvent(t, s, "run-1", "ev-a", failure) {
+			t.Errorf("FailEvent of a fresh event = false, want true")
+		}
+		got, _ := listErrors(t, s, 10)
+		if diff := cmp.Diff([]store.ErrorItem{failure}, got, equate); diff != "" {
+			t.Errorf("errors (-want +got):\n%s", diff)
+		}
+		checkCounts(t, s, "run-1", [2]int{0, 1})
+	})
+	t.Run("again: nothing changes", func(t *testing.T) {
+		s := newStore(t)
+		failEvent(t, s, "run-1", "ev-a", failure)
+		later := failure
+		later.FirstFailure, later.LastFailure = t0.Add(time.Hour), t0.Add(time.Hour)
+		later.Attempts, later.Reason = 9, "failed again"
+		if failEvent(t, s, "run-1", "ev-a", later) {
+			t.Errorf("second FailEvent = true, want false")
+		}
+		// Another item id for the same event changes nothing either.
+		other := later
+		other.ID = "a-2"
+		if failEvent(t, s, "run-1", "ev-a", other) {
+			t.Errorf("FailEvent with another item id = true, want false")
+		}
+		got, _ := listErrors(t, s, 10)
+		if diff := cmp.Diff([]store.ErrorItem{failure}, got, equate); diff != "" {
+			t.Errorf("errors (-want +got):\n%s", diff)
+		}
+		checkCounts(t, s, "run-1", [2]int{0, 1})
+	})
+	t.Run("after CountEvent: no item", func(t *testing.T) {
+		for _, c := range []store.Counter{store.CounterProcessed, store.CounterFailed} {
+			t.Run(string(c), func(t *testing.T) {
+				s := newStore(t)
+				count(t, s, "run-1", "ev-a", c)
+				if failEvent(t, s, "run-1", "ev-a", failure) {
+					t.Errorf("FailEvent after CountEvent(%s) = true, want false", c)
+				}
+				if got, _ := listErrors(t, s, 10); len(got) != 0 {
+					t.Errorf("FailEvent of a handled event stored %d error items: %+v", len(got), got)
+				}
+				want := [2]int{1, 0}
+				if c == store.CounterFailed {
+					want = [2]int{0, 1}
+				}
+				checkCounts(t, s, "run-1", want)
+			})
+		}
+	})
+	t.Run("CountEvent after FailEvent: not counted", func(t *testing.T) {
+		s := newStore(t)
+		failEvent(t, s, "run-1", "ev-a", failure)
+		for _, c := range []store.Counter{store.CounterProcessed, store.CounterFailed} {
+			if count(t, s, "run-1", "ev-a", c) {
+				t.Errorf("CountEvent(%s) after FailEvent = true, want false", c)
+			}
+		}
+		checkCounts(t, s, "run-1", [2]int{0, 1})
+	})
+	t.Run("events and runs are independent", func(t *testing.T) {
+		s := newStore(t)
+		b := errorItem("b", t0.Add(time.Millisecond))
+		c := errorItem("c", t0.Add(2*time.Millisecond))
+		c.RunID = "run-2"
+		count(t, s, "run-1", "ev-x", store.CounterProcessed)
+		for _, st := range []struct {
+			run, event string
+			e          store.ErrorItem
+		}{{"run-1", "ev-a", failure}, {"run-1", "ev-b", b}, {"run-2", "ev-a", c}} {
+			if !failEvent(t, s, st.run, st.event, st.e) {
+				t.Errorf("FailEvent(%s, %s) = false, want true", st.run, st.event)
+			}
+		}
+		got, _ := listErrors(t, s, 10)
+		if diff := cmp.Diff([]store.ErrorItem{c, b, failure}, got, equate); diff != "" {
+			t.Errorf("errors (-want +got):\n%s", diff)
+		}
+		checkCounts(t, s, "run-1", [2]int{1, 2})
+		checkCounts(t, s, "run-2", [2]int{0, 1})
+	})
+	t.Run("cleaned and given an expiry like PutError", func(t *testing.T) {
+		s := newStore(t)
+		now := time.Now().UTC()
+		e := errorItem("a", now)
+		e.ExpiresAt, e.Reason, e.PayloadSize = time.Time{}, "bad byte \xff here", 0
+		failEvent(t, s, "run-1", "ev-a", e)
+		want := e
+		want.Reason = "bad byte \uFFFD here"
+		want.PayloadSize = len(e.Payload)
+		exp := now.Add(14 * 24 * time.Hour)
+		want.ExpiresAt = exp.Truncate(time.Second)
+		if !want.ExpiresAt.Equal(exp) {
+			want.ExpiresAt = want.ExpiresAt.Add(time.Second)
+		}
+		got, _ := listErrors(t, s, 10)
+		if diff := cmp.Diff([]store.ErrorItem{want}, got, equate); diff != "" {
+			t.Errorf("errors (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("replaces an item of the same id that outlived its marker", func(t *testing.T) {
+		s := newStore(t)
+		old := failure
+		old.FirstFailure, old.LastFailure, old.Reason = t0.Add(-time.Hour), t0.Add(-time.Hour), "older"
+		if err := s.PutError(ctxFor(t), old); err != nil {
+			t.Fatal(err)
+		}
+		failEvent(t, s, "run-1", "ev-a", failure)
+		got, _ := listErrors(t, s, 10)
+		if diff := cmp.Diff([]store.ErrorItem{failure}, got, equate); diff != "" {
+			t.Errorf("errors (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("invalid: nothing written", func(t *testing.T) {
+		s := newStore(t)
+		big := failure
+		big.Payload = make([]byte, store.MaxPayload+1)
+		for _, in := range []struct {
+			run, event string
+			e          store.ErrorItem
+		}{
+			{"", "ev-a", failure}, {"run-1", "", failure}, {"run-1", "ev-a", store.ErrorItem{}},
+			{"run-1", "ev-a", big}, {strings.Repeat("r", 1000), "ev-a", failure},
+		} {
+			if ok, err := s.FailEvent(ctxFor(t), in.run, in.event, in.e); err == nil || errors.Is(err, store.ErrTransient) {
+				t.Errorf("FailEvent(%.20q, %q, %.20q) = %v, %v; want a bad-input error", in.run, in.event, in.e.ID, ok, err)
+			}
+		}
+		if _, err := s.GetRun(ctxFor(t), "run-1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetRun after invalid FailEvents: %v, want ErrNotFound", err)
+		}
+		if got, _ := listErrors(t, s, 10); len(got) != 0 {
+			t.Errorf("invalid FailEvents stored %d error items", len(got))
+		}
+		// The event can still fail for real.
+		if !failEvent(t, s, "run-1", "ev-a", failure) {
+			t.Errorf("FailEvent after invalid calls = false, want true")
+		}
+	})
+}
+
+// testFailEventConcurrent races CountEvent and FailEvent of the same
+// events: each event ends up handled by exactly one of them, and the error
+// items are exactly those of the events FailEvent won.
+func testFailEventConcurrent(t *testing.T, newStore NewStore) {
+	s := newStore(t)
+	const events = 10
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		won      = map[string]int{}
+		failedBy = map[string]bool{}
+		errs     []error
+	)
+	for i := range events {
+		ev := fmt.Sprintf("e%02d", i)
+		wg.Go(func() {
+			ok, err := s.CountEvent(ctxFor(t), "run-1", ev, store.CounterProcessed)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			} else if ok {
+				won[ev]++
+			}
+		})
+		wg.Go(func() {
+			e := errorItem(ev, t0.Add(time.Duration(i)*time.Millisecond))
+			ok, err := s.FailEvent(ctxFor(t), "run-1", ev, e)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			} else if ok {
+				won[ev]++
+				failedBy[ev] = true
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent CountEvent and FailEvent: %v", err)
+	}
+	want := map[string]int{}
+	for i := range events {
+		want[fmt.Sprintf("e%02d", i)] = 1
+	}
+	if diff := cmp.Diff(want, won); diff != "" {
+		t.Errorf("times each event was handled (-want +got):\n%s", diff)
+	}
+	got, _ := listErrors(t, s, 100)
+	items := map[string]bool{}
+	for _, e := range got {
+		items[e.ID] = true
+	}
+	if diff := cmp.Diff(failedBy, items, equate); diff != "" {
+		t.Errorf("error items vs events FailEvent won (-want +got):\n%s", diff)
+	}
+	r := getRun(t, s, "run-1")
+	if r.Processed+r.Failed != events || r.Failed != len(failedBy) {
+		t.Errorf("processed %d, failed %d; want %d in all, %d failed", r.Processed, r.Failed, events, len(failedBy))
 	}
 }
