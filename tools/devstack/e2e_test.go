@@ -420,7 +420,7 @@ func TestKillMidBatchConverges(t *testing.T) {
 	}
 	cmd.Wait()
 
-	_, base = child()
+	cmd, base = child()
 	c = client{t, base}
 	run := c.waitRun(sc.RunID)
 	if run.Status != "completed" || run.Processed != 250 || run.Failed != 0 {
@@ -429,6 +429,13 @@ func TestKillMidBatchConverges(t *testing.T) {
 	movies := c.allMovies()
 	if len(movies) != 250 {
 		t.Fatalf("%d movies after kill and restart, want 250", len(movies))
+	}
+	// SIGTERM: stop accepting, finish the batch in flight, exit 0.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("devstack after SIGTERM: %v, want exit status 0", err)
 	}
 	// The same tables as a clean run: compare with one in a fresh process.
 	clean := startStack(t, testConfig(t.TempDir()))
