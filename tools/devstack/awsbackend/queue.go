@@ -218,7 +218,13 @@ func (q *Queue) Receive(limit int, visibility time.Duration) ([]sqs.Message, err
 	return msgs, nil
 }
 
-// message maps a received message and its system attributes.
+// maxMillis is the last instant, in Unix milliseconds, that encoding/json
+// can write (RFC 3339 has four-digit years): 9999-12-31T23:59:59.999Z.
+const maxMillis = 253402300799999
+
+// message maps a received message and its system attributes: a
+// non-negative receive count, times from the Unix epoch to year 9999 (the
+// status page writes them as JSON).
 func message(m types.Message, visibleAt time.Time) (sqs.Message, error) {
 	id := aws.ToString(m.MessageId)
 	msg := sqs.Message{
@@ -228,21 +234,21 @@ func message(m types.Message, visibleAt time.Time) (sqs.Message, error) {
 		VisibleAt:     visibleAt,
 	}
 	var errs []error
-	attr := func(name types.MessageSystemAttributeName) int64 {
+	attr := func(name types.MessageSystemAttributeName, limit int64) int64 {
 		raw, ok := m.Attributes[string(name)]
 		if !ok {
 			errs = append(errs, fmt.Errorf("attribute %s missing", name))
 			return 0
 		}
 		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("attribute %s %q: want a non-negative integer", name, raw))
+		if err != nil || n < 0 || n > limit {
+			errs = append(errs, fmt.Errorf("attribute %s %q: want an integer from 0 to %d", name, raw, limit))
 		}
 		return n
 	}
-	msg.ReceiveCount = int(attr(types.MessageSystemAttributeNameApproximateReceiveCount))
-	msg.SentAt = time.UnixMilli(attr(types.MessageSystemAttributeNameSentTimestamp))
-	msg.FirstReceiveAt = time.UnixMilli(attr(types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp))
+	msg.ReceiveCount = int(attr(types.MessageSystemAttributeNameApproximateReceiveCount, math.MaxInt32))
+	msg.SentAt = time.UnixMilli(attr(types.MessageSystemAttributeNameSentTimestamp, maxMillis))
+	msg.FirstReceiveAt = time.UnixMilli(attr(types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp, maxMillis))
 	if err := errors.Join(errs...); err != nil {
 		return sqs.Message{}, fmt.Errorf("message %s: %w", id, err)
 	}
