@@ -112,7 +112,7 @@ func newHangingService(t *testing.T) (*scraper.Service, *ctxRecorder, *siteFetch
 // before the deadline.
 func TestCompletedFitsTheDeadline(t *testing.T) {
 	svc, pub, _ := newHangingService(t)
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
 
