@@ -382,8 +382,11 @@ func (r *shardReader) iterator(ctx context.Context, after string) (*string, erro
 		if err == nil {
 			return out.ShardIterator, nil
 		}
-		if !transient(err) || ctx.Err() != nil {
+		if !transient(err) {
 			return nil, fmt.Errorf("get shard iterator: %w", err)
+		}
+		if ctx.Err() != nil { // the time ran out while throttled
+			return nil, fmt.Errorf("get shard iterator (throttled %d times): %w", attempt, err)
 		}
 		if berr := backoff(ctx, attempt, r.s.opts.readBackoff, r.s.opts.maxReadBackoff); berr != nil {
 			return nil, fmt.Errorf("get shard iterator (throttled %d times): %w", attempt, err)
@@ -411,8 +414,10 @@ func (r *shardReader) get(ctx context.Context, iter *string, limit int, renew fu
 				return nil, err
 			}
 			continue
-		case !transient(err) || ctx.Err() != nil:
+		case !transient(err):
 			return nil, fmt.Errorf("get records: %w", err)
+		case ctx.Err() != nil: // the time ran out while throttled
+			return nil, fmt.Errorf("get records (throttled %d times): %w", attempt, err)
 		}
 		if berr := backoff(ctx, attempt, r.s.opts.readBackoff, r.s.opts.maxReadBackoff); berr != nil {
 			return nil, fmt.Errorf("get records (throttled %d times): %w", attempt, err)
