@@ -39,13 +39,11 @@ package errorsink
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
-	"unicode"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
@@ -209,29 +207,29 @@ func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, a
 	if shard == "" {
 		shard = b.ShardID
 	}
-	env := peekEnvelope(rec.Data)
+	env := events.Peek(rec.Data)
 	item := h.item(of, at)
 	item.ID = store.ErrorID(store.StageRetriesExhausted, shard, rec.SequenceNumber, "")
 	item.Reason = reason(of.RequestContext)
-	item.EventID, item.RunID = env.id, env.runID
+	item.EventID, item.RunID = env.ID, env.RunID
 	item.Payload = clipPayload(rec.Data)
 	item.PayloadSize = len(rec.Data)
 	item.ShardID = shard
 	item.SequenceNumber = rec.SequenceNumber
 	item.PartitionKey = rec.PartitionKey
-	if !env.movie || env.id == "" || env.runID == "" {
+	if env.Type != events.TypeMovieObserved || env.ID == "" || env.RunID == "" {
 		if err := h.store.PutError(ctx, item); err != nil {
 			return fmt.Errorf("store record %s: %w", rec.SequenceNumber, err)
 		}
 		return nil
 	}
-	failed, err := h.store.FailEvent(ctx, env.runID, env.id, item)
+	failed, err := h.store.FailEvent(ctx, env.RunID, env.ID, item)
 	if err != nil {
-		return fmt.Errorf("store failed event %s of run %s (record %s): %w", env.id, env.runID, rec.SequenceNumber, err)
+		return fmt.Errorf("store failed event %s of run %s (record %s): %w", env.ID, env.RunID, rec.SequenceNumber, err)
 	}
 	if !failed {
 		h.log.LogAttrs(ctx, slog.LevelDebug, "record of a discarded batch skipped: already handled",
-			slog.String("event_id", env.id), slog.String("run_id", env.runID), slog.String("shard_id", shard),
+			slog.String("event_id", env.ID), slog.String("run_id", env.RunID), slog.String("shard_id", shard),
 			slog.String("sequence_number", rec.SequenceNumber), slog.String("partition_key", rec.PartitionKey))
 	}
 	return nil
@@ -312,41 +310,3 @@ func clipText(s string) string {
 	return string(bytes.ToValidUTF8([]byte(s), nil))
 }
 
-// envelope is what identifies a record's event, as far as it can be read.
-type envelope struct {
-	id, runID string
-	movie     bool
-}
-
-// peekEnvelope reads the id, run id and type of a CloudEvent without
-// checking the rest: the record may be any of the bad ones. Values that
-// are not well-formed tokens are dropped.
-func peekEnvelope(raw []byte) envelope {
-	var w struct {
-		ID    string `json:"id"`
-		RunID string `json:"runid"`
-		Type  string `json:"type"`
-	}
-	_ = json.Unmarshal(raw, &w) // best effort: anything unreadable stays empty
-	var env envelope
-	if validID(w.ID, events.MaxIDLen) {
-		env.id = w.ID
-	}
-	if validID(w.RunID, events.MaxRunIDLen) {
-		env.runID = w.RunID
-	}
-	env.movie = w.Type == events.TypeMovieObserved
-	return env
-}
-
-func validID(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if r == unicode.ReplacementChar || !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return false
-		}
-	}
-	return true
-}
