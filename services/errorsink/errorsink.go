@@ -309,4 +309,3 @@ func clipText(s string) string {
 	}
 	return string(bytes.ToValidUTF8([]byte(s), nil))
 }
-
