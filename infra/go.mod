@@ -13,6 +13,19 @@ require (
 require (
 	github.com/antchfx/htmlquery v1.3.7 // indirect
 	github.com/antchfx/xpath v1.3.9 // indirect
+	github.com/aws/aws-lambda-go v1.55.1 // indirect
+	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
+	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
+	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.21 // indirect
+	github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression v1.10.9 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
+	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0 // indirect
+	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.47.0 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
+	github.com/aws/aws-sdk-go-v2/service/kinesis v1.56.13 // indirect
+	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
 	github.com/spf13/cast v1.4.1 // indirect
 )
@@ -90,8 +103,10 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v5 v5.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0 // indirect
-	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0 // indirect
-	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/services/errorsink v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/services/processor v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/query v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper v0.0.0
@@ -144,6 +159,8 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/services/errorsink => ../services/errorsink
+	github.com/scrape-pipeline/scrape-pipeline/services/processor => ../services/processor
 	github.com/scrape-pipeline/scrape-pipeline/services/query => ../services/query
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../services/samplesite
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper => ../services/scraper

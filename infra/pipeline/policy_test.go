@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -9,6 +10,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	kinesisadapter "github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
+	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
 )
 
 // access is one allowed (action, resource) pair.
@@ -30,17 +38,17 @@ func grant(resources []string, actions ...string) []access {
 
 func list(s ...string) []string { return s }
 
-// wantAccess is THE table of what each function may do: the actions its
-// code (and its event source mapping) calls, on its own resources only.
-// Reconcile it with the AWS adapters the services use when they change.
-// Every function may also write to its own log group (added below).
+// wantAccess is what each function may do, on its own resources only:
+// what its event source mapping needs (from AWS's documentation), and the
+// data-plane actions its code calls, derived from the service's own ports
+// (the Store, Publisher and RangeReader interfaces it declares) through the
+// adapters' Accesses tables, which the adapters' tests check against the
+// calls they really make. A new method on a port, or a new call in an
+// adapter, changes the expected policy. Every function may also write to
+// its own log group (added below).
 var wantAccess = map[string][]access{
 	Scraper: slices.Concat(
-		// The Kinesis publisher.
-		grant(list(streamARN()), "kinesis:PutRecords"),
-		// AcquireLease (PutItem, GetItem), PageState (GetItem), PutPageState
-		// (PutItem), StartRun/CompleteRun (UpdateItem).
-		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+		codeAccess(reflect.TypeFor[scraper.Store](), reflect.TypeFor[scraper.Publisher]()),
 	),
 	Processor: slices.Concat(
 		// The mapping reads the stream with the function's role.
@@ -48,33 +56,49 @@ var wantAccess = map[string][]access{
 			"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"),
 		// The mapping's on-failure destination.
 		grant(list(queueARN(contract.OnFailureQueue)), "sqs:SendMessage"),
-		// ApplyMovie: conditional UpdateItem, GetItem where ALL_OLD is missing.
-		grant(list(tableARN(contract.MoviesTableBase)), "dynamodb:GetItem", "dynamodb:UpdateItem"),
-		// StartRun/CompleteRun (UpdateItem), CountEvent (TransactWriteItems: Put + Update).
-		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
-		// PutError: UpdateItem, PutItem fallback.
-		grant(list(tableARN(contract.ErrorsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
+		codeAccess(reflect.TypeFor[processor.Store]()),
 	),
-	Query: slices.Concat(
-		// GetMovie (GetItem), ListMovies without a year (Scan) and with one (Query byYear).
-		grant(list(tableARN(contract.MoviesTableBase)), "dynamodb:GetItem", "dynamodb:Scan"),
-		grant(list(indexARN(contract.MoviesTableBase, contract.MoviesByYearIndex)), "dynamodb:Query"),
-		// GetRun.
-		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:GetItem"),
-		// ListErrors (Query byTime).
-		grant(list(indexARN(contract.ErrorsTableBase, contract.ErrorsByTimeIndex)), "dynamodb:Query"),
-	),
+	Query: codeAccess(reflect.TypeFor[query.Store]()),
 	Errorsink: slices.Concat(
 		// The mapping consumes the on-failure queue.
 		grant(list(queueARN(contract.OnFailureQueue)), "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
-		// The Kinesis RangeReader: GetShardIterator + GetRecords by stream ARN.
-		grant(list(streamARN()), "kinesis:GetRecords", "kinesis:GetShardIterator"),
-		// CountEvent (failed counter).
-		grant(list(tableARN(contract.RunsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
-		// PutError.
-		grant(list(tableARN(contract.ErrorsTableBase)), "dynamodb:PutItem", "dynamodb:UpdateItem"),
+		codeAccess(reflect.TypeFor[errorsink.Store](), reflect.TypeFor[stream.RangeReader]()),
 	),
 	SampleSite: nil, // logs only
+}
+
+// codeAccess is what the code behind ports calls: for each method of each
+// port, the DynamoDB adapter's or the Kinesis adapter's Accesses entry
+// (every method must have one), on the stack's tables, indexes and stream.
+func codeAccess(ports ...reflect.Type) []access {
+	seen := map[access]bool{}
+	var out []access
+	add := func(a access) {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	for _, port := range ports {
+		for m := range port.Methods() {
+			dyn, isDyn := dynamo.Accesses[m.Name]
+			kin, isKin := kinesisadapter.Accesses[m.Name]
+			if !isDyn && !isKin {
+				panic("no adapter access table lists " + port.String() + "." + m.Name)
+			}
+			for _, a := range dyn {
+				res := tableARN(a.Table)
+				if a.Index != "" {
+					res = indexARN(a.Table, a.Index)
+				}
+				add(access{a.Action, res})
+			}
+			for _, action := range kin {
+				add(access{action, streamARN()})
+			}
+		}
+	}
+	return out
 }
 
 // xrayActions are the only actions allowed on "*", with tracing on.
