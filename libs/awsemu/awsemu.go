@@ -250,3 +250,16 @@ func waitStreamActive(ctx context.Context, client *kinesis.Client, name string) 
 		delay = min(2*delay, 200*time.Millisecond)
 	}
 }
+
+// SkipIfShort skips a long test under `go test -short`, saying why, but
+// fails it when CI is set: CI must run every test, never a shortened suite.
+func SkipIfShort(t testing.TB, why string) {
+	t.Helper()
+	if !testing.Short() {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s: -short is not allowed when CI is set", why)
+	}
+	t.Skip(why + " (skipped with -short)")
+}

@@ -24,9 +24,7 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 // fewer events than on the embedded store). It skips when moto_server is
 // missing, and fails then if CI is set.
 func TestReliabilityOnMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reliability test skipped in -short mode")
-	}
+	awsemu.SkipIfShort(t, "the reliability test on moto_server takes minutes")
 	client := dynamodb.NewFromConfig(awsemu.Moto(t))
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])

@@ -13,6 +13,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -28,9 +29,7 @@ import (
 // short with a near deadline, while the store fails 5% of the calls
 // transiently (half of them after the write went through).
 func TestReliability(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reliability test skipped in -short mode")
-	}
+	awsemu.SkipIfShort(t, "the reliability test replays 10,000 events")
 	runReliability(t, embedded.NewMemory(), relConfig{events: 10_000, seed: 1, maxBatch: 100, replayPct: 12})
 }
 

@@ -372,9 +372,7 @@ func TestEndToEnd(t *testing.T) {
 // a scrape and restarts it on the same data: at-least-once delivery and
 // idempotent projections must give exactly the tables of a clean run.
 func TestKillMidBatchConverges(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts devstack as a child process")
-	}
+	awsemu.SkipIfShort(t, "starts devstack as a child process")
 	dir := t.TempDir()
 	child := func() (*exec.Cmd, string) {
 		args := fmt.Sprintf("--addr 127.0.0.1:0 --site-addr 127.0.0.1:0 --data %s --suffix kill --batching-window 0s --scrape-interval 1s --log-level warn", dir)
@@ -453,9 +451,7 @@ var jsonUnmarshal = json.Unmarshal
 // TestEndToEndAWS runs devstack with --aws --create against kinesis-mock
 // and moto_server: the AWS adapters, the same handlers, the same answers.
 func TestEndToEndAWS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kinesis-mock and moto_server")
-	}
+	awsemu.SkipIfShort(t, "starts kinesis-mock and moto_server")
 	for _, kv := range awsemu.All(t).Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)

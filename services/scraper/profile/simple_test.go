@@ -119,7 +119,7 @@ func FuzzSimpleMatchesXPath(f *testing.F) {
 	exprs := allExpressions(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 64<<10 {
-			t.Skip()
+			return // larger than a fuzz input needs to be
 		}
 		doc, err := html.Parse(bytes.NewReader(data))
 		if err != nil {
