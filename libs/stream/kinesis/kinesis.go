@@ -200,8 +200,11 @@ var retryableCodes = map[string]bool{
 	"LimitExceededException":                 true,
 }
 
-// transient reports whether a failed call may succeed when repeated.
-func transient(err error) bool {
+// Transient reports whether a failed Kinesis call may succeed when
+// repeated: throttling, 5xx and the codes in retryableCodes, never a
+// cancelled or expired context. Other Kinesis clients of the project (such
+// as devstack's --aws stream) classify with it too.
+func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}

@@ -225,7 +225,7 @@ func (r *publishRun) put(ctx context.Context, batch []*keyQueue) (refused bool, 
 		}
 		if ctx.Err() != nil {
 			code = ctxCode(ctx)
-		} else if transient(err) {
+		} else if Transient(err) {
 			for _, q := range batch {
 				q.code, q.message = code, err.Error()
 				if q.attempts >= s.opts.MaxAttempts {

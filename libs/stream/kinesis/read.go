@@ -62,7 +62,7 @@ func (rd *rangeRead) read(ctx context.Context, fn func(stream.Stored) error) err
 					return err
 				}
 				continue
-			case transient(err) && ctx.Err() == nil:
+			case Transient(err) && ctx.Err() == nil:
 				throttled++
 				if throttled >= rd.s.opts.MaxAttempts || !sleep(ctx, rd.s.backoff(throttled)) {
 					return fmt.Errorf("get records (after %d throttled reads): %w", throttled, err)
@@ -134,7 +134,7 @@ func (rd *rangeRead) iterator(ctx context.Context) (*string, error) {
 		if err == nil {
 			return out.ShardIterator, nil
 		}
-		if !transient(err) || ctx.Err() != nil || attempt >= rd.s.opts.MaxAttempts || !sleep(ctx, rd.s.backoff(attempt)) {
+		if !Transient(err) || ctx.Err() != nil || attempt >= rd.s.opts.MaxAttempts || !sleep(ctx, rd.s.backoff(attempt)) {
 			return nil, fmt.Errorf("get shard iterator: %w", rd.trimmedIf(err))
 		}
 	}

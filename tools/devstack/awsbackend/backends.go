@@ -17,10 +17,10 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
+	kinesisadapter "github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
 )
 
 // ErrMissing: a resource does not exist and Open was not asked to create
@@ -271,39 +271,15 @@ func checkTables(ctx context.Context, client dynamo.AdminClient, t dynamo.Tables
 	return missing, errors.Join(errs...)
 }
 
-// errorCode is the API error code of err, or "".
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// retryableCodes are error codes worth another call besides the SDK's own
-// retryables.
-var retryableCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"LimitExceededException":                 true,
-	"KMSThrottlingException":                 true,
-	"InternalFailure":                        true,
-	"InternalServerError":                    true,
-	"ServiceUnavailable":                     true,
-}
-
-// transient reports whether a failed call may succeed when repeated.
+// transient reports whether a failed call may succeed when repeated: the
+// Kinesis adapter's classification, and also a call the SDK's own retryer
+// gave up on.
 func transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if retryableCodes[errorCode(err)] {
-		return true
-	}
 	var maxAttempts *retry.MaxAttemptsError
-	if errors.As(err, &maxAttempts) {
-		return true
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+	return kinesisadapter.Transient(err) || errors.As(err, &maxAttempts)
 }
 
 // backoff waits before the n-th retry (n >= 1): full jitter over a ceiling
