@@ -587,13 +587,19 @@ func (m *Kinesis) event(batch []stream.Stored) (lambdaevents.KinesisEvent, error
 		k.AWSRegion = m.opts.Region
 		k.EventSourceARN = m.src.ARN()
 	}
+	return lambdaEvent[lambdaevents.KinesisEvent](recs)
+}
+
+// lambdaEvent turns records, as Lambda writes them in JSON, into the event
+// type E of aws-lambda-go through that very JSON: {"Records": [...]}.
+func lambdaEvent[E, R any](recs []R) (E, error) {
+	var ev E
 	raw, err := json.Marshal(struct {
-		Records []kinesisRecordJSON `json:"Records"`
+		Records []R `json:"Records"`
 	}{recs})
 	if err != nil {
-		return lambdaevents.KinesisEvent{}, err
+		return ev, err
 	}
-	var ev lambdaevents.KinesisEvent
 	err = json.Unmarshal(raw, &ev)
 	return ev, err
 }

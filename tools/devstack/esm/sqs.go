@@ -2,7 +2,6 @@ package esm
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -160,13 +159,5 @@ func (m *SQS) event(msgs []sqs.Message) (lambdaevents.SQSEvent, error) {
 			AWSRegion:         m.opts.Region,
 		}
 	}
-	raw, err := json.Marshal(struct {
-		Records []sqsMessageJSON `json:"Records"`
-	}{recs})
-	if err != nil {
-		return lambdaevents.SQSEvent{}, err
-	}
-	var ev lambdaevents.SQSEvent
-	err = json.Unmarshal(raw, &ev)
-	return ev, err
+	return lambdaEvent[lambdaevents.SQSEvent](recs)
 }
