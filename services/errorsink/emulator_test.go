@@ -2,8 +2,6 @@ package errorsink_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -22,6 +20,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo/dynamotest"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
 )
@@ -82,21 +81,7 @@ func TestOnEmulators(t *testing.T) {
 
 	// The tables.
 	dc := dynamodb.NewFromConfig(mcfg)
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	tables, err := dynamo.CreateTables(ctx, dc, "sink-"+hex.EncodeToString(rnd[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, name := range []string{tables.Movies, tables.Runs, tables.Errors} {
-			if _, err := dc.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
-				t.Errorf("delete table %s: %v", name, err)
-			}
-		}
-	})
+	tables := dynamotest.Tables(t, dc, "sink")
 	// moto does not apply conditional writes atomically under concurrent
 	// requests (see dynamo.Serial).
 	st := dynamo.New(dynamo.Serial(dc), tables)

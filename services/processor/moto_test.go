@@ -2,19 +2,16 @@ package processor_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo/dynamotest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
@@ -26,23 +23,7 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 func TestReliabilityOnMoto(t *testing.T) {
 	awsemu.SkipIfShort(t, "the reliability test on moto_server takes minutes")
 	client := dynamodb.NewFromConfig(awsemu.Moto(t))
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	tables, err := dynamo.CreateTables(ctx, client, "proc-"+hex.EncodeToString(rnd[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, name := range []string{tables.Movies, tables.Runs, tables.Errors} {
-			if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
-				t.Errorf("delete table %s: %v", name, err)
-			}
-		}
-	})
+	tables := dynamotest.Tables(t, client, "proc")
 	// Smaller batches than on the embedded store: with 5% of the calls
 	// failing, a batch of 100 records almost always holds a failure and
 	// is redelivered from it, which multiplies the writes; moto_server

@@ -19,6 +19,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo/dynamotest"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/storetest"
 )
 
@@ -42,22 +43,7 @@ func uniqueSuffix(t *testing.T) string {
 func newTables(t *testing.T) (*dynamodb.Client, dynamo.Tables) {
 	t.Helper()
 	client := dynamodb.NewFromConfig(awsemu.Moto(t))
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	tables, err := dynamo.CreateTables(ctx, client, uniqueSuffix(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, name := range []string{tables.Movies, tables.Runs, tables.Errors} {
-			if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
-				t.Errorf("delete table %s: %v", name, err)
-			}
-		}
-	})
-	return client, tables
+	return client, dynamotest.Tables(t, client, fmt.Sprintf("st%d", suffixSeq.Add(1)))
 }
 
 func TestContractMoto(t *testing.T) {

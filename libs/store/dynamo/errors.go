@@ -104,14 +104,11 @@ func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken
 	if err != nil {
 		return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: %w", wrap(err))
 	}
-	page := store.Page[store.ErrorItem]{Items: make([]store.ErrorItem, 0, min(len(raw), limit))}
-	for _, av := range raw[:min(len(raw), limit)] {
-		e, err := decodeError(av)
-		if err != nil {
-			return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: %w", err)
-		}
-		page.Items = append(page.Items, e)
+	items, err := decodeItems(raw, limit, decodeError)
+	if err != nil {
+		return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: %w", err)
 	}
+	page := store.Page[store.ErrorItem]{Items: items}
 	if len(raw) > limit {
 		last := page.Items[limit-1]
 		page.Next = layout.Token{Listing: layout.ListErrors, Key: layout.ErrorsListSK(last.FirstFailure, last.ID)}.Encode()

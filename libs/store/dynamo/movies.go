@@ -153,14 +153,11 @@ func (s *Store) ListMovies(ctx context.Context, f store.MovieFilter, limit int, 
 	if err != nil {
 		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", wrap(err))
 	}
-	page := store.Page[store.Movie]{Items: make([]store.Movie, 0, min(len(raw), limit))}
-	for _, av := range raw[:min(len(raw), limit)] {
-		m, err := decodeMovie(av)
-		if err != nil {
-			return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
-		}
-		page.Items = append(page.Items, m)
+	items, err := decodeItems(raw, limit, decodeMovie)
+	if err != nil {
+		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
 	}
+	page := store.Page[store.Movie]{Items: items}
 	if len(raw) > limit {
 		page.Next = layout.Token{Listing: listing, Year: f.Year, Key: page.Items[limit-1].ID}.Encode()
 	}
@@ -170,6 +167,20 @@ func (s *Store) ListMovies(ctx context.Context, f store.MovieFilter, limit int, 
 // fetchFunc reads up to want items from start, returning them and where to
 // go on (nil at the end).
 type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, want int) (items []map[string]types.AttributeValue, next map[string]types.AttributeValue, err error)
+
+// decodeItems decodes the first limit items of raw (a listing reads one
+// more, to know whether there is a next page).
+func decodeItems[T any](raw []map[string]types.AttributeValue, limit int, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	out := make([]T, 0, min(len(raw), limit))
+	for _, av := range raw[:min(len(raw), limit)] {
+		v, err := decode(av)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
 
 // collect calls fetch until it has want items or the listing ends: a Scan
 // or Query page may hold fewer items than its Limit (the 1 MB page cap, a
