@@ -187,13 +187,7 @@ func (d *dataDecoder) str(dst *string, field string) error {
 		return err
 	}
 	if v[0] != '"' {
-		if !validValue(v) {
-			return errDataSyntax
-		}
-		if v == "null" {
-			return nil
-		}
-		return &dataTypeError{field, kind(v)}
+		return other(v, field)
 	}
 	inner := v[1 : len(v)-1]
 	for j := 0; j < len(inner); j++ {
@@ -258,23 +252,39 @@ func number(v string) bool {
 	return i == len(v)
 }
 
-// int64 reads an integer that fits in bits (null leaves *dst).
-func (d *dataDecoder) int64(dst *int64, field string, bits int) error {
-	v, err := d.value()
-	if err != nil {
-		return err
+// other handles a value that is not of its field's JSON type: invalid
+// JSON is a syntax error, null leaves the field as it is (as encoding/json
+// does), anything else is a type error.
+func other(v, field string) error {
+	if !validValue(v) {
+		return errDataSyntax
+	}
+	if v == "null" {
+		return nil
+	}
+	return &dataTypeError{field, kind(v)}
+}
+
+// numberValue reads the next value if it is a JSON number; ok is false
+// when it is not, and err then says why (nil for null).
+func (d *dataDecoder) numberValue(field string) (v string, ok bool, err error) {
+	if v, err = d.value(); err != nil {
+		return "", false, err
 	}
 	if v[0] != '-' && (v[0] < '0' || v[0] > '9') {
-		if !validValue(v) {
-			return errDataSyntax
-		}
-		if v == "null" {
-			return nil
-		}
-		return &dataTypeError{field, kind(v)}
+		return "", false, other(v, field)
 	}
 	if !number(v) {
-		return errDataSyntax
+		return "", false, errDataSyntax
+	}
+	return v, true, nil
+}
+
+// int64 reads an integer that fits in bits (null leaves *dst).
+func (d *dataDecoder) int64(dst *int64, field string, bits int) error {
+	v, ok, err := d.numberValue(field)
+	if !ok {
+		return err
 	}
 	n, err := strconv.ParseInt(v, 10, bits)
 	if err != nil { // a fraction, an exponent or too large: not an int
@@ -295,21 +305,9 @@ func (d *dataDecoder) int(dst *int, field string) error {
 
 // float reads a float64 (null leaves *dst).
 func (d *dataDecoder) float(dst *float64, field string) error {
-	v, err := d.value()
-	if err != nil {
+	v, ok, err := d.numberValue(field)
+	if !ok {
 		return err
-	}
-	if v[0] != '-' && (v[0] < '0' || v[0] > '9') {
-		if !validValue(v) {
-			return errDataSyntax
-		}
-		if v == "null" {
-			return nil
-		}
-		return &dataTypeError{field, kind(v)}
-	}
-	if !number(v) {
-		return errDataSyntax
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsInf(f, 0) {
@@ -324,13 +322,10 @@ func (d *dataDecoder) float(dst *float64, field string) error {
 func (d *dataDecoder) rating(r *Rating) error {
 	if d.i < len(d.s) && d.s[d.i] != '{' {
 		v, err := d.value()
-		if err != nil || !validValue(v) {
+		if err != nil {
 			return errDataSyntax
 		}
-		if v == "null" {
-			return nil
-		}
-		return &dataTypeError{"rating", kind(v)}
+		return other(v, "rating")
 	}
 	var typeErr error
 	err := d.object(func(key string) error {
@@ -362,13 +357,10 @@ func (d *dataDecoder) rating(r *Rating) error {
 func (d *dataDecoder) strings(dst *[]string, field string) error {
 	if d.i < len(d.s) && d.s[d.i] != '[' {
 		v, err := d.value()
-		if err != nil || !validValue(v) {
+		if err != nil {
 			return errDataSyntax
 		}
-		if v == "null" {
-			return nil
-		}
-		return &dataTypeError{field, kind(v)}
+		return other(v, field)
 	}
 	d.i = skipSpace(d.s, d.i+1)
 	out := (*dst)[:0]
