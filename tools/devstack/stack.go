@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -142,18 +141,13 @@ type queueBackend interface {
 	Depth() (visible, inFlight int, err error)
 }
 
-// tables are the projections: embedded, or DynamoDB with --aws.
-type tables interface {
-	store.Store
-}
-
 // Stack is the whole pipeline in one process.
 type Stack struct {
 	cfg Config
 	log *slog.Logger
 
 	db     *bolt.DB
-	tables tables
+	tables store.Store // embedded, or DynamoDB with --aws
 	stream streamBackend
 	queue  queueBackend
 	dlq    queueBackend
@@ -163,14 +157,13 @@ type Stack struct {
 	processorMapping *esm.Kinesis
 	errorsinkMapping *esm.SQS
 
-	api, site         *http.Server
-	apiLn, siteLn     net.Listener
-	scrapeURL         string
-	progress          sync.WaitGroup
-	stopProgress      context.CancelFunc
-	progressCtx       context.Context
-	processorFunction string
-	closers           []func() error
+	api, site     *http.Server
+	apiLn, siteLn net.Listener
+	scrapeURL     string
+	progress      sync.WaitGroup
+	// stopped is closed when Run stops: progress watchers end.
+	stopped chan struct{}
+	closers []func() error
 }
 
 // New opens the data directory and builds every part; Run starts them.
@@ -218,7 +211,7 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	if s.scrapeURL == "" {
 		s.scrapeURL = "http://" + s.siteLn.Addr().String() + samplesite.ChartPath
 	}
-	s.processorFunction = fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:processor-%s", cfg.Region, cfg.Suffix)
+	processorARN := fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:processor-%s", cfg.Region, cfg.Suffix)
 
 	proc := processor.New(s.tables, processor.Options{Logger: log.With("function", "processor"), FunctionName: "processor-" + cfg.Suffix})
 	settings := contract.ProcessorMapping
@@ -226,7 +219,7 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	// Checkpoints are per stream ARN: a stream deleted and recreated under
 	// the same name (with --aws) starts afresh instead of at stale numbers.
 	if s.processorMapping, err = esm.NewKinesis(s.stream, esm.BoltCheckpoints{DB: s.db}, settings, proc.Handle, s.queue, esm.Options{
-		Name: "processor " + s.stream.ARN(), FunctionARN: s.processorFunction, FunctionTimeout: cfg.FunctionTimeout,
+		Name: "processor " + s.stream.ARN(), FunctionARN: processorARN, FunctionTimeout: cfg.FunctionTimeout,
 		Region: cfg.Region, Logger: log.With("mapping", "processor"),
 	}); err != nil {
 		return nil, err
@@ -249,7 +242,7 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	}
 	s.api = &http.Server{Handler: apiHandler, ReadHeaderTimeout: 10 * time.Second}
 	s.site = &http.Server{Handler: samplesite.New(samplesite.Options{Knobs: true}), ReadHeaderTimeout: 10 * time.Second}
-	s.progressCtx, s.stopProgress = context.WithCancel(context.Background())
+	s.stopped = make(chan struct{})
 	return s, nil
 }
 
@@ -377,7 +370,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	_ = s.site.Shutdown(shutdown)
 	stopBG()
 	mappings.Wait()
-	s.stopProgress()
+	close(s.stopped)
 	s.progress.Wait()
 	wg.Wait()
 	return runErr
@@ -431,11 +424,13 @@ func (s *Stack) watchRun(runID string) {
 		last := ""
 		for time.Now().Before(deadline) {
 			select {
-			case <-s.progressCtx.Done():
+			case <-s.stopped:
 				return
 			case <-t.C:
 			}
-			r, err := s.tables.GetRun(s.progressCtx, runID)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r, err := s.tables.GetRun(ctx, runID)
+			cancel()
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
@@ -460,16 +455,3 @@ var (
 	_ streamBackend = (*kinesis.Stream)(nil)
 	_ queueBackend  = (*sqs.Queue)(nil)
 )
-
-// userAgent identifies devstack's scraper.
-func userAgent() string {
-	return "scrape-pipeline-devstack/1.0 (+https://github.com/scrape-pipeline/scrape-pipeline)"
-}
-
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
-}
