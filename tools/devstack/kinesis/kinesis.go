@@ -621,32 +621,6 @@ func (s *Stream) ReadAll(ctx context.Context) ([]stream.Stored, error) {
 	return out, ctx.Err()
 }
 
-// ShardStatus is what devstack's status page shows of a shard.
-type ShardStatus struct {
-	ShardID string `json:"shardId"`
-	// Latest is the newest sequence number ("" when empty).
-	Latest string `json:"latestSequenceNumber"`
-	// Records is how many records the shard keeps.
-	Records int `json:"records"`
-}
-
-// Status describes every shard.
-func (s *Stream) Status() ([]ShardStatus, error) {
-	out := make([]ShardStatus, 0, len(s.shards))
-	err := s.db.View(func(tx *bolt.Tx) error {
-		for _, sh := range s.shards {
-			b := tx.Bucket(s.bucket).Bucket([]byte(sh.id))
-			st := ShardStatus{ShardID: sh.id, Records: b.Stats().KeyN}
-			if k, _ := b.Cursor().Last(); k != nil {
-				st.Latest = seq(sh.index, binary.BigEndian.Uint64(k))
-			}
-			out = append(out, st)
-		}
-		return nil
-	})
-	return out, err
-}
-
 var (
 	_ stream.Publisher   = (*Stream)(nil)
 	_ stream.RangeReader = (*Stream)(nil)
