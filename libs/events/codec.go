@@ -132,86 +132,77 @@ func Decode(raw []byte) (Event, error) {
 	if err != nil {
 		return Event{}, &DecodeError{Kind: ErrMalformed, Err: err}
 	}
-	w := struct {
-		SpecVersion, ID, Source, Type, RunID, Subject, DataContentType string
-		SchemaVersion                                                  int
-		Time                                                           time.Time
-		Data                                                           []byte
-	}{env.specVersion, env.id, env.source, env.typ, env.runID, env.subject, env.dataContentType, env.schemaVersion, env.time, env.data}
-	if env.attrErr != nil {
-		if len(w.Data) > 0 && !json.Valid(w.Data) {
-			return Event{}, &DecodeError{Kind: ErrMalformed, Err: syntaxErr(raw)}
-		}
-		return Event{}, &DecodeError{Kind: ErrMalformed, Type: clip(w.Type), Version: w.SchemaVersion, EventID: clip(w.ID), Err: env.attrErr}
-	}
 	fail := func(kind error, attr string, err error) (Event, error) {
-		if kind != ErrMalformed && len(w.Data) > 0 && !json.Valid(w.Data) {
+		if len(env.data) > 0 && !json.Valid(env.data) {
 			// Broken JSON anywhere makes the event malformed, whatever
 			// else is wrong with it; data's content is checked only now
 			// (or by its decoder) so that it is scanned once.
 			kind, attr, err = ErrMalformed, "", syntaxErr(raw)
 		}
 		// Type and id are echoed for tracing, clipped: they may be hostile.
-		return Event{}, &DecodeError{Kind: kind, Attribute: attr, Type: clip(w.Type), Version: w.SchemaVersion, EventID: clip(w.ID), Err: err}
+		return Event{}, &DecodeError{Kind: kind, Attribute: attr, Type: clip(env.typ), Version: env.schemaVersion, EventID: clip(env.id), Err: err}
+	}
+	if env.attrErr != nil {
+		return fail(ErrMalformed, "", env.attrErr)
 	}
 	switch {
-	case w.SpecVersion == "":
+	case env.specVersion == "":
 		return fail(ErrMissingAttribute, "specversion", nil)
-	case w.SpecVersion != SpecVersion:
-		return fail(ErrUnknownVersion, "specversion", fmt.Errorf("%q, want %q", clip(w.SpecVersion), SpecVersion))
-	case w.ID == "":
+	case env.specVersion != SpecVersion:
+		return fail(ErrUnknownVersion, "specversion", fmt.Errorf("%q, want %q", clip(env.specVersion), SpecVersion))
+	case env.id == "":
 		return fail(ErrMissingAttribute, "id", nil)
-	case w.Source == "":
+	case env.source == "":
 		return fail(ErrMissingAttribute, "source", nil)
-	case w.Type == "":
+	case env.typ == "":
 		return fail(ErrMissingAttribute, "type", nil)
-	case w.SchemaVersion == 0:
+	case env.schemaVersion == 0:
 		return fail(ErrMissingAttribute, "schemaversion", nil)
-	case w.RunID == "":
+	case env.runID == "":
 		return fail(ErrMissingAttribute, "runid", nil)
-	case w.Time.IsZero():
+	case env.time.IsZero():
 		return fail(ErrMissingAttribute, "time", nil)
-	case w.Subject == "":
+	case env.subject == "":
 		return fail(ErrMissingAttribute, "subject", nil)
-	case len(w.Data) == 0 || bytes.Equal(w.Data, []byte("null")):
+	case len(env.data) == 0 || bytes.Equal(env.data, []byte("null")):
 		return fail(ErrMissingAttribute, "data", nil)
 	}
-	if _, ok := Latest[w.Type]; !ok {
+	if _, ok := Latest[env.typ]; !ok {
 		return fail(ErrUnknownType, "type", nil)
 	}
-	dec, ok := decoders[Kind{w.Type, w.SchemaVersion}]
+	dec, ok := decoders[Kind{env.typ, env.schemaVersion}]
 	if !ok {
 		return fail(ErrUnknownVersion, "schemaversion", nil)
 	}
-	if w.Data[0] != '{' {
+	if env.data[0] != '{' {
 		return fail(ErrMalformed, "data", errors.New("not a JSON object"))
 	}
-	if w.DataContentType != "" && w.DataContentType != DataContentType {
-		return fail(ErrInvalid, "datacontenttype", fmt.Errorf("%q, want %q", clip(w.DataContentType), DataContentType))
+	if env.dataContentType != "" && env.dataContentType != DataContentType {
+		return fail(ErrInvalid, "datacontenttype", fmt.Errorf("%q, want %q", clip(env.dataContentType), DataContentType))
 	}
-	if err := checkEnvelope(w.ID, w.Source, w.RunID, w.Subject, w.Type); err != nil {
+	if err := checkEnvelope(env.id, env.source, env.runID, env.subject, env.typ); err != nil {
 		return fail(ErrInvalid, "", err)
 	}
-	d, err := dec(w.Data, env.dataText)
+	d, err := dec(env.data, env.dataText)
 	if err != nil {
 		if _, ok := errors.AsType[*json.SyntaxError](err); ok || errors.Is(err, errDataSyntax) {
 			return fail(ErrMalformed, "", syntaxErr(raw))
 		}
 		return fail(ErrInvalid, "data", err)
 	}
-	if err := d.validate(w.Time); err != nil {
+	if err := d.validate(env.time); err != nil {
 		return fail(ErrInvalid, "data", err)
 	}
 	if d, err = upcast(d); err != nil {
 		return fail(ErrInvalid, "data", err)
 	}
 	return Event{
-		ID:               w.ID,
-		Source:           w.Source,
-		Time:             w.Time,
-		Subject:          w.Subject,
-		RunID:            w.RunID,
-		PublishedVersion: w.SchemaVersion,
+		ID:               env.id,
+		Source:           env.source,
+		Time:             env.time,
+		Subject:          env.subject,
+		RunID:            env.runID,
+		PublishedVersion: env.schemaVersion,
 		Data:             d,
 	}, nil
 }
