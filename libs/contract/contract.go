@@ -40,8 +40,6 @@ const (
 	// EnvCORSOrigins is a comma-separated list of origins the query API
 	// allows (default: none).
 	EnvCORSOrigins = "CORS_ORIGINS"
-	// EnvLogLevel is debug, info, warn or error (default info).
-	EnvLogLevel = "LOG_LEVEL"
 )
 
 // Base names of the stack's data resources. The deployed name is

@@ -3,7 +3,6 @@ package errorsink
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -20,26 +19,18 @@ type Config struct {
 	MoviesTable string
 	RunsTable   string
 	ErrorsTable string
-	// LogLevel defaults to info.
-	LogLevel slog.Level
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main)
-// and validates it, reporting every problem at once.
+// and validates it, reporting every problem at once. (The log level is
+// Lambda's own AWS_LAMBDA_LOG_LEVEL, read by lambdacontext.NewLogger.)
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		MoviesTable: getenv(contract.EnvMoviesTable),
 		RunsTable:   getenv(contract.EnvRunsTable),
 		ErrorsTable: getenv(contract.EnvErrorsTable),
 	}
-	var errs []error
-	if lv := strings.TrimSpace(getenv(contract.EnvLogLevel)); lv != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(lv)); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not debug, info, warn or error", contract.EnvLogLevel, lv))
-		}
-	}
-	errs = append(errs, c.Validate())
-	if err := errors.Join(errs...); err != nil {
+	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("errorsink config: %w", err)
 	}
 	return c, nil

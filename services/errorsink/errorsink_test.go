@@ -461,9 +461,9 @@ func TestRecordedEvent(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	env := map[string]string{contract.EnvLogLevel: "verbose"}
+	env := map[string]string{contract.EnvMoviesTable: "movies-x"}
 	_, err := errorsink.LoadConfig(func(k string) string { return env[k] })
-	want := "errorsink config: LOG_LEVEL: \"verbose\" is not debug, info, warn or error\nRUNS_TABLE is required\nERRORS_TABLE is required"
+	want := "errorsink config: RUNS_TABLE is required\nERRORS_TABLE is required"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %q", err, want)
 	}

@@ -292,13 +292,13 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "all set",
 			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
-				contract.EnvErrorsTable: "errors-x", contract.EnvLogLevel: "debug"},
-			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x", LogLevel: slog.LevelDebug},
+				contract.EnvErrorsTable: "errors-x"},
+			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x"},
 		},
 		{
 			name:    "every problem at once",
-			env:     map[string]string{contract.EnvLogLevel: "loud"},
-			wantErr: "processor config: LOG_LEVEL: \"loud\" is not debug, info, warn or error\nMOVIES_TABLE is required\nRUNS_TABLE is required\nERRORS_TABLE is required",
+			env:     map[string]string{contract.EnvMoviesTable: " "},
+			wantErr: "processor config: MOVIES_TABLE is required\nRUNS_TABLE is required\nERRORS_TABLE is required",
 		},
 	}
 	for _, tc := range tests {

@@ -104,4 +104,12 @@ func TestBootErrorsink(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("error items (-want +got):\n%s", diff)
 	}
+	// The handler's lines are Lambda's JSON, tied to the invocation.
+	line, ok := logLine(e.Output(), "discarded batch stored in errors")
+	if !ok {
+		t.Fatal("no JSON log line for the discarded batch")
+	}
+	if line["requestId"] != inv.RequestID || line["level"] != "INFO" || line["records"] != float64(len(seqs)) {
+		t.Errorf("log line %v: want level INFO, requestId %q and %d records", line, inv.RequestID, len(seqs))
+	}
 }

@@ -129,10 +129,23 @@ func boot(tb testing.TB, name string, env map[string]string) *rie.Emulator {
 	return e
 }
 
-// start starts the named function under the emulator with env; the caller
-// closes it.
+// lambdaLogging is what Lambda adds to the environment of a function with
+// the stack's logging configuration (JSON format, application level INFO).
+var lambdaLogging = map[string]string{
+	"AWS_LAMBDA_LOG_FORMAT": "JSON",
+	"AWS_LAMBDA_LOG_LEVEL":  "INFO",
+}
+
+// start starts the named function under the emulator with env (plus
+// lambdaLogging); the caller closes it.
 func start(tb testing.TB, name string, env map[string]string) *rie.Emulator {
 	tb.Helper()
+	env = emulatorEnv(nil, env)
+	for k, v := range lambdaLogging {
+		if _, ok := env[k]; !ok {
+			env[k] = v
+		}
+	}
 	art := artifact(tb, name)
 	bootstrap, err := rie.ExtractBootstrap(art.ZipPath, tb.TempDir())
 	if err != nil {
@@ -238,4 +251,15 @@ func decodeHTTP(tb testing.TB, payload []byte) httpResponse {
 		}
 	}
 	return httpResponse{Status: r.StatusCode, ContentType: header("Content-Type"), Body: string(body)}
+}
+
+// logLine returns the first JSON line of output whose message is msg.
+func logLine(output []string, msg string) (map[string]any, bool) {
+	for _, l := range output {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["message"] == msg {
+			return m, true
+		}
+	}
+	return nil, false
 }

@@ -52,4 +52,12 @@ func TestBootProcessor(t *testing.T) {
 	if len(errs.Items) != 1 {
 		t.Errorf("%d error items, want 1 (the unknown version): %+v", len(errs.Items), errs.Items)
 	}
+	// The handler's lines are Lambda's JSON, tied to the invocation.
+	line, ok := logLine(e.Output(), "permanent failure stored in errors")
+	if !ok {
+		t.Fatal("no JSON log line for the permanent failure")
+	}
+	if line["requestId"] != inv.RequestID || line["level"] != "WARN" || line["event_id"] == nil {
+		t.Errorf("log line %v: want level WARN, requestId %q and the event id", line, inv.RequestID)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,22 +21,26 @@ import (
 )
 
 func main() {
+	// Lambda's JSON log format and application log level, with the
+	// request id of the invocation on every line logged with its context.
+	log := lambdacontext.NewLogger()
 	cfg, err := errorsink.LoadConfig(os.Getenv)
 	if err != nil {
-		slog.Error("bad configuration", "error", err)
-		os.Exit(1)
+		fail(log, "bad configuration", err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	aws, err := config.LoadDefaultConfig(context.Background(), config.WithHTTPClient(awshttp.NewBuildableClient()))
 	if err != nil {
-		log.Error("load AWS configuration", "error", err)
-		os.Exit(1)
+		fail(log, "AWS configuration", err)
 	}
 	reader, err := kinesis.New(awskinesis.NewFromConfig(aws), kinesis.Options{})
 	if err != nil {
-		log.Error("kinesis reader", "error", err)
-		os.Exit(1)
+		fail(log, "kinesis reader", err)
 	}
 	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable})
 	lambda.Start(errorsink.New(reader, st, errorsink.Options{Logger: log}).Handle)
+}
+
+func fail(log *slog.Logger, what string, err error) {
+	log.Error(what, slog.String("error", err.Error()))
+	os.Exit(1)
 }

@@ -18,18 +18,23 @@ import (
 )
 
 func main() {
+	// Lambda's JSON log format and application log level, with the
+	// request id of the invocation on every line logged with its context.
+	log := lambdacontext.NewLogger()
 	cfg, err := processor.LoadConfig(os.Getenv)
 	if err != nil {
-		slog.Error("bad configuration", "error", err)
-		os.Exit(1)
+		fail(log, "bad configuration", err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	aws, err := config.LoadDefaultConfig(context.Background(), config.WithHTTPClient(awshttp.NewBuildableClient()))
 	if err != nil {
-		log.Error("load AWS configuration", "error", err)
-		os.Exit(1)
+		fail(log, "AWS configuration", err)
 	}
 	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable})
 	h := processor.New(st, processor.Options{Logger: log, Metrics: os.Stdout, FunctionName: lambdacontext.FunctionName})
 	lambda.Start(h.Handle)
+}
+
+func fail(log *slog.Logger, what string, err error) {
+	log.Error(what, slog.String("error", err.Error()))
+	os.Exit(1)
 }
