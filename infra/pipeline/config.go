@@ -34,6 +34,7 @@ const (
 	KeyBatchingWindow        = "batchingWindow"
 	KeyTracing               = "tracing"
 	KeyLogRetentionDays      = "logRetentionDays"
+	KeyLogLevel              = "logLevel"
 	KeyAllowHosts            = "allowHosts"
 )
 
@@ -44,7 +45,7 @@ var Keys = []string{
 	KeyTimeout, KeyScrapeAuth, KeyThrottleRate, KeyThrottleBurst,
 	KeyScrapeThrottleRate, KeyScrapeThrottleBurst, KeySampleSite,
 	KeyParallelizationFactor, KeyStartingPosition, KeyBatchingWindow,
-	KeyTracing, KeyLogRetentionDays, KeyAllowHosts,
+	KeyTracing, KeyLogRetentionDays, KeyLogLevel, KeyAllowHosts,
 }
 
 // Scrape authorisation modes of POST /scrape.
@@ -59,6 +60,11 @@ const (
 // AT_TIMESTAMP is left out: it needs a timestamp that makes no sense as a
 // standing setting.
 var startingPositions = []string{"TRIM_HORIZON", "LATEST"}
+
+// logLevels are the application log levels Lambda accepts. Lambda passes
+// the level to the function as AWS_LAMBDA_LOG_LEVEL, which the functions'
+// lambdacontext.NewLogger reads, and drops lines below it itself.
+var logLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 
 // logRetentionValues are the retention periods CloudWatch Logs accepts.
 var logRetentionValues = []int{
@@ -122,6 +128,9 @@ type Config struct {
 	Tracing bool
 	// LogRetentionDays is the retention of every log group.
 	LogRetentionDays int
+	// LogLevel is every function's application log level (one of
+	// logLevels).
+	LogLevel string
 	// AllowHosts are extra hosts a POST /scrape body may name, besides the
 	// host of URL.
 	AllowHosts []string
@@ -145,6 +154,7 @@ func DefaultConfig(stack string) Config {
 		StartingPosition:      contract.ProcessorMapping.StartingPosition,
 		BatchingWindow:        contract.ProcessorMapping.MaximumBatchingWindowInSeconds,
 		LogRetentionDays:      14,
+		LogLevel:              "INFO",
 		AllowHosts:            []string{},
 	}
 }
@@ -203,6 +213,7 @@ func LoadConfig(get func(key string) string, stack string) (Config, error) {
 	num(KeyBatchingWindow, &c.BatchingWindow)
 	flag(KeyTracing, &c.Tracing)
 	num(KeyLogRetentionDays, &c.LogRetentionDays)
+	str(KeyLogLevel, &c.LogLevel)
 	if v := get(KeyAllowHosts); v != "" {
 		hosts, err := parseHostList(v)
 		if err != nil {
@@ -282,6 +293,9 @@ func (c Config) Validate() error {
 	between(KeyBatchingWindow, c.BatchingWindow, 0, MaxBatchingWindow)
 	if !slices.Contains(logRetentionValues, c.LogRetentionDays) {
 		bad("%s: %d is not a retention CloudWatch Logs accepts (%s)", KeyLogRetentionDays, c.LogRetentionDays, joinInts(logRetentionValues))
+	}
+	if !slices.Contains(logLevels, c.LogLevel) {
+		bad("%s: %q is not one of %s", KeyLogLevel, c.LogLevel, strings.Join(logLevels, ", "))
 	}
 	for i, h := range c.AllowHosts {
 		if err := checkHost(h); err != nil {

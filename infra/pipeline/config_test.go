@@ -25,14 +25,15 @@ func TestLoadConfig(t *testing.T) {
 			KeyScrapeAuth: "none", KeyThrottleRate: "100", KeyThrottleBurst: "200",
 			KeyScrapeThrottleRate: "5", KeyScrapeThrottleBurst: "10", KeySampleSite: "false",
 			KeyParallelizationFactor: "2", KeyStartingPosition: "LATEST", KeyBatchingWindow: "10",
-			KeyTracing: "true", KeyLogRetentionDays: "30", KeyAllowHosts: `["a.example.org","b.example.org:8443"]`,
+			KeyTracing: "true", KeyLogRetentionDays: "30", KeyLogLevel: "DEBUG",
+			KeyAllowHosts: `["a.example.org","b.example.org:8443"]`,
 		}, func(c *Config) {
 			c.URL, c.Suffix, c.Profile = "http://films.example.org:8080/chart?page=1", "team-7", "imdb"
 			c.Shards, c.RetentionHours, c.Memory, c.Timeout = 2, 48, 1024, 60
 			c.ScrapeAuth, c.ThrottleRate, c.ThrottleBurst = ScrapeAuthNone, 100, 200
 			c.ScrapeThrottleRate, c.ScrapeThrottleBurst = 5, 10
 			c.ParallelizationFactor, c.StartingPosition, c.BatchingWindow = 2, "LATEST", 10
-			c.Tracing, c.LogRetentionDays = true, 30
+			c.Tracing, c.LogRetentionDays, c.LogLevel = true, 30, "DEBUG"
 			c.AllowHosts = []string{"a.example.org", "b.example.org:8443"}
 		}},
 		{"comma-separated hosts", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "a.example, b.example"},
@@ -63,7 +64,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		KeyScrapeAuth: "basic", KeyThrottleRate: "ten", KeyThrottleBurst: "0",
 		KeyScrapeThrottleRate: "0", KeyScrapeThrottleBurst: "-1", KeySampleSite: "maybe",
 		KeyParallelizationFactor: "11", KeyStartingPosition: "AT_TIMESTAMP", KeyBatchingWindow: "301",
-		KeyTracing: "yes please", KeyLogRetentionDays: "10", KeyAllowHosts: `["ok.example","http://x/y",""]`,
+		KeyTracing: "yes please", KeyLogRetentionDays: "10", KeyLogLevel: "debug", KeyAllowHosts: `["ok.example","http://x/y",""]`,
 	}
 	_, err := LoadConfig(getter(values), testStack)
 	if err == nil {
@@ -89,6 +90,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		"batchingWindow: 301 is out of range 0..300",
 		`tracing: "yes please" is not a boolean`,
 		"logRetentionDays: 10 is not a retention CloudWatch Logs accepts",
+		`logLevel: "debug" is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL`,
 		`allowHosts[1]: "http://x/y" is not a bare host name`,
 		"allowHosts[2]: empty host",
 	} {

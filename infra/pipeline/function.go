@@ -50,6 +50,10 @@ type FunctionArgs struct {
 	Tracing bool
 	// LogRetentionDays is the log group's retention.
 	LogRetentionDays int
+	// LogLevel is the application log level (Lambda's
+	// ApplicationLogLevel, AWS_LAMBDA_LOG_LEVEL in the function); empty
+	// leaves Lambda's default, INFO.
+	LogLevel string
 }
 
 // Function is one Lambda function with its execution role, the role's
@@ -121,6 +125,13 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 		return nil, fmt.Errorf("function %s: policy: %w", name, err)
 	}
 
+	logging := &lambda.FunctionLoggingConfigArgs{
+		LogFormat: pulumi.String(LogFormat),
+		LogGroup:  logGroup.Name,
+	}
+	if args.LogLevel != "" {
+		logging.ApplicationLogLevel = pulumi.String(args.LogLevel)
+	}
 	fnArgs := &lambda.FunctionArgs{
 		Name:           pulumi.String(args.Name),
 		Runtime:        pulumi.String(Runtime),
@@ -131,10 +142,7 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 		MemorySize:     pulumi.Int(args.Memory),
 		Timeout:        pulumi.Int(args.Timeout),
 		Role:           role.Arn,
-		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
-			LogFormat: pulumi.String(LogFormat),
-			LogGroup:  logGroup.Name,
-		},
+		LoggingConfig:  logging,
 	}
 	if len(args.Env) > 0 {
 		fnArgs.Environment = &lambda.FunctionEnvironmentArgs{Variables: args.Env}

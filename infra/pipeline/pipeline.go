@@ -211,6 +211,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			Grants:           s.grants,
 			Tracing:          cfg.Tracing,
 			LogRetentionDays: cfg.LogRetentionDays,
+			LogLevel:         cfg.LogLevel,
 		}, parent)
 		if err != nil {
 			return nil, err

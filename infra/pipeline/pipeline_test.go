@@ -240,7 +240,9 @@ func TestFunctions(t *testing.T) {
 					"memorySize":     float64(cfg.Memory),
 					"timeout":        float64(cfg.Timeout),
 					"role":           fmt.Sprintf("arn:aws:iam::%s:role/%s", mocktest.Account, name(svc)),
-					"loggingConfig":  map[string]any{"logFormat": LogFormat, "logGroup": "/aws/lambda/" + name(svc)},
+					"loggingConfig": map[string]any{
+						"logFormat": LogFormat, "logGroup": "/aws/lambda/" + name(svc), "applicationLogLevel": cfg.LogLevel,
+					},
 				}
 				if e := env[svc]; e != nil {
 					want["environment"] = map[string]any{"variables": e}
