@@ -91,7 +91,7 @@ func errorsinkGrants(stream *kinesis.Stream, onFailure *sqs.Queue, runs, errs *d
 	return []Grant{
 		{Sid: "MappingConsumesQueue", Actions: []string{"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}, Resources: arns(onFailure.Arn)},
 		{Sid: "RereadRecords", Actions: []string{"kinesis:GetRecords", "kinesis:GetShardIterator"}, Resources: arns(stream.Arn)},
-		{Sid: "CountFailedEvents", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
+		{Sid: "CountFailedEvents", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
 		{Sid: "RecordErrors", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(errs.Arn)},
 	}
 }

@@ -67,6 +67,9 @@ type Store interface {
 	// failure, or it failed before), nothing is written and it returns
 	// false.
 	FailEvent(ctx context.Context, runID, eventID string, e store.ErrorItem) (bool, error)
+	// GetRun returns the run or store.ErrNotFound: it tells whether the
+	// processor projected a run event.
+	GetRun(ctx context.Context, id string) (store.Run, error)
 }
 
 var _ Store = store.Store(nil)
@@ -194,13 +197,16 @@ func (h *Handler) message(ctx context.Context, msg lambdaevents.SQSMessage) (err
 	return nil
 }
 
-// record stores one record read back. A movie event with an event and a
-// run id goes through FailEvent: it is stored and counted as failed for its
-// run only if the processor has not handled it (its progress marker is
-// absent) — the range of a discarded batch also holds records that were
-// projected or stored as permanent failures, and those are not failures
-// of the batch. Any other record (unreadable, or not a movie event) has
-// no marker and is stored as it is.
+// record stores one record read back. The range of a discarded batch also
+// holds records that the processor projected or stored as permanent
+// failures, and those are not failures of the batch:
+//   - a movie event with an event and a run id goes through FailEvent: it
+//     is stored and counted as failed for its run only if its progress
+//     marker is absent;
+//   - a run event is skipped when the run shows its effect (the run
+//     exists for scrape.started, is completed for scrape.completed):
+//     projecting it again would change nothing;
+//   - anything else (unreadable, unknown type) is stored as it is.
 func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, at time.Time) error {
 	b := of.KinesisBatchInfo
 	shard := rec.ShardID
@@ -217,20 +223,35 @@ func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, a
 	item.ShardID = shard
 	item.SequenceNumber = rec.SequenceNumber
 	item.PartitionKey = rec.PartitionKey
-	if env.Type != events.TypeMovieObserved || env.ID == "" || env.RunID == "" {
-		if err := h.store.PutError(ctx, item); err != nil {
-			return fmt.Errorf("store record %s: %w", rec.SequenceNumber, err)
+	skipped := func() {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "record of a discarded batch skipped: already handled",
+			slog.String("type", env.Type), slog.String("event_id", env.ID), slog.String("run_id", env.RunID),
+			slog.String("shard_id", shard), slog.String("sequence_number", rec.SequenceNumber),
+			slog.String("partition_key", rec.PartitionKey))
+	}
+	if env.Type == events.TypeMovieObserved && env.ID != "" && env.RunID != "" {
+		failed, err := h.store.FailEvent(ctx, env.RunID, env.ID, item)
+		if err != nil {
+			return fmt.Errorf("store failed event %s of run %s (record %s): %w", env.ID, env.RunID, rec.SequenceNumber, err)
+		}
+		if !failed {
+			skipped()
 		}
 		return nil
 	}
-	failed, err := h.store.FailEvent(ctx, env.RunID, env.ID, item)
-	if err != nil {
-		return fmt.Errorf("store failed event %s of run %s (record %s): %w", env.ID, env.RunID, rec.SequenceNumber, err)
+	if (env.Type == events.TypeScrapeStarted || env.Type == events.TypeScrapeCompleted) && env.RunID != "" {
+		run, err := h.store.GetRun(ctx, env.RunID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("read run %s (record %s): %w", env.RunID, rec.SequenceNumber, err)
+		case env.Type == events.TypeScrapeStarted || run.Completed:
+			skipped()
+			return nil
+		}
 	}
-	if !failed {
-		h.log.LogAttrs(ctx, slog.LevelDebug, "record of a discarded batch skipped: already handled",
-			slog.String("event_id", env.ID), slog.String("run_id", env.RunID), slog.String("shard_id", shard),
-			slog.String("sequence_number", rec.SequenceNumber), slog.String("partition_key", rec.PartitionKey))
+	if err := h.store.PutError(ctx, item); err != nil {
+		return fmt.Errorf("store record %s: %w", rec.SequenceNumber, err)
 	}
 	return nil
 }

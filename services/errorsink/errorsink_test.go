@@ -87,6 +87,13 @@ func (f *failStore) PutError(ctx context.Context, e store.ErrorItem) error {
 	return f.Store.PutError(ctx, e)
 }
 
+func (f *failStore) GetRun(ctx context.Context, id string) (store.Run, error) {
+	if f.fail("GetRun") {
+		return store.Run{}, f.err
+	}
+	return f.Store.GetRun(ctx, id)
+}
+
 func (f *failStore) FailEvent(ctx context.Context, runID, eventID string, e store.ErrorItem) (bool, error) {
 	if f.fail("FailEvent") {
 		return false, f.err
@@ -154,6 +161,26 @@ func movieRecords(t testing.TB) ([]stream.Stored, []string) {
 		ids = append(ids, e.ID)
 	}
 	return recs, ids
+}
+
+// runRecords are scrape.started, scrape.completed and a movie event of
+// shard1 at seq(0)..seq(2).
+func runRecords(t testing.TB) []stream.Stored {
+	var recs []stream.Stored
+	for i, e := range []events.Event{
+		events.NewRunEvent(runID, source, now.Add(-2*time.Hour), events.ScrapeStarted{Profile: "movies"}),
+		events.NewRunEvent(runID, source, now.Add(-time.Hour), events.ScrapeCompleted{Published: 1, Pages: 1}),
+		events.NewMovieObserved(runID, source, now.Add(-time.Hour), "alien-1979", events.MovieObserved{
+			Title: "Alien", Year: 1979, Rating: events.Rating{Value: 8.5}}),
+	} {
+		b, err := events.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, stream.Stored{ShardID: shard1, SequenceNumber: seq(i), PartitionKey: e.Subject, Data: b,
+			ArrivalTime: now.Add(-2 * time.Hour)})
+	}
+	return recs
 }
 
 // message is an SQS message holding the documented on-failure record
@@ -229,6 +256,20 @@ func TestHandle(t *testing.T) {
 		Reason: why, EventID: movieIDs[1], RunID: runID, Shard: shard1, Seq: seq(1), Key: "casablanca-1942",
 		Condition: "RetryAttemptsExhausted", Attempts: 4, PayloadSize: len(movieRecs[1].Data),
 		First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
+	// A batch of run events: the processor started the run, and the
+	// completion and the movie after it failed.
+	runRecs := runRecords(t)
+	runItem := func(i int, eventID string) itemView {
+		return itemView{ID: store.ErrorID(store.StageRetriesExhausted, shard1, seq(i), ""), Stage: "retries_exhausted",
+			Reason: why, EventID: eventID, RunID: runID, Shard: shard1, Seq: seq(i), Key: runRecs[i].PartitionKey,
+			Condition: "RetryAttemptsExhausted", Attempts: 4, PayloadSize: len(runRecs[i].Data),
+			First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
+	}
+	startRun := func(t *testing.T, s *embedded.Store) {
+		if err := s.StartRun(context.Background(), store.Run{ID: runID, Source: source, StartedAt: now.Add(-2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	processed := func(ids ...string) func(*testing.T, *embedded.Store) {
 		return func(t *testing.T, s *embedded.Store) {
 			for _, id := range ids {
@@ -288,6 +329,34 @@ func TestHandle(t *testing.T) {
 			},
 			wantItems:       allRecords[1:],
 			wantFailedCount: 1,
+		},
+		{
+			name: "a run event the processor projected is not a failure",
+			msgs: []lambdaevents.SQSMessage{message(t, "m1")},
+			before: func(t *testing.T, s *embedded.Store) {
+				if err := s.CompleteRun(context.Background(), store.Run{ID: runID, Source: source, Published: 1, Pages: 1}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantItems:       allRecords[:2],
+			wantFailedCount: 1,
+		},
+		{
+			name:            "a started run: its start is not a failure, its completion is",
+			msgs:            []lambdaevents.SQSMessage{message(t, "m1")},
+			reader:          &fakeReader{shards: map[string][]stream.Stored{shard1: runRecs}},
+			before:          startRun,
+			wantItems:       []itemView{runItem(1, completedID), runItem(2, movieID)},
+			wantFailedCount: 1,
+		},
+		{
+			name:   "a failed GetRun is retried and leaves nothing of its record",
+			msgs:   []lambdaevents.SQSMessage{message(t, "m1")},
+			reader: &fakeReader{shards: map[string][]stream.Stored{shard1: runRecs}},
+			store: func(s errorsink.Store) errorsink.Store {
+				return &failStore{Store: s, op: "GetRun", err: store.ErrTransient}
+			},
+			wantFailed: []string{"m1"},
 		},
 		{
 			name:            "trimmed records leave one item for the range",
