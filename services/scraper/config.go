@@ -28,8 +28,9 @@ type Config struct {
 	// ("movies", the default) or a profile's JSON (SCRAPE_PROFILE).
 	Profile string
 	// AllowHosts are the hosts a POST /scrape body may name in {"url": …}
-	// (SCRAPE_ALLOW_HOSTS, comma-separated): "host" allows any port,
-	// "host:port" only that port. Empty: no body URL is accepted.
+	// (SCRAPE_ALLOW_HOSTS, comma-separated): "host" allows the host on
+	// its scheme's default port (80 for http, 443 for https), "host:port"
+	// on that port only. Empty: no body URL is accepted.
 	AllowHosts []string
 	// AllowPrivate lets the fetcher connect to loopback and private
 	// addresses (SCRAPE_ALLOW_PRIVATE=true; devstack only).
@@ -188,22 +189,23 @@ func checkHostPattern(h string) error {
 	return nil
 }
 
-// hostAllowed reports whether u's host matches an allow-list entry.
+// hostAllowed reports whether u's host and port match an allow-list
+// entry. An entry without a port stands for the default port of u's
+// scheme: allowing a web site does not open its other services (an admin
+// port, a database) to POST /scrape.
 func hostAllowed(allow []string, u *url.URL) bool {
 	host := strings.ToLower(u.Hostname())
+	defaultPort := map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	port := u.Port()
 	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		port = defaultPort
 	}
 	for _, a := range allow {
-		a = strings.ToLower(a)
-		if h, p, err := net.SplitHostPort(a); err == nil {
-			if h == host && p == port {
-				return true
-			}
-			continue
+		h, p, err := net.SplitHostPort(strings.ToLower(a))
+		if err != nil {
+			h, p = strings.Trim(strings.ToLower(a), "[]"), defaultPort
 		}
-		if strings.Trim(a, "[]") == host {
+		if h == host && p == port {
 			return true
 		}
 	}

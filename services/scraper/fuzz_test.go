@@ -64,8 +64,8 @@ func (f *urlRecorder) take() []string {
 	return urls
 }
 
-// fuzzAllow is the fuzzed service's allow-list: a host on any port, a host
-// on one port, an IPv6 literal on one port.
+// fuzzAllow is the fuzzed service's allow-list: a host on its scheme's
+// default port, a host on one port, an IPv6 literal on one port.
 var fuzzAllow = []string{"films.test", "other.test:8443", "[::1]:8080"}
 
 // allowedByList is fuzzAllow's meaning written out independently of the
@@ -75,7 +75,8 @@ func allowedByList(u *url.URL) bool {
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	return host == "films.test" || (host == "other.test" && port == "8443") || (host == "::1" && port == "8080")
+	def := map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	return (host == "films.test" && port == def) || (host == "other.test" && port == "8443") || (host == "::1" && port == "8080")
 }
 
 // FuzzScrapeBody posts random bodies to POST /scrape. A body is either

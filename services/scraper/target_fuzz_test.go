@@ -1,6 +1,7 @@
 package scraper
 
 import (
+	"cmp"
 	"net"
 	"strings"
 	"testing"
@@ -11,7 +12,8 @@ import (
 // credentials, and so is its String(), the form readTarget hands on:
 // Scrape checks that string again and the fetcher parses it again, so it
 // must be accepted again and name the same host, allowed or not alike. An
-// allow-list entry lets a URL through only for its own host, without case.
+// allow-list entry lets a URL through only for its own host, without case,
+// and its own port (without one, the scheme's default port).
 func FuzzCheckTarget(f *testing.F) {
 	for _, tc := range []struct{ raw, allow string }{
 		{"http://films.test/site/chart?page=1", "films.test"},
@@ -63,12 +65,48 @@ func FuzzCheckTarget(f *testing.F) {
 		if !ok {
 			return
 		}
-		host := allow
-		if h, _, err := net.SplitHostPort(allow); err == nil {
-			host = h
+		defaultPort := map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		host, port := allow, defaultPort
+		if h, p, err := net.SplitHostPort(allow); err == nil {
+			host, port = h, p
 		}
 		if !strings.EqualFold(strings.Trim(host, "[]"), u.Hostname()) {
 			t.Fatalf("allow-list %q let through %q, host %q", list, raw, u.Hostname())
 		}
+		if got := cmp.Or(u.Port(), defaultPort); got != port {
+			t.Fatalf("allow-list %q let through %q, port %s", list, raw, got)
+		}
 	})
+}
+
+func TestHostAllowed(t *testing.T) {
+	allow := []string{"films.test", "other.test:8443", "[::1]:8080", "[2001:db8::1]"}
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"http://films.test/chart", true},
+		{"https://films.test/chart", true},
+		{"http://films.test:80/chart", true},
+		{"https://FILMS.test:443/chart", true},
+		{"http://films.test:8080/chart", false}, // no port named: only the default one
+		{"https://films.test:22/", false},
+		{"http://films.test:443/", false}, // https's port under http
+		{"https://other.test:8443/", true},
+		{"https://other.test/", false},
+		{"http://[::1]:8080/", true},
+		{"http://[::1]/", false},
+		{"https://[2001:db8::1]/", true},
+		{"https://[2001:db8::1]:8443/", false},
+		{"https://evil.test/", false},
+		{"https://films.test.evil.test/", false},
+	} {
+		u, err := checkTarget(tc.url)
+		if err != nil {
+			t.Fatalf("checkTarget(%q): %v", tc.url, err)
+		}
+		if got := hostAllowed(allow, u); got != tc.want {
+			t.Errorf("hostAllowed(%q) = %v, want %v", tc.url, got, tc.want)
+		}
+	}
 }
