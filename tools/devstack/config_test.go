@@ -28,6 +28,33 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestConfigValidateRetention(t *testing.T) {
+	for _, tc := range []struct {
+		aws       bool
+		retention time.Duration
+		want      string // "" = valid
+	}{
+		{false, time.Hour, ""},
+		{false, 90 * time.Minute, ""},
+		{false, 30 * time.Minute, "--retention 30m0s: want 1h..168h0m0s"},
+		{false, 169 * time.Hour, "--retention 169h0m0s: want 1h..168h0m0s"},
+		{true, 24 * time.Hour, ""},
+		{true, 168 * time.Hour, ""},
+		{true, time.Hour, "--retention 1h0m0s with --aws: want whole hours from 24h"},
+		{true, 36*time.Hour + 30*time.Minute, "--retention 36h30m0s with --aws: want whole hours from 24h"},
+	} {
+		cfg := testConfig(t.TempDir())
+		cfg.AWS, cfg.Retention = tc.aws, tc.retention
+		err := cfg.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("aws=%v retention %s: %v", tc.aws, tc.retention, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("aws=%v retention %s: error %v, want %q", tc.aws, tc.retention, err, tc.want)
+		}
+	}
+}
+
 func TestFlags(t *testing.T) {
 	var out strings.Builder
 	cfg, format, level, err := parseFlags([]string{"--shards", "4", "--log-format", "json", "--fresh"}, &out)

@@ -39,7 +39,8 @@ type Config struct {
 	// Suffix ends every resource name, as in a stack.
 	Suffix string
 	Region string
-	// Shards and Retention shape the embedded stream.
+	// Shards and Retention shape the embedded stream, and the stream
+	// --aws --create makes (an existing one keeps its own).
 	Shards    int
 	Retention time.Duration
 	// BatchingWindow is the processor mapping's batching window (AWS
@@ -109,6 +110,10 @@ func (c Config) Validate() error {
 	}
 	if c.Create && !c.AWS {
 		errs = append(errs, errors.New("--create: only with --aws"))
+	}
+	// Kinesis keeps records for whole hours, 24 at least.
+	if c.AWS && (c.Retention < 24*time.Hour || c.Retention%time.Hour != 0) {
+		errs = append(errs, fmt.Errorf("--retention %s with --aws: want whole hours from 24h (Kinesis's least)", c.Retention))
 	}
 	if c.SerialTables && !c.AWS {
 		errs = append(errs, errors.New("--serial-tables: only with --aws"))
@@ -310,7 +315,7 @@ func (s *Stack) openAWS() error {
 	if err != nil {
 		return err
 	}
-	opts := []awsbackend.Option{awsbackend.WithShards(s.cfg.Shards)}
+	opts := []awsbackend.Option{awsbackend.WithShards(s.cfg.Shards), awsbackend.WithRetention(s.cfg.Retention)}
 	if s.cfg.SerialTables {
 		opts = append(opts, awsbackend.WithSerialTables())
 	}

@@ -88,6 +88,9 @@ func TestOpenRefusesBadNamesAndOptions(t *testing.T) {
 		{"queue is its own DLQ", func() Names { n := good; n.DLQ = n.Queue; return n }(), nil, []string{"both"}},
 		{"options", good, []Option{WithShards(0), WithPollInterval(0), WithCallTimeout(-1), WithMaxReceiveCount(0)},
 			[]string{"shards 0", "poll interval 0s", "call timeout -1ns", "max receive count 0"}},
+		{"retention under Kinesis's least", good, []Option{WithRetention(time.Hour)}, []string{"retention 1h0m0s: Kinesis keeps records 24h0m0s..168h0m0s"}},
+		{"retention past the markers' life", good, []Option{WithRetention(8 * 24 * time.Hour)}, []string{"retention 192h0m0s"}},
+		{"retention in part hours", good, []Option{WithRetention(36*time.Hour + time.Minute)}, []string{"retention 36h1m0s"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +112,7 @@ func TestOpenCreatesEverythingOnceAndReopens(t *testing.T) {
 	cfg := standardConfig(t)
 	ctx := testCtx(t)
 	names := NamesFor(suffix(t))
-	b, err := Open(ctx, cfg, names, true, WithShards(3), WithMaxReceiveCount(4), WithSerialTables())
+	b, err := Open(ctx, cfg, names, true, WithShards(3), WithRetention(72*time.Hour), WithMaxReceiveCount(4), WithSerialTables())
 	if err != nil {
 		t.Fatalf("Open with create: %v", err)
 	}
@@ -128,6 +131,11 @@ func TestOpenCreatesEverythingOnceAndReopens(t *testing.T) {
 		"same arn": again.Stream.ARN() == b.Stream.ARN() && strings.HasSuffix(b.Stream.ARN(), ":stream/"+names.Stream),
 	}
 	want := map[string]any{"stream": names.Stream, "shards": 3, "queue": names.Queue, "dlq": names.DLQ, "same arn": true}
+	sum, err := kinesis.NewFromConfig(cfg).DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(names.Stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got["retention hours"], want["retention hours"] = aws.ToInt32(sum.StreamDescriptionSummary.RetentionPeriodHours), int32(72)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("opened resources (-want +got):\n%s", diff)
 	}

@@ -74,6 +74,7 @@ type Option func(*options)
 
 type options struct {
 	shards          int
+	retention       time.Duration
 	pollInterval    time.Duration
 	callTimeout     time.Duration
 	maxReceiveCount int
@@ -86,6 +87,7 @@ type options struct {
 func newOptions(opts []Option) options {
 	o := options{
 		shards:          2,
+		retention:       minRetention,
 		pollInterval:    200 * time.Millisecond,
 		callTimeout:     30 * time.Second,
 		maxReceiveCount: 5,
@@ -102,6 +104,9 @@ func (o options) validate() error {
 	var errs []error
 	if o.shards < 1 {
 		errs = append(errs, fmt.Errorf("shards %d: want at least 1", o.shards))
+	}
+	if o.retention < minRetention || o.retention > contract.MaxStreamRetention || o.retention%time.Hour != 0 {
+		errs = append(errs, fmt.Errorf("retention %s: Kinesis keeps records %s..%s, in whole hours", o.retention, minRetention, contract.MaxStreamRetention))
 	}
 	if o.pollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("poll interval %s: want more than 0", o.pollInterval))
@@ -121,6 +126,12 @@ func (o options) validate() error {
 // WithShards sets the shard count of a stream Open creates (default 2). An
 // existing stream keeps its shards.
 func WithShards(n int) Option { return func(o *options) { o.shards = n } }
+
+// WithRetention sets how long a stream Open creates keeps its records:
+// whole hours from Kinesis's 24h to contract.MaxStreamRetention (the
+// processor's progress markers outlive the records only then). Default
+// 24h. An existing stream keeps its retention.
+func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
 
 // WithPollInterval sets how often Notify's channel is closed when nothing
 // is appended through this process (default 200ms).
@@ -194,7 +205,7 @@ func Open(ctx context.Context, cfg aws.Config, names Names, create bool, opts ..
 	if create {
 		var wg sync.WaitGroup
 		var errStream, errTables, errQueues error
-		wg.Go(func() { errStream = CreateStream(ctx, kc, names.Stream, o.shards) })
+		wg.Go(func() { errStream = CreateStream(ctx, kc, names.Stream, o.shards, o.retention) })
 		wg.Go(func() {
 			if _, err := dynamo.CreateTables(ctx, dc, names.Suffix); err != nil {
 				errTables = fmt.Errorf("create tables: %w", err)

@@ -39,7 +39,12 @@ type KinesisAdmin interface {
 	CreateStream(ctx context.Context, in *kinesis.CreateStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.CreateStreamOutput, error)
 	// DescribeStreamSummary tells when it is ACTIVE.
 	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
+	// IncreaseStreamRetentionPeriod sets a retention above the default.
+	IncreaseStreamRetentionPeriod(ctx context.Context, in *kinesis.IncreaseStreamRetentionPeriodInput, optFns ...func(*kinesis.Options)) (*kinesis.IncreaseStreamRetentionPeriodOutput, error)
 }
+
+// minRetention is the retention of a new stream, the least Kinesis keeps.
+const minRetention = 24 * time.Hour
 
 var _ KinesisAdmin = (*kinesis.Client)(nil)
 
@@ -63,17 +68,34 @@ var (
 	_ stream.RangeReader = (*Stream)(nil)
 )
 
-// CreateStream creates the stream name with shards shards unless it
-// exists, and waits until it is ACTIVE (or UPDATING: usable). An existing
-// stream is kept as it is, whatever its shard count.
-func CreateStream(ctx context.Context, client KinesisAdmin, name string, shards int) error {
+// CreateStream creates the stream name with shards shards and the given
+// retention (whole hours, at least 24h) unless it exists, and waits until
+// it is ACTIVE (or UPDATING: usable). An existing stream is kept as it is,
+// whatever its shard count and retention.
+func CreateStream(ctx context.Context, client KinesisAdmin, name string, shards int, retention time.Duration) error {
 	if shards < 1 {
 		return fmt.Errorf("create stream %s: %d shards: want at least 1", name, shards)
 	}
+	if retention < minRetention || retention%time.Hour != 0 {
+		return fmt.Errorf("create stream %s: retention %s: want whole hours from %s", name, retention, minRetention)
+	}
 	_, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(int32(shards))})
 	var inUse *types.ResourceInUseException
+	created := err == nil
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create stream %s: %w", name, err)
+	}
+	if _, err := waitStream(ctx, client, name); err != nil {
+		return fmt.Errorf("create stream %s: %w", name, err)
+	}
+	if !created || retention == minRetention {
+		return nil
+	}
+	// Kinesis creates every stream with 24h; more is a change of an
+	// ACTIVE stream, which is UPDATING until it is done.
+	in := &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String(name), RetentionPeriodHours: aws.Int32(int32(retention / time.Hour))}
+	if _, err := client.IncreaseStreamRetentionPeriod(ctx, in); err != nil {
+		return fmt.Errorf("create stream %s: retention %s: %w", name, retention, err)
 	}
 	if _, err := waitStream(ctx, client, name); err != nil {
 		return fmt.Errorf("create stream %s: %w", name, err)
