@@ -1,9 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestConfigValidateListsEveryProblem(t *testing.T) {
@@ -69,5 +73,32 @@ func TestFlags(t *testing.T) {
 	}
 	if _, err := newLogger(&out, "yaml", "info"); err == nil {
 		t.Error("--log-format yaml was accepted")
+	}
+}
+
+func TestLoggerAddsRequestID(t *testing.T) {
+	var out strings.Builder
+	log, err := newLogger(&out, "json", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := lambdacontext.NewContext(t.Context(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+	log.With("function", "processor").InfoContext(ctx, "in an invocation")
+	log.InfoContext(t.Context(), "outside")
+	var lines []map[string]any
+	for l := range strings.Lines(out.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		delete(m, "time")
+		lines = append(lines, m)
+	}
+	want := []map[string]any{
+		{"level": "INFO", "msg": "in an invocation", "function": "processor", "requestId": "req-1"},
+		{"level": "INFO", "msg": "outside"},
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("log lines (-want +got):\n%s", diff)
 	}
 }
