@@ -203,9 +203,10 @@ func (h *Handler) message(ctx context.Context, msg lambdaevents.SQSMessage) (err
 //   - a movie event with an event and a run id goes through FailEvent: it
 //     is stored and counted as failed for its run only if its progress
 //     marker is absent;
-//   - a run event is skipped when the run shows its effect (the run
-//     exists for scrape.started, is completed for scrape.completed):
-//     projecting it again would change nothing;
+//   - a run event is skipped when the run shows its effect (a source and
+//     a start time for scrape.started, completed for scrape.completed):
+//     projecting it again would change nothing. That the run exists is
+//     not enough: counting a movie event creates it;
 //   - anything else (unreadable, unknown type) is stored as it is.
 func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, at time.Time) error {
 	b := of.KinesisBatchInfo
@@ -245,7 +246,8 @@ func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, a
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return fmt.Errorf("read run %s (record %s): %w", env.RunID, rec.SequenceNumber, err)
-		case env.Type == events.TypeScrapeStarted || run.Completed:
+		case env.Type == events.TypeScrapeStarted && run.Source != "" && !run.StartedAt.IsZero(),
+			env.Type == events.TypeScrapeCompleted && run.Completed:
 			skipped()
 			return nil
 		}

@@ -237,6 +237,7 @@ func TestHandle(t *testing.T) {
 			First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
 	}
 	completedID := events.EventID(runID, source, events.TypeScrapeCompleted)
+	startedID := events.EventID(runID, source, events.TypeScrapeStarted)
 	allRecords := []itemView{recordItem(0, movieID, runID), recordItem(1, "", ""), recordItem(2, completedID, runID)}
 	rangeItem := func(reason string) itemView {
 		return itemView{ID: store.ErrorID(store.StageRetriesExhausted, shard1, seq(0)+".."+seq(2), "range"), Stage: "retries_exhausted",
@@ -347,6 +348,20 @@ func TestHandle(t *testing.T) {
 			reader:          &fakeReader{shards: map[string][]stream.Stored{shard1: runRecs}},
 			before:          startRun,
 			wantItems:       []itemView{runItem(1, completedID), runItem(2, movieID)},
+			wantFailedCount: 1,
+		},
+		{
+			name:   "a run that only has counts has not started: its start is a failure",
+			msgs:   []lambdaevents.SQSMessage{message(t, "m1")},
+			reader: &fakeReader{shards: map[string][]stream.Stored{shard1: runRecs}},
+			before: func(t *testing.T, s *embedded.Store) {
+				// A movie event of the run was counted before scrape.started
+				// (another shard): the run item exists, without a start.
+				if _, err := s.CountEvent(context.Background(), runID, "other-event", store.CounterProcessed); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantItems:       []itemView{runItem(0, startedID), runItem(1, completedID), runItem(2, movieID)},
 			wantFailedCount: 1,
 		},
 		{
