@@ -456,12 +456,19 @@ func TestEndToEndAWS(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+	// The region comes from the SDK's settings (AWS_REGION here), not
+	// from devstack's default for the embedded ARNs.
+	const region = "us-west-2"
+	t.Setenv("AWS_REGION", region)
 	cfg := testConfig(t.TempDir())
 	cfg.AWS, cfg.Create, cfg.SerialTables = true, true, true
-	cfg.Region = awsemu.Region
+	cfg.Region = ""
 	cfg.Suffix = awsemu.Name(t, "e2e")
 	cfg.ScrapeInterval = time.Hour
 	st := startStack(t, cfg)
+	if arn := st.stream.ARN(); !strings.Contains(arn, ":"+region+":") {
+		t.Errorf("stream ARN %s, want one in %s", arn, region)
+	}
 	c := client{t, st.APIURL()}
 	var sc scrapeView
 	c.json("POST", "/scrape", nil, http.StatusAccepted, &sc)

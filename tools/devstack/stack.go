@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -38,6 +39,9 @@ type Config struct {
 	Fresh   bool
 	// Suffix ends every resource name, as in a stack.
 	Suffix string
+	// Region is the region of the embedded backends' ARNs (empty:
+	// defaultRegion) or, with AWS, of the resources (empty: the SDK's
+	// standard settings, AWS_REGION or the profile's).
 	Region string
 	// Shards and Retention shape the embedded stream, and the stream
 	// --aws --create makes (an existing one keeps its own).
@@ -171,6 +175,10 @@ type Stack struct {
 	closers []func() error
 }
 
+// defaultRegion is the region of the embedded backends' ARNs when none is
+// given: the workshop stack's.
+const defaultRegion = "eu-west-2"
+
 // New opens the data directory and builds every part; Run starts them.
 func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	if err := cfg.Validate(); err != nil {
@@ -204,13 +212,17 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	}
 	s.db.NoSync = !cfg.Sync
 	if cfg.AWS {
-		err = s.openAWS()
+		// The region the SDK resolved names the ARNs too.
+		cfg.Region, err = s.openAWS()
 	} else {
+		cfg.Region = cmp.Or(cfg.Region, defaultRegion)
+		s.cfg = cfg
 		err = s.openEmbedded()
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.cfg = cfg
 
 	s.scrapeURL = cfg.URL
 	if s.scrapeURL == "" {
@@ -307,13 +319,14 @@ func loadOrCreateKey(path string) ([]byte, error) {
 }
 
 // openAWS opens the AWS backends: Kinesis, SQS and DynamoDB through the
-// SDK's standard settings, creating them with --create.
-func (s *Stack) openAWS() error {
+// SDK's standard settings, creating them with --create. It returns their
+// region.
+func (s *Stack) openAWS() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	awsCfg, err := awsbackend.LoadConfig(ctx, s.cfg.Region, s.cfg.AWSProfile)
 	if err != nil {
-		return err
+		return "", err
 	}
 	opts := []awsbackend.Option{awsbackend.WithShards(s.cfg.Shards), awsbackend.WithRetention(s.cfg.Retention)}
 	if s.cfg.SerialTables {
@@ -321,10 +334,10 @@ func (s *Stack) openAWS() error {
 	}
 	b, err := awsbackend.Open(ctx, awsCfg, awsbackend.NamesFor(s.cfg.Suffix), s.cfg.Create, opts...)
 	if err != nil {
-		return err
+		return "", err
 	}
 	s.stream, s.queue, s.dlq, s.tables = b.Stream, b.Queue, b.DLQ, b.Tables
-	return nil
+	return awsCfg.Region, nil
 }
 
 // APIURL is the HTTP API's base URL.
