@@ -29,6 +29,7 @@ package esm
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -279,11 +280,11 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 				continue
 			}
 		}
-		if len(recs) < max && window > 0 {
+		if !m.full(recs, max) && window > 0 {
 			// Gather for the batching window, counted from the first
-			// record's arrival, unless the batch fills up first.
+			// record's arrival, unless a batch fills up first.
 			deadline := recs[0].ArrivalTime.Add(window)
-			for len(recs) < max {
+			for !m.full(recs, max) {
 				wait := deadline.Sub(m.opts.Now())
 				if wait <= 0 {
 					break
@@ -359,19 +360,27 @@ func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.S
 		st.oldestArrival = time.Time{}
 		m.mu.Unlock()
 	}()
+	// A lane's batches run one after another, so a key's records keep
+	// their order; lanes run concurrently.
+	disposeLane := func(lane []stream.Stored) bool {
+		for len(lane) > 0 {
+			n := m.fit(lane)
+			if !m.dispose(ctx, stop, shard, lane[:n], 0) {
+				return false
+			}
+			lane = lane[n:]
+		}
+		return true
+	}
 	pf := m.set.ParallelizationFactor
 	if pf == 1 {
-		return m.dispose(ctx, stop, shard, recs, 0)
+		return disposeLane(recs)
 	}
 	lanes := make([][]stream.Stored, pf)
 	for _, r := range recs {
-		h := fnv.New32a()
-		h.Write([]byte(r.PartitionKey))
-		l := int(h.Sum32() % uint32(pf))
+		l := m.lane(r.PartitionKey)
 		lanes[l] = append(lanes[l], r)
 	}
-	// Lanes run concurrently; one lane's batches run one after another, so
-	// a key's records keep their order.
 	var wg sync.WaitGroup
 	var incomplete atomic.Bool
 	for _, lane := range lanes {
@@ -379,18 +388,78 @@ func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.S
 			continue
 		}
 		wg.Go(func() {
-			for len(lane) > 0 {
-				n := min(len(lane), m.set.BatchSize)
-				if !m.dispose(ctx, stop, shard, lane[:n], 0) {
-					incomplete.Store(true)
-					return
-				}
-				lane = lane[n:]
+			if !disposeLane(lane) {
+				incomplete.Store(true)
 			}
 		})
 	}
 	wg.Wait()
 	return !incomplete.Load()
+}
+
+// lane is the concurrent batch of a ParallelizationFactor above 1 that
+// the records of key go to.
+func (m *Kinesis) lane(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(m.set.ParallelizationFactor))
+}
+
+// full reports whether recs (a read of at most max records) hold a batch
+// ready to invoke without waiting out the batching window: a lane with
+// BatchSize records, or with records whose event reaches maxPayload.
+func (m *Kinesis) full(recs []stream.Stored, max int) bool {
+	if len(recs) >= max {
+		return true
+	}
+	counts := make([]int, m.set.ParallelizationFactor)
+	sizes := make([]int, m.set.ParallelizationFactor)
+	for _, r := range recs {
+		l := m.lane(r.PartitionKey)
+		counts[l]++
+		sizes[l] += m.eventSize(r) + 1
+		if counts[l] >= m.set.BatchSize || sizes[l]+len(eventFrame) >= maxPayload {
+			return true
+		}
+	}
+	return false
+}
+
+// maxPayload is Lambda's limit on the payload of a synchronous
+// invocation: a mapping passes "the records in the batch in a single
+// call, up to the payload limit for synchronous invocation (6 MB)"
+// (BatchSize in the Lambda API reference).
+const maxPayload = 6 << 20
+
+// eventFrame is the JSON around a batch's records; eventOverhead bounds
+// the JSON of one record besides its variable fields (a test checks it
+// against the real encoding).
+const (
+	eventFrame    = `{"Records":[]}`
+	eventOverhead = 400
+)
+
+// eventSize bounds the bytes r takes in an invocation's event: its data
+// in base64, its fields (a partition key's characters escaped at worst)
+// and the names around them.
+func (m *Kinesis) eventSize(r stream.Stored) int {
+	return eventOverhead + base64.StdEncoding.EncodedLen(len(r.Data)) + 2*len(r.SequenceNumber) +
+		6*len(r.PartitionKey) + len(r.ShardID) + len(m.src.ARN()) + len(m.opts.Region)
+}
+
+// fit returns how many leading records of recs one invocation takes: at
+// most BatchSize, within maxPayload, and at least one.
+func (m *Kinesis) fit(recs []stream.Stored) int {
+	size := len(eventFrame)
+	for i, r := range recs {
+		if i == m.set.BatchSize {
+			return i
+		}
+		if size += m.eventSize(r) + 1; size > maxPayload && i > 0 {
+			return i
+		}
+	}
+	return len(recs)
 }
 
 // dispose invokes the function with batch until it succeeds, retrying,
@@ -571,6 +640,11 @@ type kinesisRecordJSON struct {
 // aws-lambda-go's type, so the handler sees exactly what it would see in
 // Lambda.
 func (m *Kinesis) event(batch []stream.Stored) (lambdaevents.KinesisEvent, error) {
+	return lambdaEvent[lambdaevents.KinesisEvent](m.records(batch))
+}
+
+// records are batch's records as Lambda writes them in an event.
+func (m *Kinesis) records(batch []stream.Stored) []kinesisRecordJSON {
 	recs := make([]kinesisRecordJSON, len(batch))
 	for i, r := range batch {
 		k := &recs[i]
@@ -587,7 +661,7 @@ func (m *Kinesis) event(batch []stream.Stored) (lambdaevents.KinesisEvent, error
 		k.AWSRegion = m.opts.Region
 		k.EventSourceARN = m.src.ARN()
 	}
-	return lambdaEvent[lambdaevents.KinesisEvent](recs)
+	return recs
 }
 
 // lambdaEvent turns records, as Lambda writes them in JSON, into the event
@@ -649,7 +723,10 @@ func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []s
 	rec.RequestContext.FunctionARN = m.opts.FunctionARN
 	rec.RequestContext.Condition = condition
 	rec.RequestContext.ApproximateInvokeCount = invokes
-	if functionError != "" {
+	if invokes > 0 {
+		// The function ran and answered (a function error is a 200 with
+		// the error type too); records that expired before any
+		// invocation have no response.
 		rec.ResponseContext.StatusCode = 200
 		rec.ResponseContext.ExecutedVersion = "$LATEST"
 		rec.ResponseContext.FunctionError = functionError
