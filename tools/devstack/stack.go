@@ -126,7 +126,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--scrape-interval %s: must not be negative", c.ScrapeInterval))
 	}
 	if c.FunctionTimeout < 3*time.Second || c.FunctionTimeout > 15*time.Minute {
-		errs = append(errs, fmt.Errorf("--function-timeout %s: want 3s..15m (Lambda's range)", c.FunctionTimeout))
+		// Lambda allows 1s, but the processor and the error sink stop
+		// starting work 2s before their deadline.
+		errs = append(errs, fmt.Errorf("--function-timeout %s: want 3s..15m (Lambda's 15m at most; the handlers keep 2s before their deadline)", c.FunctionTimeout))
 	}
 	return errors.Join(errs...)
 }
