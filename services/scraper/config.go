@@ -1,6 +1,7 @@
 package scraper
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -189,23 +190,29 @@ func checkHostPattern(h string) error {
 	return nil
 }
 
+// defaultPorts are the ports of URLs that name none.
+var defaultPorts = map[string]string{"http": "80", "https": "443"}
+
+// origin is u's host and port in one canonical form: the host name in
+// lower case, the scheme's default port when u names none
+// ("films.test:443"). "films.test", "FILMS.test:443" and "films.test:443"
+// are one origin under https.
+func origin(u *url.URL) string {
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), cmp.Or(u.Port(), defaultPorts[u.Scheme]))
+}
+
 // hostAllowed reports whether u's host and port match an allow-list
 // entry. An entry without a port stands for the default port of u's
 // scheme: allowing a web site does not open its other services (an admin
 // port, a database) to POST /scrape.
 func hostAllowed(allow []string, u *url.URL) bool {
-	host := strings.ToLower(u.Hostname())
-	defaultPort := map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	port := u.Port()
-	if port == "" {
-		port = defaultPort
-	}
+	want := origin(u)
 	for _, a := range allow {
-		h, p, err := net.SplitHostPort(strings.ToLower(a))
+		h, p, err := net.SplitHostPort(a)
 		if err != nil {
-			h, p = strings.Trim(strings.ToLower(a), "[]"), defaultPort
+			h, p = strings.Trim(a, "[]"), defaultPorts[u.Scheme]
 		}
-		if h == host && p == port {
+		if net.JoinHostPort(strings.ToLower(h), p) == want {
 			return true
 		}
 	}

@@ -198,7 +198,8 @@ func (s *Service) Scrape(ctx context.Context, target string) (Summary, error) {
 		id:      events.NewRunID(began),
 		source:  u.String(),
 		began:   began,
-		host:    strings.ToLower(u.Host),
+		host:    strings.ToLower(u.Hostname()),
+		origin:  origin(u),
 		robots:  fetch.NewRobots(),
 		seen:    map[string]int{},
 		reasons: map[string]int{},
@@ -223,7 +224,12 @@ type run struct {
 	id     string
 	source string
 	began  time.Time
+	// host is the host name that the scrape lease is taken for, in lower
+	// case and without a port: one scrape per host, whatever the scheme
+	// or port a request names. origin (see origin) is the host and port
+	// that the run stays on.
 	host   string
+	origin string
 	robots *fetch.Robots
 	log    *slog.Logger
 	sum    Summary
@@ -331,7 +337,7 @@ func (r *run) refuseNext(next string, visited map[string]bool) string {
 	switch {
 	case err != nil:
 		return "not a URL"
-	case strings.ToLower(u.Host) != r.host:
+	case origin(u) != r.origin:
 		return "another host"
 	case visited[next]:
 		return "already visited"
@@ -412,7 +418,7 @@ func (r *run) details(ctx context.Context, n int, items []profile.Item) []profil
 			reasons[i] = p.MissingDetail("no link")
 			continue
 		}
-		if u, err := url.Parse(link); err != nil || strings.ToLower(u.Host) != r.host {
+		if u, err := url.Parse(link); err != nil || origin(u) != r.origin {
 			reasons[i] = p.MissingDetail("link to another host")
 			continue
 		}

@@ -254,6 +254,23 @@ func TestScrapeTheSampleSite(t *testing.T) {
 	})
 }
 
+// TestLeaseIsPerHost: the scrape lease belongs to the host, whatever port
+// or spelling a request names, so a second port of the same site (or
+// "HOST:80" for "HOST") cannot buy a second scrape within the interval.
+func TestLeaseIsPerHost(t *testing.T) {
+	other := httptest.NewServer(samplesite.New(samplesite.Options{}))
+	t.Cleanup(other.Close)
+	ou, _ := url.Parse(other.URL)
+	e := newEnv(t, envOpts{cfg: func(c *scraper.Config) { c.AllowHosts = append(c.AllowHosts, ou.Host) }})
+	if got := e.post(t, ""); got.Status != http.StatusAccepted {
+		t.Fatalf("first scrape: %+v", got)
+	}
+	got := e.post(t, fmt.Sprintf(`{"url": %q}`, other.URL+samplesite.ChartPageURL(1)))
+	if got.Status != http.StatusTooManyRequests || got.Error.Code != "rate_limited" {
+		t.Errorf("scrape of %s right after %s: %+v; want 429 rate_limited", other.URL, e.site.URL, got)
+	}
+}
+
 // TestMalformedPages: the broken chart still yields its usable items; the
 // others are counted as skipped, never silently dropped.
 func TestMalformedPages(t *testing.T) {
