@@ -102,3 +102,25 @@ func TestLoggerAddsRequestID(t *testing.T) {
 		t.Errorf("log lines (-want +got):\n%s", diff)
 	}
 }
+
+// createdStream is a stream of the AWS backends as checkpointName sees it.
+type createdStream struct {
+	streamBackend
+	created time.Time
+}
+
+func (s createdStream) ARN() string        { return "arn:aws:kinesis:eu-west-2:000000000000:stream/events-dev" }
+func (s createdStream) Created() time.Time { return s.created }
+
+// TestCheckpointNameTellsRecreatedStreams: the same ARN created at two
+// times gives two checkpoint names; the embedded stream's is its ARN's.
+func TestCheckpointNameTellsRecreatedStreams(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	a, b := checkpointName(createdStream{created: t0}), checkpointName(createdStream{created: t0.Add(time.Millisecond)})
+	if a == b {
+		t.Errorf("one checkpoint name %q for two incarnations of a stream", a)
+	}
+	if got, want := checkpointName(createdStream{}), "processor arn:aws:kinesis:eu-west-2:000000000000:stream/events-dev"; got != want {
+		t.Errorf("checkpointName without a creation time = %q, want %q", got, want)
+	}
+}

@@ -235,10 +235,8 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	proc := processor.New(s.tables, processor.Options{Logger: log.With("function", "processor"), FunctionName: "processor-" + cfg.Suffix})
 	settings := contract.ProcessorMapping
 	settings.ParallelizationFactor = cfg.ParallelizationFactor
-	// Checkpoints are per stream ARN: a stream deleted and recreated under
-	// the same name (with --aws) starts afresh instead of at stale numbers.
 	if s.processorMapping, err = esm.NewKinesis(s.stream, esm.BoltCheckpoints{DB: s.db}, settings, proc.Handle, s.queue, esm.Options{
-		Name: "processor " + s.stream.ARN(), FunctionARN: processorARN, FunctionTimeout: cfg.FunctionTimeout,
+		Name: checkpointName(s.stream), FunctionARN: processorARN, FunctionTimeout: cfg.FunctionTimeout,
 		Region: cfg.Region, Logger: log.With("mapping", "processor"),
 	}); err != nil {
 		return nil, err
@@ -318,6 +316,19 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("cursor key: %w", err)
 	}
 	return key, nil
+}
+
+// checkpointName names the processor mapping's checkpoints of stream. A
+// stream deleted and created again under its name (an emulator restarted,
+// with --aws) keeps its ARN but numbers its records anew, and Kinesis
+// refuses an iterator after a sequence number of the old stream: its
+// creation time tells the two apart, so the new one starts afresh.
+func checkpointName(stream streamBackend) string {
+	name := "processor " + stream.ARN()
+	if c, ok := stream.(interface{ Created() time.Time }); ok && !c.Created().IsZero() {
+		name += " created " + c.Created().UTC().Format(time.RFC3339Nano)
+	}
+	return name
 }
 
 // openAWS opens the AWS backends: Kinesis, SQS and DynamoDB through the

@@ -684,3 +684,42 @@ func publishOK(t *testing.T, p stream.Publisher, recs []stream.Record) {
 		t.Fatalf("Publish: %+v, %v", res, err)
 	}
 }
+
+// TestRecreatedStreamIsTold: a stream deleted and created again under its
+// name has the same ARN but another creation time, which devstack's
+// checkpoints are named by (an emulator restarted keeps no stream).
+func TestRecreatedStreamIsTold(t *testing.T) {
+	ctx := testCtx(t)
+	client := kinesis.NewFromConfig(awsemu.Kinesis(t))
+	name := awsemu.Name(t, "again")
+	open := func() *Stream {
+		t.Helper()
+		if err := CreateStream(ctx, client, name, 1, minRetention); err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenStream(ctx, client, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first := open()
+	if _, err := client.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := OpenStream(ctx, client, name)
+		if errors.Is(err, ErrMissing) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("stream %s never went away: %v", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	second := open()
+	if first.Created().IsZero() || first.ARN() != second.ARN() || !second.Created().After(first.Created()) {
+		t.Errorf("first %s created %v, second %s created %v; want one ARN, a later creation time",
+			first.ARN(), first.Created(), second.ARN(), second.Created())
+	}
+}

@@ -57,6 +57,7 @@ type Stream struct {
 	adapter *kinesisadapter.Stream
 	name    string
 	arn     string
+	created time.Time
 	shards  []string
 	readers map[string]*shardReader
 	poll    *poller
@@ -153,8 +154,8 @@ func OpenStream(ctx context.Context, client KinesisAPI, name string, opts ...Opt
 		}
 		return nil, fmt.Errorf("open stream %s: %w", name, err)
 	}
-	s := &Stream{client: client, name: name, arn: aws.ToString(sum.StreamARN), readers: map[string]*shardReader{},
-		poll: newPoller(o.pollInterval), opts: o}
+	s := &Stream{client: client, name: name, arn: aws.ToString(sum.StreamARN), created: aws.ToTime(sum.StreamCreationTimestamp),
+		readers: map[string]*shardReader{}, poll: newPoller(o.pollInterval), opts: o}
 	in := &kinesis.ListShardsInput{StreamARN: aws.String(s.arn)}
 	for {
 		out, err := client.ListShards(ctx, in)
@@ -185,6 +186,11 @@ func (s *Stream) Name() string { return s.name }
 
 // ARN is the stream's ARN.
 func (s *Stream) ARN() string { return s.arn }
+
+// Created is when the stream was created. A stream deleted and created
+// again under its name has the same ARN but not the same creation time,
+// and its sequence numbers start over.
+func (s *Stream) Created() time.Time { return s.created }
 
 // Shards lists the stream's shard ids as ListShards gave them when the
 // stream was opened.
