@@ -329,19 +329,35 @@ func (p *Pipeline) mappings(ctx *pulumi.Context, cfg Config) error {
 
 // ScrapeCommand is the curl line that starts a scrape of the stack whose
 // API is endpoint. With IAM authorisation curl signs the request itself
-// (--aws-sigv4, curl 7.75 or later) with the credentials in the standard
-// AWS environment variables. The session token header is always on the
-// line: with long-term keys AWS_SESSION_TOKEN is empty, and curl neither
-// sends nor signs a header whose value is blank, so one line serves both
-// kinds of credentials in any POSIX shell or zsh.
+// (--aws-sigv4) with the credentials in the standard AWS environment
+// variables, which must be exported (aws configure export-credentials
+// --format env does).
+//
+// The session token header is added only when AWS_SESSION_TOKEN is set
+// and not empty: curl signs a header given with a blank value but does
+// not send it, and API Gateway then rejects the request (403
+// IncompleteSignatureException, curl/curl#11007). The line runs under
+// sh -c so that ${AWS_SESSION_TOKEN:+…} expands the same way whether it
+// is eval'ed in bash, zsh (which would not split the words) or sh.
 func ScrapeCommand(endpoint, region, auth string) string {
 	u := endpoint + ScrapeRoute.Path
 	if auth == ScrapeAuthNone {
-		return fmt.Sprintf("curl -sS -X POST %s", u)
+		return fmt.Sprintf("curl -sS -X POST %s", shQuote(u))
 	}
-	return fmt.Sprintf(`curl -sS -X POST --aws-sigv4 "aws:amz:%s:execute-api" `+
+	script := fmt.Sprintf(`curl -sS -X POST --aws-sigv4 "aws:amz:%s:execute-api" `+
 		`--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" `+
-		`-H "x-amz-security-token: $AWS_SESSION_TOKEN" %s`, region, u)
+		`${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} %s`, region, shQuote(u))
+	return "sh -c " + shQuote(script)
+}
+
+// shQuote quotes s as one word for any POSIX shell or zsh: in single
+// quotes, each single quote inside closed, escaped and reopened. Words of
+// plain URL characters stay as they are, so the line reads as usual.
+func shQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // joinHosts is the SCRAPE_ALLOW_HOSTS value: the hosts, deduplicated and

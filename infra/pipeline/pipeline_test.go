@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -451,7 +452,7 @@ func TestOutputs(t *testing.T) {
 		want   map[string]string
 	}{
 		{"iam, third-party url", func(c *Config) {}, map[string]string{
-			OutScrapeCommand: `curl -sS -X POST --aws-sigv4 "aws:amz:eu-west-2:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" ` + apiEndpoint() + "/scrape",
+			OutScrapeCommand: `sh -c 'curl -sS -X POST --aws-sigv4 "aws:amz:eu-west-2:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" ${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} ` + apiEndpoint() + "/scrape'",
 		}},
 		{"no auth, sample site", func(c *Config) { c.ScrapeAuth, c.SampleSite, c.URL = ScrapeAuthNone, true, "" }, map[string]string{
 			OutScrapeCommand: "curl -sS -X POST " + apiEndpoint() + "/scrape",
@@ -547,33 +548,83 @@ func TestCheckRouteKey(t *testing.T) {
 	}
 }
 
-// TestScrapeCommandQuoting runs the IAM curl line through sh with a curl
-// that only prints its arguments: the signing scope, the credentials and
-// the token header must each arrive as one argument. (With an empty token
-// the header's value is blank, which curl neither sends nor signs.)
+// TestScrapeCommandQuoting evals the IAM curl line the way the README
+// does (eval "$(pulumi stack output scrapeCommand)") in every shell it
+// finds, with a fake curl on PATH that prints its arguments one a line:
+// the signing scope, the credentials and the token header must each
+// arrive as one argument, and without a session token (long-term keys)
+// there must be no token header at all, since curl would sign a blank one
+// without sending it.
 func TestScrapeCommandQuoting(t *testing.T) {
 	line := ScrapeCommand("https://x.example", "eu-west-2", ScrapeAuthIAM)
-	for _, token := range []string{"", "T0K en"} {
-		t.Run("token="+token, func(t *testing.T) {
-			sh, err := exec.LookPath("sh")
-			if err != nil {
-				if os.Getenv("CI") != "" {
-					t.Fatalf("CI must check the quoting, but there is no sh: %v", err)
+	bin := t.TempDir()
+	fake := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n"
+	if err := os.WriteFile(filepath.Join(bin, "curl"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-sS", "-X", "POST", "--aws-sigv4", "aws:amz:eu-west-2:execute-api", "--user", "AK:S K"}
+	tests := []struct {
+		desc  string
+		token *string // nil: AWS_SESSION_TOKEN unset
+		want  []string
+	}{
+		{"session token", ptr("T0K en/+="), append(slices.Clone(base), "-H", "x-amz-security-token: T0K en/+=", "https://x.example/scrape")},
+		{"empty token", ptr(""), append(slices.Clone(base), "https://x.example/scrape")},
+		{"no token", nil, append(slices.Clone(base), "https://x.example/scrape")},
+	}
+	for _, shell := range []string{"sh", "bash", "zsh"} {
+		path, err := exec.LookPath(shell)
+		if err != nil {
+			if shell == "sh" && os.Getenv("CI") != "" {
+				t.Fatalf("CI must check the quoting, but there is no sh: %v", err)
+			}
+			t.Logf("no %s to check the line in: %v", shell, err)
+			continue
+		}
+		for _, tc := range tests {
+			t.Run(shell+"/"+tc.desc, func(t *testing.T) {
+				cmd := exec.Command(path, "-c", `eval "$SCRAPE_COMMAND"`)
+				// Exported, as aws configure export-credentials --format env does.
+				cmd.Env = []string{
+					"PATH=" + bin + string(filepath.ListSeparator) + os.Getenv("PATH"),
+					"SCRAPE_COMMAND=" + line,
+					"AWS_ACCESS_KEY_ID=AK", "AWS_SECRET_ACCESS_KEY=S K",
 				}
-				t.Skipf("no sh to check the quoting: %v", err)
-			}
-			cmd := exec.Command(sh, "-c", `curl() { for a in "$@"; do printf '%s\n' "$a"; done; }; `+line)
-			cmd.Env = []string{"AWS_ACCESS_KEY_ID=AK", "AWS_SECRET_ACCESS_KEY=S K", "AWS_SESSION_TOKEN=" + token}
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("sh: %v", err)
-			}
-			want := []string{"-sS", "-X", "POST", "--aws-sigv4", "aws:amz:eu-west-2:execute-api",
-				"--user", "AK:S K", "-H", "x-amz-security-token: " + token, "https://x.example/scrape"}
-			got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("curl arguments (-want +got):\n%s", diff)
-			}
-		})
+				if tc.token != nil {
+					cmd.Env = append(cmd.Env, "AWS_SESSION_TOKEN="+*tc.token)
+				}
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", shell, err, out)
+				}
+				got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("curl arguments (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestShQuote checks that a quoted word reaches a command unchanged in
+// sh, and that plain URLs are left bare.
+func TestShQuote(t *testing.T) {
+	if got := shQuote("https://x.example/scrape"); got != "https://x.example/scrape" {
+		t.Errorf("shQuote(plain URL) = %q, want it bare", got)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skipf("no sh: %v", err)
+	}
+	for _, s := range []string{"", "a b", "it's", `"$HOME" ${X:+y} \ *`, "''"} {
+		out, err := exec.Command(sh, "-c", "printf %s "+shQuote(s)).Output()
+		if err != nil {
+			t.Fatalf("sh: %v", err)
+		}
+		if string(out) != s {
+			t.Errorf("sh got %q for shQuote(%q) = %s", out, s, shQuote(s))
+		}
 	}
 }
