@@ -103,8 +103,9 @@ type Mount struct {
 type ServeArgs struct {
 	// Mounts are the HTTP-facing functions; a route key may appear once.
 	Mounts []Mount
-	// Default throttles every route; Limits throttle single routes (by
-	// route key) more strictly.
+	// Default throttles every route; Limits replace it for single routes
+	// (by route key): stricter for POST /scrape, looser for the sample
+	// site.
 	Default Throttle
 	Limits  map[string]Throttle
 }

@@ -43,6 +43,13 @@ const MaxReceiveCount = 5
 // queue's visibility timeout, as Lambda recommends for SQS sources.
 const visibilityTimeoutFactor = 6
 
+// SampleSiteThrottle is the sample site's own route throttle, looser than
+// the default: with sampleSite on, one scrape fetches the chart and its
+// 250 detail pages (8 at a time) through this same API, and under the
+// default limit (20/s, burst 40) the demo would throttle itself. It is a
+// constant, not config: the site is ours and serves only the scraper.
+var SampleSiteThrottle = Throttle{Rate: 200, Burst: 400}
+
 // ScrapeRoute is the route that starts a scrape: IAM-authorised unless
 // scrapeAuth is none, and throttled strictly.
 var ScrapeRoute = contract.Route{Method: "POST", Path: "/scrape"}
@@ -236,15 +243,19 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			Auth: map[string]string{ScrapeRoute.Key(): scrapeAuth}},
 		{Service: Query, Function: p.Functions[Query], Routes: args.Routes.Query},
 	}
+	limits := map[string]Throttle{
+		ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},
+	}
 	if cfg.SampleSite {
 		mounts = append(mounts, Mount{Service: SampleSite, Function: p.Functions[SampleSite], Routes: args.Routes.SampleSite})
+		for _, r := range args.Routes.SampleSite {
+			limits[r.Key()] = SampleSiteThrottle
+		}
 	}
 	if err := p.API.Serve(ctx, &ServeArgs{
 		Mounts:  mounts,
 		Default: Throttle{Rate: cfg.ThrottleRate, Burst: cfg.ThrottleBurst},
-		Limits: map[string]Throttle{
-			ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},
-		},
+		Limits:  limits,
 	}); err != nil {
 		return nil, err
 	}

@@ -414,6 +414,39 @@ func TestStage(t *testing.T) {
 	}
 }
 
+// TestStageSampleSiteThrottle checks that the sample site's routes get
+// their own, looser limit (a scrape of it goes through this API) while
+// POST /scrape keeps its strict one.
+func TestStageSampleSiteThrottle(t *testing.T) {
+	cfg := testConfig()
+	cfg.URL, cfg.SampleSite = "", true
+	r := mustRun(t, cfg)
+	in := r.plain(t, typeStage, contract.Name(APIBase, testStack)+"-default")
+	setting := func(key string, lim Throttle) any {
+		return map[string]any{"routeKey": key, "throttlingRateLimit": float64(lim.Rate), "throttlingBurstLimit": float64(lim.Burst)}
+	}
+	var keys []string
+	for _, rt := range testRoutes.SampleSite {
+		keys = append(keys, rt.Key())
+	}
+	keys = append(keys, ScrapeRoute.Key())
+	slices.Sort(keys)
+	var want []any
+	for _, k := range keys {
+		lim := SampleSiteThrottle
+		if k == ScrapeRoute.Key() {
+			lim = Throttle{Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst}
+		}
+		want = append(want, setting(k, lim))
+	}
+	if diff := cmp.Diff(want, in["routeSettings"]); diff != "" {
+		t.Errorf("route settings (-want +got):\n%s", diff)
+	}
+	if SampleSiteThrottle.Rate <= cfg.ThrottleRate || SampleSiteThrottle.Burst <= cfg.ThrottleBurst {
+		t.Errorf("sample site throttle %+v is not above the default %d/s, burst %d", SampleSiteThrottle, cfg.ThrottleRate, cfg.ThrottleBurst)
+	}
+}
+
 // TestAlarms checks the alarm set: processor iterator age, both queues
 // not empty, and errors of every function.
 func TestAlarms(t *testing.T) {
