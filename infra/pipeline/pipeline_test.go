@@ -404,7 +404,7 @@ func TestStage(t *testing.T) {
 	}, in); diff != "" {
 		t.Errorf("stage (-want +got):\n%s", diff)
 	}
-	logName := "/aws/apigateway/" + apiName + "/access"
+	logName := "/aws/vendedlogs/apigateway/" + apiName + "/access"
 	if got, want := als["destinationArn"], fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", mocktest.Region, mocktest.Account, logName); got != want {
 		t.Errorf("access log destination = %v, want %v", got, want)
 	}
