@@ -9,7 +9,6 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -264,10 +263,8 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		Suffix:    sfx,
 		Processor: p.Functions[Processor],
 		Functions: p.Functions,
-		Queues: map[string]*sqs.Queue{
-			contract.OnFailureQueue:   p.Queues.OnFailure,
-			contract.ErrorsinkDLQBase: p.Queues.DLQ,
-		},
+		OnFailure: p.Queues.OnFailure,
+		DLQ:       p.Queues.DLQ,
 	}, parent); err != nil {
 		return nil, err
 	}

@@ -447,13 +447,16 @@ func TestStageSampleSiteThrottle(t *testing.T) {
 	}
 }
 
-// TestAlarms checks the alarm set: processor iterator age, both queues
-// not empty, and errors of every function.
+// TestAlarms checks the alarm set: processor iterator age, a batch sent
+// to the on-failure queue, messages waiting in the dead-letter queue, and
+// errors of every function.
 func TestAlarms(t *testing.T) {
 	r := mustRun(t, testConfig())
 	got := map[string]string{}
+	descriptions := map[string]string{}
 	for _, res := range r.rec.OfType(typeAlarm) {
 		in := mocktest.Plain(res.Inputs)
+		descriptions[res.Name], _ = in["alarmDescription"].(string)
 		dims, _ := json.Marshal(in["dimensions"])
 		got[in["name"].(string)] = fmt.Sprintf("%v/%v %v %v %v %s", in["namespace"], in["metricName"], in["statistic"], in["comparisonOperator"], in["threshold"], dims)
 		if in["treatMissingData"] != "notBreaching" || in["period"] != float64(AlarmPeriod) {
@@ -464,8 +467,10 @@ func TestAlarms(t *testing.T) {
 	fn := func(svc string) string { return fmt.Sprintf(`{"FunctionName":%q}`, n(svc)) }
 	q := func(base string) string { return fmt.Sprintf(`{"QueueName":%q}`, n(base)) }
 	want := map[string]string{
-		n("processor-iterator-age"):                 "AWS/Lambda/IteratorAge Maximum GreaterThanThreshold 600000 " + fn(Processor),
-		n(contract.OnFailureQueue + "-not-empty"):   "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.OnFailureQueue),
+		n("processor-iterator-age"): "AWS/Lambda/IteratorAge Maximum GreaterThanThreshold 600000 " + fn(Processor),
+		// The errorsink receives on-failure messages at once (in flight,
+		// never visible): a discarded batch shows as a message sent.
+		n(contract.OnFailureQueue + "-not-empty"):   "AWS/SQS/NumberOfMessagesSent Sum GreaterThanOrEqualToThreshold 1 " + q(contract.OnFailureQueue),
 		n(contract.ErrorsinkDLQBase + "-not-empty"): "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.ErrorsinkDLQBase),
 	}
 	for _, svc := range Services[:4] {
@@ -473,6 +478,15 @@ func TestAlarms(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("alarms (-want +got):\n%s", diff)
+	}
+	// The descriptions say what the metric counts.
+	for base, phrase := range map[string]string{
+		contract.OnFailureQueue + "-not-empty":   "sent the batch",
+		contract.ErrorsinkDLQBase + "-not-empty": "Messages wait in",
+	} {
+		if !strings.Contains(descriptions[base], phrase) {
+			t.Errorf("alarm %s: description %q does not say %q", base, descriptions[base], phrase)
+		}
 	}
 }
 
