@@ -38,6 +38,13 @@ const CursorKeyBytes = 32
 // message before SQS moves it to the dead-letter queue.
 const MaxReceiveCount = 5
 
+// ScraperMaxTimeout caps the scraper's timeout, in seconds. The HTTP API
+// gives up on an integration after 30 s and answers 503 while the
+// function runs on; a scraper that ends by 29 s answers POST /scrape
+// itself. The other functions are not called through it and keep
+// Config.Timeout.
+const ScraperMaxTimeout = 29
+
 // visibilityTimeoutFactor times the function timeout is the on-failure
 // queue's visibility timeout, as Lambda recommends for SQS sources.
 const visibilityTimeoutFactor = 6
@@ -207,12 +214,16 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		if err != nil {
 			return nil, fmt.Errorf("artifact of %s: %w", s.service, err)
 		}
+		timeout := cfg.Timeout
+		if s.service == Scraper {
+			timeout = min(timeout, ScraperMaxTimeout)
+		}
 		f, err := NewFunction(ctx, s.service, &FunctionArgs{
 			Name:             contract.Name(s.service, sfx),
 			Zip:              zip,
 			SHA256:           sha,
 			Memory:           cfg.Memory,
-			Timeout:          cfg.Timeout,
+			Timeout:          timeout,
 			Env:              s.env,
 			Grants:           s.grants,
 			Tracing:          cfg.Tracing,
