@@ -27,14 +27,19 @@ type AlarmsArgs struct {
 	Processor *Function
 	// Functions are watched for errors, by service name.
 	Functions map[string]*Function
-	// Queues are watched for messages: anything in them is a record the
-	// pipeline could not process.
-	Queues map[string]*sqs.Queue
+	// OnFailure is the processor mapping's on-failure queue. The
+	// errorsink's mapping receives its messages at once, so they are in
+	// flight rather than visible: it is watched for messages sent to it.
+	OnFailure *sqs.Queue
+	// DLQ is the errorsink's dead-letter queue. Nothing reads it, so it is
+	// watched for visible messages (SQS does not count a message moved
+	// there by the redrive policy in NumberOfMessagesSent).
+	DLQ *sqs.Queue
 }
 
 // Alarms are CloudWatch alarms on what needs a human: the processor
-// lagging behind the stream, messages in the on-failure or dead-letter
-// queue, and function errors. They have no actions; subscribe a topic to
+// lagging behind the stream, a batch sent to the on-failure queue,
+// messages waiting in the dead-letter queue, and function errors. They have no actions; subscribe a topic to
 // them in the console, or watch them in the CloudWatch alarms page.
 type Alarms struct {
 	pulumi.ResourceState
@@ -74,13 +79,21 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 		pulumi.StringMap{"FunctionName": args.Processor.Lambda.Name}); err != nil {
 		return nil, err
 	}
-	for _, base := range sortedKeys(args.Queues) {
-		if err := newAlarm(base+"-not-empty",
-			"Messages in "+base+": records the pipeline could not process.",
-			"AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1, "GreaterThanOrEqualToThreshold",
-			pulumi.StringMap{"QueueName": args.Queues[base].Name}); err != nil {
-			return nil, err
-		}
+	// A batch the processor gave up on is one message sent to the
+	// on-failure queue.
+	if err := newAlarm(contract.OnFailureQueue+"-not-empty",
+		"The processor gave up on at least one batch: after its retries Lambda sent the batch's "+
+			"description to "+contract.OnFailureQueue+"; the errorsink copies those records to the errors table.",
+		"AWS/SQS", "NumberOfMessagesSent", "Sum", 1, "GreaterThanOrEqualToThreshold",
+		pulumi.StringMap{"QueueName": args.OnFailure.Name}); err != nil {
+		return nil, err
+	}
+	if err := newAlarm(contract.ErrorsinkDLQBase+"-not-empty",
+		fmt.Sprintf("Messages wait in %s: on-failure messages the errorsink failed %d times, "+
+			"whose records are in no errors table yet.", contract.ErrorsinkDLQBase, MaxReceiveCount),
+		"AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1, "GreaterThanOrEqualToThreshold",
+		pulumi.StringMap{"QueueName": args.DLQ.Name}); err != nil {
+		return nil, err
 	}
 	for _, svc := range sortedKeys(args.Functions) {
 		if err := newAlarm(svc+"-errors",

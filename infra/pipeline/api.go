@@ -103,10 +103,21 @@ type Mount struct {
 type ServeArgs struct {
 	// Mounts are the HTTP-facing functions; a route key may appear once.
 	Mounts []Mount
-	// Default throttles every route; Limits throttle single routes (by
-	// route key) more strictly.
+	// Default throttles every route; Limits replace it for single routes
+	// (by route key): stricter for POST /scrape, looser for the sample
+	// site.
 	Default Throttle
 	Limits  map[string]Throttle
+}
+
+// AccessLogGroupName is the access log group of the API named api. It is
+// under /aws/vendedlogs/ because API Gateway adds the ARN of every other
+// access log group to the account's CloudWatch Logs resource policy
+// (AWSLogDeliveryWrite20150319, at most 5,120 characters), which fills up
+// when many attendees share an account and then fails the stage; that
+// prefix is covered by one wildcard instead.
+func AccessLogGroupName(api string) string {
+	return "/aws/vendedlogs/apigateway/" + api + "/access"
 }
 
 // accessLogFormat is the access log line, a JSON object of API Gateway
@@ -191,7 +202,7 @@ func (a *API) Serve(ctx *pulumi.Context, args *ServeArgs) error {
 	}
 
 	logGroup, err := cloudwatch.NewLogGroup(ctx, a.name+"-access", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/aws/apigateway/" + a.name + "/access"),
+		Name:            pulumi.String(AccessLogGroupName(a.name)),
 		RetentionInDays: pulumi.Int(a.logs),
 	}, parent)
 	if err != nil {

@@ -104,7 +104,8 @@ type Config struct {
 	// Shards and RetentionHours size the Kinesis stream.
 	Shards         int
 	RetentionHours int
-	// Memory (MB) and Timeout (seconds) apply to every function.
+	// Memory (MB) and Timeout (seconds) apply to every function, except
+	// that the scraper's timeout is at most ScraperMaxTimeout.
 	Memory  int
 	Timeout int
 	// ScrapeAuth is ScrapeAuthIAM or ScrapeAuthNone.

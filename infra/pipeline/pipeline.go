@@ -9,7 +9,6 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -39,9 +38,23 @@ const CursorKeyBytes = 32
 // message before SQS moves it to the dead-letter queue.
 const MaxReceiveCount = 5
 
+// ScraperMaxTimeout caps the scraper's timeout, in seconds. The HTTP API
+// gives up on an integration after 30 s and answers 503 while the
+// function runs on; a scraper that ends by 29 s answers POST /scrape
+// itself. The other functions are not called through it and keep
+// Config.Timeout.
+const ScraperMaxTimeout = 29
+
 // visibilityTimeoutFactor times the function timeout is the on-failure
 // queue's visibility timeout, as Lambda recommends for SQS sources.
 const visibilityTimeoutFactor = 6
+
+// SampleSiteThrottle is the sample site's own route throttle, looser than
+// the default: with sampleSite on, one scrape fetches the chart and its
+// 250 detail pages (8 at a time) through this same API, and under the
+// default limit (20/s, burst 40) the demo would throttle itself. It is a
+// constant, not config: the site is ours and serves only the scraper.
+var SampleSiteThrottle = Throttle{Rate: 200, Burst: 400}
 
 // ScrapeRoute is the route that starts a scrape: IAM-authorised unless
 // scrapeAuth is none, and throttled strictly.
@@ -201,12 +214,16 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		if err != nil {
 			return nil, fmt.Errorf("artifact of %s: %w", s.service, err)
 		}
+		timeout := cfg.Timeout
+		if s.service == Scraper {
+			timeout = min(timeout, ScraperMaxTimeout)
+		}
 		f, err := NewFunction(ctx, s.service, &FunctionArgs{
 			Name:             contract.Name(s.service, sfx),
 			Zip:              zip,
 			SHA256:           sha,
 			Memory:           cfg.Memory,
-			Timeout:          cfg.Timeout,
+			Timeout:          timeout,
 			Env:              s.env,
 			Grants:           s.grants,
 			Tracing:          cfg.Tracing,
@@ -236,15 +253,19 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			Auth: map[string]string{ScrapeRoute.Key(): scrapeAuth}},
 		{Service: Query, Function: p.Functions[Query], Routes: args.Routes.Query},
 	}
+	limits := map[string]Throttle{
+		ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},
+	}
 	if cfg.SampleSite {
 		mounts = append(mounts, Mount{Service: SampleSite, Function: p.Functions[SampleSite], Routes: args.Routes.SampleSite})
+		for _, r := range args.Routes.SampleSite {
+			limits[r.Key()] = SampleSiteThrottle
+		}
 	}
 	if err := p.API.Serve(ctx, &ServeArgs{
 		Mounts:  mounts,
 		Default: Throttle{Rate: cfg.ThrottleRate, Burst: cfg.ThrottleBurst},
-		Limits: map[string]Throttle{
-			ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},
-		},
+		Limits:  limits,
 	}); err != nil {
 		return nil, err
 	}
@@ -253,10 +274,8 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		Suffix:    sfx,
 		Processor: p.Functions[Processor],
 		Functions: p.Functions,
-		Queues: map[string]*sqs.Queue{
-			contract.OnFailureQueue:   p.Queues.OnFailure,
-			contract.ErrorsinkDLQBase: p.Queues.DLQ,
-		},
+		OnFailure: p.Queues.OnFailure,
+		DLQ:       p.Queues.DLQ,
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -329,19 +348,35 @@ func (p *Pipeline) mappings(ctx *pulumi.Context, cfg Config) error {
 
 // ScrapeCommand is the curl line that starts a scrape of the stack whose
 // API is endpoint. With IAM authorisation curl signs the request itself
-// (--aws-sigv4, curl 7.75 or later) with the credentials in the standard
-// AWS environment variables. The session token header is always on the
-// line: with long-term keys AWS_SESSION_TOKEN is empty, and curl neither
-// sends nor signs a header whose value is blank, so one line serves both
-// kinds of credentials in any POSIX shell or zsh.
+// (--aws-sigv4) with the credentials in the standard AWS environment
+// variables, which must be exported (aws configure export-credentials
+// --format env does).
+//
+// The session token header is added only when AWS_SESSION_TOKEN is set
+// and not empty: curl signs a header given with a blank value but does
+// not send it, and API Gateway then rejects the request (403
+// IncompleteSignatureException, curl/curl#11007). The line runs under
+// sh -c so that ${AWS_SESSION_TOKEN:+…} expands the same way whether it
+// is eval'ed in bash, zsh (which would not split the words) or sh.
 func ScrapeCommand(endpoint, region, auth string) string {
 	u := endpoint + ScrapeRoute.Path
 	if auth == ScrapeAuthNone {
-		return fmt.Sprintf("curl -sS -X POST %s", u)
+		return fmt.Sprintf("curl -sS -X POST %s", shQuote(u))
 	}
-	return fmt.Sprintf(`curl -sS -X POST --aws-sigv4 "aws:amz:%s:execute-api" `+
+	script := fmt.Sprintf(`curl -sS -X POST --aws-sigv4 "aws:amz:%s:execute-api" `+
 		`--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" `+
-		`-H "x-amz-security-token: $AWS_SESSION_TOKEN" %s`, region, u)
+		`${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} %s`, region, shQuote(u))
+	return "sh -c " + shQuote(script)
+}
+
+// shQuote quotes s as one word for any POSIX shell or zsh: in single
+// quotes, each single quote inside closed, escaped and reopened. Words of
+// plain URL characters stay as they are, so the line reads as usual.
+func shQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // joinHosts is the SCRAPE_ALLOW_HOSTS value: the hosts, deduplicated and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -185,6 +186,17 @@ func TestFunctions(t *testing.T) {
 			},
 		},
 		{
+			desc:   "timeout above the API's 30 s",
+			mutate: func(c *Config) { c.Timeout = 120 },
+			env: map[string]map[string]any{
+				Scraper: {
+					contract.EnvStreamName: name(contract.StreamBase), contract.EnvRunsTable: name(contract.RunsTableBase),
+					contract.EnvScrapeURL:        "https://films.example.org/chart",
+					contract.EnvScrapeAllowHosts: "films.example.org",
+				},
+			},
+		},
+		{
 			desc: "sample site, traced",
 			mutate: func(c *Config) {
 				c.URL, c.SampleSite, c.Tracing = "", true, true
@@ -230,6 +242,10 @@ func TestFunctions(t *testing.T) {
 				services = Services
 			}
 			for _, svc := range services {
+				timeout := cfg.Timeout
+				if svc == Scraper { // answers through the HTTP API, which cuts it at 30 s
+					timeout = min(timeout, 29)
+				}
 				want := map[string]any{
 					"name":           name(svc),
 					"runtime":        Runtime,
@@ -238,7 +254,7 @@ func TestFunctions(t *testing.T) {
 					"code":           map[string]any{"archive": "dist/lambda/" + svc + ".zip"},
 					"sourceCodeHash": "sha256-of-" + svc,
 					"memorySize":     float64(cfg.Memory),
-					"timeout":        float64(cfg.Timeout),
+					"timeout":        float64(timeout),
 					"role":           fmt.Sprintf("arn:aws:iam::%s:role/%s", mocktest.Account, name(svc)),
 					"loggingConfig": map[string]any{
 						"logFormat": LogFormat, "logGroup": "/aws/lambda/" + name(svc), "applicationLogLevel": cfg.LogLevel,
@@ -403,7 +419,7 @@ func TestStage(t *testing.T) {
 	}, in); diff != "" {
 		t.Errorf("stage (-want +got):\n%s", diff)
 	}
-	logName := "/aws/apigateway/" + apiName + "/access"
+	logName := "/aws/vendedlogs/apigateway/" + apiName + "/access"
 	if got, want := als["destinationArn"], fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", mocktest.Region, mocktest.Account, logName); got != want {
 		t.Errorf("access log destination = %v, want %v", got, want)
 	}
@@ -413,13 +429,49 @@ func TestStage(t *testing.T) {
 	}
 }
 
-// TestAlarms checks the alarm set: processor iterator age, both queues
-// not empty, and errors of every function.
+// TestStageSampleSiteThrottle checks that the sample site's routes get
+// their own, looser limit (a scrape of it goes through this API) while
+// POST /scrape keeps its strict one.
+func TestStageSampleSiteThrottle(t *testing.T) {
+	cfg := testConfig()
+	cfg.URL, cfg.SampleSite = "", true
+	r := mustRun(t, cfg)
+	in := r.plain(t, typeStage, contract.Name(APIBase, testStack)+"-default")
+	setting := func(key string, lim Throttle) any {
+		return map[string]any{"routeKey": key, "throttlingRateLimit": float64(lim.Rate), "throttlingBurstLimit": float64(lim.Burst)}
+	}
+	var keys []string
+	for _, rt := range testRoutes.SampleSite {
+		keys = append(keys, rt.Key())
+	}
+	keys = append(keys, ScrapeRoute.Key())
+	slices.Sort(keys)
+	var want []any
+	for _, k := range keys {
+		lim := SampleSiteThrottle
+		if k == ScrapeRoute.Key() {
+			lim = Throttle{Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst}
+		}
+		want = append(want, setting(k, lim))
+	}
+	if diff := cmp.Diff(want, in["routeSettings"]); diff != "" {
+		t.Errorf("route settings (-want +got):\n%s", diff)
+	}
+	if SampleSiteThrottle.Rate <= cfg.ThrottleRate || SampleSiteThrottle.Burst <= cfg.ThrottleBurst {
+		t.Errorf("sample site throttle %+v is not above the default %d/s, burst %d", SampleSiteThrottle, cfg.ThrottleRate, cfg.ThrottleBurst)
+	}
+}
+
+// TestAlarms checks the alarm set: processor iterator age, a batch sent
+// to the on-failure queue, messages waiting in the dead-letter queue, and
+// errors of every function.
 func TestAlarms(t *testing.T) {
 	r := mustRun(t, testConfig())
 	got := map[string]string{}
+	descriptions := map[string]string{}
 	for _, res := range r.rec.OfType(typeAlarm) {
 		in := mocktest.Plain(res.Inputs)
+		descriptions[res.Name], _ = in["alarmDescription"].(string)
 		dims, _ := json.Marshal(in["dimensions"])
 		got[in["name"].(string)] = fmt.Sprintf("%v/%v %v %v %v %s", in["namespace"], in["metricName"], in["statistic"], in["comparisonOperator"], in["threshold"], dims)
 		if in["treatMissingData"] != "notBreaching" || in["period"] != float64(AlarmPeriod) {
@@ -430,8 +482,10 @@ func TestAlarms(t *testing.T) {
 	fn := func(svc string) string { return fmt.Sprintf(`{"FunctionName":%q}`, n(svc)) }
 	q := func(base string) string { return fmt.Sprintf(`{"QueueName":%q}`, n(base)) }
 	want := map[string]string{
-		n("processor-iterator-age"):                 "AWS/Lambda/IteratorAge Maximum GreaterThanThreshold 600000 " + fn(Processor),
-		n(contract.OnFailureQueue + "-not-empty"):   "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.OnFailureQueue),
+		n("processor-iterator-age"): "AWS/Lambda/IteratorAge Maximum GreaterThanThreshold 600000 " + fn(Processor),
+		// The errorsink receives on-failure messages at once (in flight,
+		// never visible): a discarded batch shows as a message sent.
+		n(contract.OnFailureQueue + "-not-empty"):   "AWS/SQS/NumberOfMessagesSent Sum GreaterThanOrEqualToThreshold 1 " + q(contract.OnFailureQueue),
 		n(contract.ErrorsinkDLQBase + "-not-empty"): "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.ErrorsinkDLQBase),
 	}
 	for _, svc := range Services[:4] {
@@ -439,6 +493,15 @@ func TestAlarms(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("alarms (-want +got):\n%s", diff)
+	}
+	// The descriptions say what the metric counts.
+	for base, phrase := range map[string]string{
+		contract.OnFailureQueue + "-not-empty":   "sent the batch",
+		contract.ErrorsinkDLQBase + "-not-empty": "Messages wait in",
+	} {
+		if !strings.Contains(descriptions[base], phrase) {
+			t.Errorf("alarm %s: description %q does not say %q", base, descriptions[base], phrase)
+		}
 	}
 }
 
@@ -451,7 +514,7 @@ func TestOutputs(t *testing.T) {
 		want   map[string]string
 	}{
 		{"iam, third-party url", func(c *Config) {}, map[string]string{
-			OutScrapeCommand: `curl -sS -X POST --aws-sigv4 "aws:amz:eu-west-2:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" ` + apiEndpoint() + "/scrape",
+			OutScrapeCommand: `sh -c 'curl -sS -X POST --aws-sigv4 "aws:amz:eu-west-2:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" ${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} ` + apiEndpoint() + "/scrape'",
 		}},
 		{"no auth, sample site", func(c *Config) { c.ScrapeAuth, c.SampleSite, c.URL = ScrapeAuthNone, true, "" }, map[string]string{
 			OutScrapeCommand: "curl -sS -X POST " + apiEndpoint() + "/scrape",
@@ -547,33 +610,86 @@ func TestCheckRouteKey(t *testing.T) {
 	}
 }
 
-// TestScrapeCommandQuoting runs the IAM curl line through sh with a curl
-// that only prints its arguments: the signing scope, the credentials and
-// the token header must each arrive as one argument. (With an empty token
-// the header's value is blank, which curl neither sends nor signs.)
+// TestScrapeCommandQuoting evals the IAM curl line the way the README
+// does (eval "$(pulumi stack output scrapeCommand)") in every shell it
+// finds, with a fake curl on PATH that prints its arguments one a line:
+// the signing scope, the credentials and the token header must each
+// arrive as one argument, and without a session token (long-term keys)
+// there must be no token header at all, since curl would sign a blank one
+// without sending it.
 func TestScrapeCommandQuoting(t *testing.T) {
 	line := ScrapeCommand("https://x.example", "eu-west-2", ScrapeAuthIAM)
-	for _, token := range []string{"", "T0K en"} {
-		t.Run("token="+token, func(t *testing.T) {
-			sh, err := exec.LookPath("sh")
-			if err != nil {
-				if os.Getenv("CI") != "" {
-					t.Fatalf("CI must check the quoting, but there is no sh: %v", err)
+	bin := t.TempDir()
+	fake := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n"
+	if err := os.WriteFile(filepath.Join(bin, "curl"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-sS", "-X", "POST", "--aws-sigv4", "aws:amz:eu-west-2:execute-api", "--user", "AK:S K"}
+	tests := []struct {
+		desc  string
+		token *string // nil: AWS_SESSION_TOKEN unset
+		want  []string
+	}{
+		{"session token", ptr("T0K en/+="), append(slices.Clone(base), "-H", "x-amz-security-token: T0K en/+=", "https://x.example/scrape")},
+		{"empty token", ptr(""), append(slices.Clone(base), "https://x.example/scrape")},
+		{"no token", nil, append(slices.Clone(base), "https://x.example/scrape")},
+	}
+	for _, shell := range []string{"sh", "bash", "zsh"} {
+		path, err := exec.LookPath(shell)
+		if err != nil {
+			if shell == "sh" && os.Getenv("CI") != "" {
+				t.Fatalf("CI must check the quoting, but there is no sh: %v", err)
+			}
+			t.Logf("no %s to check the line in: %v", shell, err)
+			continue
+		}
+		for _, tc := range tests {
+			t.Run(shell+"/"+tc.desc, func(t *testing.T) {
+				cmd := exec.Command(path, "-c", `eval "$SCRAPE_COMMAND"`)
+				// Exported, as aws configure export-credentials --format env does.
+				cmd.Env = []string{
+					"PATH=" + bin + string(filepath.ListSeparator) + os.Getenv("PATH"),
+					"SCRAPE_COMMAND=" + line,
+					"AWS_ACCESS_KEY_ID=AK", "AWS_SECRET_ACCESS_KEY=S K",
 				}
-				t.Skipf("no sh to check the quoting: %v", err)
-			}
-			cmd := exec.Command(sh, "-c", `curl() { for a in "$@"; do printf '%s\n' "$a"; done; }; `+line)
-			cmd.Env = []string{"AWS_ACCESS_KEY_ID=AK", "AWS_SECRET_ACCESS_KEY=S K", "AWS_SESSION_TOKEN=" + token}
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("sh: %v", err)
-			}
-			want := []string{"-sS", "-X", "POST", "--aws-sigv4", "aws:amz:eu-west-2:execute-api",
-				"--user", "AK:S K", "-H", "x-amz-security-token: " + token, "https://x.example/scrape"}
-			got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("curl arguments (-want +got):\n%s", diff)
-			}
-		})
+				if tc.token != nil {
+					cmd.Env = append(cmd.Env, "AWS_SESSION_TOKEN="+*tc.token)
+				}
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", shell, err, out)
+				}
+				got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("curl arguments (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestShQuote checks that a quoted word reaches a command unchanged in
+// sh, and that plain URLs are left bare.
+func TestShQuote(t *testing.T) {
+	if got := shQuote("https://x.example/scrape"); got != "https://x.example/scrape" {
+		t.Errorf("shQuote(plain URL) = %q, want it bare", got)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must check the quoting, but there is no sh: %v", err)
+		}
+		t.Skipf("no sh: %v", err)
+	}
+	for _, s := range []string{"", "a b", "it's", `"$HOME" ${X:+y} \ *`, "''"} {
+		out, err := exec.Command(sh, "-c", "printf %s "+shQuote(s)).Output()
+		if err != nil {
+			t.Fatalf("sh: %v", err)
+		}
+		if string(out) != s {
+			t.Errorf("sh got %q for shQuote(%q) = %s", out, s, shQuote(s))
+		}
 	}
 }
