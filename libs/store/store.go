@@ -207,12 +207,23 @@ var (
 	// errors.Is.
 	ErrTransient = errors.New("transient store failure")
 	// ErrBadToken: a PageToken that this store did not issue for this
-	// listing.
+	// listing. Such errors also match ErrInvalid.
 	ErrBadToken = errors.New("bad page token")
+	// ErrInvalid marks input the store refuses for good: retrying it cannot
+	// succeed (an empty or oversized id, text that is not UTF-8, a time
+	// outside years 1-9999, a payload over MaxPayload, a bad page limit or
+	// token, or input the backend itself rejects as invalid). Test with
+	// errors.Is. An error that is neither ErrInvalid nor ErrTransient (a
+	// missing permission, a missing table, an unknown failure) says nothing
+	// about the input: callers must not treat it as a verdict on the data.
+	ErrInvalid = errors.New("invalid store input")
 )
 
 // Store is every operation of the projections. Implementations are safe for
 // concurrent use. Every method honours ctx's deadline and cancellation.
+// Input that a write or a listing refuses for good (see ErrInvalid) is an
+// error matching ErrInvalid whose message says what is wrong; a read by a
+// key that no item can have (GetMovie, GetRun, PageState) is ErrNotFound.
 type Store interface {
 	// ApplyMovie replaces the projection of m.ID with m if (m.LastEventTime,
 	// m.LastEventID) is newer than the stored one, keeping the stored

@@ -12,10 +12,16 @@
 //     answer Applied, Duplicate or Stale; scrape.started → StartRun;
 //     scrape.completed → CompleteRun), its run progress counted; or a
 //     permanent failure (undecodable, unknown type or version, invalid,
-//     refused by the store for good) stored in errors and counted as failed
-//     for its run. Done records are not reported.
-//   - failed: a transient failure (store.ErrTransient, the context's
-//     deadline or cancellation, a failed PutError). Reported.
+//     refused by the store for good: store.ErrInvalid) stored in errors
+//     and counted as failed for its run. Done records are not reported.
+//   - failed: any other store failure (store.ErrTransient, the context's
+//     deadline or cancellation, a failed PutError, and every error the
+//     store did not classify, such as a missing IAM permission or a table
+//     being recreated: those are no verdict on the record, and storing it
+//     in errors would move the checkpoint past it). Reported; the mapping
+//     retries it and, when its retries run out, the on-failure
+//     destination and errorsink store it. Failures not known to be
+//     transient are logged at error level.
 //   - skipped: an earlier record of the same partition key failed in this
 //     batch, so this one was not attempted (applying it would let a later
 //     event overtake an earlier one). Reported.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
@@ -145,6 +146,15 @@ func (f *faultStore) PutError(ctx context.Context, e store.ErrorItem) error {
 
 // transientErr is what a throttled store returns.
 var transientErr = fmt.Errorf("throttled: %w", store.ErrTransient)
+
+// accessDenied and tableNotFound are what the DynamoDB adapter returns,
+// unclassified (neither store.ErrTransient nor store.ErrInvalid), when the
+// function's role lacks a statement or the table is being recreated.
+var (
+	accessDenied = &smithy.GenericAPIError{Code: "AccessDeniedException",
+		Message: "User: arn:aws:sts::123456789012:assumed-role/processor/fn is not authorized to perform: dynamodb:UpdateItem"}
+	tableNotFound = &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "Requested resource not found"}
+)
 
 // slowStore adds a fixed latency to every call, honouring ctx.
 type slowStore struct {

@@ -20,9 +20,11 @@ import (
 )
 
 // Projections writes the movies and runs projections. Implementations are
-// safe for concurrent use and honour ctx's deadline. An error that wraps
-// store.ErrTransient is worth retrying later; any other error is a
-// permanent refusal of that input.
+// safe for concurrent use and honour ctx's deadline. Only an error that
+// matches store.ErrInvalid refuses that input for good (the record goes to
+// errors); any other error (store.ErrTransient, but also a missing
+// permission, a missing table or a failure nobody classified) fails the
+// record for a retry.
 type Projections interface {
 	// ApplyMovie replaces the projection of m.ID with m if m's (time, id)
 	// is newer than the stored one, keeping the stored FirstSeen; it
@@ -321,28 +323,42 @@ func (b *batch) process(ctx context.Context, i int) {
 	}
 }
 
-// storeFailed classifies a store error: transient ones fail the record,
-// any other is the store refusing this input for good.
+// storeFailed classifies a store error. Only store.ErrInvalid (the store
+// refusing this input for good) is permanent: the record goes to errors
+// and its shard moves on. Anything else fails the record, to be retried and,
+// once the mapping's retries run out, stored by errorsink from the
+// on-failure destination: an error the store did not classify (access
+// denied, a table being recreated, bad credentials) must not divert the
+// stream into errors past the checkpoint. An invalid-input error while the
+// context is done is failed too: retrying it is safe, storing it is not
+// needed yet.
 func (b *batch) storeFailed(ctx context.Context, i int, err error, id ids) {
-	if transient(ctx, err) {
-		b.fail(ctx, i, err, id)
+	if errors.Is(err, store.ErrInvalid) && !transient(ctx, err) {
+		b.permanent(ctx, i, store.StageProject, err, id)
 		return
 	}
-	b.permanent(ctx, i, store.StageProject, err, id)
+	b.fail(ctx, i, err, id)
 }
 
-// transient reports whether err is worth retrying: the store says so, or
-// the call ran out of time.
+// transient reports whether err is known to be worth retrying: the store
+// says so, or the call ran out of time.
 func transient(ctx context.Context, err error) bool {
 	return errors.Is(err, store.ErrTransient) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, context.Canceled) || ctx.Err() != nil
 }
 
-// fail marks record i as a transient failure, to be reported.
+// fail marks record i as failed, to be reported and retried. A failure
+// not known to be transient (an unclassified store error such as a missing
+// permission) is logged as an error: retries will not cure it, an operator
+// must.
 func (b *batch) fail(ctx context.Context, i int, err error, id ids) {
 	b.res[i] = result{state: stateFailed}
 	rec := &b.recs[i]
-	b.h.log.LogAttrs(ctx, slog.LevelWarn, "transient failure, record will be retried",
+	level, msg := slog.LevelWarn, "transient failure, record will be retried"
+	if !transient(ctx, err) {
+		level, msg = slog.LevelError, "failure not known to be transient, record will be retried"
+	}
+	b.h.log.LogAttrs(ctx, level, msg,
 		slog.String("event_id", id.eventID), slog.String("run_id", id.runID),
 		slog.String("shard_id", shardID(rec)), slog.String("sequence_number", rec.Kinesis.SequenceNumber),
 		slog.String("partition_key", rec.Kinesis.PartitionKey), slog.String("error", clip(err.Error())))

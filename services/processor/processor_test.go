@@ -227,12 +227,41 @@ func TestHandle(t *testing.T) {
 		{
 			name: "a store refusing an event for good is a projection failure",
 			recs: []rec{mv(alienA), mv(heatA)},
-			hook: failOnce(opApply, alienA.ID, fault{err: errors.New("ValidationException: item too large")}),
+			hook: failOnce(opApply, alienA.ID, fault{err: fmt.Errorf("ValidationException: item too large: %w", store.ErrInvalid)}),
 			wantErrors: []errWant{{Stage: store.StageProject, SequenceNumber: seqNumber(0), PartitionKey: "alien-1979",
 				EventID: alienA.ID, RunID: runA, Reason: "apply movie alien-1979: ValidationException", PayloadSize: len(enc(alienA))}},
 			wantMovies:  map[string]string{"heat-1995": heatA.ID},
 			wantRuns:    map[string]runWant{runA: {Processed: 1, Failed: 1, Status: store.RunRunning}},
 			wantMetrics: processor.Metrics{Records: 2, Applied: 1, PermanentFailures: 1},
+		},
+		{
+			// Not ErrInvalid, not ErrTransient: a missing IAM statement is
+			// no verdict on the record. It is retried, never stored.
+			name:        "a store error nobody classified is retried, not stored as failed",
+			recs:        []rec{mv(alienA), mv(heatA)},
+			hook:        failOnce(opApply, alienA.ID, fault{err: errors.New("AccessDeniedException: not authorized to perform dynamodb:UpdateItem")}),
+			wantFailed:  []int{0},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+		{
+			name:        "the SDK's AccessDeniedException is retried, not stored as failed",
+			recs:        []rec{mv(alienA), mv(heatA)},
+			hook:        failOnce(opApply, alienA.ID, fault{err: fmt.Errorf("apply movie %q: %w", "alien-1979", accessDenied)}),
+			wantFailed:  []int{0},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, TransientFailures: 1, ReportedFailures: 1},
+		},
+		{
+			name:        "a missing table on the counter is retried, not stored as failed",
+			recs:        []rec{mv(alienA), mv(heatA)},
+			hook:        failOnce(opCount, alienA.ID+"/processed", fault{err: tableNotFound}),
+			wantFailed:  []int{0},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, TransientFailures: 1, ReportedFailures: 1},
 		},
 		{
 			name:        "failed run event is retried, movie events go on",

@@ -143,10 +143,17 @@ func TestAccessesMatchTheCalls(t *testing.T) {
 			old.LastEventID, old.LastEventTime = "e1", now.Add(-time.Hour)
 			_, err = s.ApplyMovie(ctx, old) // stale: the condition fails
 			must(err)
+			// No old item in the answer: the stored event id is read back
+			// (a projection of lastEventId) to tell stale from duplicate.
 			rec.oldless = true
-			_, err = s.ApplyMovie(ctx, old) // stale, no old item in the answer
+			stale, err := s.ApplyMovie(ctx, old)
+			must(err)
+			dup, err := s.ApplyMovie(ctx, movie)
 			rec.oldless = false
 			must(err)
+			if stale != store.Stale || dup != store.Duplicate {
+				t.Errorf("read-back outcomes %v, %v; want stale, duplicate", stale, dup)
+			}
 		},
 		"GetMovie": func() { _, err := s.GetMovie(ctx, movie.ID); must(err) },
 		"ListMovies": func() {

@@ -45,5 +45,9 @@
 // long as the context's deadline allows; what still fails is returned
 // wrapped with store.ErrTransient. A failed condition is an outcome, never
 // an error. Bad input is rejected before any call, with the same rules as
-// the embedded store.
+// the embedded store, as store.ErrInvalid; so is a top-level
+// ValidationException. Every other failure (AccessDeniedException,
+// ResourceNotFoundException, credential errors, unknown codes) is returned
+// unclassified: it says nothing about the input, so a caller must not store
+// the record as bad data.
 package dynamo

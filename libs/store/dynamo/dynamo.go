@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/internal/layout"
 )
 
 // Client is the part of *dynamodb.Client the store uses.
@@ -136,8 +137,12 @@ var transientCodes = map[string]bool{
 
 // wrap classifies err from a DynamoDB call: throttling, 5xx, conflicts,
 // connection failures and timeouts (including the context's deadline) are
-// store.ErrTransient; the rest is returned as it is. Either way err stays in
-// the chain for errors.Is and errors.As.
+// store.ErrTransient; a top-level ValidationException (DynamoDB refusing the
+// request as it is, e.g. an item over 400 KB) is store.ErrInvalid, with its
+// message unchanged; the rest (AccessDeniedException, a missing table, bad
+// credentials, unknown codes) is returned as it is, neither transient nor
+// invalid, so that callers do not take a broken deployment for bad data.
+// Either way err stays in the chain for errors.Is and errors.As.
 func wrap(err error) error {
 	if err == nil {
 		return nil
@@ -145,7 +150,18 @@ func wrap(err error) error {
 	if isTransient(err) {
 		return fmt.Errorf("%w: %w", store.ErrTransient, err)
 	}
+	if isValidation(err) {
+		return layout.Invalid(err)
+	}
 	return err
+}
+
+// isValidation reports whether err is DynamoDB's ValidationException for
+// the call itself. Cancellation reasons inside a TransactionCanceledException
+// are not looked at.
+func isValidation(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException"
 }
 
 func isTransient(err error) bool {

@@ -58,11 +58,16 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 	if old == nil {
 		// No ALL_OLD item (an emulator without it): read it back. The
 		// condition failed, so an item exists, and items are never deleted.
+		proj, err := expression.NewBuilder().WithProjection(expression.NamesList(expression.Name(attrLastEventID))).Build()
+		if err != nil {
+			return 0, fmt.Errorf("apply movie %q: read the newer event: build expression: %w", m.ID, err)
+		}
 		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName:            aws.String(s.tables.Movies),
-			Key:                  key(contract.AttrID, m.ID),
-			ConsistentRead:       aws.Bool(true),
-			ProjectionExpression: aws.String(attrLastEventID),
+			TableName:                aws.String(s.tables.Movies),
+			Key:                      key(contract.AttrID, m.ID),
+			ConsistentRead:           aws.Bool(true),
+			ProjectionExpression:     proj.Projection(),
+			ExpressionAttributeNames: proj.Names(),
 		}, s.opt)
 		if err != nil {
 			return 0, fmt.Errorf("apply movie %q: read the newer event: %w", m.ID, wrap(err))

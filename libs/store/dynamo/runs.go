@@ -86,7 +86,7 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 // Put (conditioned on its absence or expiry) and the counter's ADD commit
 // together or not at all.
 func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
-	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), checkCounter(c)); err != nil {
+	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), layout.CheckCounter(c)); err != nil {
 		return false, fmt.Errorf("count event: %w", err)
 	}
 	counted, err := s.transactMarker(ctx, runID, eventID, c, nil)
@@ -177,14 +177,6 @@ func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c sto
 	return false, wrap(err)
 }
 
-func checkCounter(c store.Counter) error {
-	switch c {
-	case store.CounterProcessed, store.CounterFailed:
-		return nil
-	}
-	return fmt.Errorf("unknown counter %q", c)
-}
-
 // GetRun implements store.Store with a consistent GetItem.
 func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 	if err := layout.CheckID("run id", id); err != nil {
@@ -208,11 +200,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 // lease being absent, expired at now, or held by holder (who may take it
 // again, extending it to now+ttl).
 func (s *Store) AcquireLease(ctx context.Context, host, holder string, now time.Time, ttl time.Duration) (bool, time.Duration, error) {
-	errs := []error{layout.CheckID("host", host), layout.CheckID("holder", holder)}
-	if ttl <= 0 {
-		errs = append(errs, fmt.Errorf("lease ttl %v: must be positive", ttl))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := layout.CheckLease(host, holder, ttl); err != nil {
 		return false, 0, fmt.Errorf("acquire lease: %w", err)
 	}
 	until := now.Add(ttl)

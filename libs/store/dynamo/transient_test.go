@@ -39,6 +39,10 @@ var (
 	internal    = apiError(500, "InternalServerError", "Internal server error")
 	unavailable = reply{status: 503, body: `{"__type":"ServiceUnavailable","message":"unavailable"}`}
 	validation  = apiError(400, "ValidationException", "One or more parameter values were invalid")
+	denied      = apiError(400, "AccessDeniedException", "User is not authorized to perform: dynamodb:UpdateItem")
+	noTable     = apiError(400, "ResourceNotFoundException", "Requested resource not found")
+	badCreds    = apiError(400, "UnrecognizedClientException", "The security token included in the request is invalid.")
+	unknownCode = apiError(400, "SomethingNewException", "a code this adapter has never seen")
 	slow        = reply{status: 200, body: `{}`, delay: 2 * time.Second}
 )
 
@@ -122,16 +126,22 @@ func TestTransientMapping(t *testing.T) {
 		script        []reply
 		timeout       time.Duration
 		wantTransient bool
+		wantInvalid   bool
 		wantErr       bool
 		wantCalls     int
 	}{
-		{"throttling, then success", "UpdateItem", []reply{throttled, throttled, ok}, 0, false, false, 3},
-		{"throttling throughout", "UpdateItem", repeat(throttled, 10), 0, true, true, 4},
-		{"provisioned throughput exceeded", "UpdateItem", repeat(provisioned, 10), 0, true, true, 4},
-		{"500", "UpdateItem", repeat(internal, 10), 0, true, true, 4},
-		{"503", "UpdateItem", repeat(unavailable, 10), 0, true, true, 4},
-		{"timeout within the deadline", "UpdateItem", []reply{slow}, 200 * time.Millisecond, true, true, 1},
-		{"validation error is not retried", "UpdateItem", []reply{validation}, 0, false, true, 1},
+		{"throttling, then success", "UpdateItem", []reply{throttled, throttled, ok}, 0, false, false, false, 3},
+		{"throttling throughout", "UpdateItem", repeat(throttled, 10), 0, true, false, true, 4},
+		{"provisioned throughput exceeded", "UpdateItem", repeat(provisioned, 10), 0, true, false, true, 4},
+		{"500", "UpdateItem", repeat(internal, 10), 0, true, false, true, 4},
+		{"503", "UpdateItem", repeat(unavailable, 10), 0, true, false, true, 4},
+		{"timeout within the deadline", "UpdateItem", []reply{slow}, 200 * time.Millisecond, true, false, true, 1},
+		{"validation error is invalid input, not retried", "UpdateItem", []reply{validation}, 0, false, true, true, 1},
+		// A broken deployment is no verdict on the input: neither.
+		{"access denied", "UpdateItem", []reply{denied}, 0, false, false, true, 1},
+		{"table not found", "UpdateItem", []reply{noTable}, 0, false, false, true, 1},
+		{"bad credentials", "UpdateItem", []reply{badCreds}, 0, false, false, true, 1},
+		{"unknown error code", "UpdateItem", []reply{unknownCode}, 0, false, false, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +158,9 @@ func TestTransientMapping(t *testing.T) {
 			}
 			if got := errors.Is(err, store.ErrTransient); got != tt.wantTransient {
 				t.Errorf("errors.Is(%v, ErrTransient) = %v, want %v", err, got, tt.wantTransient)
+			}
+			if got := errors.Is(err, store.ErrInvalid); got != tt.wantInvalid {
+				t.Errorf("errors.Is(%v, ErrInvalid) = %v, want %v", err, got, tt.wantInvalid)
 			}
 			if err == nil && out != store.Applied {
 				t.Errorf("outcome %v, want applied", out)
@@ -206,7 +219,7 @@ func TestCountEventCancellations(t *testing.T) {
 			`"Message":"Transaction cancelled","CancellationReasons":` + reasons + `}`}
 	}
 	conflict := cancelled(`[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]`)
-	// wantErr: "" none, "transient", "permanent".
+	// wantErr: "" none, "transient", "invalid", "other" (neither).
 	tests := []struct {
 		name        string
 		script      []reply
@@ -216,7 +229,8 @@ func TestCountEventCancellations(t *testing.T) {
 	}{
 		{"counted", []reply{ok}, true, "", 1},
 		{"marker exists: duplicate", []reply{cancelled(`[{"Code":"ConditionalCheckFailed"},{"Code":"None"}]`)}, false, "", 1},
-		{"validation error", []reply{validation}, false, "permanent", 1},
+		{"validation error", []reply{validation}, false, "invalid", 1},
+		{"access denied", []reply{denied}, false, "other", 1},
 		{"conflict, then success", []reply{conflict, ok}, true, "", 2},
 		{"conflict throughout", repeat(conflict, 10), false, "transient", 4},
 		{"throttled item", repeat(cancelled(`[{"Code":"None"},{"Code":"ThrottlingError"}]`), 10), false, "transient", 4},
@@ -241,8 +255,10 @@ func TestCountEventCancellations(t *testing.T) {
 				switch {
 				case errors.Is(err, store.ErrTransient):
 					gotErr = "transient"
+				case errors.Is(err, store.ErrInvalid):
+					gotErr = "invalid"
 				case err != nil:
-					gotErr = "permanent"
+					gotErr = "other"
 				}
 				if counted != tt.wantCounted || gotErr != tt.wantErr {
 					t.Errorf("%s = %v, %v; want %v, error %q", name, counted, err, tt.wantCounted, tt.wantErr)

@@ -303,7 +303,7 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 // CountEvent implements store.Store. The marker expires after
 // layout.MarkerTTL (8 days), well beyond the stream's retention.
 func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
-	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), checkCounter(c)); err != nil {
+	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), layout.CheckCounter(c)); err != nil {
 		return false, fmt.Errorf("count event: %w", err)
 	}
 	var counted bool
@@ -376,14 +376,6 @@ func (s *Store) FailEvent(ctx context.Context, runID, eventID string, e store.Er
 	return failed, nil
 }
 
-func checkCounter(c store.Counter) error {
-	switch c {
-	case store.CounterProcessed, store.CounterFailed:
-		return nil
-	}
-	return fmt.Errorf("unknown counter %q", c)
-}
-
 // GetRun implements store.Store.
 func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 	var r store.Run
@@ -405,11 +397,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 // AcquireLease implements store.Store. The holder of a lease may take it
 // again (it is then extended to now+ttl).
 func (s *Store) AcquireLease(ctx context.Context, host, holder string, now time.Time, ttl time.Duration) (bool, time.Duration, error) {
-	errs := []error{layout.CheckID("host", host), layout.CheckID("holder", holder)}
-	if ttl <= 0 {
-		errs = append(errs, fmt.Errorf("lease ttl %v: must be positive", ttl))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := layout.CheckLease(host, holder, ttl); err != nil {
 		return false, 0, fmt.Errorf("acquire lease: %w", err)
 	}
 	var ok bool

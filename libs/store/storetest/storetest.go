@@ -198,6 +198,13 @@ func testApplyMovie(t *testing.T, newStore NewStore) {
 	})
 }
 
+// badInput reports whether err is how a store refuses bad input: an error
+// matching store.ErrInvalid and not store.ErrTransient (retrying it cannot
+// succeed, and callers decide on exactly that).
+func badInput(err error) bool {
+	return errors.Is(err, store.ErrInvalid) && !errors.Is(err, store.ErrTransient)
+}
+
 func testApplyMovieInvalid(t *testing.T, newStore NewStore) {
 	s := newStore(t)
 	valid := movie("tt1", "e1", t0)
@@ -222,8 +229,8 @@ func testApplyMovieInvalid(t *testing.T, newStore NewStore) {
 			if err == nil {
 				t.Fatalf("ApplyMovie = %v, nil; want an error", out)
 			}
-			if errors.Is(err, store.ErrTransient) {
-				t.Errorf("bad input reported as transient: %v", err)
+			if errors.Is(err, store.ErrTransient) || !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("bad input not reported as ErrInvalid, or as transient: %v", err)
 			}
 		})
 	}
@@ -535,21 +542,21 @@ func testListMoviesTokens(t *testing.T, newStore NewStore) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := s.ListMovies(ctx, tt.filter, 2, tt.token)
-			if !errors.Is(err, store.ErrBadToken) {
-				t.Errorf("ListMovies = %d items, %v; want ErrBadToken", len(p.Items), err)
+			if !errors.Is(err, store.ErrBadToken) || !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("ListMovies = %d items, %v; want ErrBadToken and ErrInvalid", len(p.Items), err)
 			}
 		})
 	}
 	for _, tok := range []store.PageToken{allTok, y94Tok, store.PageToken("garbage")} {
-		if _, err := s.ListErrors(ctx, 2, tok); !errors.Is(err, store.ErrBadToken) {
-			t.Errorf("ListErrors with a movies token or garbage %q: %v, want ErrBadToken", tok, err)
+		if _, err := s.ListErrors(ctx, 2, tok); !errors.Is(err, store.ErrBadToken) || !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("ListErrors with a movies token or garbage %q: %v, want ErrBadToken and ErrInvalid", tok, err)
 		}
 	}
 	for _, limit := range []int{0, -1} {
-		if _, err := s.ListMovies(ctx, store.MovieFilter{}, limit, nil); err == nil || errors.Is(err, store.ErrTransient) {
+		if _, err := s.ListMovies(ctx, store.MovieFilter{}, limit, nil); !badInput(err) {
 			t.Errorf("ListMovies with limit %d: %v, want a bad-input error", limit, err)
 		}
-		if _, err := s.ListErrors(ctx, limit, nil); err == nil || errors.Is(err, store.ErrTransient) {
+		if _, err := s.ListErrors(ctx, limit, nil); !badInput(err) {
 			t.Errorf("ListErrors with limit %d: %v, want a bad-input error", limit, err)
 		}
 	}
@@ -702,11 +709,11 @@ func testRuns(t *testing.T, newStore NewStore) {
 	t.Run("invalid", func(t *testing.T) {
 		s := newStore(t)
 		for _, r := range []store.Run{{}, {ID: strings.Repeat("r", 1000)}, {ID: "r", Source: "\xff"}} {
-			if err := s.StartRun(ctxFor(t), r); err == nil {
-				t.Errorf("StartRun(%.20q): nil error", r.ID)
+			if err := s.StartRun(ctxFor(t), r); !badInput(err) {
+				t.Errorf("StartRun(%.20q): %v, want a bad-input error", r.ID, err)
 			}
-			if err := s.CompleteRun(ctxFor(t), r); err == nil {
-				t.Errorf("CompleteRun(%.20q): nil error", r.ID)
+			if err := s.CompleteRun(ctxFor(t), r); !badInput(err) {
+				t.Errorf("CompleteRun(%.20q): %v, want a bad-input error", r.ID, err)
 			}
 		}
 	})
@@ -770,8 +777,8 @@ func testCountEvent(t *testing.T, newStore NewStore) {
 			run, event string
 			c          store.Counter
 		}{{"", "e", store.CounterProcessed}, {"r", "", store.CounterProcessed}, {"r", "e", "bogus"}} {
-			if ok, err := s.CountEvent(ctxFor(t), in.run, in.event, in.c); err == nil {
-				t.Errorf("CountEvent(%q, %q, %q) = %v, nil; want an error", in.run, in.event, in.c, ok)
+			if ok, err := s.CountEvent(ctxFor(t), in.run, in.event, in.c); !badInput(err) {
+				t.Errorf("CountEvent(%q, %q, %q) = %v, %v; want a bad-input error", in.run, in.event, in.c, ok, err)
 			}
 		}
 	})
@@ -926,8 +933,8 @@ func testAcquireLease(t *testing.T, newStore NewStore) {
 			host, holder string
 			ttl          time.Duration
 		}{{"", "h", time.Minute}, {"a", "", time.Minute}, {"a", "h", 0}, {"a", "h", -time.Second}} {
-			if _, _, err := s.AcquireLease(ctxFor(t), in.host, in.holder, t0, in.ttl); err == nil {
-				t.Errorf("AcquireLease(%q, %q, %v): nil error", in.host, in.holder, in.ttl)
+			if _, _, err := s.AcquireLease(ctxFor(t), in.host, in.holder, t0, in.ttl); !badInput(err) {
+				t.Errorf("AcquireLease(%q, %q, %v): %v, want a bad-input error", in.host, in.holder, in.ttl, err)
 			}
 		}
 	})
@@ -961,8 +968,8 @@ func testPageState(t *testing.T, newStore NewStore) {
 		t.Errorf("PageState of another URL: %v, want ErrNotFound", err)
 	}
 	for _, ps := range []store.PageState{{}, {URL: strings.Repeat("u", 3000)}} {
-		if err := s.PutPageState(ctx, ps); err == nil {
-			t.Errorf("PutPageState(%.20q): nil error", ps.URL)
+		if err := s.PutPageState(ctx, ps); !badInput(err) {
+			t.Errorf("PutPageState(%.20q): %v, want a bad-input error", ps.URL, err)
 		}
 	}
 }
@@ -1071,7 +1078,7 @@ func testPutError(t *testing.T, newStore NewStore) {
 		s := newStore(t)
 		e := errorItem("big", t0)
 		e.Payload = make([]byte, store.MaxPayload+1)
-		if err := s.PutError(ctxFor(t), e); err == nil || errors.Is(err, store.ErrTransient) {
+		if err := s.PutError(ctxFor(t), e); !badInput(err) {
 			t.Errorf("PutError with %d bytes: %v, want a bad-input error", len(e.Payload), err)
 		}
 	})
@@ -1125,8 +1132,8 @@ func testPutError(t *testing.T, newStore NewStore) {
 	t.Run("invalid", func(t *testing.T) {
 		s := newStore(t)
 		for _, e := range []store.ErrorItem{{}, {ID: strings.Repeat("i", 600), FirstFailure: t0, LastFailure: t0}} {
-			if err := s.PutError(ctxFor(t), e); err == nil {
-				t.Errorf("PutError(%.20q): nil error", e.ID)
+			if err := s.PutError(ctxFor(t), e); !badInput(err) {
+				t.Errorf("PutError(%.20q): %v, want a bad-input error", e.ID, err)
 			}
 		}
 	})
@@ -1341,7 +1348,7 @@ func testFailEvent(t *testing.T, newStore NewStore) {
 			{"", "ev-a", failure}, {"run-1", "", failure}, {"run-1", "ev-a", store.ErrorItem{}},
 			{"run-1", "ev-a", big}, {strings.Repeat("r", 1000), "ev-a", failure},
 		} {
-			if ok, err := s.FailEvent(ctxFor(t), in.run, in.event, in.e); err == nil || errors.Is(err, store.ErrTransient) {
+			if ok, err := s.FailEvent(ctxFor(t), in.run, in.event, in.e); !badInput(err) {
 				t.Errorf("FailEvent(%.20q, %q, %.20q) = %v, %v; want a bad-input error", in.run, in.event, in.e.ID, ok, err)
 			}
 		}

@@ -3,6 +3,10 @@
 // key, page tokens, the input limits that keep every key inside DynamoDB's
 // key-size limits, and the time encodings. Both implementations use it so
 // that they agree on keys, orderings and what counts as bad input.
+//
+// Every error of its Check functions, CleanError, ClampLimit and
+// DecodeToken matches store.ErrInvalid (see Invalid): callers decide on
+// that, never on the message.
 package layout
 
 import (
@@ -126,11 +130,28 @@ func Expired(expiresAt int64, now time.Time) bool {
 	return expiresAt != 0 && expiresAt <= now.Unix()
 }
 
+// invalidError is a validation failure: its message is err's own, and it
+// matches both err's chain and store.ErrInvalid.
+type invalidError struct{ err error }
+
+func (e *invalidError) Error() string   { return e.err.Error() }
+func (e *invalidError) Unwrap() []error { return []error{e.err, store.ErrInvalid} }
+
+// Invalid marks err as input the store refuses for good: the result matches
+// store.ErrInvalid and everything err matches, and its message is err's,
+// unchanged. Invalid(nil) is nil.
+func Invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &invalidError{err}
+}
+
 // ClampLimit validates a page limit: below 1 is an error, above MaxLimit is
 // served as MaxLimit.
 func ClampLimit(limit int) (int, error) {
 	if limit < 1 {
-		return 0, fmt.Errorf("page limit %d: must be at least 1", limit)
+		return 0, Invalid(fmt.Errorf("page limit %d: must be at least 1", limit))
 	}
 	return min(limit, MaxLimit), nil
 }
@@ -162,10 +183,29 @@ func checkTime(what string, t time.Time) error {
 }
 
 // CheckID validates an id-like key part (ids, hosts, holders).
-func CheckID(what, s string) error { return checkID(what, s, MaxIDLen) }
+func CheckID(what, s string) error { return Invalid(checkID(what, s, MaxIDLen)) }
 
 // CheckURL validates a page-state URL.
-func CheckURL(url string) error { return checkID("url", url, MaxURLLen) }
+func CheckURL(url string) error { return Invalid(checkID("url", url, MaxURLLen)) }
+
+// CheckCounter validates a progress counter name.
+func CheckCounter(c store.Counter) error {
+	switch c {
+	case store.CounterProcessed, store.CounterFailed:
+		return nil
+	}
+	return Invalid(fmt.Errorf("unknown counter %q", c))
+}
+
+// CheckLease validates the arguments of AcquireLease: a host, a holder and
+// a positive ttl.
+func CheckLease(host, holder string, ttl time.Duration) error {
+	errs := []error{CheckID("host", host), CheckID("holder", holder)}
+	if ttl <= 0 {
+		errs = append(errs, Invalid(fmt.Errorf("lease ttl %v: must be positive", ttl)))
+	}
+	return errors.Join(errs...)
+}
 
 // CheckMovie validates a movie before it is applied: an id, valid UTF-8 text
 // (DynamoDB stores strings as UTF-8), a finite rating and storable times.
@@ -189,7 +229,7 @@ func CheckMovie(m store.Movie) error {
 	errs = append(errs, checkTime("first seen", m.FirstSeen), checkTime("last seen", m.LastSeen),
 		checkTime("last event time", m.LastEventTime))
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("movie %q: %w", m.ID, err)
+		return Invalid(fmt.Errorf("movie %q: %w", m.ID, err))
 	}
 	return nil
 }
@@ -224,7 +264,7 @@ func CheckRun(r store.Run) error {
 	errs := []error{checkID("run id", r.ID, MaxIDLen), checkText("source", r.Source), checkText("error", r.Error),
 		checkTime("started at", r.StartedAt), checkTime("finished at", r.FinishedAt)}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("run %q: %w", r.ID, err)
+		return Invalid(fmt.Errorf("run %q: %w", r.ID, err))
 	}
 	return nil
 }
@@ -234,7 +274,7 @@ func CheckPageState(s store.PageState) error {
 	errs := []error{CheckURL(s.URL), checkText("etag", s.ETag), checkText("last modified", s.LastModified),
 		checkTime("fetched at", s.FetchedAt)}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("page state: %w", err)
+		return Invalid(fmt.Errorf("page state: %w", err))
 	}
 	return nil
 }
@@ -251,7 +291,7 @@ func CleanError(e store.ErrorItem) (store.ErrorItem, error) {
 		errs = append(errs, fmt.Errorf("payload is %d bytes, more than store.MaxPayload (%d): cut it first", len(e.Payload), store.MaxPayload))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return store.ErrorItem{}, fmt.Errorf("error item: %w", err)
+		return store.ErrorItem{}, Invalid(fmt.Errorf("error item: %w", err))
 	}
 	for _, p := range []*string{&e.Reason, &e.EventID, &e.RunID, &e.ShardID, &e.SequenceNumber,
 		&e.PartitionKey, &e.StreamARN, &e.Condition} {
@@ -302,14 +342,14 @@ func (t Token) Encode() store.PageToken {
 
 // DecodeToken returns the key of tok, which must have been issued for
 // listing l (and year, for ListMoviesByYear). Anything else is
-// store.ErrBadToken.
+// store.ErrBadToken (and store.ErrInvalid).
 func DecodeToken(tok store.PageToken, l Listing, year int) (string, error) {
 	t, err := parseToken(tok)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", store.ErrBadToken, err)
+		return "", Invalid(fmt.Errorf("%w: %v", store.ErrBadToken, err))
 	}
 	if t.Listing != l || t.Year != year {
-		return "", fmt.Errorf("%w: token of another listing", store.ErrBadToken)
+		return "", Invalid(fmt.Errorf("%w: token of another listing", store.ErrBadToken))
 	}
 	return t.Key, nil
 }

@@ -2,6 +2,8 @@ package layout
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -43,8 +45,8 @@ func TestDecodeTokenRejects(t *testing.T) {
 		{"no magic", store.PageToken("tt1"), ListMovies, 0},
 	}
 	for _, tt := range tests {
-		if _, err := DecodeToken(tt.tok, tt.listing, tt.year); !errors.Is(err, store.ErrBadToken) {
-			t.Errorf("%s: %v, want ErrBadToken", tt.name, err)
+		if _, err := DecodeToken(tt.tok, tt.listing, tt.year); !errors.Is(err, store.ErrBadToken) || !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrBadToken and ErrInvalid", tt.name, err)
 		}
 	}
 }
@@ -91,5 +93,60 @@ func TestListSKOrder(t *testing.T) {
 	}
 	if id, ok := ErrorIDFromListSK(ErrorsListSK(b, "a#b")); !ok || id != "a#b" {
 		t.Errorf("ErrorIDFromListSK = %q, %v", id, ok)
+	}
+}
+
+// TestChecksAreInvalid: every validation failure matches store.ErrInvalid
+// (callers decide on it: bad input is never retried), keeps the message it
+// had (the contract suite and logs compare messages) and still matches
+// what it wraps.
+func TestChecksAreInvalid(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	noTime := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	valid := store.Movie{ID: "tt1", LastEventID: "e1", Rating: 1, FirstSeen: t0, LastSeen: t0, LastEventTime: t0}
+	badMovie := valid
+	badMovie.Title, badMovie.Rating = "bad \xc3", math.NaN()
+	tests := []struct {
+		name    string
+		err     error
+		wantMsg string
+	}{
+		{"id", CheckID("run id", ""), "run id is empty"},
+		{"url", CheckURL(""), "url is empty"},
+		{"counter", CheckCounter("bogus"), `unknown counter "bogus"`},
+		{"lease", CheckLease("", "h", 0), "host is empty\nlease ttl 0s: must be positive"},
+		{"movie", CheckMovie(badMovie), "movie \"tt1\": title \"bad \\xc3\" is not valid UTF-8\nrating NaN is not a finite number"},
+		{"run", CheckRun(store.Run{ID: "r", StartedAt: noTime}), `run "r": started at 10000-01-01 00:00:00 +0000 UTC is outside years 1-9999`},
+		{"page state", CheckPageState(store.PageState{FetchedAt: t0}), "page state: url is empty"},
+		{"error item", func() error { _, err := CleanError(store.ErrorItem{FirstFailure: t0, LastFailure: t0}); return err }(),
+			"error item: error id is empty"},
+		{"limit", func() error { _, err := ClampLimit(0); return err }(), "page limit 0: must be at least 1"},
+		{"token", func() error { _, err := DecodeToken(store.PageToken("x"), ListMovies, 0); return err }(),
+			"bad page token: not a page token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !errors.Is(tt.err, store.ErrInvalid) {
+				t.Errorf("errors.Is(%v, ErrInvalid) = false", tt.err)
+			}
+			if errors.Is(tt.err, store.ErrTransient) {
+				t.Errorf("errors.Is(%v, ErrTransient) = true", tt.err)
+			}
+			if tt.err != nil && tt.err.Error() != tt.wantMsg {
+				t.Errorf("message %q, want %q", tt.err.Error(), tt.wantMsg)
+			}
+		})
+	}
+	for name, err := range map[string]error{
+		"id": CheckID("id", "x"), "counter": CheckCounter(store.CounterFailed), "lease": CheckLease("a", "h", time.Second),
+		"movie": CheckMovie(valid), "invalid(nil)": Invalid(nil),
+	} {
+		if err != nil {
+			t.Errorf("%s: %v, want nil", name, err)
+		}
+	}
+	wrapped := Invalid(fmt.Errorf("cause: %w", store.ErrBadToken))
+	if !errors.Is(wrapped, store.ErrBadToken) || wrapped.Error() != "cause: bad page token" {
+		t.Errorf("Invalid lost the wrapped error or changed the message: %v", wrapped)
 	}
 }
