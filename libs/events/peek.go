@@ -1,5 +1,7 @@
 package events
 
+import "errors"
+
 // Identity is what identifies an event: enough to trace a record that did
 // not decode to its producer and its run.
 type Identity struct {
@@ -33,4 +35,29 @@ func Peek(raw []byte) Identity {
 		id.Type = env.typ
 	}
 	return id
+}
+
+// Failure is what can be known of a record that did not decode.
+type Failure struct {
+	// Identity is the record's, read leniently (see Peek).
+	Identity
+	// Movie is true when the record claims to be a movie.observed event:
+	// the type of its envelope, as far as it decoded.
+	Movie bool
+	// Invalid is true when the event decoded but its data broke a rule
+	// (ErrInvalid), false when it failed earlier.
+	Invalid bool
+}
+
+// FailureOf tells what raw, which Decode refused with err, can be traced
+// to. Every consumer that stores a bad record uses it, so a record is
+// described the same way whoever stores it.
+func FailureOf(raw []byte, err error) Failure {
+	f := Failure{Identity: Peek(raw), Invalid: errors.Is(err, ErrInvalid)}
+	f.Movie = f.Type == TypeMovieObserved
+	var de *DecodeError
+	if errors.As(err, &de) && de.Type != "" {
+		f.Movie = de.Type == TypeMovieObserved
+	}
+	return f
 }

@@ -287,3 +287,14 @@ func ErrorID(stage Stage, shardID, sequenceNumber, eventID string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// EventKey is what a record is counted under in its run's progress
+// (CountEvent, FailEvent): its event id or, for a record whose id could not
+// be read, its place on the stream. Whoever counts a record uses it, so the
+// record counts once.
+func EventKey(eventID, shardID, sequenceNumber string) string {
+	if eventID != "" {
+		return eventID
+	}
+	return "record:" + shardID + ":" + sequenceNumber
+}

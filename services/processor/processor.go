@@ -288,7 +288,8 @@ func (b *batch) process(ctx context.Context, i int) {
 	rec := &b.recs[i]
 	e, err := events.Decode(rec.Kinesis.Data)
 	if err != nil {
-		b.permanent(ctx, i, decodeStage(err), err, failureIDs(err, rec.Kinesis.Data))
+		f := events.FailureOf(rec.Kinesis.Data, err)
+		b.permanent(ctx, i, decodeStage(f), err, ids{eventID: f.ID, runID: f.RunID, movie: f.Movie})
 		return
 	}
 	id := ids{eventID: e.ID, runID: e.RunID}
@@ -394,10 +395,7 @@ func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause e
 		return
 	}
 	if id.movie && id.runID != "" {
-		key := id.eventID
-		if key == "" {
-			key = "record:" + shard + ":" + seq
-		}
+		key := store.EventKey(id.eventID, shard, seq)
 		if _, err := b.h.store.CountEvent(ctx, id.runID, key, store.CounterFailed); err != nil {
 			b.fail(ctx, i, fmt.Errorf("count failed event of run %s: %w", id.runID, err), id)
 			return
@@ -436,8 +434,8 @@ func (b *batch) failures() []lambdaevents.KinesisBatchItemFailure {
 // decodeStage tells a decoding failure (the bytes are not an event this
 // version understands) from a validation failure (an event that breaks a
 // rule).
-func decodeStage(err error) store.Stage {
-	if errors.Is(err, events.ErrInvalid) {
+func decodeStage(f events.Failure) store.Stage {
+	if f.Invalid {
 		return store.StageValidate
 	}
 	return store.StageDecode
