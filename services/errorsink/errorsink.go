@@ -9,18 +9,26 @@
 // # What each message becomes
 //
 //   - Every record of the range that can still be read and that the
-//     processor did not handle: one error item, stage "retries_exhausted",
-//     with the message's condition and attempts (approximateInvokeCount),
+//     processor did not handle: one error item, stage "retries_exhausted"
+//     (unless the record does not decode, below), with the message's
+//     condition and attempts (approximateInvokeCount),
 //     the raw record (cut to store.MaxPayload), its shard, sequence number
 //     and partition key, and the event and run ids when the record is a
 //     CloudEvent. The range runs from the batch's first record to its
 //     last, so it also holds records the processor projected or stored as
 //     permanent failures (other partition keys after the lowest reported
-//     failure): a movie.observed event of a known run is stored with
-//     store FailEvent, which writes the item and counts the event as
-//     failed for its run only if the event's progress marker is absent,
-//     and skips it otherwise. Other records carry no marker and are always
-//     stored.
+//     failure), and those are not stored twice:
+//   - a record that does not decode gets exactly the item the processor
+//     gives it (stage "decode" or "validate", the decoder's reason, the
+//     same id) and, for a movie event of a run, the same failed count
+//     under the same key: one item and one count, whoever got there first;
+//   - a movie.observed event of a known run is stored with store
+//     FailEvent, which writes the item and counts the event as failed for
+//     its run only if the event's progress marker is absent, and skips it
+//     otherwise;
+//   - a run event is skipped when the run already shows its effect (a
+//     source and a start for scrape.started, completed for
+//     scrape.completed); any other record is stored.
 //   - Records no longer on the stream (retention expired, shard gone), or
 //     fewer records than the batch had: one metadata-only item for the
 //     range saying so.
@@ -200,6 +208,8 @@ func (h *Handler) message(ctx context.Context, msg lambdaevents.SQSMessage) (err
 // record stores one record read back. The range of a discarded batch also
 // holds records that the processor projected or stored as permanent
 // failures, and those are not failures of the batch:
+//   - a record that does not decode is stored as the processor stores it
+//     (see undecodable), so it has one item whoever stores it first;
 //   - a movie event with an event and a run id goes through FailEvent: it
 //     is stored and counted as failed for its run only if its progress
 //     marker is absent;
@@ -224,6 +234,9 @@ func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, a
 	item.ShardID = shard
 	item.SequenceNumber = rec.SequenceNumber
 	item.PartitionKey = rec.PartitionKey
+	if _, err := events.Decode(rec.Data); err != nil {
+		return h.undecodable(ctx, item, rec.Data, err)
+	}
 	skipped := func() {
 		h.log.LogAttrs(ctx, slog.LevelDebug, "record of a discarded batch skipped: already handled",
 			slog.String("type", env.Type), slog.String("event_id", env.ID), slog.String("run_id", env.RunID),
@@ -254,6 +267,37 @@ func (h *Handler) record(ctx context.Context, of OnFailure, rec stream.Stored, a
 	}
 	if err := h.store.PutError(ctx, item); err != nil {
 		return fmt.Errorf("store record %s: %w", rec.SequenceNumber, err)
+	}
+	return nil
+}
+
+// undecodable stores a record that does not decode. Decoding fails the same
+// way wherever a record is read, so it gets the processor's item (the same
+// id, stage and reason; see processor.permanent) and, for a movie event of
+// a run, the processor's failed count under the same key: one item and one
+// count stand for it, whether the processor stored it before the batch
+// was discarded or never got to it.
+func (h *Handler) undecodable(ctx context.Context, item store.ErrorItem, raw []byte, cause error) error {
+	f := events.FailureOf(raw, cause)
+	item.Stage = store.StageDecode
+	if f.Invalid {
+		item.Stage = store.StageValidate
+	}
+	item.ID = store.ErrorID(item.Stage, item.ShardID, item.SequenceNumber, f.ID)
+	item.Reason = clipText(cause.Error())
+	if f.Movie && f.RunID != "" {
+		key := store.EventKey(f.ID, item.ShardID, item.SequenceNumber)
+		failed, err := h.store.FailEvent(ctx, f.RunID, key, item)
+		if err != nil {
+			return fmt.Errorf("store undecodable record %s of run %s: %w", item.SequenceNumber, f.RunID, err)
+		}
+		if failed {
+			return nil
+		}
+		// Counted before: the processor stored it too (same item).
+	}
+	if err := h.store.PutError(ctx, item); err != nil {
+		return fmt.Errorf("store undecodable record %s: %w", item.SequenceNumber, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package errorsink_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -238,7 +240,13 @@ func TestHandle(t *testing.T) {
 	}
 	completedID := events.EventID(runID, source, events.TypeScrapeCompleted)
 	startedID := events.EventID(runID, source, events.TypeScrapeStarted)
-	allRecords := []itemView{recordItem(0, movieID, runID), recordItem(1, "", ""), recordItem(2, completedID, runID)}
+	// The malformed record gets the item the processor gives it: stage
+	// decode, the decoder's reason.
+	_, decodeErr := events.Decode(recs[1].Data)
+	malformed := recordItem(1, "", "")
+	malformed.ID = store.ErrorID(store.StageDecode, shard1, seq(1), "")
+	malformed.Stage, malformed.Reason = "decode", decodeErr.Error()
+	allRecords := []itemView{recordItem(0, movieID, runID), malformed, recordItem(2, completedID, runID)}
 	rangeItem := func(reason string) itemView {
 		return itemView{ID: store.ErrorID(store.StageRetriesExhausted, shard1, seq(0)+".."+seq(2), "range"), Stage: "retries_exhausted",
 			Reason: why + "; " + reason, Shard: shard1, Seq: seq(0), Condition: "RetryAttemptsExhausted", Attempts: 4,
@@ -265,6 +273,27 @@ func TestHandle(t *testing.T) {
 			Reason: why, EventID: eventID, RunID: runID, Shard: shard1, Seq: seq(i), Key: runRecs[i].PartitionKey,
 			Condition: "RetryAttemptsExhausted", Attempts: 4, PayloadSize: len(runRecs[i].Data),
 			First: documentedAt, Last: documentedAt, Expires: expiry(documentedAt)}
+	}
+	// movieRecs with the first event in a schema version nobody knows: it
+	// does not decode, and processor.permanent stores and counts it.
+	unknownRecs := slices.Clone(movieRecs)
+	unknownRecs[0].Data = bytes.Replace(unknownRecs[0].Data, []byte(`"schemaversion":2`), []byte(`"schemaversion":9`), 1)
+	_, unknownErr := events.Decode(unknownRecs[0].Data)
+	if unknownErr == nil {
+		t.Fatal("the unknown version decodes")
+	}
+	unknownItem := store.ErrorItem{ID: store.ErrorID(store.StageDecode, shard1, seq(0), movieIDs[0]), Stage: store.StageDecode,
+		Reason: unknownErr.Error(), EventID: movieIDs[0], RunID: runID, ShardID: shard1, SequenceNumber: seq(0),
+		PartitionKey: "alien-1979", Payload: unknownRecs[0].Data, PayloadSize: len(unknownRecs[0].Data)}
+	unknownView := view([]store.ErrorItem{unknownItem})[0]
+	unknownView.Condition, unknownView.Attempts = "RetryAttemptsExhausted", 4
+	unknownView.First, unknownView.Last, unknownView.Expires = documentedAt, documentedAt, expiry(documentedAt)
+	var unknownRest []itemView
+	for i := 1; i <= 2; i++ {
+		v := casablanca
+		v.ID, v.EventID, v.Seq, v.Key, v.PayloadSize = store.ErrorID(store.StageRetriesExhausted, shard1, seq(i), ""), movieIDs[i],
+			seq(i), movieRecs[i].PartitionKey, len(movieRecs[i].Data)
+		unknownRest = append(unknownRest, v)
 	}
 	startRun := func(t *testing.T, s *embedded.Store) {
 		if err := s.StartRun(context.Background(), store.Run{ID: runID, Source: source, StartedAt: now.Add(-2 * time.Hour)}); err != nil {
@@ -330,6 +359,53 @@ func TestHandle(t *testing.T) {
 			},
 			wantItems:       allRecords[1:],
 			wantFailedCount: 1,
+		},
+		{
+			name: "a malformed record the processor stored keeps its one item",
+			msgs: []lambdaevents.SQSMessage{message(t, "m1")},
+			before: func(t *testing.T, s *embedded.Store) {
+				// What processor.permanent stored an hour before the batch
+				// was discarded.
+				at := documentedAt.Add(-time.Hour)
+				if err := s.PutError(context.Background(), store.ErrorItem{ID: malformed.ID, Stage: store.StageDecode,
+					Reason: decodeErr.Error(), ShardID: shard1, SequenceNumber: seq(1), PartitionKey: recs[1].PartitionKey,
+					Payload: recs[1].Data, PayloadSize: len(recs[1].Data), Attempts: 1,
+					FirstFailure: at, LastFailure: at, ExpiresAt: at.Add(contract.ErrorTTL)}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantItems: func() []itemView {
+				items := slices.Clone(allRecords)
+				items[1].First = documentedAt.Add(-time.Hour)
+				return items
+			}(),
+			wantFailedCount: 1,
+		},
+		{
+			name:   "an undecodable movie event the processor counted is counted once and stored once",
+			msgs:   []lambdaevents.SQSMessage{message(t, "m1")},
+			reader: &fakeReader{shards: map[string][]stream.Stored{shard1: unknownRecs}},
+			before: func(t *testing.T, s *embedded.Store) {
+				// processor.permanent: the item, then the failed count.
+				it := unknownItem
+				it.FirstFailure, it.LastFailure = documentedAt, documentedAt
+				it.ExpiresAt, it.Attempts = documentedAt.Add(contract.ErrorTTL), 1
+				if err := s.PutError(context.Background(), it); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.CountEvent(context.Background(), runID, movieIDs[0], store.CounterFailed); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantItems:       []itemView{unknownView, unknownRest[0], unknownRest[1]},
+			wantFailedCount: 3,
+		},
+		{
+			name:            "an undecodable movie event the processor never reached is counted and stored as it would",
+			msgs:            []lambdaevents.SQSMessage{message(t, "m1")},
+			reader:          &fakeReader{shards: map[string][]stream.Stored{shard1: unknownRecs}},
+			wantItems:       []itemView{unknownView, unknownRest[0], unknownRest[1]},
+			wantFailedCount: 3,
 		},
 		{
 			name: "a run event the processor projected is not a failure",
