@@ -109,7 +109,9 @@ type createdStream struct {
 	created time.Time
 }
 
-func (s createdStream) ARN() string        { return "arn:aws:kinesis:eu-west-2:000000000000:stream/events-dev" }
+func (s createdStream) ARN() string {
+	return "arn:aws:kinesis:eu-west-2:000000000000:stream/events-dev"
+}
 func (s createdStream) Created() time.Time { return s.created }
 
 // TestCheckpointNameTellsRecreatedStreams: the same ARN created at two
