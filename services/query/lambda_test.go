@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/google/go-cmp/cmp"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
@@ -35,7 +35,8 @@ type goldenResponse struct {
 // them (NAME.json → NAME.response.json; go test -update rewrites them).
 func runLambdaEvents(t *testing.T, st store.Store) {
 	seed(t, st)
-	adapter := httpadapter.NewV2(newTestHandler(t, st, testOrigin))
+	// The same adapter as cmd/lambda: the api-proxy behind httpx.LambdaV2.
+	proxy := httpx.LambdaV2(newTestHandler(t, st, testOrigin))
 	files, err := filepath.Glob(filepath.Join("testdata", "apigw", "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func runLambdaEvents(t *testing.T, st store.Store) {
 			if err := dec.Decode(&ev); err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			resp, err := adapter.ProxyWithContext(context.Background(), ev)
+			resp, err := proxy(context.Background(), ev)
 			if err != nil {
 				t.Fatalf("proxy: %v", err)
 			}

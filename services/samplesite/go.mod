@@ -14,7 +14,10 @@ require (
 require (
 	github.com/antchfx/xpath v1.3.9 // indirect
 	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
 	golang.org/x/text v0.21.0 // indirect
 )
 
 replace github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx

@@ -6,12 +6,11 @@ package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 )
 
 func main() {
-	adapter := httpadapter.NewV2(samplesite.New(samplesite.Options{}))
-	lambda.Start(adapter.ProxyWithContext)
+	lambda.Start(httpx.LambdaV2(samplesite.New(samplesite.Options{})))
 }

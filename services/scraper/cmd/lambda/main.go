@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	kinesisadapter "github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
@@ -43,7 +43,7 @@ func main() {
 	if err != nil {
 		fail(log, "scraper", err)
 	}
-	lambda.Start(httpadapter.NewV2(svc.Handler()).ProxyWithContext)
+	lambda.Start(httpx.LambdaV2(svc.Handler()))
 }
 
 func fail(log *slog.Logger, what string, err error) {
