@@ -307,6 +307,40 @@ func TestPublishStopsAtTheDeadline(t *testing.T) {
 	}
 }
 
+// hangingPut is a client whose PutRecords lasts until the caller's
+// context ends, as a call does when the function's deadline comes first.
+type hangingPut struct{ *fake }
+
+func (h hangingPut) PutRecords(ctx context.Context, _ *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	<-ctx.Done()
+	return nil, fmt.Errorf("operation error Kinesis: PutRecords, %w", ctx.Err())
+}
+
+// TestPublishDeadlineDuringACall: the context ending inside a PutRecords
+// call fails the records with the deadline code, as it does between
+// calls, and is not a stream error (Publish's error means the stream or
+// the configuration is wrong).
+func TestPublishDeadlineDuringACall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	res, err := newAdapter(t, hangingPut{newFake(1)}, fastOpts).Publish(ctx, []stream.Record{
+		{PartitionKey: "a", Data: []byte("1")},
+		{PartitionKey: "a", Data: []byte("2")},
+		{PartitionKey: "b", Data: []byte("3")},
+	})
+	if err != nil {
+		t.Fatalf("Publish error %v, want the records failed and no error", err)
+	}
+	want := stream.Result{Failed: []stream.Failure{
+		{Index: 0, Code: kinesisadapter.CodeDeadline},
+		{Index: 1, Code: kinesisadapter.CodeBlocked},
+		{Index: 2, Code: kinesisadapter.CodeDeadline},
+	}}
+	if diff := cmp.Diff(want, res, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Message" }, cmp.Ignore())); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+}
+
 func TestNewRejectsBadOptions(t *testing.T) {
 	for _, opts := range []kinesisadapter.Options{
 		{MaxBatchRecords: 501},

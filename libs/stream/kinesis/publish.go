@@ -224,8 +224,13 @@ func (r *publishRun) put(ctx context.Context, batch []*keyQueue) (refused bool, 
 			code = "RequestFailed"
 		}
 		if ctx.Err() != nil {
-			code = ctxCode(ctx)
-		} else if Transient(err) {
+			// The caller's time ran out during the call: the records fail
+			// as they do when it runs out between calls, and it is no
+			// fault of the stream's (Publish's error is for that).
+			r.abandonCtx(ctx)
+			return false, nil
+		}
+		if Transient(err) {
 			for _, q := range batch {
 				q.code, q.message = code, err.Error()
 				if q.attempts >= s.opts.MaxAttempts {
