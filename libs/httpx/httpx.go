@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 )
@@ -121,8 +122,10 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 // JSONErrors wraps a ServeMux-based handler so that the plain-text 404 and
 // 405 answers of net/http become JSON errors (the 405 keeps its Allow
 // header), and a panic becomes a JSON 500 instead of a dropped connection
-// (or API Gateway's own 502 body in Lambda).
-func JSONErrors(next http.Handler) http.Handler {
+// (or API Gateway's own 502 body in Lambda). The panic, with its stack, is
+// logged to log (if not nil): recovering it keeps it from the runtime's
+// own report.
+func JSONErrors(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		jw := &jsonErrorWriter{ResponseWriter: w, r: r}
 		defer func() {
@@ -132,6 +135,11 @@ func JSONErrors(next http.Handler) http.Handler {
 			}
 			if p == http.ErrAbortHandler {
 				panic(p) // net/http's own way to abort a response
+			}
+			if log != nil {
+				log.LogAttrs(r.Context(), slog.LevelError, "panic serving a request",
+					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
 			}
 			if !jw.wrote {
 				WriteError(w, r, nil, fmt.Errorf("panic: %v", p))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -58,7 +59,7 @@ func TestJSONErrors(t *testing.T) {
 		}
 		WriteJSON(w, 200, map[string]string{"id": r.PathValue("id")})
 	})
-	h := JSONErrors(mux)
+	h := JSONErrors(mux, nil)
 	tests := []struct {
 		method, path string
 		wantStatus   int
@@ -92,7 +93,9 @@ func TestJSONErrors(t *testing.T) {
 }
 
 func TestJSONErrorsRecoversPanics(t *testing.T) {
-	h := JSONErrors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("handler bug: secret detail") }))
+	var logged strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	h := JSONErrors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("handler bug: secret detail") }), log)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	var b body
@@ -101,5 +104,12 @@ func TestJSONErrorsRecoversPanics(t *testing.T) {
 	}
 	if strings.Contains(rec.Body.String(), "secret") {
 		t.Errorf("the panic's text leaked: %s", rec.Body)
+	}
+	var line struct{ Level, Msg, Method, Path, Panic, Stack string }
+	if err := json.Unmarshal([]byte(logged.String()), &line); err != nil {
+		t.Fatalf("log %q: %v", logged.String(), err)
+	}
+	if line.Level != "ERROR" || line.Panic != "handler bug: secret detail" || line.Path != "/x" || !strings.Contains(line.Stack, "TestJSONErrorsRecoversPanics") {
+		t.Errorf("panic logged as %+v; want an error line with the panic, the path and the stack", line)
 	}
 }

@@ -138,7 +138,7 @@ func New(st Store, opts Options) (*Handler, error) {
 		mux.Handle(r.Pattern(), h.handle(f))
 	}
 	h.mux = mux
-	h.next = cors.wrap(mux, httpx.JSONErrors(mux))
+	h.next = cors.wrap(mux, httpx.JSONErrors(mux, h.log))
 	return h, nil
 }
 

@@ -57,7 +57,7 @@ type scrapeRequest struct {
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(Routes[0].Pattern(), s.handleScrape)
-	return httpx.JSONErrors(mux)
+	return httpx.JSONErrors(mux, s.log)
 }
 
 func (s *Service) handleScrape(w http.ResponseWriter, r *http.Request) {

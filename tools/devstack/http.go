@@ -41,7 +41,7 @@ func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 	}
 	mux.HandleFunc("POST /_devstack/records", s.putRecord)
 	mux.HandleFunc("GET /_devstack/status", s.status)
-	return httpx.JSONErrors(mux), nil
+	return httpx.JSONErrors(mux, s.log), nil
 }
 
 // watchScrapes starts a progress log for every run a scrape starts.
