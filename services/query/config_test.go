@@ -65,6 +65,11 @@ func TestConfigValidate(t *testing.T) {
 		{"origin without scheme", with(contract.EnvCORSOrigins, "a.example"), []string{"CORS_ORIGINS"}},
 		{"origin with trailing slash", with(contract.EnvCORSOrigins, "https://a.example/"), []string{"CORS_ORIGINS"}},
 		{"ftp origin", with(contract.EnvCORSOrigins, "ftp://a.example"), []string{"CORS_ORIGINS"}},
+		// Browsers send origins in lower case, without the default port:
+		// these could never match an Origin header.
+		{"origin in upper case", with(contract.EnvCORSOrigins, "https://App.Example"), []string{"CORS_ORIGINS", "lower case"}},
+		{"origin with the default port", with(contract.EnvCORSOrigins, "https://a.example:443"), []string{"CORS_ORIGINS", "default port 443"}},
+		{"http origin with port 80", with(contract.EnvCORSOrigins, "http://a.example:80"), []string{"CORS_ORIGINS", "default port 80"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,12 +103,22 @@ func newCORS(origins []string) (cors, error) {
 	return c, nil
 }
 
+// checkOrigin accepts an origin as browsers send it (RFC 6454 serialised):
+// scheme://host[:port] in lower case, without the scheme's default port.
+// Any other spelling could never equal an Origin header, so the setting
+// would silently allow nothing.
 func checkOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") ||
 		u.Scheme+"://"+u.Host != o {
 		return fmt.Errorf("CORS origin %q: want scheme://host[:port] with scheme http or https (or *)", o)
+	}
+	if strings.ToLower(o) != o {
+		return fmt.Errorf("CORS origin %q: write it in lower case, as browsers send it", o)
+	}
+	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		return fmt.Errorf("CORS origin %q: leave out the default port %s, as browsers do", o, p)
 	}
 	return nil
 }
