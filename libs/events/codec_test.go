@@ -30,6 +30,23 @@ func rawWith(t *testing.T, edit func(m map[string]any)) []byte {
 	return out
 }
 
+// goldenWith returns the v2 golden event with text inserted just before its
+// data attribute, for edits a map cannot express (repeated or escaped keys,
+// broken JSON).
+func goldenWith(t *testing.T, text string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(goldenPath(Kind{TypeMovieObserved, 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, `"data":`)
+	if i < 0 {
+		t.Fatal("golden has no data attribute")
+	}
+	return []byte(s[:i] + text + s[i:])
+}
+
 func TestDecodeFailures(t *testing.T) {
 	data := func(m map[string]any) map[string]any { return m["data"].(map[string]any) }
 	tests := []struct {
@@ -52,6 +69,11 @@ func TestDecodeFailures(t *testing.T) {
 		{"bad literal", []byte(`{"x":nul}`), ErrMalformed, "", "invalid character"},
 		{"broken data and missing id", []byte(`{"data":{"title":]}}`), ErrMalformed, "", "invalid character"},
 		{"broken data", rawWith(t, func(m map[string]any) { m["data"] = map[string]any{"title": "X"} })[:0], ErrMalformed, "", "unexpected end"},
+		// An earlier data is overwritten by the later one, but its JSON
+		// must still be valid, as encoding/json requires.
+		{"broken first of two data", goldenWith(t, `"data": {"x":,}, `), ErrMalformed, "", "invalid character"},
+		{"array without comma as first data", goldenWith(t, `"data": [1 2], `), ErrMalformed, "", "invalid character"},
+		{"object without colon as first data", goldenWith(t, `"data": {"a" "b"}, `), ErrMalformed, "", "invalid character"},
 		{"trailing garbage", []byte(`{"id":"a"} x`), ErrMalformed, "", "invalid character"},
 		{"escaped strings", rawWith(t, func(m map[string]any) { m["id"] = "a\u0000b" }), ErrInvalid, "", "id"},
 		{"number attribute", rawWith(t, func(m map[string]any) { m["id"] = 7 }), ErrMalformed, "", "id: not a string"},

@@ -67,6 +67,12 @@ func scanEnvelope(raw []byte) (envelope, error) {
 			return env, syntaxErr(raw)
 		}
 		val := raw[vStart:vEnd]
+		if string(key) == "data" && env.data != nil && !json.Valid(env.data) {
+			// A repeated data: the earlier value is about to be
+			// overwritten unchecked, but encoding/json would reject
+			// the text for it. Rare, so checked only here.
+			return env, syntaxErr(raw)
+		}
 		if string(key) == "data" && (val[0] == '{' || val[0] == '[') {
 			env.data = val // checked by the data decoder
 			env.dataText = s[vStart:vEnd]
