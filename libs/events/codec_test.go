@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -284,6 +285,38 @@ func TestInvalidFiles(t *testing.T) {
 			}
 			if _, err := Decode(raw); !errors.Is(err, kind) {
 				t.Errorf("Decode error = %v, want %v", err, kind)
+			}
+		})
+	}
+}
+
+// TestDecodeEscapedAttributeNames: a member name is JSON text like any
+// other, so an escaped name means what it unescapes to (the last of
+// duplicates wins, as in encoding/json); matching stays case-sensitive, as
+// CloudEvents attribute names are.
+func TestDecodeEscapedAttributeNames(t *testing.T) {
+	golden := examples[Kind{TypeMovieObserved, 2}]
+	tests := []struct {
+		name string
+		raw  []byte
+		edit func(e *Event)
+	}{
+		{"escaped subject wins", goldenWith(t, `"\u0073ubject": "other-1999", `), func(e *Event) { e.Subject = "other-1999" }},
+		{"escaped id wins", goldenWith(t, `"\u0069d": "x-1", `), func(e *Event) { e.ID = "x-1" }},
+		{"escaped data", bytes.Replace(goldenWith(t, ""), []byte(`"data":`), []byte(`"d\u0061ta":`), 1), func(*Event) {}},
+		{"other case is another attribute", goldenWith(t, `"Subject": "other-1999", "\u0053ubject": "x", `), func(*Event) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := golden
+			want.PublishedVersion = 2
+			tt.edit(&want)
+			got, err := Decode(tt.raw)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}
