@@ -83,6 +83,8 @@ func TestDecodeFailures(t *testing.T) {
 		{"wrong attribute type", rawWith(t, func(m map[string]any) { m["schemaversion"] = "2" }), ErrMalformed, "", "schemaversion"},
 		{"specversion 0.3", rawWith(t, func(m map[string]any) { m["specversion"] = "0.3" }), ErrUnknownVersion, "specversion", `"0.3"`},
 		{"no id", rawWith(t, func(m map[string]any) { delete(m, "id") }), ErrMissingAttribute, "id", ""},
+		// null is absent (CloudEvents), also after an earlier value.
+		{"null repeats id", goldenWith(t, `"id": null, `), ErrMissingAttribute, "id", ""},
 		{"no source", rawWith(t, func(m map[string]any) { delete(m, "source") }), ErrMissingAttribute, "source", ""},
 		{"no type", rawWith(t, func(m map[string]any) { delete(m, "type") }), ErrMissingAttribute, "type", ""},
 		{"no schemaversion", rawWith(t, func(m map[string]any) { delete(m, "schemaversion") }), ErrMissingAttribute, "schemaversion", ""},

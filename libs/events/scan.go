@@ -35,7 +35,10 @@ type envelope struct {
 // after unescaping (CloudEvents names are lowercase, so "Subject" is another
 // attribute, unlike in encoding/json's case-insensitive struct match);
 // unknown attributes (extensions) are ignored; a repeated attribute keeps
-// its last value, as encoding/json does.
+// its last value, as encoding/json does. A null attribute is absent, as in
+// CloudEvents, also when it repeats one: "id":"x","id":null has no id and
+// fails as missing, where encoding/json's struct decoding would keep "x"
+// (reading into a map, it agrees).
 func scanEnvelope(raw []byte) (envelope, error) {
 	var env envelope
 	i := skipSpace(raw, 0)
