@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -322,4 +323,46 @@ func TestDecodeEscapedAttributeNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+var urlSeeds = []string{
+	"https://films.example.org/site/chart?page=1", "HTTP://x.org", "http://a:8080/x", "http://[::1]:80/",
+	"http://x.org/caf%C3%A9?q=%20#f%41", "ftp://x.org/", "http://", "http://user@x.org/", "http://a b/",
+	"http://a%zz/", "http://host/%zz", "http://host/a#%zz", "http://a:b:c/", "http://a:b/", "http://[::1/", "http://::1]/",
+}
+
+func TestCheckURL(t *testing.T) {
+	bad := []string{"ftp://x.org/", "http://", "http://user@x.org/", "http://a b/",
+		"http://a%zz/", "http://host/%zz", "http://host/a#%zz", "http://a:b:c/", "http://a:b/", "http://[::1/"}
+	for _, s := range bad {
+		if checkURL("u", s) == nil {
+			t.Errorf("checkURL(%q) accepted it", s)
+		}
+	}
+	for _, s := range urlSeeds[:5] {
+		if err := checkURL("u", s); err != nil {
+			t.Errorf("checkURL(%q): %v", s, err)
+		}
+	}
+}
+
+// FuzzCheckURL holds checkURL to its promise of accepting a strict subset
+// of net/url: every URL it accepts parses, with an http(s) scheme and a
+// host.
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range urlSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if checkURL("u", s) != nil {
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil {
+			t.Fatalf("checkURL accepts %q, url.Parse: %v", s, err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			t.Fatalf("checkURL accepts %q: scheme %q, host %q", s, u.Scheme, u.Host)
+		}
+	})
 }
