@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -296,7 +297,10 @@ func checkToken(field, s string, max int) error {
 
 // checkURL accepts absolute http and https URLs with a host, without
 // credentials, spaces or control characters. It is a strict subset of what
-// net/url accepts and does not allocate (it runs on every decoded record).
+// net/url accepts (FuzzCheckURL holds it to that) and does not allocate (it
+// runs on every decoded record) unless the URL has a percent escape, an
+// IPv6 literal or a colon in its host that is not a port: then url.Parse
+// must accept it too.
 func checkURL(field, s string) error {
 	if len(s) > MaxURLLen {
 		return fmt.Errorf("%s: longer than %d bytes", field, MaxURLLen)
@@ -318,15 +322,37 @@ func checkURL(field, s string) error {
 	if host == "" {
 		return fmt.Errorf("%s: %q has no host", field, clip(s))
 	}
+	// parse: the fast checks cannot tell, net/url must agree.
+	parse := false
+	colon := -1
 	for i := 0; i < len(host); i++ {
 		c := host[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_' || c == '%') {
 			return fmt.Errorf("%s: %q has a bad host", field, clip(s))
 		}
+		switch {
+		case c == '[' || c == ']':
+			parse = true // an IPv6 literal
+		case c == ':' && colon >= 0:
+			parse = true
+		case c == ':':
+			colon = i
+		case colon >= 0 && (c < '0' || c > '9'):
+			parse = true // not a port
+		}
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c == 0x7f {
 			return fmt.Errorf("%s: contains a space or control character", field)
+		}
+		if s[i] == '%' {
+			parse = true // an escape, which may be bad
+		}
+	}
+	if parse {
+		// Rare, so the allocation is paid only here.
+		if u, err := url.Parse(s); err != nil || u.Host == "" {
+			return fmt.Errorf("%s: %q is not a valid URL", field, clip(s))
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package events
 
 import (
+	"bytes"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,23 @@ func rawWith(t *testing.T, edit func(m map[string]any)) []byte {
 	return out
 }
 
+// goldenWith returns the v2 golden event with text inserted just before its
+// data attribute, for edits a map cannot express (repeated or escaped keys,
+// broken JSON).
+func goldenWith(t *testing.T, text string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(goldenPath(Kind{TypeMovieObserved, 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, `"data":`)
+	if i < 0 {
+		t.Fatal("golden has no data attribute")
+	}
+	return []byte(s[:i] + text + s[i:])
+}
+
 func TestDecodeFailures(t *testing.T) {
 	data := func(m map[string]any) map[string]any { return m["data"].(map[string]any) }
 	tests := []struct {
@@ -52,6 +71,11 @@ func TestDecodeFailures(t *testing.T) {
 		{"bad literal", []byte(`{"x":nul}`), ErrMalformed, "", "invalid character"},
 		{"broken data and missing id", []byte(`{"data":{"title":]}}`), ErrMalformed, "", "invalid character"},
 		{"broken data", rawWith(t, func(m map[string]any) { m["data"] = map[string]any{"title": "X"} })[:0], ErrMalformed, "", "unexpected end"},
+		// An earlier data is overwritten by the later one, but its JSON
+		// must still be valid, as encoding/json requires.
+		{"broken first of two data", goldenWith(t, `"data": {"x":,}, `), ErrMalformed, "", "invalid character"},
+		{"array without comma as first data", goldenWith(t, `"data": [1 2], `), ErrMalformed, "", "invalid character"},
+		{"object without colon as first data", goldenWith(t, `"data": {"a" "b"}, `), ErrMalformed, "", "invalid character"},
 		{"trailing garbage", []byte(`{"id":"a"} x`), ErrMalformed, "", "invalid character"},
 		{"escaped strings", rawWith(t, func(m map[string]any) { m["id"] = "a\u0000b" }), ErrInvalid, "", "id"},
 		{"number attribute", rawWith(t, func(m map[string]any) { m["id"] = 7 }), ErrMalformed, "", "id: not a string"},
@@ -60,6 +84,8 @@ func TestDecodeFailures(t *testing.T) {
 		{"wrong attribute type", rawWith(t, func(m map[string]any) { m["schemaversion"] = "2" }), ErrMalformed, "", "schemaversion"},
 		{"specversion 0.3", rawWith(t, func(m map[string]any) { m["specversion"] = "0.3" }), ErrUnknownVersion, "specversion", `"0.3"`},
 		{"no id", rawWith(t, func(m map[string]any) { delete(m, "id") }), ErrMissingAttribute, "id", ""},
+		// null is absent (CloudEvents), also after an earlier value.
+		{"null repeats id", goldenWith(t, `"id": null, `), ErrMissingAttribute, "id", ""},
 		{"no source", rawWith(t, func(m map[string]any) { delete(m, "source") }), ErrMissingAttribute, "source", ""},
 		{"no type", rawWith(t, func(m map[string]any) { delete(m, "type") }), ErrMissingAttribute, "type", ""},
 		{"no schemaversion", rawWith(t, func(m map[string]any) { delete(m, "schemaversion") }), ErrMissingAttribute, "schemaversion", ""},
@@ -265,4 +291,78 @@ func TestInvalidFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecodeEscapedAttributeNames: a member name is JSON text like any
+// other, so an escaped name means what it unescapes to (the last of
+// duplicates wins, as in encoding/json); matching stays case-sensitive, as
+// CloudEvents attribute names are.
+func TestDecodeEscapedAttributeNames(t *testing.T) {
+	golden := examples[Kind{TypeMovieObserved, 2}]
+	tests := []struct {
+		name string
+		raw  []byte
+		edit func(e *Event)
+	}{
+		{"escaped subject wins", goldenWith(t, `"\u0073ubject": "other-1999", `), func(e *Event) { e.Subject = "other-1999" }},
+		{"escaped id wins", goldenWith(t, `"\u0069d": "x-1", `), func(e *Event) { e.ID = "x-1" }},
+		{"escaped data", bytes.Replace(goldenWith(t, ""), []byte(`"data":`), []byte(`"d\u0061ta":`), 1), func(*Event) {}},
+		{"other case is another attribute", goldenWith(t, `"Subject": "other-1999", "\u0053ubject": "x", `), func(*Event) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := golden
+			want.PublishedVersion = 2
+			tt.edit(&want)
+			got, err := Decode(tt.raw)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+var urlSeeds = []string{
+	"https://films.example.org/site/chart?page=1", "HTTP://x.org", "http://a:8080/x", "http://[::1]:80/",
+	"http://x.org/caf%C3%A9?q=%20#f%41", "ftp://x.org/", "http://", "http://user@x.org/", "http://a b/",
+	"http://a%zz/", "http://host/%zz", "http://host/a#%zz", "http://a:b:c/", "http://a:b/", "http://[::1/", "http://::1]/",
+}
+
+func TestCheckURL(t *testing.T) {
+	bad := []string{"ftp://x.org/", "http://", "http://user@x.org/", "http://a b/",
+		"http://a%zz/", "http://host/%zz", "http://host/a#%zz", "http://a:b:c/", "http://a:b/", "http://[::1/"}
+	for _, s := range bad {
+		if checkURL("u", s) == nil {
+			t.Errorf("checkURL(%q) accepted it", s)
+		}
+	}
+	for _, s := range urlSeeds[:5] {
+		if err := checkURL("u", s); err != nil {
+			t.Errorf("checkURL(%q): %v", s, err)
+		}
+	}
+}
+
+// FuzzCheckURL holds checkURL to its promise of accepting a strict subset
+// of net/url: every URL it accepts parses, with an http(s) scheme and a
+// host.
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range urlSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if checkURL("u", s) != nil {
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil {
+			t.Fatalf("checkURL accepts %q, url.Parse: %v", s, err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			t.Fatalf("checkURL accepts %q: scheme %q, host %q", s, u.Scheme, u.Host)
+		}
+	})
 }

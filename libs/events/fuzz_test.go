@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,6 +34,7 @@ func FuzzDecode(f *testing.F) {
 		if valid := json.Valid(raw); !valid && len(raw) <= MaxEncodedSize && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("invalid JSON %q: Decode error = %v, want ErrMalformed", raw, err)
 		}
+		checkEnvelopeLikeMap(t, raw, e, err)
 		if err != nil {
 			if _, ok := err.(*DecodeError); !ok {
 				t.Fatalf("error %T is not a *DecodeError: %v", err, err)
@@ -52,4 +54,39 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed the event (-first +second):\n%s", diff)
 		}
 	})
+}
+
+// checkEnvelopeLikeMap holds the envelope scanner to encoding/json reading
+// the event into a map: member names unescaped and matched exactly, the
+// last of duplicates wins, null (or "", or 0) means absent.
+func checkEnvelopeLikeMap(t *testing.T, raw []byte, e Event, err error) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return
+	}
+	if err == nil {
+		for name, got := range map[string]string{"id": e.ID, "source": e.Source, "runid": e.RunID, "subject": e.Subject} {
+			var want string
+			_ = json.Unmarshal(m[name], &want)
+			if got != want {
+				t.Fatalf("%q: %s = %q, encoding/json reads %q", raw, name, got, want)
+			}
+		}
+		return
+	}
+	var de *DecodeError
+	if !errors.As(err, &de) || !errors.Is(err, ErrMissingAttribute) {
+		return
+	}
+	var v any
+	_ = json.Unmarshal(m[de.Attribute], &v)
+	if s, ok := v.(string); ok && de.Attribute == "time" {
+		if tm, err := time.Parse(time.RFC3339Nano, s); err == nil && tm.IsZero() {
+			return // the zero time is no time
+		}
+	}
+	if v != nil && v != "" && v != float64(0) {
+		t.Fatalf("%q: %v, but encoding/json reads %s = %s", raw, err, de.Attribute, m[de.Attribute])
+	}
 }

@@ -65,13 +65,21 @@ const MaxMovieIDLen = 100
 //	MovieID("tt0068646", "", 0)          == "tt0068646"
 //
 // A title with nothing slug-able left (e.g. only CJK characters) gets a
-// short hash instead, so two such titles do not collide.
+// short hash instead, so two such titles do not collide. An id never exceeds
+// MaxMovieIDLen: a longer title is trimmed, and a site id whose slug is
+// longer keeps a trimmed prefix, "-" and a short hash of the whole site id,
+// so it stays unique and the same in every run.
 func MovieID(siteID, title string, year int) string {
 	if siteID != "" {
-		if s := Slug(siteID); s != "" {
-			return s
+		s := Slug(siteID)
+		if s == "" {
+			return "id-" + shortHash(siteID)
 		}
-		return "id-" + shortHash(siteID)
+		if len(s) > MaxMovieIDLen {
+			h := shortHash(siteID)
+			s = trimSlug(s, MaxMovieIDLen-len(h)-1) + "-" + h
+		}
+		return s
 	}
 	s := Slug(title)
 	if s == "" || lossy(title) {

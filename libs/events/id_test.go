@@ -2,6 +2,7 @@ package events
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,6 +79,24 @@ func TestMovieID(t *testing.T) {
 	}
 	if a, b := MovieID("", "千と千尋の神隠し", 2001), MovieID("", "もののけ姫", 2001); a == b {
 		t.Errorf("two non-Latin titles collide: %s", a)
+	}
+	// A site id that slugs past the cap is trimmed and keeps a hash of
+	// the whole id, so two long ids with a common prefix stay apart.
+	longA, longB := repeat("a", 120), repeat("a", 119)+"b"
+	for _, id := range []string{longA, longB, repeat("ab-", 50)} {
+		got := MovieID(id, "", 0)
+		if len(got) > MaxMovieIDLen || !ValidMovieID(got) || got != MovieID(id, "", 0) {
+			t.Errorf("MovieID(%q) = %q (%d bytes), want a stable valid id", id, got, len(got))
+		}
+		if want := "-" + shortHash(id); !strings.HasSuffix(got, want) {
+			t.Errorf("MovieID(%q) = %q, want the suffix %q", id, got, want)
+		}
+	}
+	if MovieID(longA, "", 0) == MovieID(longB, "", 0) {
+		t.Errorf("two long site ids collide: %s", MovieID(longA, "", 0))
+	}
+	if got := MovieID(repeat("a", MaxMovieIDLen), "", 0); got != repeat("a", MaxMovieIDLen) {
+		t.Errorf("a site id at the cap changed: %q", got)
 	}
 	long := MovieID("", repeat("very long title ", 40), 1999)
 	if len(long) > MaxMovieIDLen || !ValidMovieID(long) {

@@ -352,30 +352,39 @@ func (d *dataDecoder) rating(r *Rating) error {
 	return typeErr
 }
 
-// strings reads an array of strings (null leaves *dst; an array replaces
-// it).
+// strings reads an array of strings into *dst exactly as encoding/json
+// does, which matters when genres repeats: null sets *dst to nil; an array
+// is decoded into *dst's backing array (up to its capacity), where a null
+// element leaves what was there; [] gives a new empty slice.
 func (d *dataDecoder) strings(dst *[]string, field string) error {
 	if d.i < len(d.s) && d.s[d.i] != '[' {
 		v, err := d.value()
 		if err != nil {
 			return errDataSyntax
 		}
+		if v == "null" {
+			*dst = nil
+			return nil
+		}
 		return other(v, field)
 	}
 	d.i = skipSpace(d.s, d.i+1)
-	out := (*dst)[:0]
-	if out == nil {
-		out = make([]string, 0, 4)
-	}
 	if d.i < len(d.s) && d.s[d.i] == ']' {
 		d.i++
-		*dst = out
+		*dst = []string{}
 		return nil
 	}
+	out := *dst
 	var typeErr error
-	for {
-		var s string
-		err := d.str(&s, field)
+	for n := 0; ; n++ {
+		if n == cap(out) {
+			// Grown storage starts zeroed, as reflect's Grow leaves it.
+			grown := make([]string, n, max(4, 2*n))
+			copy(grown, out)
+			out = grown
+		}
+		out = out[:n+1]
+		err := d.str(&out[n], field) // null leaves out[n]
 		_, isType := err.(*dataTypeError)
 		switch {
 		case isType:
@@ -385,7 +394,6 @@ func (d *dataDecoder) strings(dst *[]string, field string) error {
 		case err != nil:
 			return err
 		}
-		out = append(out, s)
 		d.i = skipSpace(d.s, d.i)
 		if d.i >= len(d.s) {
 			return errDataSyntax

@@ -39,11 +39,17 @@ var movieV2Seeds = []string{
 	`{"title":"x",}`, `{"title":"x" "year":1}`, `{"title":"unterminated}`, `{"year":01}`, `{"year":-}`,
 	`{"title":"tab	inside"}`, "{\"title\":\"\xff\xfe\"}", `{"title":"x"} trailing`, `{}`,
 	`{"rating":{"value":true}}`, `{"genres":[1,2]}`, `{"runtimeMinutes":"96"}`,
+	// A repeated genres: null clears it; an array decodes into the
+	// earlier one's backing array, where a null element keeps what was
+	// there (encoding/json's reuse), and [] starts afresh.
+	`{"genres":["a"],"genres":null}`, `{"genres":["x","y"],"genres":["a",null]}`,
+	`{"genres":["x","y"],"genres":["a"],"genres":["b",null]}`, `{"genres":["x","y"],"genres":[],"genres":["a",null]}`,
+	`{"genres":["x"],"genres":["a",null,null]}`, `{"genres":[null]}`,
 }
 
 func TestDecodeMovieV2MatchesEncodingJSON(t *testing.T) {
 	for _, s := range movieV2Seeds {
-		checkAgainstEncodingJSON(t, s)
+		t.Run(s, func(t *testing.T) { checkAgainstEncodingJSON(t, s) })
 	}
 }
 

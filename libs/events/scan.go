@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,9 +31,14 @@ type envelope struct {
 
 // scanEnvelope reads the top-level attributes of raw. It checks the JSON
 // syntax of everything but data's content, which the data decoder checks
-// (so data is scanned once, not twice). Attribute names match exactly
-// (CloudEvents names are lowercase); unknown attributes (extensions) are
-// ignored; a repeated attribute keeps its last value, as encoding/json does.
+// (so data is scanned once, not twice). Attribute names match exactly,
+// after unescaping (CloudEvents names are lowercase, so "Subject" is another
+// attribute, unlike in encoding/json's case-insensitive struct match);
+// unknown attributes (extensions) are ignored; a repeated attribute keeps
+// its last value, as encoding/json does. A null attribute is absent, as in
+// CloudEvents, also when it repeats one: "id":"x","id":null has no id and
+// fails as missing, where encoding/json's struct decoding would keep "x"
+// (reading into a map, it agrees).
 func scanEnvelope(raw []byte) (envelope, error) {
 	var env envelope
 	i := skipSpace(raw, 0)
@@ -56,7 +62,17 @@ func scanEnvelope(raw []byte) (envelope, error) {
 		if kEnd > len(raw) || !validString(raw[i:kEnd]) {
 			return env, syntaxErr(raw)
 		}
-		key := raw[i+1 : kEnd-1]
+		// The name as a substring of s: no allocation.
+		key := s[i+1 : kEnd-1]
+		if strings.IndexByte(key, '\\') >= 0 {
+			// An escaped name means what it unescapes to ("\u0069d"
+			// is "id"), as in encoding/json. Rare: pay only here.
+			var k string
+			if err := json.Unmarshal(raw[i:kEnd], &k); err != nil {
+				return env, syntaxErr(raw)
+			}
+			key = k
+		}
 		i = skipSpace(raw, kEnd)
 		if i >= len(raw) || raw[i] != ':' {
 			return env, syntaxErr(raw)
@@ -67,13 +83,19 @@ func scanEnvelope(raw []byte) (envelope, error) {
 			return env, syntaxErr(raw)
 		}
 		val := raw[vStart:vEnd]
-		if string(key) == "data" && (val[0] == '{' || val[0] == '[') {
+		if key == "data" && env.data != nil && !json.Valid(env.data) {
+			// A repeated data: the earlier value is about to be
+			// overwritten unchecked, but encoding/json would reject
+			// the text for it. Rare, so checked only here.
+			return env, syntaxErr(raw)
+		}
+		if key == "data" && (val[0] == '{' || val[0] == '[') {
 			env.data = val // checked by the data decoder
 			env.dataText = s[vStart:vEnd]
 		} else if !validValue(val) {
 			return env, syntaxErr(raw)
 		}
-		switch string(key) { // no allocation: the compiler compares in place
+		switch key {
 		case "specversion":
 			env.specVersion = env.str("specversion", s, vStart, vEnd)
 		case "id":
