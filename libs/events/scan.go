@@ -12,8 +12,10 @@ import (
 // The envelope is read by a small scanner instead of a second
 // encoding/json pass: the consumer decodes every record of every batch, and
 // this halves Decode's time and allocations (see BENCHMARKS.md). Only the
-// top-level object is scanned here, after json.Valid has checked the whole
-// input; data is decoded by encoding/json into its versioned Go type.
+// top-level object is checked and scanned here: data's value is only
+// delimited, and its JSON is checked once, by the decoder of its version
+// or, when the event fails before that, by Decode's failure path (a data
+// value that a later one repeats is checked here, before it is dropped).
 
 // envelope is the scanned top level of an event. Its strings share one
 // copy of the input where they need no unescaping.
