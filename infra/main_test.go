@@ -238,8 +238,10 @@ func TestProjectFile(t *testing.T) {
 }
 
 // TestRoutesAreTheServices checks that the API registers exactly the
-// routes the services export, each to its own function, and that the
-// outputs' paths are served.
+// routes the services export, each to its own function, plus the $default
+// route to the query service (its JSON 404 and 405 and its CORS preflights
+// for every request no route matches), and that the outputs' paths are
+// served.
 func TestRoutesAreTheServices(t *testing.T) {
 	values := stackConfig(t)
 	values["scrape-pipeline:sampleSite"] = "true"
@@ -255,6 +257,7 @@ func TestRoutesAreTheServices(t *testing.T) {
 			want = append(want, "integrations/"+svc+"-id "+r.Key())
 		}
 	}
+	want = append(want, "integrations/"+pipeline.Query+"-id "+pipeline.DefaultRouteKey)
 	for _, r := range rec.OfType("aws:apigatewayv2/route:Route") {
 		in := mocktest.Plain(r.Inputs)
 		got = append(got, fmt.Sprintf("%v %v", in["target"], in["routeKey"]))

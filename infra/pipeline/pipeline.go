@@ -251,7 +251,11 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	mounts := []Mount{
 		{Service: Scraper, Function: p.Functions[Scraper], Routes: args.Routes.Scraper,
 			Auth: map[string]string{ScrapeRoute.Key(): scrapeAuth}},
-		{Service: Query, Function: p.Functions[Query], Routes: args.Routes.Query},
+		// The query service answers every request no route matches: its
+		// JSON 404, its 405 with Allow for a known path (POST /movies), and
+		// CORS preflights (OPTIONS), which API Gateway answers itself only
+		// when CORS is configured on the API and otherwise would 404.
+		{Service: Query, Function: p.Functions[Query], Routes: args.Routes.Query, CatchAll: true},
 	}
 	limits := map[string]Throttle{
 		ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},
