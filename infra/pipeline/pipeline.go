@@ -190,12 +190,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			contract.EnvRunsTable:   runs.Name,
 			contract.EnvErrorsTable: errs.Name,
 		}, processorGrants(stream, onFailure, movies, runs, errs)},
-		{Query, pulumi.StringMap{
-			contract.EnvMoviesTable: movies.Name,
-			contract.EnvRunsTable:   runs.Name,
-			contract.EnvErrorsTable: errs.Name,
-			contract.EnvCursorKey:   pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
-		}, queryGrants(movies, runs, errs)},
+		{Query, queryEnv(cfg, movies, runs, errs, cursorKey), queryGrants(movies, runs, errs)},
 		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{
 			contract.EnvRunsTable:   runs.Name,

@@ -187,6 +187,24 @@ func TestFunctions(t *testing.T) {
 			},
 		},
 		{
+			desc:   "CORS origins",
+			mutate: func(c *Config) { c.CORSOrigins = []string{"https://app.example.org", "http://localhost:5173"} },
+			env: map[string]map[string]any{
+				Scraper: {
+					contract.EnvStreamName: name(contract.StreamBase), contract.EnvRunsTable: name(contract.RunsTableBase),
+					contract.EnvScrapeURL:        "https://films.example.org/chart",
+					contract.EnvScrapeAllowHosts: "films.example.org",
+				},
+				Query: {
+					contract.EnvMoviesTable: name(contract.MoviesTableBase),
+					contract.EnvRunsTable:   name(contract.RunsTableBase),
+					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
+					contract.EnvCursorKey:   secretKey,
+					contract.EnvCORSOrigins: "https://app.example.org,http://localhost:5173",
+				},
+			},
+		},
+		{
 			desc:   "timeout above the API's 30 s",
 			mutate: func(c *Config) { c.Timeout = 120 },
 			env: map[string]map[string]any{
