@@ -238,8 +238,10 @@ func TestProjectFile(t *testing.T) {
 }
 
 // TestRoutesAreTheServices checks that the API registers exactly the
-// routes the services export, each to its own function, and that the
-// outputs' paths are served.
+// routes the services export, each to its own function, plus the $default
+// route to the query service (its JSON 404 and 405 and its CORS preflights
+// for every request no route matches), and that the outputs' paths are
+// served.
 func TestRoutesAreTheServices(t *testing.T) {
 	values := stackConfig(t)
 	values["scrape-pipeline:sampleSite"] = "true"
@@ -255,6 +257,7 @@ func TestRoutesAreTheServices(t *testing.T) {
 			want = append(want, "integrations/"+svc+"-id "+r.Key())
 		}
 	}
+	want = append(want, "integrations/"+pipeline.Query+"-id "+pipeline.DefaultRouteKey)
 	for _, r := range rec.OfType("aws:apigatewayv2/route:Route") {
 		in := mocktest.Plain(r.Inputs)
 		got = append(got, fmt.Sprintf("%v %v", in["target"], in["routeKey"]))
@@ -273,6 +276,40 @@ func TestRoutesAreTheServices(t *testing.T) {
 	if !slices.Contains(scraper.Routes, pipeline.ScrapeRoute) {
 		t.Errorf("scraper.Routes lack %s", pipeline.ScrapeRoute.Key())
 	}
+}
+
+// FuzzCORSOriginsAgree checks that whatever corsOrigins the stack accepts,
+// the query function accepts too when it reads the CORS_ORIGINS the
+// program sets from it (the comma-joined list), so a deployed query
+// function never refuses to start over it.
+func FuzzCORSOriginsAgree(f *testing.F) {
+	for _, o := range []string{
+		"*", "https://app.example.org", "http://localhost:5173", "http://[::1]:3000",
+		"https://app.example.org/", "https://app.example.org?", "https://app.example.org#",
+		"HTTPS://app.example.org", "https://App.example.org", "https://app.example.org:443",
+		"https://user@app.example.org", "https:app.example.org", "a,b", "https://a.example,https://b.example",
+		" https://app.example.org", "",
+	} {
+		f.Add(o, "http://localhost:8080")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		cfg := pipeline.DefaultConfig(stackName)
+		cfg.URL = "https://films.example.org/chart"
+		cfg.CORSOrigins = []string{a, b}
+		if cfg.Validate() != nil {
+			return
+		}
+		env := strings.Join(cfg.CORSOrigins, ",")
+		qc := query.LoadConfig(func(k string) string {
+			if k == contract.EnvCORSOrigins {
+				return env
+			}
+			return ""
+		})
+		if err := qc.Validate(); err != nil && strings.Contains(err.Error(), contract.EnvCORSOrigins) {
+			t.Errorf("stack accepts corsOrigins %q, the query function refuses %s=%q: %v", cfg.CORSOrigins, contract.EnvCORSOrigins, env, err)
+		}
+	})
 }
 
 // TestBadConfigFailsTheProgram checks that a bad stack configuration stops

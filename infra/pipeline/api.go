@@ -21,6 +21,12 @@ const (
 	AuthIAM  = "AWS_IAM"
 )
 
+// DefaultRouteKey is the HTTP API's catch-all route: API Gateway sends it
+// every request that no other route matches (an exact route, then one with
+// path variables, then a greedy one wins first). Without it API Gateway
+// itself answers such a request {"message":"Not Found"}.
+const DefaultRouteKey = "$default"
+
 // PayloadFormat is the Lambda proxy payload version the services'
 // api-proxy adapter (httpadapter.NewV2) expects.
 const PayloadFormat = "2.0"
@@ -97,6 +103,10 @@ type Mount struct {
 	// Auth maps a route key to its authorisation type; a route not in it
 	// gets AuthNone.
 	Auth map[string]string
+	// CatchAll also gives the function the $default route (DefaultRouteKey),
+	// authorised as Auth says (none unless it names the route) and under
+	// the default throttle; at most one mount may set it.
+	CatchAll bool
 }
 
 // ServeArgs configures API.Serve.
@@ -143,13 +153,20 @@ func accessLogFormat() (string, error) {
 }
 
 // Serve creates, for every mount, a Lambda proxy integration, its routes
-// and a permission that lets only this API invoke the function, then the
-// $default stage with its throttling and access log.
+// (and the $default route for the CatchAll mount) and a permission that
+// lets only this API invoke the function, then the $default stage with its
+// throttling and access log.
 func (a *API) Serve(ctx *pulumi.Context, args *ServeArgs) error {
 	parent := pulumi.Parent(a)
 	var routes []pulumi.Resource
 	seen := map[string]string{}
 	for _, m := range args.Mounts {
+		if m.CatchAll {
+			if other, dup := seen[DefaultRouteKey]; dup {
+				return fmt.Errorf("route %q is served by both %s and %s", DefaultRouteKey, other, m.Service)
+			}
+			seen[DefaultRouteKey] = m.Service
+		}
 		for _, r := range m.Routes {
 			if err := CheckRouteKey(r); err != nil {
 				return fmt.Errorf("service %s: %w", m.Service, err)
@@ -168,24 +185,35 @@ func (a *API) Serve(ctx *pulumi.Context, args *ServeArgs) error {
 		if err != nil {
 			return fmt.Errorf("service %s: integration: %w", m.Service, err)
 		}
+		keys := make([]string, 0, len(m.Routes)+1)
 		for _, r := range m.Routes {
+			keys = append(keys, r.Key())
+		}
+		if m.CatchAll {
+			keys = append(keys, DefaultRouteKey)
+		}
+		for _, key := range keys {
 			auth := AuthNone
-			if v, ok := m.Auth[r.Key()]; ok {
+			if v, ok := m.Auth[key]; ok {
 				auth = v
 			}
-			route, err := apigatewayv2.NewRoute(ctx, m.Service+" "+r.Key(), &apigatewayv2.RouteArgs{
+			route, err := apigatewayv2.NewRoute(ctx, m.Service+" "+key, &apigatewayv2.RouteArgs{
 				ApiId:             a.API.ID(),
-				RouteKey:          pulumi.String(r.Key()),
+				RouteKey:          pulumi.String(key),
 				AuthorizationType: pulumi.String(auth),
 				Target:            pulumi.Sprintf("integrations/%s", integration.ID()),
 			}, parent)
 			if err != nil {
-				return fmt.Errorf("route %s: %w", r.Key(), err)
+				return fmt.Errorf("route %s: %w", key, err)
 			}
 			routes = append(routes, route)
 		}
 		// Any stage, method and path of this API, and nothing else: the
-		// routes decide which paths reach the function.
+		// routes decide which paths reach the function. API Gateway names
+		// the invocation <api>/<stage>/<METHOD>/<path> for a route and
+		// <api>/<stage>/$default for the $default route, and "*" in an
+		// ARN pattern matches across "/", so "<api>/*/*" covers both
+		// (TestPermissionCoversRoutes).
 		if _, err := lambda.NewPermission(ctx, m.Service+"-invoke", &lambda.PermissionArgs{
 			Action:    pulumi.String("lambda:InvokeFunction"),
 			Function:  m.Function.Lambda.Name,

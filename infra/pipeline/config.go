@@ -36,6 +36,7 @@ const (
 	KeyLogRetentionDays      = "logRetentionDays"
 	KeyLogLevel              = "logLevel"
 	KeyAllowHosts            = "allowHosts"
+	KeyCORSOrigins           = "corsOrigins"
 )
 
 // Keys lists every configuration key the program reads, in declaration
@@ -46,6 +47,7 @@ var Keys = []string{
 	KeyScrapeThrottleRate, KeyScrapeThrottleBurst, KeySampleSite,
 	KeyParallelizationFactor, KeyStartingPosition, KeyBatchingWindow,
 	KeyTracing, KeyLogRetentionDays, KeyLogLevel, KeyAllowHosts,
+	KeyCORSOrigins,
 }
 
 // Scrape authorisation modes of POST /scrape.
@@ -135,6 +137,10 @@ type Config struct {
 	// AllowHosts are extra hosts a POST /scrape body may name, besides the
 	// host of URL.
 	AllowHosts []string
+	// CORSOrigins are the origins allowed to read the query API from a
+	// browser (the query function's CORS_ORIGINS): each "*" or an origin
+	// as a browser sends it (see checkOrigin). Empty allows none.
+	CORSOrigins []string
 }
 
 // DefaultConfig returns the configuration of a stack that sets nothing.
@@ -157,6 +163,7 @@ func DefaultConfig(stack string) Config {
 		LogRetentionDays:      14,
 		LogLevel:              "INFO",
 		AllowHosts:            []string{},
+		CORSOrigins:           []string{},
 	}
 }
 
@@ -215,14 +222,20 @@ func LoadConfig(get func(key string) string, stack string) (Config, error) {
 	flag(KeyTracing, &c.Tracing)
 	num(KeyLogRetentionDays, &c.LogRetentionDays)
 	str(KeyLogLevel, &c.LogLevel)
-	if v := get(KeyAllowHosts); v != "" {
-		hosts, err := parseHostList(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeyAllowHosts, err))
-		} else {
-			c.AllowHosts = hosts
+	list := func(key string, dst *[]string) {
+		v := get(key)
+		if v == "" {
+			return
 		}
+		items, err := parseList(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			return
+		}
+		*dst = items
 	}
+	list(KeyAllowHosts, &c.AllowHosts)
+	list(KeyCORSOrigins, &c.CORSOrigins)
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -232,24 +245,24 @@ func LoadConfig(get func(key string) string, stack string) (Config, error) {
 	return c, nil
 }
 
-// parseHostList reads an array value: the JSON array Pulumi stores for a
+// parseList reads an array value: the JSON array Pulumi stores for a
 // config key of type array, or a comma-separated list.
-func parseHostList(v string) ([]string, error) {
+func parseList(v string) ([]string, error) {
 	v = strings.TrimSpace(v)
-	var hosts []string
+	var items []string
 	if strings.HasPrefix(v, "[") {
-		if err := json.Unmarshal([]byte(v), &hosts); err != nil {
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
 			return nil, fmt.Errorf("not a JSON array of strings: %w", err)
 		}
 	} else {
-		for h := range strings.SplitSeq(v, ",") {
-			hosts = append(hosts, strings.TrimSpace(h))
+		for item := range strings.SplitSeq(v, ",") {
+			items = append(items, strings.TrimSpace(item))
 		}
 	}
-	if hosts == nil {
-		hosts = []string{}
+	if items == nil {
+		items = []string{}
 	}
-	return hosts, nil
+	return items, nil
 }
 
 // Validate reports every problem of c at once (errors.Join), nil when c
@@ -303,6 +316,11 @@ func (c Config) Validate() error {
 			bad("%s[%d]: %w", KeyAllowHosts, i, err)
 		}
 	}
+	for i, o := range c.CORSOrigins {
+		if err := checkOrigin(o); err != nil {
+			bad("%s[%d]: %w", KeyCORSOrigins, i, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -332,6 +350,39 @@ func checkHost(h string) error {
 	u, err := url.Parse("http://" + h)
 	if err != nil || u.Host != h || u.Hostname() == "" {
 		return fmt.Errorf("%q is not a bare host name (no scheme, path or credentials)", h)
+	}
+	return nil
+}
+
+// checkOrigin accepts "*" (any origin) or an origin as a browser sends it
+// in an Origin header: scheme://host[:port], scheme http or https, the
+// host in lower case, no default port, and nothing else. It refuses at
+// least what the query service refuses in CORS_ORIGINS at start
+// (services/query checkOrigin; FuzzCORSOriginsAgree in package main
+// compares the two), a comma too, since the service splits the variable
+// at commas, and also what the service would accept but never match: an
+// upper-case host or an explicit default port, which no browser sends.
+func checkOrigin(o string) error {
+	if o == "*" {
+		return nil
+	}
+	if o == "" {
+		return errors.New("empty origin")
+	}
+	if strings.Contains(o, ",") { // url.Parse allows one in a host
+		return fmt.Errorf("%q has a comma, which separates origins in %s", o, contract.EnvCORSOrigins)
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" ||
+		u.Scheme+"://"+u.Host != o {
+		return fmt.Errorf("%q is not an origin: want scheme://host[:port] with scheme http or https, nothing after it (or *)", o)
+	}
+	if u.Host != strings.ToLower(u.Host) {
+		return fmt.Errorf("%q: the host must be lower case, as browsers send it", o)
+	}
+	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		return fmt.Errorf("%q: leave out the default port %s, as browsers do", o, p)
 	}
 	return nil
 }

@@ -26,7 +26,8 @@ func TestLoadConfig(t *testing.T) {
 			KeyScrapeThrottleRate: "5", KeyScrapeThrottleBurst: "10", KeySampleSite: "false",
 			KeyParallelizationFactor: "2", KeyStartingPosition: "LATEST", KeyBatchingWindow: "10",
 			KeyTracing: "true", KeyLogRetentionDays: "30", KeyLogLevel: "DEBUG",
-			KeyAllowHosts: `["a.example.org","b.example.org:8443"]`,
+			KeyAllowHosts:  `["a.example.org","b.example.org:8443"]`,
+			KeyCORSOrigins: `["https://app.example.org","http://localhost:5173"]`,
 		}, func(c *Config) {
 			c.URL, c.Suffix, c.Profile = "http://films.example.org:8080/chart?page=1", "team-7", "imdb"
 			c.Shards, c.RetentionHours, c.Memory, c.Timeout = 2, 48, 1024, 60
@@ -35,10 +36,15 @@ func TestLoadConfig(t *testing.T) {
 			c.ParallelizationFactor, c.StartingPosition, c.BatchingWindow = 2, "LATEST", 10
 			c.Tracing, c.LogRetentionDays, c.LogLevel = true, 30, "DEBUG"
 			c.AllowHosts = []string{"a.example.org", "b.example.org:8443"}
+			c.CORSOrigins = []string{"https://app.example.org", "http://localhost:5173"}
 		}},
 		{"comma-separated hosts", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "a.example, b.example"},
 			func(c *Config) { c.URL, c.AllowHosts = "https://x.example", []string{"a.example", "b.example"} }},
 		{"empty host list", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "[]"},
+			func(c *Config) { c.URL = "https://x.example" }},
+		{"comma-separated origins", map[string]string{KeyURL: "https://x.example", KeyCORSOrigins: "https://a.example, *"},
+			func(c *Config) { c.URL, c.CORSOrigins = "https://x.example", []string{"https://a.example", "*"} }},
+		{"empty origin list", map[string]string{KeyURL: "https://x.example", KeyCORSOrigins: "[]"},
 			func(c *Config) { c.URL = "https://x.example" }},
 	}
 	for _, tc := range tests {
@@ -65,6 +71,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		KeyScrapeThrottleRate: "0", KeyScrapeThrottleBurst: "-1", KeySampleSite: "maybe",
 		KeyParallelizationFactor: "11", KeyStartingPosition: "AT_TIMESTAMP", KeyBatchingWindow: "301",
 		KeyTracing: "yes please", KeyLogRetentionDays: "10", KeyLogLevel: "debug", KeyAllowHosts: `["ok.example","http://x/y",""]`,
+		KeyCORSOrigins: `["https://ok.example","https://app.example/","HTTPS://app.example","https://App.example","https://app.example:443",""]`,
 	}
 	_, err := LoadConfig(getter(values), testStack)
 	if err == nil {
@@ -93,10 +100,56 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		`logLevel: "debug" is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL`,
 		`allowHosts[1]: "http://x/y" is not a bare host name`,
 		"allowHosts[2]: empty host",
+		`corsOrigins[1]: "https://app.example/" is not an origin`,
+		`corsOrigins[2]: "HTTPS://app.example" is not an origin`,
+		`corsOrigins[3]: "https://App.example": the host must be lower case`,
+		`corsOrigins[4]: "https://app.example:443": leave out the default port 443`,
+		"corsOrigins[5]: empty origin",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q; got:\n%s", want, msg)
 		}
+	}
+}
+
+// TestCheckOrigin covers the origins corsOrigins accepts: what a browser
+// sends in an Origin header, or "*".
+func TestCheckOrigin(t *testing.T) {
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"*", true},
+		{"https://app.example.org", true},
+		{"http://localhost:5173", true},
+		{"http://127.0.0.1:8080", true},
+		{"http://[::1]:3000", true},
+		{"https://app.example.org:8443", true},
+		{"", false},
+		{"app.example.org", false},
+		{"ftp://app.example.org", false},
+		{"https://", false},
+		{"https://app.example.org/", false},
+		{"https://app.example.org/path", false},
+		{"https://app.example.org?", false},
+		{"https://app.example.org?x=1", false},
+		{"https://app.example.org#", false},
+		{"https://user@app.example.org", false},
+		{"HTTPS://app.example.org", false},
+		{"https://App.Example.org", false},
+		{"https://app.example.org:443", false},
+		{"http://app.example.org:80", false},
+		{"https:app.example.org", false},
+		{" https://app.example.org", false},
+		{"https://app.example.org,https://b.example.org", false},
+		{"http://lo,0", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.origin, func(t *testing.T) {
+			if err := checkOrigin(tc.origin); (err == nil) != tc.ok {
+				t.Errorf("checkOrigin(%q) = %v, want ok=%v", tc.origin, err, tc.ok)
+			}
+		})
 	}
 }
 
@@ -136,7 +189,7 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add("", "0", "maybe", "a,,b", "")
 	f.Add("http://[::1]:80/x", "-7", "1", `[1,2]`, "TRIM_HORIZON")
 	f.Fuzz(func(t *testing.T, url, num, flag, hosts, pos string) {
-		values := map[string]string{KeyURL: url, KeyAllowHosts: hosts, KeyStartingPosition: pos}
+		values := map[string]string{KeyURL: url, KeyAllowHosts: hosts, KeyCORSOrigins: hosts, KeyStartingPosition: pos}
 		for _, k := range []string{KeyShards, KeyMemory, KeyTimeout, KeyBatchingWindow} {
 			values[k] = num
 		}

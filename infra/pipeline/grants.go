@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"strings"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kinesis"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
@@ -66,6 +69,22 @@ func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs,
 		{Sid: "CountRuns", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
 		{Sid: "RecordErrors", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(errs.Arn)},
 	}
+}
+
+// queryEnv is the query service's environment: its tables, the cursor
+// signing key (a secret), and the CORS origins only when some are
+// configured (unset, the service allows none).
+func queryEnv(cfg Config, movies, runs, errs *dynamodb.Table, cursorKey *random.RandomBytes) pulumi.StringMap {
+	env := pulumi.StringMap{
+		contract.EnvMoviesTable: movies.Name,
+		contract.EnvRunsTable:   runs.Name,
+		contract.EnvErrorsTable: errs.Name,
+		contract.EnvCursorKey:   pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		env[contract.EnvCORSOrigins] = pulumi.String(strings.Join(cfg.CORSOrigins, ","))
+	}
+	return env
 }
 
 // queryGrants: reads only — a movie by id (GetItem), all movies (Scan of

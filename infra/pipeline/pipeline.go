@@ -190,12 +190,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			contract.EnvRunsTable:   runs.Name,
 			contract.EnvErrorsTable: errs.Name,
 		}, processorGrants(stream, onFailure, movies, runs, errs)},
-		{Query, pulumi.StringMap{
-			contract.EnvMoviesTable: movies.Name,
-			contract.EnvRunsTable:   runs.Name,
-			contract.EnvErrorsTable: errs.Name,
-			contract.EnvCursorKey:   pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
-		}, queryGrants(movies, runs, errs)},
+		{Query, queryEnv(cfg, movies, runs, errs, cursorKey), queryGrants(movies, runs, errs)},
 		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{
 			contract.EnvRunsTable:   runs.Name,
@@ -251,7 +246,11 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	mounts := []Mount{
 		{Service: Scraper, Function: p.Functions[Scraper], Routes: args.Routes.Scraper,
 			Auth: map[string]string{ScrapeRoute.Key(): scrapeAuth}},
-		{Service: Query, Function: p.Functions[Query], Routes: args.Routes.Query},
+		// The query service answers every request no route matches: its
+		// JSON 404, its 405 with Allow for a known path (POST /movies), and
+		// CORS preflights (OPTIONS), which API Gateway answers itself only
+		// when CORS is configured on the API and otherwise would 404.
+		{Service: Query, Function: p.Functions[Query], Routes: args.Routes.Query, CatchAll: true},
 	}
 	limits := map[string]Throttle{
 		ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},

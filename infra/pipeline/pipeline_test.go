@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func TestResourceCounts(t *testing.T) {
 			cfg.SampleSite = sample
 			r := mustRun(t, cfg)
 			fns := 4
-			routes := len(testRoutes.Scraper) + len(testRoutes.Query)
+			routes := len(testRoutes.Scraper) + len(testRoutes.Query) + 1 // + $default
 			if sample {
 				fns, routes = 5, routes+len(testRoutes.SampleSite)
 			}
@@ -186,6 +187,24 @@ func TestFunctions(t *testing.T) {
 			},
 		},
 		{
+			desc:   "CORS origins",
+			mutate: func(c *Config) { c.CORSOrigins = []string{"https://app.example.org", "http://localhost:5173"} },
+			env: map[string]map[string]any{
+				Scraper: {
+					contract.EnvStreamName: name(contract.StreamBase), contract.EnvRunsTable: name(contract.RunsTableBase),
+					contract.EnvScrapeURL:        "https://films.example.org/chart",
+					contract.EnvScrapeAllowHosts: "films.example.org",
+				},
+				Query: {
+					contract.EnvMoviesTable: name(contract.MoviesTableBase),
+					contract.EnvRunsTable:   name(contract.RunsTableBase),
+					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
+					contract.EnvCursorKey:   secretKey,
+					contract.EnvCORSOrigins: "https://app.example.org,http://localhost:5173",
+				},
+			},
+		},
+		{
 			desc:   "timeout above the API's 30 s",
 			mutate: func(c *Config) { c.Timeout = 120 },
 			env: map[string]map[string]any{
@@ -333,7 +352,8 @@ func TestMappings(t *testing.T) {
 
 // TestRoutes checks that the API serves exactly the services' routes,
 // each on its own function's integration, with the scrape route's
-// authorisation following scrapeAuth.
+// authorisation following scrapeAuth, and the $default route on the
+// query service's integration without authorisation.
 func TestRoutes(t *testing.T) {
 	for _, auth := range []string{ScrapeAuthIAM, ScrapeAuthNone} {
 		t.Run(auth, func(t *testing.T) {
@@ -351,6 +371,7 @@ func TestRoutes(t *testing.T) {
 					want = append(want, route{rt.Key(), a, "integrations/" + svc + "-id"})
 				}
 			}
+			want = append(want, route{DefaultRouteKey, AuthNone, "integrations/" + Query + "-id"})
 			var got []route
 			for _, res := range r.rec.OfType(typeRoute) {
 				in := mocktest.Plain(res.Inputs)
@@ -387,8 +408,54 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// TestPermissionCoversRoutes checks that each function's invoke
+// permission matches the source ARN API Gateway presents for every route
+// the function serves, the $default route included
+// (<api>/<stage>/$default, not <api>/<stage>/<METHOD>/<path>), and no
+// other API's.
+func TestPermissionCoversRoutes(t *testing.T) {
+	cfg := testConfig()
+	cfg.SampleSite = true
+	r := mustRun(t, cfg)
+	execARN := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s", mocktest.Region, mocktest.Account, mocktest.APIID)
+	sourceARN := func(key string) string {
+		if key == DefaultRouteKey {
+			return execARN + "/$default/$default"
+		}
+		method, path, _ := strings.Cut(key, " ")
+		return execARN + "/$default/" + method + path
+	}
+	byService := map[string]string{}
+	for _, res := range r.rec.OfType(typeRoute) {
+		in := mocktest.Plain(res.Inputs)
+		svc := strings.TrimSuffix(strings.TrimPrefix(in["target"].(string), "integrations/"), "-id")
+		byService[in["routeKey"].(string)] = svc
+	}
+	if byService[DefaultRouteKey] != Query {
+		t.Fatalf("$default route on %q, want %q", byService[DefaultRouteKey], Query)
+	}
+	for key, svc := range byService {
+		pattern := r.plain(t, typePermission, svc+"-invoke")["sourceArn"].(string)
+		if !arnLike(pattern, sourceARN(key)) {
+			t.Errorf("%s permission %s does not match route %q (%s)", svc, pattern, key, sourceARN(key))
+		}
+		other := strings.Replace(sourceARN(key), mocktest.APIID, "otherapi", 1)
+		if arnLike(pattern, other) {
+			t.Errorf("%s permission %s matches another API's %s", svc, pattern, other)
+		}
+	}
+}
+
+// arnLike is IAM's ArnLike on one string: "*" matches any run of
+// characters, "/" included, and "?" any one character.
+func arnLike(pattern, arn string) bool {
+	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
+	return regexp.MustCompile(re).MatchString(arn)
+}
+
 // TestStage checks the $default stage: auto-deploy, JSON access log to
-// its own group, default throttling and the strict scrape limit.
+// its own group, default throttling and the strict scrape limit on that
+// route alone (the $default route keeps the default throttle).
 func TestStage(t *testing.T) {
 	cfg := testConfig()
 	cfg.ThrottleRate, cfg.ThrottleBurst, cfg.ScrapeThrottleRate, cfg.ScrapeThrottleBurst = 50, 100, 2, 3
