@@ -10,9 +10,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the recorded pages under testdata/")
 
-// TestRecordedPages keeps testdata/ in step with the site: chart pages 1–5
-// and one detail page, the recordings other modules copy for their
-// extraction tests. Run with -update after a deliberate markup change.
+// TestRecordedPages keeps testdata/ in step with the site: chart pages 1–5,
+// the malformed chart and two detail pages, the recordings the scraper's
+// extraction tests read. Run with -update after a deliberate markup change.
 func TestRecordedPages(t *testing.T) {
 	h := New(Options{Knobs: true}) // for the malformed recording
 	pages := map[string]string{

@@ -20,7 +20,7 @@ func BenchmarkExtractChart(b *testing.B) {
 	var pages [][]byte
 	total := 0
 	for p := 1; p <= samplesite.Pages; p++ {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "pages", fmt.Sprintf("chart-page-%d.html", p)))
+		data, err := os.ReadFile(filepath.Join(pagesDir, fmt.Sprintf("chart-page-%d.html", p)))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func BenchmarkExtractChart(b *testing.B) {
 // BenchmarkExtractLargePage parses and extracts one chart page of 10,000
 // items (page 1's items repeated): MB/s of HTML and items/s.
 func BenchmarkExtractLargePage(b *testing.B) {
-	page, err := os.ReadFile(filepath.Join("..", "testdata", "pages", "chart-page-1.html"))
+	page, err := os.ReadFile(filepath.Join(pagesDir, "chart-page-1.html"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func BenchmarkExtractLargePage(b *testing.B) {
 // BenchmarkParseOnly is x/net/html's parse of chart page 1 alone, for
 // reference: the floor under every extraction figure.
 func BenchmarkParseOnly(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "pages", "chart-page-1.html"))
+	data, err := os.ReadFile(filepath.Join(pagesDir, "chart-page-1.html"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,10 @@ import (
 // detail fields alike: extraction must neither panic nor hang, and every
 // item selected must come out as an item or a skip with a reason.
 func FuzzExtract(f *testing.F) {
-	pages, _ := filepath.Glob(filepath.Join("..", "testdata", "pages", "*.html"))
+	pages, err := filepath.Glob(filepath.Join(pagesDir, "*.html"))
+	if err != nil || len(pages) == 0 {
+		f.Fatalf("no recorded pages to seed from: %v", err)
+	}
 	for _, p := range pages {
 		b, err := os.ReadFile(p)
 		if err != nil {

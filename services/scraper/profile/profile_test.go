@@ -22,6 +22,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 const siteURL = "http://films.example"
 
+// pagesDir holds the sample site's recorded pages: its own golden files,
+// which its TestRecordedPages keeps in step with what it serves.
+var pagesDir = filepath.Join("..", "..", "samplesite", "testdata")
+
 func movies(t testing.TB) *profile.Profile {
 	t.Helper()
 	p, err := profile.Builtin(profile.Default)
@@ -33,7 +37,7 @@ func movies(t testing.TB) *profile.Profile {
 
 func parsePage(t testing.TB, name string) *html.Node {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "pages", name))
+	b, err := os.ReadFile(filepath.Join(pagesDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +149,7 @@ func TestExtractDetail(t *testing.T) {
 // TestExtractGolden pins the full extraction of every recorded page.
 func TestExtractGolden(t *testing.T) {
 	p := movies(t)
-	pages, err := filepath.Glob(filepath.Join("..", "testdata", "pages", "chart-*.html"))
+	pages, err := filepath.Glob(filepath.Join(pagesDir, "chart-*.html"))
 	if err != nil || len(pages) == 0 {
 		t.Fatalf("no recorded pages: %v", err)
 	}
