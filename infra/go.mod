@@ -28,6 +28,7 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2 // indirect
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
 	github.com/spf13/cast v1.4.1 // indirect
 )
 
@@ -167,3 +168,5 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper => ../services/scraper
 	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild => ../tools/lambdabuild
 )
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../libs/backoff

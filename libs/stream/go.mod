@@ -18,6 +18,9 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
 )
 
 replace github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../awsemu
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../backoff

@@ -35,6 +35,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )
@@ -46,3 +47,5 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
 )
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../libs/backoff

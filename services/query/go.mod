@@ -39,6 +39,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0 // indirect
 	golang.org/x/net v0.33.0 // indirect
 	golang.org/x/text v0.21.0 // indirect
@@ -60,3 +61,5 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../samplesite
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper => ../scraper
 )
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../libs/backoff

@@ -42,6 +42,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 	golang.org/x/text v0.21.0 // indirect
@@ -56,3 +57,5 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../samplesite
 )
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../libs/backoff

@@ -51,6 +51,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/google/go-cmp v0.7.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
 	golang.org/x/sys v0.45.0 // indirect
 )
 
@@ -67,3 +68,5 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../../services/samplesite
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper => ../../services/scraper
 )
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../libs/backoff

@@ -34,7 +34,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 )
 
@@ -153,31 +153,9 @@ func New(client API, opts Options) (*Stream, error) {
 	return &Stream{client: client, opts: opts}, nil
 }
 
-// backoff returns the wait before the n-th retry (n >= 1): full jitter over
-// an exponentially growing ceiling.
+// backoff returns the wait before the n-th retry (n >= 1).
 func (s *Stream) backoff(n int) time.Duration {
-	ceil := s.opts.BaseDelay
-	for i := 1; i < n && ceil < s.opts.MaxDelay; i++ {
-		ceil *= 2
-	}
-	ceil = min(ceil, s.opts.MaxDelay)
-	return time.Duration(rand.Int64N(int64(ceil)) + 1)
-}
-
-// sleep waits d unless ctx ends first or its deadline is closer than d; it
-// reports whether the full wait happened.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return backoff.Jittered(n, s.opts.BaseDelay, s.opts.MaxDelay)
 }
 
 // errorCode returns the API error code of err, or "".

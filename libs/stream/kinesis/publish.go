@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 )
 
@@ -142,7 +143,7 @@ func (r *publishRun) send(ctx context.Context) error {
 			continue
 		}
 		refusedRounds++
-		if !sleep(ctx, s.backoff(refusedRounds)) {
+		if !backoff.Sleep(ctx, s.backoff(refusedRounds)) {
 			r.abandonCtx(ctx)
 			return nil
 		}

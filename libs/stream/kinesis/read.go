@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 )
 
@@ -64,7 +65,7 @@ func (rd *rangeRead) read(ctx context.Context, fn func(stream.Stored) error) err
 				continue
 			case Transient(err) && ctx.Err() == nil:
 				throttled++
-				if throttled >= rd.s.opts.MaxAttempts || !sleep(ctx, rd.s.backoff(throttled)) {
+				if throttled >= rd.s.opts.MaxAttempts || !backoff.Sleep(ctx, rd.s.backoff(throttled)) {
 					return fmt.Errorf("get records (after %d throttled reads): %w", throttled, err)
 				}
 				continue
@@ -134,7 +135,7 @@ func (rd *rangeRead) iterator(ctx context.Context) (*string, error) {
 		if err == nil {
 			return out.ShardIterator, nil
 		}
-		if !Transient(err) || ctx.Err() != nil || attempt >= rd.s.opts.MaxAttempts || !sleep(ctx, rd.s.backoff(attempt)) {
+		if !Transient(err) || ctx.Err() != nil || attempt >= rd.s.opts.MaxAttempts || !backoff.Sleep(ctx, rd.s.backoff(attempt)) {
 			return nil, fmt.Errorf("get shard iterator: %w", rd.trimmedIf(err))
 		}
 	}

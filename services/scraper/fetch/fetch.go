@@ -32,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -41,6 +40,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 )
 
 // DefaultUserAgent identifies the scraper; its product token
@@ -367,7 +368,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, h http.Header, max int
 			}
 			wait = max64(wait, fe.RetryAfter)
 		}
-		if !sleep(ctx, wait) {
+		if !backoff.Sleep(ctx, wait) {
 			return nil, last
 		}
 	}
@@ -517,30 +518,9 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// backoff returns the wait before attempt n+1: full jitter over an
-// exponentially growing ceiling.
+// backoff returns the wait before attempt n+1.
 func (f *Fetcher) backoff(n int) time.Duration {
-	ceil := f.opts.BaseDelay
-	for i := 1; i < n && ceil < f.opts.MaxDelay; i++ {
-		ceil *= 2
-	}
-	ceil = min(ceil, f.opts.MaxDelay)
-	return time.Duration(rand.Int64N(int64(ceil)) + 1)
-}
-
-// sleep waits d, unless ctx ends first or its deadline is closer than d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return backoff.Jittered(n, f.opts.BaseDelay, f.opts.MaxDelay)
 }
 
 func clip(s string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -291,22 +290,4 @@ func transient(err error) bool {
 	}
 	var maxAttempts *retry.MaxAttemptsError
 	return kinesisadapter.Transient(err) || errors.As(err, &maxAttempts)
-}
-
-// backoff waits before the n-th retry (n >= 1): full jitter over a ceiling
-// doubling from first up to max. It returns ctx's error if ctx ends first.
-func backoff(ctx context.Context, n int, first, max time.Duration) error {
-	ceil := first
-	for i := 1; i < n && ceil < max; i++ {
-		ceil *= 2
-	}
-	ceil = min(ceil, max)
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceil))) + 1)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

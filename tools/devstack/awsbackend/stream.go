@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	kinesisadapter "github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
 )
@@ -416,7 +417,7 @@ func (r *shardReader) iterator(ctx context.Context, after string) (*string, erro
 		if ctx.Err() != nil { // the time ran out while throttled
 			return nil, fmt.Errorf("get shard iterator (throttled %d times): %w", attempt, err)
 		}
-		if berr := backoff(ctx, attempt, r.s.opts.readBackoff, r.s.opts.maxReadBackoff); berr != nil {
+		if !backoff.Sleep(ctx, backoff.Jittered(attempt, r.s.opts.readBackoff, r.s.opts.maxReadBackoff)) {
 			return nil, fmt.Errorf("get shard iterator (throttled %d times): %w", attempt, err)
 		}
 	}
@@ -447,7 +448,7 @@ func (r *shardReader) get(ctx context.Context, iter *string, limit int, renew fu
 		case ctx.Err() != nil: // the time ran out while throttled
 			return nil, fmt.Errorf("get records (throttled %d times): %w", attempt, err)
 		}
-		if berr := backoff(ctx, attempt, r.s.opts.readBackoff, r.s.opts.maxReadBackoff); berr != nil {
+		if !backoff.Sleep(ctx, backoff.Jittered(attempt, r.s.opts.readBackoff, r.s.opts.maxReadBackoff)) {
 			return nil, fmt.Errorf("get records (throttled %d times): %w", attempt, err)
 		}
 		attempt++

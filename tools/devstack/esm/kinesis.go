@@ -42,6 +42,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/internal/uuid"
@@ -267,7 +268,7 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 			// network error) is retried, as Lambda's poller does: the
 			// mapping never gives up on a shard.
 			m.opts.Logger.Warn("reading the shard failed; retrying", "mapping", m.opts.Name, "shard", shard, "error", err.Error())
-			if !sleep(ctx, m.opts.MaxBackoff) {
+			if !backoff.Sleep(ctx, m.opts.MaxBackoff) {
 				return nil
 			}
 			continue
@@ -316,23 +317,11 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 		next := recs[len(recs)-1].SequenceNumber
 		for err := m.setCheckpoint(shard, next); err != nil; err = m.setCheckpoint(shard, next) {
 			m.opts.Logger.Error("checkpoint failed; retrying", "mapping", m.opts.Name, "shard", shard, "error", err.Error())
-			if !sleep(ctx, m.opts.MaxBackoff) {
+			if !backoff.Sleep(ctx, m.opts.MaxBackoff) {
 				return nil // redelivered from the old checkpoint next time
 			}
 		}
 		cp = next
-	}
-}
-
-// sleep waits d unless ctx is done first; it reports whether it slept.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -511,7 +500,7 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 			return m.sendFailure(ctx, stop, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
 		}
 		st.retries.Add(1)
-		slept := sleep(stop, m.backoff(attempts))
+		slept := backoff.Sleep(stop, m.backoff(attempts))
 		st.retries.Add(-1)
 		if !slept {
 			return false
@@ -753,7 +742,7 @@ func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []s
 		}
 		m.opts.Logger.Error("the on-failure destination refused a batch; retrying", "mapping", m.opts.Name,
 			"shard", shard, "condition", condition, "error", err.Error())
-		if !sleep(stop, m.backoff(n)) {
+		if !backoff.Sleep(stop, m.backoff(n)) {
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
 )
@@ -64,7 +65,7 @@ func (m *SQS) Run(ctx context.Context) error {
 			// As Lambda's poller does, keep polling: a queue that fails
 			// now may answer later.
 			m.opts.Logger.Warn("receiving from the queue failed; retrying", "mapping", m.opts.Name, "error", err.Error())
-			if !sleep(ctx, m.opts.MaxBackoff) {
+			if !backoff.Sleep(ctx, m.opts.MaxBackoff) {
 				return nil
 			}
 			continue

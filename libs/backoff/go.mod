@@ -1,0 +1,3 @@
+module github.com/scrape-pipeline/scrape-pipeline/libs/backoff
+
+go 1.26
