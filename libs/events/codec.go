@@ -105,6 +105,11 @@ var decoders = map[Kind]func(b []byte, text string) (Data, error){
 		err := json.Unmarshal(b, &v)
 		return v, err
 	},
+	{TypeScrapeStarted, 2}: func(b []byte, _ string) (Data, error) {
+		var v ScrapeStartedV2
+		err := json.Unmarshal(b, &v)
+		return v, err
+	},
 	{TypeScrapeCompleted, 1}: func(b []byte, _ string) (Data, error) {
 		var v ScrapeCompletedV1
 		err := json.Unmarshal(b, &v)
@@ -117,6 +122,8 @@ func upcast(d Data) (Data, error) {
 	switch v := d.(type) {
 	case MovieObservedV1:
 		return v.Upcast()
+	case ScrapeStartedV1:
+		return v.Upcast(), nil
 	}
 	return d, nil
 }

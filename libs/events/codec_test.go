@@ -233,14 +233,36 @@ func TestUpcastV1(t *testing.T) {
 	}
 }
 
+// TestUpcastScrapeStartedV1: a version 1 run was started through the API,
+// and Decode says so.
+func TestUpcastScrapeStartedV1(t *testing.T) {
+	raw, err := Encode(NewRunEvent(goldenRun, goldenSrc, goldenTime, ScrapeStartedV1{Profile: "movies"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.PublishedVersion != 1 {
+		t.Errorf("PublishedVersion = %d, want 1", e.PublishedVersion)
+	}
+	if diff := cmp.Diff(Data(ScrapeStartedV2{Profile: "movies", Trigger: TriggerAPI}), e.Data); diff != "" {
+		t.Errorf("data (-want +got):\n%s", diff)
+	}
+}
+
 func TestRunEventsValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		d    Data
 		ok   bool
 	}{
-		{"started", ScrapeStarted{Profile: "movies"}, true},
-		{"started without profile", ScrapeStarted{}, false},
+		{"started", ScrapeStarted{Profile: "movies", Trigger: TriggerAPI}, true},
+		{"started by a schedule", ScrapeStarted{Profile: "movies", Trigger: TriggerSchedule}, true},
+		{"started without profile", ScrapeStarted{Trigger: TriggerAPI}, false},
+		{"started without trigger", ScrapeStarted{Profile: "movies"}, false},
+		{"started by an unknown trigger", ScrapeStarted{Profile: "movies", Trigger: "cron"}, false},
 		{"completed", ScrapeCompleted{Published: 250, Pages: 5, DurationMs: 10}, true},
 		{"completed unchanged", ScrapeCompleted{Unchanged: true, Pages: 1}, true},
 		{"unchanged but published", ScrapeCompleted{Unchanged: true, Published: 1}, false},

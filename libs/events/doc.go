@@ -26,7 +26,7 @@
 // # Versions
 //
 // Each (type, version) has its own Go type: MovieObservedV1, MovieObservedV2,
-// ScrapeStartedV1, ScrapeCompletedV1. The aliases MovieObserved, ScrapeStarted
+// ScrapeStartedV1, ScrapeStartedV2, ScrapeCompletedV1. The aliases MovieObserved, ScrapeStarted
 // and ScrapeCompleted name the latest version. Decode lifts older versions to
 // the latest (upcasting), so consumers only ever see the latest types:
 //

@@ -88,13 +88,14 @@ var Published = []Kind{
 	{TypeMovieObserved, 1},
 	{TypeMovieObserved, 2},
 	{TypeScrapeStarted, 1},
+	{TypeScrapeStarted, 2},
 	{TypeScrapeCompleted, 1},
 }
 
 // Latest maps each type to its latest version, the one Decode returns.
 var Latest = map[string]int{
 	TypeMovieObserved:   2,
-	TypeScrapeStarted:   1,
+	TypeScrapeStarted:   2,
 	TypeScrapeCompleted: 1,
 }
 

@@ -36,6 +36,7 @@ var examples = map[Kind]Event{
 		DetailURL: "https://films.example.org/site/films/the-godfather-1972",
 	}),
 	{TypeScrapeStarted, 1}: NewRunEvent(goldenRun, goldenSrc, goldenTime, ScrapeStartedV1{Profile: "movies"}),
+	{TypeScrapeStarted, 2}: NewRunEvent(goldenRun, goldenSrc, goldenTime, ScrapeStartedV2{Profile: "movies", Trigger: TriggerSchedule}),
 	{TypeScrapeCompleted, 1}: NewRunEvent(goldenRun, goldenSrc, goldenTime.Add(1500*time.Millisecond), ScrapeCompletedV1{
 		Published: 250, Failed: 0, Skipped: 1, Pages: 5, DurationMs: 1500,
 	}),

@@ -15,10 +15,20 @@ const (
 )
 
 // ScrapeStarted is the latest version of scrape.started.
-type ScrapeStarted = ScrapeStartedV1
+type ScrapeStarted = ScrapeStartedV2
+
+// Triggers of a run: what started it.
+const (
+	// TriggerAPI: a POST /scrape request.
+	TriggerAPI = "api"
+	// TriggerSchedule: a schedule (EventBridge Scheduler on AWS,
+	// devstack's --schedule).
+	TriggerSchedule = "schedule"
+)
 
 // ScrapeStartedV1 opens a run. It is published before any movie event of
-// the run.
+// the run. Version 1 did not say what started the run: every run was
+// started by POST /scrape.
 type ScrapeStartedV1 struct {
 	// Profile is the name of the extraction profile used.
 	Profile string `json:"profile"`
@@ -32,6 +42,36 @@ func (ScrapeStartedV1) SchemaVersion() int { return 1 }
 
 func (s ScrapeStartedV1) validate(time.Time) error {
 	return checkString("profile", s.Profile, MaxProfileLen, true)
+}
+
+// Upcast lifts a version 1 scrape.started to version 2: a version 1 run
+// was started through the API, the only trigger there was.
+func (s ScrapeStartedV1) Upcast() ScrapeStartedV2 {
+	return ScrapeStartedV2{Profile: s.Profile, Trigger: TriggerAPI}
+}
+
+// ScrapeStartedV2 opens a run and says what started it. It is published
+// before any movie event of the run.
+type ScrapeStartedV2 struct {
+	// Profile is the name of the extraction profile used.
+	Profile string `json:"profile"`
+	// Trigger is TriggerAPI or TriggerSchedule.
+	Trigger string `json:"trigger"`
+}
+
+// EventType implements Data.
+func (ScrapeStartedV2) EventType() string { return TypeScrapeStarted }
+
+// SchemaVersion implements Data.
+func (ScrapeStartedV2) SchemaVersion() int { return 2 }
+
+func (s ScrapeStartedV2) validate(time.Time) error {
+	var p problems
+	p.add(checkString("profile", s.Profile, MaxProfileLen, true))
+	if s.Trigger != TriggerAPI && s.Trigger != TriggerSchedule {
+		p.add(fmt.Errorf("trigger: %q is not %q or %q", clip(s.Trigger), TriggerAPI, TriggerSchedule))
+	}
+	return p.err()
 }
 
 // ScrapeCompleted is the latest version of scrape.completed.

@@ -20,6 +20,7 @@ var goTypes = map[Kind]reflect.Type{
 	{TypeMovieObserved, 1}:   reflect.TypeFor[MovieObservedV1](),
 	{TypeMovieObserved, 2}:   reflect.TypeFor[MovieObservedV2](),
 	{TypeScrapeStarted, 1}:   reflect.TypeFor[ScrapeStartedV1](),
+	{TypeScrapeStarted, 2}:   reflect.TypeFor[ScrapeStartedV2](),
 	{TypeScrapeCompleted, 1}: reflect.TypeFor[ScrapeCompletedV1](),
 }
 

@@ -170,7 +170,7 @@ func movieRecords(t testing.TB) ([]stream.Stored, []string) {
 func runRecords(t testing.TB) []stream.Stored {
 	var recs []stream.Stored
 	for i, e := range []events.Event{
-		events.NewRunEvent(runID, source, now.Add(-2*time.Hour), events.ScrapeStarted{Profile: "movies"}),
+		events.NewRunEvent(runID, source, now.Add(-2*time.Hour), events.ScrapeStarted{Profile: "movies", Trigger: events.TriggerAPI}),
 		events.NewRunEvent(runID, source, now.Add(-time.Hour), events.ScrapeCompleted{Published: 1, Pages: 1}),
 		events.NewMovieObserved(runID, source, now.Add(-time.Hour), "alien-1979", events.MovieObserved{
 			Title: "Alien", Year: 1979, Rating: events.Rating{Value: 8.5}}),

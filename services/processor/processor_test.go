@@ -62,7 +62,7 @@ func TestHandle(t *testing.T) {
 	alienB := movieEvent(runB, t0.Add(time.Hour), "alien-1979", 2)
 	heatA := movieEvent(runA, t0.Add(time.Second), "heat-1995", 3)
 	ranA := movieEvent(runA, t0.Add(2*time.Second), "ran-1985", 4)
-	startedA := events.NewRunEvent(runA, testSource, t0.Add(-time.Second), events.ScrapeStarted{Profile: "chart"})
+	startedA := events.NewRunEvent(runA, testSource, t0.Add(-time.Second), events.ScrapeStarted{Profile: "chart", Trigger: events.TriggerAPI})
 	completedA := events.NewRunEvent(runA, testSource, t0.Add(3*time.Second), events.ScrapeCompleted{Published: 3, Pages: 1, DurationMs: 4000})
 
 	enc := func(e events.Event) []byte { return mustEncode(t, e) }

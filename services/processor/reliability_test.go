@@ -96,7 +96,7 @@ func generate(t testing.TB, n int, rng *rand.Rand) *scenario {
 	for r := 0; slot < n; r++ {
 		run := fmt.Sprintf("run-20261127-%06d-%08x", r, r)
 		base := t0.Add(time.Duration(r) * time.Hour)
-		started := events.NewRunEvent(run, testSource, base, events.ScrapeStarted{Profile: "chart"})
+		started := events.NewRunEvent(run, testSource, base, events.ScrapeStarted{Profile: "chart", Trigger: events.TriggerAPI})
 		recs := []*genRec{{kind: kindStarted, key: run, event: started, data: mustEncode(t, started)}}
 		want := store.Run{ID: run, Completed: true}
 		var dups []int

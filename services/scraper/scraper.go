@@ -274,7 +274,7 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	if err := s.store.StartRun(ctx, store.Run{ID: r.id, Source: r.source, StartedAt: r.began}); err != nil {
 		return Summary{}, fmt.Errorf("start run: %w", err)
 	}
-	if err := r.publishRun(ctx, events.ScrapeStarted{Profile: s.profile.Name()}); err != nil {
+	if err := r.publishRun(ctx, events.ScrapeStarted{Profile: s.profile.Name(), Trigger: events.TriggerAPI}); err != nil {
 		return Summary{}, clientError(err, "")
 	}
 	if page.NotModified {
