@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // FuzzDecode checks that Decode never panics and that every event it accepts
@@ -50,7 +51,9 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode(Encode(e)) failed: %v\nencoded: %s", err, b)
 		}
 		e.PublishedVersion = e.Data.SchemaVersion()
-		if diff := cmp.Diff(e, again); diff != "" {
+		// genres is omitempty: [] and an absent list are the same event
+		// on the wire.
+		if diff := cmp.Diff(e, again, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("round trip changed the event (-first +second):\n%s", diff)
 		}
 	})
