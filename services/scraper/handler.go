@@ -74,7 +74,9 @@ func (s *Service) handleScrape(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusAccepted, sum)
 }
 
-// readTarget reads the optional {"url": …} body: "" means Config.URL.
+// readTarget reads the optional {"url": …} body: "" means Config.URL. An
+// empty (or all white space) body is the default target; anything else must
+// be one JSON object.
 func (s *Service) readTarget(w http.ResponseWriter, r *http.Request) (string, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
@@ -86,6 +88,12 @@ func (s *Service) readTarget(w http.ResponseWriter, r *http.Request) (string, er
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", nil
+	}
+	// json.Decoder takes null for an empty struct: a body of null (or an
+	// array, a string, …) must not scrape the default target as if it
+	// were {}.
+	if body = bytes.TrimLeft(body, " \t\r\n"); body[0] != '{' {
+		return "", httpx.Errorf(http.StatusBadRequest, httpx.CodeBadRequest, "body: want a JSON object {\"url\": \"…\"}")
 	}
 	var req scrapeRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
