@@ -33,6 +33,10 @@ const (
 	CodePageTooLarge = "page_too_large"
 	// CodeNotHTML (502): the page is not HTML.
 	CodeNotHTML = "not_html"
+	// CodeUnsupportedCharset (502): the page declares a character
+	// encoding that cannot be decoded (an unknown label, or one decoded to
+	// nothing but U+FFFD); the message names it.
+	CodeUnsupportedCharset = "unsupported_charset"
 	// CodeBadRedirect (502): too many redirects, or one to another scheme.
 	CodeBadRedirect = "bad_redirect"
 	// CodeRobotsDisallowed (403): robots.txt disallows the page.
@@ -155,6 +159,13 @@ func fetchStatus(fe *fetch.Error) (status int, code, msg string, retryAfter time
 		return http.StatusForbidden, CodeRobotsDisallowed, u + ": robots.txt disallows it", 0
 	case errors.Is(fe, fetch.ErrTooLarge):
 		return http.StatusBadGateway, CodePageTooLarge, u + ": page too large", 0
+	case errors.Is(fe, fetch.ErrCharset):
+		msg := u + ": the page's character encoding cannot be decoded"
+		var ce *fetch.CharsetError
+		if errors.As(fe, &ce) {
+			msg = u + ": " + ce.Error()
+		}
+		return http.StatusBadGateway, CodeUnsupportedCharset, msg, 0
 	case errors.Is(fe, fetch.ErrContentType):
 		return http.StatusBadGateway, CodeNotHTML, u + ": not an HTML page", 0
 	case errors.Is(fe, fetch.ErrRedirect):

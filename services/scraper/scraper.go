@@ -23,7 +23,8 @@
 //     Config.Interval); held → 429 with Retry-After.
 //  2. Fetch the first page, conditionally with the validators stored by the
 //     last clean run. A failure here (unreachable, 5xx, robots.txt,
-//     address refused, too large, not HTML) publishes nothing.
+//     address refused, too large, not HTML, an encoding that cannot be
+//     decoded) publishes nothing.
 //  3. Record the run, publish scrape.started (partition key: the run id).
 //  4. On 304, publish scrape.completed{unchanged} and stop. Otherwise, per
 //     page: extract, complete items from their detail pages (bounded
@@ -89,8 +90,9 @@ type Store interface {
 	StartRun(ctx context.Context, r store.Run) error
 }
 
-// Fetcher fetches pages; *fetch.Fetcher implements it. It fails with a
-// *fetch.Error (or the context's error).
+// Fetcher fetches pages; *fetch.Fetcher implements it. A page's Body is
+// UTF-8, whatever encoding the site used (extraction parses it as such).
+// It fails with a *fetch.Error (or the context's error).
 type Fetcher interface {
 	Fetch(ctx context.Context, req fetch.Request) (*fetch.Page, error)
 }
