@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -142,6 +143,11 @@ func clientError(err error, runID string) error {
 		e.Status, e.Code, e.Message, e.RetryAfter = fetchStatus(fe)
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, httpx.CodeUnavailable, "the scrape did not finish in time"
+		// The run's own words ("deadline: page 2: 3 of 50 detail pages
+		// not fetched: context deadline exceeded") say what was left.
+		if left, ok := strings.CutPrefix(err.Error(), "deadline: "); ok {
+			e.Message += " (" + clip(strings.TrimSuffix(left, ": "+context.DeadlineExceeded.Error())) + ")"
+		}
 	default:
 		return err // a 500 without internals
 	}

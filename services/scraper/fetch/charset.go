@@ -62,11 +62,11 @@ const prescanBytes = 1024
 // fails with an ErrCharset (a *CharsetError detail) for a declared label
 // that is unknown or that names the replacement encoding: such a page
 // cannot be read faithfully, and a clear error beats mangled text. It
-// fails with ErrTooLarge when the UTF-8 text would exceed max bytes: a
+// fails with ErrTooLarge when the UTF-8 text would exceed limit bytes: a
 // legacy byte can become up to three UTF-8 bytes, and the cap holds after
 // decoding as it does after gzip. Valid UTF-8 comes back as it is, without
 // a copy. The errors are *Error without a URL; the caller sets it.
-func decodeHTML(body []byte, ctype string, max int64) ([]byte, string, error) {
+func decodeHTML(body []byte, ctype string, limit int64) ([]byte, string, error) {
 	enc, name, body, err := determineEncoding(body, ctype)
 	if err != nil {
 		return nil, "", &Error{Kind: ErrCharset, Err: err}
@@ -74,14 +74,14 @@ func decodeHTML(body []byte, ctype string, max int64) ([]byte, string, error) {
 	if name == "utf-8" && utf8.Valid(body) {
 		return body, name, nil
 	}
-	size := min(int64(len(body))+int64(len(body))/8+512, max+1)
+	size := min(int64(len(body))+int64(len(body))/8+512, limit+1)
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	r := transform.NewReader(bytes.NewReader(body), enc.NewDecoder())
-	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
 		return nil, "", &Error{Kind: ErrCharset, Err: fmt.Errorf("decode %s: %w", name, err)}
 	}
-	if int64(buf.Len()) > max {
-		return nil, "", &Error{Kind: ErrTooLarge, Err: fmt.Errorf("decoded from %s, the body exceeds the %d-byte cap", name, max)}
+	if int64(buf.Len()) > limit {
+		return nil, "", &Error{Kind: ErrTooLarge, Err: fmt.Errorf("decoded from %s, the body exceeds the %d-byte cap", name, limit)}
 	}
 	return buf.Bytes(), name, nil
 }

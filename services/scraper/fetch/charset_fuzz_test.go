@@ -38,12 +38,12 @@ func FuzzDecodeHTML(f *testing.F) {
 		f.Add([]byte(s.body), s.ctype, uint16(1024))
 	}
 	f.Fuzz(func(t *testing.T, body []byte, ctype string, capacity uint16) {
-		max := int64(capacity) + 1
-		if int64(len(body)) > max {
-			body = body[:max] // the fetcher never decodes more than the cap
+		limit := int64(capacity) + 1
+		if int64(len(body)) > limit {
+			body = body[:limit] // the fetcher never decodes more than the cap
 		}
 		in := bytes.Clone(body)
-		out, name, err := decodeHTML(body, ctype, max)
+		out, name, err := decodeHTML(body, ctype, limit)
 		if !bytes.Equal(in, body) {
 			t.Fatalf("decodeHTML changed its input")
 		}
@@ -57,8 +57,8 @@ func FuzzDecodeHTML(f *testing.F) {
 			}
 			return
 		}
-		if !utf8.Valid(out) || int64(len(out)) > max {
-			t.Fatalf("decodeHTML(%q, %q) as %s = %q: want valid UTF-8 of at most %d bytes", body, ctype, name, out, max)
+		if !utf8.Valid(out) || int64(len(out)) > limit {
+			t.Fatalf("decodeHTML(%q, %q) as %s = %q: want valid UTF-8 of at most %d bytes", body, ctype, name, out, limit)
 		}
 		if e, canonical := charset.Lookup(name); e == nil || canonical != name || name == "replacement" {
 			t.Errorf("decodeHTML(%q, %q): encoding %q is not a canonical, decodable name", body, ctype, name)
