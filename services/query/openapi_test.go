@@ -258,7 +258,7 @@ func TestOpenAPIScrape(t *testing.T) {
 		httpx.CodeBadRequest, httpx.CodeBadParameter, httpx.CodeBadCursor, httpx.CodeNotFound, httpx.CodeMethodNotAllowed,
 		httpx.CodeConflict, httpx.CodeTooLarge, httpx.CodeRateLimited, httpx.CodeUnavailable, httpx.CodeInternal,
 		scraper.CodeTargetUnreachable, scraper.CodeTargetError, scraper.CodeTargetRateLimited, scraper.CodePageTooLarge,
-		scraper.CodeNotHTML, scraper.CodeBadRedirect, scraper.CodeRobotsDisallowed, scraper.CodeTargetForbidden,
+		scraper.CodeNotHTML, scraper.CodeUnsupportedCharset, scraper.CodeBadRedirect, scraper.CodeRobotsDisallowed, scraper.CodeTargetForbidden,
 		scraper.CodeStreamUnavailable,
 	}
 	var documented []string

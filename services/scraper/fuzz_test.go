@@ -82,10 +82,13 @@ func allowedByList(u *url.URL) bool {
 // FuzzScrapeBody posts random bodies to POST /scrape. A body is either
 // rejected with a 4xx JSON error before anything is fetched, or the one
 // URL fetched is an absolute http(s) URL without credentials whose host
-// and port the allow-list names. Never a 5xx for a body.
+// and port the allow-list names. Never a 5xx for a body, and a body that
+// is not empty and not a JSON object (null, [], "x", 1, true, …) is always
+// a 400.
 func FuzzScrapeBody(f *testing.F) {
 	for _, b := range []string{
 		"", "  ", "{}", `{"url": null}`, `{"url": ""}`, "url=x", `{} {}`, `{"url": "x", "depth": 3}`, `{"url": 5}`, `[]`, `"x"`,
+		"null", " \n null\t", "1", "true", "false", `[{"url": null}]`, "\ufeff{}",
 		`{"url": "http://films.test` + samplesite.ChartPageURL(1) + `"}`, `{"url": "https://FILMS.test:8443/a?b#c"}`,
 		`{"url": "https://other.test:8443/"}`, `{"url": "https://other.test/"}`, `{"url": "http://[::1]:8080/"}`,
 		`{"url": "https://example.org/chart"}`, `{"url": "file:///etc/passwd"}`, `{"url": "http://a:b@films.test/"}`,
@@ -116,6 +119,9 @@ func FuzzScrapeBody(f *testing.F) {
 			t.Fatalf("status %d, body %q: want a JSON error (%v)", w.Code, w.Body, err)
 		}
 
+		if notObject(body) && (w.Code != http.StatusBadRequest || resp.Error.Code != "bad_request") {
+			t.Fatalf("body %q is not a JSON object: %d %+v; want 400 bad_request", body, w.Code, *resp.Error)
+		}
 		if len(urls) == 0 {
 			// Rejected: the client's fault, said so.
 			if w.Code < 400 || w.Code > 499 || resp.Error.Code == "" || resp.Error.Message == "" {
@@ -142,4 +148,11 @@ func FuzzScrapeBody(f *testing.F) {
 			t.Fatalf("body %q: fetched %q, whose host %q is not in the allow-list %q", body, raw, u.Host, fuzzAllow)
 		}
 	})
+}
+
+// notObject reports whether body has something other than JSON white
+// space and does not start, after that white space, with "{".
+func notObject(body string) bool {
+	rest := strings.TrimLeft(body, " \t\r\n")
+	return strings.TrimSpace(body) != "" && !strings.HasPrefix(rest, "{")
 }

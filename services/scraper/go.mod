@@ -20,6 +20,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite v0.0.0
 	golang.org/x/net v0.33.0
+	golang.org/x/text v0.21.0
 )
 
 require (
@@ -45,7 +46,6 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
-	golang.org/x/text v0.21.0 // indirect
 )
 
 replace (

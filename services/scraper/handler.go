@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -33,6 +34,10 @@ const (
 	CodePageTooLarge = "page_too_large"
 	// CodeNotHTML (502): the page is not HTML.
 	CodeNotHTML = "not_html"
+	// CodeUnsupportedCharset (502): the page declares a character
+	// encoding that cannot be decoded (an unknown label, or one decoded to
+	// nothing but U+FFFD); the message names it.
+	CodeUnsupportedCharset = "unsupported_charset"
 	// CodeBadRedirect (502): too many redirects, or one to another scheme.
 	CodeBadRedirect = "bad_redirect"
 	// CodeRobotsDisallowed (403): robots.txt disallows the page.
@@ -74,7 +79,9 @@ func (s *Service) handleScrape(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusAccepted, sum)
 }
 
-// readTarget reads the optional {"url": …} body: "" means Config.URL.
+// readTarget reads the optional {"url": …} body: "" means Config.URL. An
+// empty (or all white space) body is the default target; anything else must
+// be one JSON object.
 func (s *Service) readTarget(w http.ResponseWriter, r *http.Request) (string, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
@@ -86,6 +93,12 @@ func (s *Service) readTarget(w http.ResponseWriter, r *http.Request) (string, er
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", nil
+	}
+	// json.Decoder takes null for an empty struct: a body of null (or an
+	// array, a string, …) must not scrape the default target as if it
+	// were {}.
+	if body = bytes.TrimLeft(body, " \t\r\n"); body[0] != '{' {
+		return "", httpx.Errorf(http.StatusBadRequest, httpx.CodeBadRequest, "body: want a JSON object {\"url\": \"…\"}")
 	}
 	var req scrapeRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -130,6 +143,11 @@ func clientError(err error, runID string) error {
 		e.Status, e.Code, e.Message, e.RetryAfter = fetchStatus(fe)
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, httpx.CodeUnavailable, "the scrape did not finish in time"
+		// The run's own words ("deadline: page 2: 3 of 50 detail pages
+		// not fetched: context deadline exceeded") say what was left.
+		if left, ok := strings.CutPrefix(err.Error(), "deadline: "); ok {
+			e.Message += " (" + clip(strings.TrimSuffix(left, ": "+context.DeadlineExceeded.Error())) + ")"
+		}
 	default:
 		return err // a 500 without internals
 	}
@@ -147,6 +165,13 @@ func fetchStatus(fe *fetch.Error) (status int, code, msg string, retryAfter time
 		return http.StatusForbidden, CodeRobotsDisallowed, u + ": robots.txt disallows it", 0
 	case errors.Is(fe, fetch.ErrTooLarge):
 		return http.StatusBadGateway, CodePageTooLarge, u + ": page too large", 0
+	case errors.Is(fe, fetch.ErrCharset):
+		msg := u + ": the page's character encoding cannot be decoded"
+		var ce *fetch.CharsetError
+		if errors.As(fe, &ce) {
+			msg = u + ": " + ce.Error()
+		}
+		return http.StatusBadGateway, CodeUnsupportedCharset, msg, 0
 	case errors.Is(fe, fetch.ErrContentType):
 		return http.StatusBadGateway, CodeNotHTML, u + ": not an HTML page", 0
 	case errors.Is(fe, fetch.ErrRedirect):

@@ -23,7 +23,8 @@
 //     Config.Interval); held → 429 with Retry-After.
 //  2. Fetch the first page, conditionally with the validators stored by the
 //     last clean run. A failure here (unreachable, 5xx, robots.txt,
-//     address refused, too large, not HTML) publishes nothing.
+//     address refused, too large, not HTML, an encoding that cannot be
+//     decoded) publishes nothing.
 //  3. Record the run, publish scrape.started (partition key: the run id).
 //  4. On 304, publish scrape.completed{unchanged} and stop. Otherwise, per
 //     page: extract, complete items from their detail pages (bounded
@@ -36,9 +37,17 @@
 //     stores the page's validators for the next conditional GET.
 //
 // scrape.completed goes out even when the request was cancelled. Under a
-// deadline (Lambda's), steps 1–4 stop early enough to leave time for it
-// (see reserve), so a slow site ends the run with its counts and error on
-// the stream rather than with a function timeout.
+// deadline (Lambda's; devstack gives the same), steps 1–4 draw on one
+// budget that ends early enough to leave time for recording the run (see
+// reserve): every fetch, retry, robots.txt and detail page stops there.
+// The items already complete are then published, scrape.completed goes out
+// with the counts and what was left ("deadline: page 2: 12 of 50 detail
+// pages not fetched"), and the answer (503 naming the run) comes before the
+// deadline: a slow site ends the run with its counts and error on the
+// stream rather than with a function timeout. Items whose detail page was
+// not read in time are skipped, never published without their detail
+// fields, and the unfinished run stores no validators, so the next run
+// fetches the page again.
 //
 // POST /scrape answers 202 with the Summary; errors are JSON (libs/httpx)
 // with the codes listed at the Code* constants.
@@ -89,8 +98,9 @@ type Store interface {
 	StartRun(ctx context.Context, r store.Run) error
 }
 
-// Fetcher fetches pages; *fetch.Fetcher implements it. It fails with a
-// *fetch.Error (or the context's error).
+// Fetcher fetches pages; *fetch.Fetcher implements it. A page's Body is
+// UTF-8, whatever encoding the site used (extraction parses it as such).
+// It fails with a *fetch.Error (or the context's error).
 type Fetcher interface {
 	Fetch(ctx context.Context, req fetch.Request) (*fetch.Page, error)
 }
@@ -239,18 +249,26 @@ type run struct {
 	reasons map[string]int
 	// first holds the first page's validators.
 	first validators
+	// workEnd is when the work stops under a deadline (see reserve); zero
+	// without one.
+	workEnd time.Time
 }
 
 type validators struct{ ETag, LastModified string }
 
-// do runs the scrape. The work runs under ctx less the time reserved for
-// scrape.completed (see reserve); complete and storeValidators get ctx.
+// do runs the scrape. Every fetch (robots.txt, retries and detail pages
+// included) and every store call runs under ctx less the time reserved
+// for recording the run (see reserve): one deadline for all the work. What
+// follows the work, whether it finished or was cut, runs in that reserve
+// (see tail): publishing the items already complete, then
+// scrape.completed and the validators.
 func (r *run) do(ctx context.Context) (Summary, error) {
 	s := r.svc
 	r.sum = Summary{RunID: r.id, Source: r.source}
 	outer := ctx
 	ctx, cancel := reserve(outer)
 	defer cancel()
+	r.workEnd, _ = ctx.Deadline()
 	ok, retryAfter, err := s.store.AcquireLease(ctx, r.host, r.id, r.began, s.cfg.Interval)
 	if err != nil {
 		return Summary{}, fmt.Errorf("acquire scrape lease of %s: %w", r.host, err)
@@ -267,7 +285,7 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	}
 	page, err := s.fetcher.Fetch(ctx, fetch.Request{URL: r.source, ETag: state.ETag, LastModified: state.LastModified, Robots: r.robots})
 	if err != nil {
-		return Summary{}, clientError(err, "")
+		return Summary{}, clientError(stopped(ctx, "page 1 not fetched", err), "")
 	}
 	r.sum.Pages = 1
 
@@ -279,7 +297,9 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	}
 	if page.NotModified {
 		r.sum.Unchanged = true
-		if err := r.complete(outer, nil); err != nil {
+		final, cancel := r.tail(outer, 9)
+		defer cancel()
+		if err := r.complete(final, nil); err != nil {
 			return r.sum, clientError(err, r.id)
 		}
 		return r.sum, nil
@@ -288,7 +308,7 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	var runErr error
 	visited := map[string]bool{page.URL: true}
 	for n := 1; ; n++ {
-		next, err := r.page(ctx, n, page)
+		next, err := r.page(ctx, outer, n, page)
 		if err != nil {
 			runErr = err
 			break
@@ -302,21 +322,54 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 		}
 		visited[next] = true
 		if page, err = s.fetcher.Fetch(ctx, fetch.Request{URL: next, Robots: r.robots}); err != nil {
-			runErr = err
+			runErr = stopped(ctx, fmt.Sprintf("page %d not fetched", n+1), err)
 			break
 		}
 		r.sum.Pages++
 	}
-	if err := r.complete(outer, runErr); err != nil {
+	final, cancel := r.tail(outer, 9)
+	defer cancel()
+	if err := r.complete(final, runErr); err != nil {
 		return r.sum, clientError(err, r.id)
 	}
 	if runErr != nil {
 		return r.sum, clientError(runErr, r.id)
 	}
 	if r.sum.Failed == 0 {
-		r.storeValidators(outer)
+		r.storeValidators(final)
 	}
 	return r.sum, nil
+}
+
+// tail returns the context of what still has to happen once the work
+// finished or was cut short: publishing the items already complete, then
+// scrape.completed and the validators. It keeps outer's values but not its
+// cancellation (a client that went away must not leave a run recorded by
+// halves). Under a deadline it ends tenths/10 of the way from the work's
+// end to the deadline, leaving the rest of the reserve to what follows and
+// to the answer; without one it ends completeBudget from now.
+func (r *run) tail(outer context.Context, tenths int) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(outer)
+	end, ok := outer.Deadline()
+	if !ok {
+		return context.WithTimeout(ctx, completeBudget)
+	}
+	return context.WithDeadline(ctx, r.workEnd.Add(end.Sub(r.workEnd)*time.Duration(tenths)/10))
+}
+
+// stopped says what was left undone when the work's context ended: a
+// failure err that came with the end of ctx becomes "deadline: what: …"
+// (or "cancelled: …"), still matching ctx's error. Any other err comes
+// back as it is.
+func stopped(ctx context.Context, what string, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	why := "deadline"
+	if errors.Is(ctx.Err(), context.Canceled) {
+		why = "cancelled"
+	}
+	return fmt.Errorf("%s: %s: %w", why, what, ctx.Err())
 }
 
 // storeValidators keeps the first page's validators for the next run's
@@ -345,9 +398,13 @@ func (r *run) refuseNext(next string, visited map[string]bool) string {
 	return ""
 }
 
-// page extracts one fetched page and publishes its items; it returns the
-// next page's URL. The error is the failure of the stream, not of items.
-func (r *run) page(ctx context.Context, n int, page *fetch.Page) (next string, err error) {
+// page extracts one fetched page, completes its items from their detail
+// pages under work and publishes those complete (under tail of outer, so
+// that a page cut short still gets them out); it returns the next page's
+// URL.
+// The error is the failure of the stream, or the work cut short; not of
+// items.
+func (r *run) page(work, outer context.Context, n int, page *fetch.Page) (next string, err error) {
 	s := r.svc
 	if n == 1 {
 		r.first = validators{ETag: page.ETag, LastModified: page.LastModified}
@@ -362,30 +419,36 @@ func (r *run) page(ctx context.Context, n int, page *fetch.Page) (next string, e
 	}
 	ext := s.profile.Extract(doc, pageURL)
 	for _, sk := range ext.Skips {
-		r.skip(ctx, n, sk.Index, sk.Reason)
+		r.skip(work, n, sk.Index, sk.Reason)
 	}
 	items := ext.Items
+	var cut error
 	if s.profile.HasDetail() {
-		items = r.details(ctx, n, items)
+		items, cut = r.details(work, n, items)
 	}
 	now := s.now()
 	var recs []stream.Record
 	for _, it := range items {
 		ev, reason := r.event(it, page.URL, now)
 		if reason != "" {
-			r.skip(ctx, n, it.Index, reason)
+			r.skip(work, n, it.Index, reason)
 			continue
 		}
 		data, err := events.Encode(ev)
 		if err != nil {
-			r.skip(ctx, n, it.Index, "invalid event: "+err.Error())
+			r.skip(work, n, it.Index, "invalid event: "+err.Error())
 			continue
 		}
 		r.seen[ev.Subject] = n
 		recs = append(recs, stream.Record{PartitionKey: ev.PartitionKey(), Data: data})
 	}
-	if err := r.publish(ctx, recs); err != nil {
+	pctx, cancel := r.tail(outer, 5)
+	defer cancel()
+	if err := r.publish(pctx, recs); err != nil {
 		return "", err
+	}
+	if cut != nil {
+		return "", cut
 	}
 	return ext.Next, nil
 }
@@ -407,11 +470,16 @@ func (r *run) event(it profile.Item, source string, now time.Time) (events.Event
 
 // details completes items from their detail pages, at most the profile's
 // concurrency at a time, and returns those not skipped, in page order.
-func (r *run) details(ctx context.Context, n int, items []profile.Item) []profile.Item {
+// When ctx ends first, the items whose detail page was not read are
+// skipped, required detail fields or not (an observation without fields it
+// has would overwrite what is known), and the error says how many.
+func (r *run) details(ctx context.Context, n int, items []profile.Item) ([]profile.Item, error) {
 	p := r.svc.profile
 	reasons := make([]string, len(items))
+	missed := make([]bool, len(items)) // not read: ctx ended first
 	sem := make(chan struct{}, p.DetailConcurrency())
 	var wg sync.WaitGroup
+	links := 0
 	for i := range items {
 		link, ok := p.DetailURL(items[i])
 		if !ok {
@@ -422,15 +490,24 @@ func (r *run) details(ctx context.Context, n int, items []profile.Item) []profil
 			reasons[i] = p.MissingDetail("link to another host")
 			continue
 		}
+		links++
 		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				reasons[i] = p.MissingDetail(ctx.Err().Error())
+				missed[i] = true
+				return
+			}
+			if ctx.Err() != nil { // both were ready; select picks either
+				missed[i] = true
 				return
 			}
 			page, err := r.svc.fetcher.Fetch(ctx, fetch.Request{URL: link, Robots: r.robots})
+			if err != nil && ctx.Err() != nil {
+				missed[i] = true
+				return
+			}
 			if err != nil {
 				reasons[i] = p.MissingDetail(err.Error())
 				if reasons[i] == "" {
@@ -449,14 +526,22 @@ func (r *run) details(ctx context.Context, n int, items []profile.Item) []profil
 	}
 	wg.Wait()
 	kept := items[:0:0]
+	notRead := 0
 	for i, it := range items {
-		if reasons[i] != "" {
+		switch {
+		case missed[i]:
+			notRead++
+			r.skip(ctx, n, it.Index, "detail page not fetched: "+ctx.Err().Error())
+		case reasons[i] != "":
 			r.skip(ctx, n, it.Index, reasons[i])
-			continue
+		default:
+			kept = append(kept, it)
 		}
-		kept = append(kept, it)
 	}
-	return kept
+	if notRead > 0 {
+		return kept, stopped(ctx, fmt.Sprintf("page %d: %d of %d detail pages not fetched", n, notRead, links), ctx.Err())
+	}
+	return kept, nil
 }
 
 func (r *run) skip(ctx context.Context, page, index int, reason string) {
@@ -504,7 +589,8 @@ func (r *run) publishRun(ctx context.Context, d events.Data) error {
 	return nil
 }
 
-// complete publishes scrape.completed with the run's counts and error.
+// complete publishes scrape.completed with the run's counts and error,
+// under ctx (see tail) and within completeBudget.
 func (r *run) complete(ctx context.Context, runErr error) error {
 	d := events.ScrapeCompleted{
 		Published:  r.sum.Published,

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
@@ -30,18 +32,38 @@ func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 	// Gateway route with ANY would: its own mux answers 405 and CORS
 	// preflights.
 	for _, r := range query.Routes {
-		mux.Handle(r.Path, q)
+		mux.Handle(r.Path, s.invocation("query", q))
 	}
 	scrape, scrapeRoutes, err := s.scraperHandler()
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range scrapeRoutes {
-		mux.Handle(r.Path, s.watchScrapes(scrape))
+		mux.Handle(r.Path, s.watchScrapes(s.invocation("scraper", scrape)))
 	}
 	mux.HandleFunc("POST /_devstack/records", s.putRecord)
 	mux.HandleFunc("GET /_devstack/status", s.status)
 	return httpx.JSONErrors(mux, s.log), nil
+}
+
+// invocation serves each request as an invocation of a Lambda function
+// with --function-timeout: the handler's context gets the deadline that
+// the runtime gives an invocation (as the API Gateway adapter passes it on
+// in Lambda), so the scraper stops its work and answers in time here as
+// it must there. An answer later than that is logged as the timeout Lambda
+// would have reported (where API Gateway would have answered 503 instead).
+func (s *Stack) invocation(function string, next http.Handler) http.Handler {
+	timeout := s.cfg.FunctionTimeout
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
+		ctx, cancel := context.WithDeadline(r.Context(), began.Add(timeout))
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+		if took := time.Since(began); took > timeout {
+			s.log.Error("function timed out: Lambda would have ended this invocation", "function", function,
+				"function_timeout", timeout.String(), "took_ms", took.Milliseconds())
+		}
+	})
 }
 
 // watchScrapes starts a progress log for every run a scrape starts.

@@ -60,8 +60,9 @@ type Config struct {
 	AllowPrivate bool
 	// ScrapeInterval is the minimum time between two scrapes of a host.
 	ScrapeInterval time.Duration
-	// FunctionTimeout bounds each invocation of the processor and the
-	// error sink, as a Lambda timeout does.
+	// FunctionTimeout bounds each invocation of a function (processor,
+	// error sink, scraper, query), as a Lambda timeout does: the HTTP
+	// functions' request contexts get the invocation's deadline.
 	FunctionTimeout time.Duration
 	// AWS uses the AWS adapters (with the SDK's standard settings, e.g.
 	// AWS_ENDPOINT_URL_KINESIS) instead of the embedded backends; Create

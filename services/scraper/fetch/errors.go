@@ -30,6 +30,10 @@ var (
 	// ErrUnreachable: no answer (DNS, connection, timeouts), also after the
 	// retries.
 	ErrUnreachable = errors.New("unreachable")
+	// ErrCharset: the page declares a character encoding that cannot be
+	// decoded to UTF-8 (an unknown label, or one the Encoding Standard
+	// decodes to nothing but U+FFFD); the Err is a *CharsetError.
+	ErrCharset = errors.New("unsupported charset")
 )
 
 // Error is a failed fetch.

@@ -16,7 +16,12 @@
 //     inside the caller's context deadline;
 //   - caps the body (10 MiB by default, after gzip decoding) and fails with
 //     ErrTooLarge beyond it; asks for gzip;
-//   - accepts only HTML (text/html, application/xhtml+xml);
+//   - accepts only HTML (text/html, application/xhtml+xml), and hands it
+//     over as UTF-8 whatever its encoding: found from a byte order mark,
+//     the Content-Type charset, a <meta> declaration or by sniffing, as
+//     browsers do, and decoded within the same size cap; a declared
+//     encoding it cannot decode fails with ErrCharset, never with
+//     mangled text;
 //   - follows at most 5 redirects, http and https only, checking robots.txt
 //     for each target;
 //   - retries 429, 5xx and timeouts with exponential backoff and full
@@ -198,7 +203,11 @@ type Page struct {
 	NotModified bool
 	Status      int
 	ContentType string
-	Body        []byte
+	// Body is the page decoded to UTF-8 (see decodeHTML), whatever its
+	// encoding on the wire; Charset names that encoding as the Encoding
+	// Standard does ("utf-8", "windows-1252", "shift_jis", …).
+	Body    []byte
+	Charset string
 	// ETag and LastModified are the page's validators, for the next
 	// conditional request.
 	ETag, LastModified string
@@ -453,7 +462,15 @@ func (f *Fetcher) attempt(ctx context.Context, rawURL string, h http.Header, max
 		}
 		return nil, &Error{Kind: ErrTooLarge, URL: final, Status: resp.StatusCode, Err: fmt.Errorf("body exceeds the %d-byte cap", max)}
 	}
-	page.Body = body
+	if robots {
+		page.Body = body
+		return page, nil
+	}
+	if page.Body, page.Charset, err = decodeHTML(body, page.ContentType, max); err != nil {
+		fe := err.(*Error)
+		fe.URL, fe.Status = final, resp.StatusCode
+		return nil, fe
+	}
 	return page, nil
 }
 

@@ -172,12 +172,10 @@ func (f *field) value(n *html.Node, base *url.URL) (v Value, ok bool, err error)
 	return v, true, nil
 }
 
-// normalise applies the field's normalisations and pattern; ok is false
-// when nothing is left.
+// normalise cleans t (see clean), then applies the field's normalisations
+// and pattern; ok is false when nothing is left.
 func (f *field) normalise(t string) (string, bool) {
-	if !utf8.ValidString(t) {
-		t = strings.ToValidUTF8(t, "\uFFFD")
-	}
+	t = clean(t)
 	if f.trim {
 		t = strings.TrimSpace(t)
 	}
@@ -192,6 +190,78 @@ func (f *field) normalise(t string) (string, bool) {
 		t = m[1]
 	}
 	return t, t != ""
+}
+
+// clean makes t one line of plain text, whatever the page holds: invalid
+// UTF-8 becomes U+FFFD; tabs and line breaks (U+0009–U+000D, U+0085,
+// U+2028, U+2029) become a space, so they collapse like any white space;
+// every other C0 and C1 control character (U+0000–U+001F, U+007F–U+009F)
+// and the bidirectional formatting characters (the embeddings and
+// overrides U+202A–U+202E, the isolates U+2066–U+2069, the marks U+200E,
+// U+200F and U+061C) are removed. Those are what can recolour a terminal
+// (ESC) or make text display differently from what it is ("exe.gnp"
+// shown as "png.exe"); the printable rest of an escape sequence ("[31m")
+// stays, inert. It returns t itself when there is nothing to change.
+func clean(t string) string {
+	if isClean(t) {
+		return t
+	}
+	t = strings.ToValidUTF8(t, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case lineSpace(r):
+			return ' '
+		case removed(r):
+			return -1
+		}
+		return r
+	}, t)
+}
+
+// isClean reports whether clean would leave t as it is: valid UTF-8 with
+// no rune clean replaces or removes. Plain ASCII text is decided a byte at
+// a time.
+func isClean(t string) bool {
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(t[i:])
+		if (r == utf8.RuneError && size == 1) || lineSpace(r) || removed(r) {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// lineSpace reports whether r is a tab or a line break, which clean turns
+// into a space.
+func lineSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', '\u0085', '\u2028', '\u2029':
+		return true
+	}
+	return false
+}
+
+// removed reports whether clean drops r: a C0 or C1 control character or a
+// bidirectional formatting character.
+func removed(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x200e, r == 0x200f, r == 0x061c:
+		return true
+	}
+	return false
 }
 
 // collapse turns every run of white space into one space.

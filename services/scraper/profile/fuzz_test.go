@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 
@@ -30,6 +33,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add([]byte(`<ol class="chart-list"><li class="chart-item" data-film-id="x" data-rank="1e400"><a class="film-link" href="//[::1">t</a><span class="year">-0</span><span class="rating-value">0x1p3</span></li></ol>`))
 	f.Add([]byte(`<base href="javascript:x"><link rel=next href="ftp://x"><ol class=chart-list><li class=chart-item data-film-id=""></li></ol>`))
 	f.Add([]byte("<ol class=chart-list>" + string(bytes.Repeat([]byte("<li class=chart-item><div>"), 2000))))
+	f.Add([]byte("<ol class=chart-list><li class=chart-item data-film-id=\"a\x1b\" data-rank=1><a class=film-link href=/f>\u202e\x1b[31mT\title</a><span class=year>1972</span><span class=rating-value>9.2</span></li></ol><dd class=director>F\u202eord\u0085</dd>"))
 	p, err := profile.Builtin(profile.Default)
 	if err != nil {
 		f.Fatal(err)
@@ -52,6 +56,7 @@ func FuzzExtract(f *testing.F) {
 			}
 		}
 		for _, it := range page.Items {
+			checkText(t, it)
 			for _, name := range []string{"siteId", "title", "year", "rating"} {
 				if _, ok := it.Fields[name]; !ok {
 					t.Errorf("item %d lacks required field %s", it.Index, name)
@@ -63,7 +68,26 @@ func FuzzExtract(f *testing.F) {
 		}
 		it := profile.Item{Fields: map[string]profile.Value{}}
 		_ = p.ExtractDetail(doc, u, &it)
+		checkText(t, it)
 	})
+}
+
+// checkText fails t if a field of it holds text that is not valid UTF-8 or
+// has a control or bidirectional formatting character.
+func checkText(t *testing.T, it profile.Item) {
+	t.Helper()
+	for name, v := range it.Fields {
+		for _, s := range append([]string{v.Text}, v.List...) {
+			if !utf8.ValidString(s) {
+				t.Errorf("item %d, field %s: %q is not valid UTF-8", it.Index, name, s)
+			}
+			for _, r := range s {
+				if unicode.IsControl(r) || strings.ContainsRune("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c", r) {
+					t.Errorf("item %d, field %s: %q holds %U", it.Index, name, s, r)
+				}
+			}
+		}
+	}
 }
 
 // FuzzProfile feeds random JSON to Parse: no panic, and a profile it

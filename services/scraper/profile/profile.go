@@ -29,9 +29,14 @@
 // evaluated relative to its item (so it must not start with "/"); it may
 // select nodes (the first one's text, or an attribute's value, is the
 // field's text; a list takes every node) or compute a string or number
-// (normalize-space(…), count(…)). normalise applies "trim" (leading and
-// trailing white space) and "collapse" (inner runs of white space to one
-// space) in that order; pattern, a regular expression with one group,
+// (normalize-space(…), count(…)). Every text, whatever the field, is first
+// made one line of plain text: tabs and line breaks become spaces, and the
+// C0 and C1 control characters (ESC and the rest) and the bidirectional
+// formatting characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+// U+061C) are removed, so that no stored title can drive a terminal or
+// display as something it is not. normalise then applies "trim" (leading
+// and trailing white space) and "collapse" (inner runs of white space to
+// one space) in that order; pattern, a regular expression with one group,
 // picks the part of the text to keep. The type then parses the text:
 //
 //	string  the text
