@@ -25,6 +25,10 @@
 //
 // Events reach the handler shaped as Lambda shapes them: the mapping builds
 // the JSON that Lambda sends and unmarshals it into aws-lambda-go's types.
+//
+// The on-failure record is the error sink's type (errorsink.OnFailure): the
+// mapping builds the very record the error sink decodes, with Lambda's
+// encoding.
 package esm
 
 import (
@@ -45,6 +49,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/internal/uuid"
 )
 
@@ -670,70 +675,41 @@ func lambdaEvent[E, R any](recs []R) (E, error) {
 // invokeIdentity is the execution role Lambda names as the invoke identity.
 const invokeIdentity = "arn:aws:iam::000000000000:role/devstack-function-role"
 
-// OnFailureRecord is the invocation record Lambda sends to the on-failure
-// destination of a stream mapping ("Example invocation record" in the
-// Lambda developer guide, kinesis-on-failure-destination).
-type OnFailureRecord struct {
-	RequestContext struct {
-		RequestID              string `json:"requestId"`
-		FunctionARN            string `json:"functionArn"`
-		Condition              string `json:"condition"`
-		ApproximateInvokeCount int    `json:"approximateInvokeCount"`
-	} `json:"requestContext"`
-	ResponseContext struct {
-		StatusCode      int    `json:"statusCode"`
-		ExecutedVersion string `json:"executedVersion"`
-		FunctionError   string `json:"functionError"`
-	} `json:"responseContext"`
-	Version          string           `json:"version"`
-	Timestamp        string           `json:"timestamp"`
-	KinesisBatchInfo KinesisBatchInfo `json:"KinesisBatchInfo"`
-}
-
-// KinesisBatchInfo locates a discarded batch on the stream.
-type KinesisBatchInfo struct {
-	ShardID                         string `json:"shardId"`
-	StartSequenceNumber             string `json:"startSequenceNumber"`
-	EndSequenceNumber               string `json:"endSequenceNumber"`
-	ApproximateArrivalOfFirstRecord string `json:"approximateArrivalOfFirstRecord"`
-	ApproximateArrivalOfLastRecord  string `json:"approximateArrivalOfLastRecord"`
-	BatchSize                       int    `json:"batchSize"`
-	StreamARN                       string `json:"streamArn"`
-}
-
-const awsTime = "2006-01-02T15:04:05.000Z"
-
 // sendFailure sends batch's metadata to the on-failure destination,
 // retrying until the destination takes it. It reports false if stop was
 // done first: the batch must then not be checkpointed (nothing is dropped).
 func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) bool {
-	var rec OnFailureRecord
-	rec.RequestContext.RequestID = uuid.New()
-	rec.RequestContext.FunctionARN = m.opts.FunctionARN
-	rec.RequestContext.Condition = condition
-	rec.RequestContext.ApproximateInvokeCount = invokes
+	rec := errorsink.OnFailure{
+		RequestContext: errorsink.RequestContext{
+			RequestID:              uuid.New(),
+			FunctionARN:            m.opts.FunctionARN,
+			Condition:              condition,
+			ApproximateInvokeCount: invokes,
+		},
+		Version:   "1.0",
+		Timestamp: lambdaTime(m.opts.Now()),
+		KinesisBatchInfo: errorsink.KinesisBatchInfo{
+			ShardID:                         shard,
+			StartSequenceNumber:             batch[0].SequenceNumber,
+			EndSequenceNumber:               batch[len(batch)-1].SequenceNumber,
+			ApproximateArrivalOfFirstRecord: lambdaTime(batch[0].ArrivalTime),
+			ApproximateArrivalOfLastRecord:  lambdaTime(batch[len(batch)-1].ArrivalTime),
+			BatchSize:                       len(batch),
+			StreamARN:                       m.src.ARN(),
+		},
+	}
 	if invokes > 0 {
 		// The function ran and answered (a function error is a 200 with
 		// the error type too); records that expired before any
 		// invocation have no response.
-		rec.ResponseContext.StatusCode = 200
-		rec.ResponseContext.ExecutedVersion = "$LATEST"
-		rec.ResponseContext.FunctionError = functionError
-	}
-	rec.Version = "1.0"
-	rec.Timestamp = m.opts.Now().UTC().Format(awsTime)
-	rec.KinesisBatchInfo = KinesisBatchInfo{
-		ShardID:                         shard,
-		StartSequenceNumber:             batch[0].SequenceNumber,
-		EndSequenceNumber:               batch[len(batch)-1].SequenceNumber,
-		ApproximateArrivalOfFirstRecord: batch[0].ArrivalTime.UTC().Format(awsTime),
-		ApproximateArrivalOfLastRecord:  batch[len(batch)-1].ArrivalTime.UTC().Format(awsTime),
-		BatchSize:                       len(batch),
-		StreamARN:                       m.src.ARN(),
+		rec.ResponseContext = errorsink.ResponseContext{StatusCode: 200, ExecutedVersion: "$LATEST", FunctionError: functionError}
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
-		panic(err) // a struct of strings and ints always marshals
+		// Only a time outside years 0-9999 fails, and the times are the
+		// clock's and the stream's.
+		m.opts.Logger.Error("encode the on-failure record", "mapping", m.opts.Name, "shard", shard, "error", err.Error())
+		return false
 	}
 	for n := 1; ; n++ {
 		err := m.onFailure.Send(ctx, body)
@@ -752,6 +728,9 @@ func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []s
 		"start", batch[0].SequenceNumber, "end", batch[len(batch)-1].SequenceNumber)
 	return true
 }
+
+// lambdaTime is t as Lambda stamps invocation records: UTC, milliseconds.
+func lambdaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 // ShardStatus is a shard's state as devstack's status page shows it.
 type ShardStatus struct {
