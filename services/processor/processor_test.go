@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -304,27 +302,23 @@ func TestHandle(t *testing.T) {
 				Metrics:     &metrics,
 				Now:         func() time.Time { return now },
 			})
-			var recs []lambdaevents.KinesisEventRecord
+			var recs []processor.Record
 			for i, r := range tc.recs {
-				recs = append(recs, kinesisRecord(testShard, i, r.key, r.data))
+				recs = append(recs, record(testShard, i, r.key, r.data))
 			}
 
-			resp, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: recs})
-			if err != nil {
-				t.Fatalf("Handle returned error %v", err)
-			}
-			wantFailed := []string{}
-			for _, i := range tc.wantFailed {
-				wantFailed = append(wantFailed, recs[i].Kinesis.SequenceNumber)
-			}
-			if diff := cmp.Diff(wantFailed, itemIDs(resp)); diff != "" {
-				t.Errorf("batch item failures (-want +got):\n%s", diff)
+			res := h.Handle(context.Background(), recs)
+			if diff := cmp.Diff(tc.wantFailed, res.Retry); diff != "" {
+				t.Errorf("records to retry (-want +got):\n%s", diff)
 			}
 			var line struct {
 				processor.Metrics
 			}
 			if err := json.Unmarshal(metrics.Bytes(), &line); err != nil {
 				t.Fatalf("metrics line %q: %v", metrics.String(), err)
+			}
+			if diff := cmp.Diff(line.Metrics, res.Metrics); diff != "" {
+				t.Errorf("Result.Metrics differ from the metrics line (-line +result):\n%s", diff)
 			}
 			line.BatchDurationMs, line.OldestRecordAgeMs = 0, 0
 			if diff := cmp.Diff(tc.wantMetrics, line.Metrics); diff != "" {
@@ -333,12 +327,9 @@ func TestHandle(t *testing.T) {
 
 			// Redeliver from the checkpoint, as Lambda does, until done.
 			hooked = false
-			for rest := recs; len(resp.BatchItemFailures) > 0; {
-				lowest := slices.IndexFunc(rest, func(r lambdaevents.KinesisEventRecord) bool {
-					return r.Kinesis.SequenceNumber == resp.BatchItemFailures[0].ItemIdentifier
-				})
-				rest = rest[lowest:]
-				resp, _ = h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: rest})
+			for rest := recs; len(res.Retry) > 0; {
+				rest = rest[res.Retry[0]:]
+				res = h.Handle(context.Background(), rest)
 			}
 			checkState(t, mem, tc.wantMovies, tc.wantErrors, tc.wantRuns, recs)
 		})
@@ -346,7 +337,7 @@ func TestHandle(t *testing.T) {
 }
 
 // checkState compares the store with what a test wants.
-func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string, wantErrors []errWant, wantRuns map[string]runWant, recs []lambdaevents.KinesisEventRecord) {
+func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string, wantErrors []errWant, wantRuns map[string]runWant, recs []processor.Record) {
 	t.Helper()
 	gotMovies := map[string]string{}
 	for id, m := range allMovies(t, mem) {
@@ -361,7 +352,7 @@ func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string,
 
 	bySeq := map[string][]byte{}
 	for _, r := range recs {
-		bySeq[r.Kinesis.SequenceNumber] = r.Kinesis.Data
+		bySeq[r.SequenceNumber] = r.Data
 	}
 	var gotErrors []errWant
 	for _, e := range allErrors(t, mem) {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
@@ -62,7 +61,7 @@ type genRec struct {
 	data  []byte
 	event events.Event // the decoded event, for clean and run records
 	shard int
-	rec   lambdaevents.KinesisEventRecord
+	rec   processor.Record
 }
 
 // scenario is a generated stream and the state one clean pass over it
@@ -149,14 +148,14 @@ func generate(t testing.TB, n int, rng *rand.Rand) *scenario {
 		h := fnv.New32a()
 		h.Write([]byte(g.key))
 		g.shard = int(h.Sum32() % relShards)
-		g.rec = kinesisRecord(fmt.Sprintf("shardId-%012d", g.shard), i, g.key, g.data)
+		g.rec = record(fmt.Sprintf("shardId-%012d", g.shard), i, g.key, g.data)
 		sc.shards[g.shard] = append(sc.shards[g.shard], g)
 		if g.kind == kindMalformed || g.kind == kindUnknownVersion || g.kind == kindInvalid {
 			stage := store.StageDecode
 			if g.kind == kindInvalid {
 				stage = store.StageValidate
 			}
-			sc.wantErrors[g.rec.Kinesis.SequenceNumber] = stage
+			sc.wantErrors[g.rec.SequenceNumber] = stage
 		}
 	}
 	// The projection of the clean events, folded in stream order.
@@ -245,9 +244,9 @@ func (l *ledger) done(g *genRec) bool {
 	case kindClean:
 		return l.has("apply/"+g.event.ID, "count/"+g.event.ID+"/processed")
 	case kindMalformed:
-		return l.has("error/" + g.rec.Kinesis.SequenceNumber)
+		return l.has("error/" + g.rec.SequenceNumber)
 	case kindUnknownVersion, kindInvalid:
-		return l.has("error/"+g.rec.Kinesis.SequenceNumber, "count/"+g.event.ID+"/failed")
+		return l.has("error/"+g.rec.SequenceNumber, "count/"+g.event.ID+"/failed")
 	case kindStarted:
 		return l.has("start/" + g.event.RunID)
 	case kindCompleted:
@@ -346,7 +345,7 @@ func runReliability(t *testing.T, st store.Store, cfg relConfig) {
 	got := map[string]store.Stage{}
 	bySeq := map[string]*genRec{}
 	for _, g := range sc.all {
-		bySeq[g.rec.Kinesis.SequenceNumber] = g
+		bySeq[g.rec.SequenceNumber] = g
 	}
 	for _, e := range items {
 		got[e.SequenceNumber] = e.Stage
@@ -384,10 +383,10 @@ func runReliability(t *testing.T, st store.Store, cfg relConfig) {
 func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genRec, rng *rand.Rand, stats *esmStats, margin time.Duration, cfg relConfig) {
 	replayed := make([]bool, len(recs))
 	nReplayed := 0
-	invoke := func(batch []*genRec, cut bool) lambdaevents.KinesisEventResponse {
-		ev := lambdaevents.KinesisEvent{Records: make([]lambdaevents.KinesisEventRecord, len(batch))}
+	invoke := func(batch []*genRec, cut bool) processor.Result {
+		recs := make([]processor.Record, len(batch))
 		for i, g := range batch {
-			ev.Records[i] = g.rec
+			recs[i] = g.rec
 		}
 		ctx := context.Background()
 		if cut {
@@ -395,17 +394,14 @@ func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genR
 			ctx, cancel = context.WithTimeout(ctx, margin+time.Duration(rng.IntN(2000))*time.Microsecond)
 			defer cancel()
 		}
-		resp, err := h.Handle(ctx, ev)
-		if err != nil {
-			t.Errorf("Handle returned %v", err)
-		}
+		res := h.Handle(ctx, recs)
 		stats.mu.Lock()
 		stats.invocations++
 		if cut {
 			stats.cutShort++
 		}
 		stats.mu.Unlock()
-		return resp
+		return res
 	}
 	replay := func(cp int) {
 		start := rng.IntN(cp)
@@ -429,12 +425,11 @@ func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genR
 			continue
 		}
 		batch := recs[cp:min(len(recs), cp+1+rng.IntN(cfg.maxBatch))]
-		resp := invoke(batch, rng.IntN(100) < 3)
+		res := invoke(batch, rng.IntN(100) < 3)
 		next := len(batch)
-		for _, f := range resp.BatchItemFailures {
-			i := slices.IndexFunc(batch, func(g *genRec) bool { return g.rec.Kinesis.SequenceNumber == f.ItemIdentifier })
-			if i < 0 {
-				t.Errorf("reported %q, not in the batch", f.ItemIdentifier)
+		for _, i := range res.Retry {
+			if i < 0 || i >= len(batch) {
+				t.Errorf("asked to retry record %d of a batch of %d", i, len(batch))
 				return
 			}
 			next = min(next, i)
@@ -442,7 +437,7 @@ func simulateShard(t *testing.T, h *processor.Handler, led *ledger, recs []*genR
 		for _, g := range batch[:next] {
 			if !led.done(g) {
 				t.Errorf("record %s (kind %d) is below the checkpoint but was not done: it would be lost",
-					g.rec.Kinesis.SequenceNumber, g.kind)
+					g.rec.SequenceNumber, g.kind)
 				return
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+	"github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 )
 
 func main() {
@@ -31,7 +32,7 @@ func main() {
 	}
 	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable})
 	h := processor.New(st, processor.Options{Logger: log, Metrics: os.Stdout, FunctionName: lambdacontext.FunctionName})
-	lambda.Start(h.Handle)
+	lambda.Start(lambdaadapter.Handler(h))
 }
 
 func fail(log *slog.Logger, what string, err error) {
