@@ -22,6 +22,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
+	sinklambda "github.com/scrape-pipeline/scrape-pipeline/services/errorsink/lambdaadapter"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
 	proclambda "github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
@@ -245,7 +246,7 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 		return nil, err
 	}
 	sink := errorsink.New(s.stream, s.tables, errorsink.Options{Logger: log.With("function", "errorsink")})
-	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sink.Handle, 5*time.Second, esm.Options{
+	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sinklambda.Handler(sink), 5*time.Second, esm.Options{
 		Name: "errorsink", FunctionARN: fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:errorsink-%s", cfg.Region, cfg.Suffix),
 		FunctionTimeout: cfg.FunctionTimeout, Region: cfg.Region, Logger: log.With("mapping", "errorsink"),
 	}); err != nil {
