@@ -23,8 +23,17 @@
 //   - Checkpoints are persisted per shard after each batch is disposed of;
 //     a batch in flight at a crash is delivered again (at least once).
 //
-// Events reach the handler shaped as Lambda shapes them: the mapping builds
-// the JSON that Lambda sends and unmarshals it into aws-lambda-go's types.
+// What devstack runs is what Lambda runs. A mapping takes the function
+// Lambda runs: the services' Lambda adapters (services/processor/lambdaadapter
+// and services/errorsink/lambdaadapter), the very functions their
+// cmd/lambda hand to lambda.Start. It invokes them as the Lambda runtime
+// does: it builds the event JSON Lambda sends (the fields, their names and
+// encodings), passes those bytes through aws-lambda-go's own handler
+// (lambda.NewHandler, the code behind lambda.Start), which decodes them
+// into aws-lambda-go's event type, calls the function and encodes its
+// response, and reads the partial batch response back from that JSON. The
+// adapters' mapping of Lambda's fields to the services' own types is
+// therefore exercised on every invocation, on a laptop as in Lambda.
 //
 // The on-failure record is the error sink's type (errorsink.OnFailure): the
 // mapping builds the very record the error sink decodes, with Lambda's
@@ -44,6 +53,7 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
@@ -81,8 +91,8 @@ type Destination interface {
 	Send(ctx context.Context, body []byte) error
 }
 
-// KinesisHandler is a Lambda function for Kinesis events: the processor's
-// Handle.
+// KinesisHandler is a Lambda function for Kinesis events: in devstack, the
+// processor's lambdaadapter.Handler, as in Lambda.
 type KinesisHandler func(context.Context, lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error)
 
 // Options are the parts of a mapping AWS takes from the function and the
@@ -128,7 +138,7 @@ type Kinesis struct {
 	cps       Checkpoints
 	set       contract.KinesisMapping
 	reportBIF bool
-	handler   KinesisHandler
+	handler   lambda.Handler // KinesisHandler behind aws-lambda-go's JSON
 	onFailure Destination
 	opts      Options
 
@@ -177,7 +187,7 @@ func NewKinesis(src KinesisSource, cps Checkpoints, set contract.KinesisMapping,
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("esm: %w", err)
 	}
-	m := &Kinesis{src: src, cps: cps, set: set, handler: handler, onFailure: onFailure, opts: opts, shards: map[string]*shardState{}}
+	m := &Kinesis{src: src, cps: cps, set: set, handler: lambda.NewHandler(handler), onFailure: onFailure, opts: opts, shards: map[string]*shardState{}}
 	for _, t := range set.FunctionResponseTypes {
 		m.reportBIF = m.reportBIF || t == contract.ReportBatchItemFailures
 	}
@@ -555,21 +565,37 @@ func lowestFailure(batch []stream.Stored, failures []lambdaevents.KinesisBatchIt
 	return lowest, true
 }
 
-// invoke calls the handler as Lambda would: the event through its JSON
-// form, a deadline, a request id, panics and timeouts as function errors.
-func (m *Kinesis) invoke(ctx context.Context, shard string, batch []stream.Stored) (resp lambdaevents.KinesisEventResponse, err error) {
-	ev, err := m.event(batch)
+// invoke calls the handler as Lambda would: the event's JSON in, the
+// response's JSON out, a deadline, a request id, panics and timeouts as
+// function errors.
+func (m *Kinesis) invoke(ctx context.Context, shard string, batch []stream.Stored) (lambdaevents.KinesisEventResponse, error) {
+	payload, err := payload(m.records(batch))
 	if err != nil {
-		return resp, err
+		return lambdaevents.KinesisEventResponse{}, err
 	}
-	return invoke(ctx, m.opts, func(ctx context.Context) (lambdaevents.KinesisEventResponse, error) {
-		return m.handler(ctx, ev)
+	return invoke[lambdaevents.KinesisEventResponse](ctx, m.opts, m.handler, payload)
+}
+
+// invoke runs h with payload under Lambda's conditions and decodes its
+// response into R, or returns a function error for an error, a panic or a
+// timeout.
+func invoke[R any](ctx context.Context, opts Options, h lambda.Handler, payload []byte) (R, error) {
+	return run(ctx, opts, func(ctx context.Context) (R, error) {
+		var resp R
+		out, err := h.Invoke(ctx, payload)
+		if err != nil {
+			return resp, err
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			return resp, fmt.Errorf("function response %.200q: %w", out, err)
+		}
+		return resp, nil
 	})
 }
 
-// invoke runs fn under Lambda's conditions and returns its result, or a
+// run runs fn under Lambda's conditions and returns its result, or a
 // function error for a panic or a timeout.
-func invoke[R any](ctx context.Context, opts Options, fn func(context.Context) (R, error)) (R, error) {
+func run[R any](ctx context.Context, opts Options, fn func(context.Context) (R, error)) (R, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.FunctionTimeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
@@ -630,13 +656,6 @@ type kinesisRecordJSON struct {
 	EventSourceARN    string `json:"eventSourceARN"`
 }
 
-// event builds the JSON Lambda would send for batch and decodes it into
-// aws-lambda-go's type, so the handler sees exactly what it would see in
-// Lambda.
-func (m *Kinesis) event(batch []stream.Stored) (lambdaevents.KinesisEvent, error) {
-	return lambdaEvent[lambdaevents.KinesisEvent](m.records(batch))
-}
-
 // records are batch's records as Lambda writes them in an event.
 func (m *Kinesis) records(batch []stream.Stored) []kinesisRecordJSON {
 	recs := make([]kinesisRecordJSON, len(batch))
@@ -658,18 +677,12 @@ func (m *Kinesis) records(batch []stream.Stored) []kinesisRecordJSON {
 	return recs
 }
 
-// lambdaEvent turns records, as Lambda writes them in JSON, into the event
-// type E of aws-lambda-go through that very JSON: {"Records": [...]}.
-func lambdaEvent[E, R any](recs []R) (E, error) {
-	var ev E
-	raw, err := json.Marshal(struct {
+// payload is the JSON event Lambda sends with records, as Lambda writes
+// them: {"Records": [...]}.
+func payload[R any](recs []R) ([]byte, error) {
+	return json.Marshal(struct {
 		Records []R `json:"Records"`
 	}{recs})
-	if err != nil {
-		return ev, err
-	}
-	err = json.Unmarshal(raw, &ev)
-	return ev, err
 }
 
 // invokeIdentity is the execution role Lambda names as the invoke identity.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -21,7 +22,8 @@ type SQSSource interface {
 	Notify() <-chan struct{}
 }
 
-// SQSHandler is a Lambda function for SQS events: the error sink's Handle.
+// SQSHandler is a Lambda function for SQS events: in devstack, the error
+// sink's lambdaadapter.Handler, as in Lambda.
 type SQSHandler func(context.Context, lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error)
 
 // SQS is an SQS event source mapping: messages a function fails (whole
@@ -32,7 +34,7 @@ type SQS struct {
 	q          SQSSource
 	set        contract.SQSMapping
 	reportBIF  bool
-	handler    SQSHandler
+	handler    lambda.Handler // SQSHandler behind aws-lambda-go's JSON
 	opts       Options
 	visibility time.Duration
 }
@@ -45,7 +47,7 @@ func NewSQS(q SQSSource, set contract.SQSMapping, handler SQSHandler, visibility
 	if set.BatchSize < 1 || set.BatchSize > 10_000 {
 		return nil, fmt.Errorf("esm: BatchSize %d not in 1..10000", set.BatchSize)
 	}
-	m := &SQS{q: q, set: set, handler: handler, opts: opts, visibility: visibility}
+	m := &SQS{q: q, set: set, handler: lambda.NewHandler(handler), opts: opts, visibility: visibility}
 	for _, t := range set.FunctionResponseTypes {
 		m.reportBIF = m.reportBIF || t == contract.ReportBatchItemFailures
 	}
@@ -93,9 +95,7 @@ func (m *SQS) Deliver(ctx context.Context, msgs []sqs.Message) {
 	ev, err := m.event(msgs)
 	var resp lambdaevents.SQSEventResponse
 	if err == nil {
-		resp, err = invoke(ctx, m.opts, func(ctx context.Context) (lambdaevents.SQSEventResponse, error) {
-			return m.handler(ctx, ev)
-		})
+		resp, err = invoke[lambdaevents.SQSEventResponse](ctx, m.opts, m.handler, ev)
 	}
 	if err != nil {
 		m.opts.Logger.Warn("function error: messages return after the visibility timeout", "mapping", m.opts.Name,
@@ -138,9 +138,8 @@ type sqsMessageJSON struct {
 	AWSRegion         string            `json:"awsRegion"`
 }
 
-// event builds the JSON Lambda sends for msgs and decodes it into
-// aws-lambda-go's type.
-func (m *SQS) event(msgs []sqs.Message) (lambdaevents.SQSEvent, error) {
+// event builds the JSON Lambda sends for msgs.
+func (m *SQS) event(msgs []sqs.Message) ([]byte, error) {
 	recs := make([]sqsMessageJSON, len(msgs))
 	for i, msg := range msgs {
 		recs[i] = sqsMessageJSON{
@@ -160,5 +159,5 @@ func (m *SQS) event(msgs []sqs.Message) (lambdaevents.SQSEvent, error) {
 			AWSRegion:         m.opts.Region,
 		}
 	}
-	return lambdaEvent[lambdaevents.SQSEvent](recs)
+	return payload(recs)
 }
