@@ -199,12 +199,38 @@ func TestLoadConfig(t *testing.T) {
 			name: "all set",
 			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
 				contract.EnvErrorsTable: "errors-x"},
-			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x"},
+			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x",
+				MaxClockSkew: processor.DefaultMaxClockSkew},
+		},
+		{
+			name: "clock skew set",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "90s"},
+			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x",
+				MaxClockSkew: 90 * time.Second},
 		},
 		{
 			name:    "every problem at once",
-			env:     map[string]string{contract.EnvMoviesTable: " "},
-			wantErr: "processor config: MOVIES_TABLE is required\nRUNS_TABLE is required\nERRORS_TABLE is required",
+			env:     map[string]string{contract.EnvMoviesTable: " ", contract.EnvMaxClockSkew: "-1m"},
+			wantErr: "processor config: MOVIES_TABLE is required\nRUNS_TABLE is required\nERRORS_TABLE is required\nMAX_CLOCK_SKEW -1m0s not in (0, 24h0m0s]",
+		},
+		{
+			name: "zero clock skew",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "0s"},
+			wantErr: "processor config: MAX_CLOCK_SKEW 0s not in (0, 24h0m0s]",
+		},
+		{
+			name: "absurd clock skew",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "8760h"},
+			wantErr: "processor config: MAX_CLOCK_SKEW 8760h0m0s not in (0, 24h0m0s]",
+		},
+		{
+			name: "clock skew that is no duration",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "5 minutes"},
+			wantErr: `processor config: MAX_CLOCK_SKEW: "5 minutes" is not a duration (e.g. 5m)`,
 		},
 	}
 	for _, tc := range tests {

@@ -19,8 +19,10 @@
 //     answer Applied, Duplicate or Stale; scrape.started → StartRun;
 //     scrape.completed → CompleteRun), its run progress counted; or a
 //     permanent failure (undecodable, unknown type or version, invalid,
-//     refused by the store for good: store.ErrInvalid) stored in errors
-//     and counted as failed for its run. Done records are not reported.
+//     from the future: stamped more than Options.MaxClockSkew ahead of
+//     the processor's clock, or refused by the store for good:
+//     store.ErrInvalid) stored in errors and counted as failed for its
+//     run. Done records are not reported.
 //   - failed: any other store failure (store.ErrTransient, the context's
 //     deadline or cancellation, a failed PutError, and every error the
 //     store did not classify, such as a missing IAM permission or a table

@@ -64,6 +64,10 @@ var _ Store = store.Store(nil)
 const (
 	DefaultConcurrency    = 16
 	DefaultDeadlineMargin = 2 * time.Second
+	// DefaultMaxClockSkew is how far ahead of the processor's clock an
+	// event's time may lie: the scraper's and the processor's clocks are
+	// both synchronised, so minutes are generous.
+	DefaultMaxClockSkew = 5 * time.Minute
 	// DefaultNamespace is the CloudWatch namespace of the metrics.
 	DefaultNamespace = "ScrapePipeline"
 )
@@ -95,7 +99,14 @@ type Options struct {
 	// "Function" dimension next to "Service": "processor".
 	Namespace    string
 	FunctionName string
-	// Now stamps error items and measures record age (default time.Now).
+	// MaxClockSkew: an event whose time lies more than this ahead of Now
+	// is a permanent failure (stage validate), never projected. Without
+	// the check, one event stamped in year 9999 would pin its movie: every
+	// later observation would look older and be dropped as stale. Default
+	// DefaultMaxClockSkew; values below 1 select the default.
+	MaxClockSkew time.Duration
+	// Now stamps error items, measures record age and judges events from
+	// the future (default time.Now).
 	Now func() time.Time
 }
 
@@ -105,6 +116,7 @@ type Handler struct {
 	store   Store
 	conc    int
 	margin  time.Duration
+	skew    time.Duration
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *emfWriter
@@ -112,12 +124,15 @@ type Handler struct {
 
 // New returns a Handler that writes to s.
 func New(s Store, o Options) *Handler {
-	h := &Handler{store: s, conc: o.Concurrency, margin: o.DeadlineMargin, log: o.Logger, now: o.Now}
+	h := &Handler{store: s, conc: o.Concurrency, margin: o.DeadlineMargin, skew: o.MaxClockSkew, log: o.Logger, now: o.Now}
 	if h.conc < 1 {
 		h.conc = DefaultConcurrency
 	}
 	if h.margin <= 0 {
 		h.margin = DefaultDeadlineMargin
+	}
+	if h.skew <= 0 {
+		h.skew = DefaultMaxClockSkew
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -167,6 +182,9 @@ type batch struct {
 	recs   []Record
 	res    []result
 	stopAt time.Time // zero: no deadline
+	// future: an event stamped after this comes from the future (the
+	// clock at the start of the batch plus the allowed skew).
+	future time.Time
 }
 
 // Handle projects recs, a batch of one stream's records in stream order,
@@ -178,7 +196,7 @@ type batch struct {
 // mapping (and devstack's) never does that.
 func (h *Handler) Handle(ctx context.Context, recs []Record) Result {
 	t0 := time.Now()
-	b := batch{h: h, recs: recs, res: make([]result, len(recs))}
+	b := batch{h: h, recs: recs, res: make([]result, len(recs)), future: h.now().Add(h.skew)}
 	work := ctx
 	if d, ok := ctx.Deadline(); ok {
 		b.stopAt = d.Add(-h.margin)
@@ -294,6 +312,11 @@ func (b *batch) process(ctx context.Context, i int) {
 	}
 	_, movie := e.Data.(events.MovieObserved)
 	id := ids{eventID: e.ID, runID: e.RunID, movie: movie}
+	if e.Time.After(b.future) {
+		b.permanent(ctx, i, store.StageValidate, fmt.Errorf("event time %s is more than %s ahead of the processor's clock (%s): a producer's clock is wrong",
+			e.Time.UTC().Format(time.RFC3339Nano), b.h.skew, b.future.Add(-b.h.skew).UTC().Format(time.RFC3339Nano)), id)
+		return
+	}
 	st := b.h.store
 	switch d := e.Data.(type) {
 	case events.MovieObserved:

@@ -31,7 +31,8 @@ func main() {
 		fail(log, "AWS configuration", err)
 	}
 	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable})
-	h := processor.New(st, processor.Options{Logger: log, Metrics: os.Stdout, FunctionName: lambdacontext.FunctionName})
+	h := processor.New(st, processor.Options{Logger: log, Metrics: os.Stdout, FunctionName: lambdacontext.FunctionName,
+		MaxClockSkew: cfg.MaxClockSkew})
 	lambda.Start(lambdaadapter.Handler(h))
 }
 
