@@ -88,7 +88,9 @@ func Response(recs []processor.Record, res processor.Result) events.KinesisEvent
 // (hand-made events) has no known shard.
 func shardID(rec *events.KinesisEventRecord) string {
 	id := rec.EventID
-	if seq := rec.Kinesis.SequenceNumber; seq != "" && strings.HasSuffix(id, ":"+seq) {
+	// Without concatenating ":"+seq: this runs for every record.
+	if seq := rec.Kinesis.SequenceNumber; seq != "" && len(id) > len(seq) &&
+		strings.HasSuffix(id, seq) && id[len(id)-len(seq)-1] == ':' {
 		return id[:len(id)-len(seq)-1]
 	}
 	if i := strings.LastIndexByte(id, ':'); i > 0 && strings.HasPrefix(id, "shardId-") {
