@@ -187,13 +187,14 @@ type batch struct {
 	future time.Time
 }
 
-// Handle projects recs, a batch of one stream's records in stream order,
-// and returns the records to deliver again (see the package documentation
-// for which ones) with the batch's figures. It has no error to return:
-// every record ends up projected, stored in errors or in Result.Retry.
-// Batches holding records of the same partition key must not run at the
-// same time, or their events could be applied out of order; Lambda's
-// mapping (and devstack's) never does that.
+// Handle projects recs and returns the records to deliver again (see the
+// package documentation for which ones) with the batch's figures. The
+// records of each partition key must be in stream order; a batch may mix
+// shards (Lambda's come from one, a replay's need not). Handle has no
+// error to return: every record ends up projected, stored in errors or in
+// Result.Retry. Batches holding records of the same partition key must not
+// run at the same time, or their events could be applied out of order;
+// Lambda's mapping (and devstack's) never does that.
 func (h *Handler) Handle(ctx context.Context, recs []Record) Result {
 	t0 := time.Now()
 	b := batch{h: h, recs: recs, res: make([]result, len(recs)), future: h.now().Add(h.skew)}

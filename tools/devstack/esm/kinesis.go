@@ -138,7 +138,7 @@ type Kinesis struct {
 	cps       Checkpoints
 	set       contract.KinesisMapping
 	reportBIF bool
-	handler   lambda.Handler // KinesisHandler behind aws-lambda-go's JSON
+	handler   KinesisHandler
 	onFailure Destination
 	opts      Options
 
@@ -187,7 +187,7 @@ func NewKinesis(src KinesisSource, cps Checkpoints, set contract.KinesisMapping,
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("esm: %w", err)
 	}
-	m := &Kinesis{src: src, cps: cps, set: set, handler: lambda.NewHandler(handler), onFailure: onFailure, opts: opts, shards: map[string]*shardState{}}
+	m := &Kinesis{src: src, cps: cps, set: set, handler: handler, onFailure: onFailure, opts: opts, shards: map[string]*shardState{}}
 	for _, t := range set.FunctionResponseTypes {
 		m.reportBIF = m.reportBIF || t == contract.ReportBatchItemFailures
 	}
@@ -576,13 +576,19 @@ func (m *Kinesis) invoke(ctx context.Context, shard string, batch []stream.Store
 	return invoke[lambdaevents.KinesisEventResponse](ctx, m.opts, m.handler, payload)
 }
 
-// invoke runs h with payload under Lambda's conditions and decodes its
-// response into R, or returns a function error for an error, a panic or a
-// timeout.
-func invoke[R any](ctx context.Context, opts Options, h lambda.Handler, payload []byte) (R, error) {
+// invoke runs fn, a typed Lambda function, with payload under Lambda's
+// conditions through aws-lambda-go's JSON handler and decodes its response
+// into R, or returns a function error for an error, a panic or a timeout.
+//
+// Each invocation gets its own lambda.Handler: the bytes Invoke returns
+// belong to a buffer that goes back to the handler's pool as Invoke
+// returns. The Lambda runtime invokes one event at a time; a mapping
+// invokes concurrently (shards, lanes), and a shared handler would let one
+// invocation overwrite another's response.
+func invoke[R any](ctx context.Context, opts Options, fn any, payload []byte) (R, error) {
 	return run(ctx, opts, func(ctx context.Context) (R, error) {
 		var resp R
-		out, err := h.Invoke(ctx, payload)
+		out, err := lambda.NewHandler(fn).Invoke(ctx, payload)
 		if err != nil {
 			return resp, err
 		}

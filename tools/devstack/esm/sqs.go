@@ -7,7 +7,6 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -34,7 +33,7 @@ type SQS struct {
 	q          SQSSource
 	set        contract.SQSMapping
 	reportBIF  bool
-	handler    lambda.Handler // SQSHandler behind aws-lambda-go's JSON
+	handler    SQSHandler
 	opts       Options
 	visibility time.Duration
 }
@@ -47,7 +46,7 @@ func NewSQS(q SQSSource, set contract.SQSMapping, handler SQSHandler, visibility
 	if set.BatchSize < 1 || set.BatchSize > 10_000 {
 		return nil, fmt.Errorf("esm: BatchSize %d not in 1..10000", set.BatchSize)
 	}
-	m := &SQS{q: q, set: set, handler: lambda.NewHandler(handler), opts: opts, visibility: visibility}
+	m := &SQS{q: q, set: set, handler: handler, opts: opts, visibility: visibility}
 	for _, t := range set.FunctionResponseTypes {
 		m.reportBIF = m.reportBIF || t == contract.ReportBatchItemFailures
 	}
