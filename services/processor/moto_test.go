@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 // TestReliabilityOnMoto runs the reliability scenario on the DynamoDB
 // adapter against moto_server: the same faults, replays, deadline cuts and
 // checks as on the embedded store, over 200 events (2 runs of 100 movies,
-// so that duplicates and stale events occur; about 360 deliveries and 750
+// so that duplicates and stale events occur; about 360 deliveries and 700
 // DynamoDB calls), which is what proves the adapter's conditional writes
 // and transactions under faults. The large campaigns run on the embedded
 // store (TestReliability): moto deep-copies the runs table on every
