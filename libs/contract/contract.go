@@ -40,6 +40,10 @@ const (
 	// EnvCORSOrigins is a comma-separated list of origins the query API
 	// allows (default: none).
 	EnvCORSOrigins = "CORS_ORIGINS"
+	// EnvMaxClockSkew is how far ahead of the processor's clock an event's
+	// time may lie before the event is refused as coming from the future
+	// (a Go duration, default 5m).
+	EnvMaxClockSkew = "MAX_CLOCK_SKEW"
 )
 
 // Base names of the stack's data resources. The deployed name is

@@ -23,6 +23,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo/dynamotest"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink/lambdaadapter"
 )
 
 func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
@@ -109,8 +110,9 @@ func TestOnEmulators(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := errorsink.New(reader, st, errorsink.Options{Logger: quiet})
-	resp, err := h.Handle(ctx, lambdaevents.SQSEvent{Records: msgs})
+	// Through the Lambda adapter, as the function runs.
+	h := lambdaadapter.Handler(errorsink.New(reader, st, errorsink.Options{Logger: quiet}))
+	resp, err := h(ctx, lambdaevents.SQSEvent{Records: msgs})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Handle = %+v, %v; want no failures", resp, err)
 	}

@@ -1,10 +1,16 @@
 // Package errorsink stores the records that the processor's event source
 // mapping gave up on. Lambda sends the on-failure destination (an SQS
-// queue) only the batch's metadata (see [OnFailure]); the handler reads
-// the records themselves back from the stream by shard and sequence range
-// and puts each one in the errors table, so that nothing is silently
-// dropped. The Lambda entry point (cmd/lambda) and devstack call the same
-// [Handler].
+// queue) only the batch's metadata (see [OnFailure], the one definition of
+// that record: devstack's mapping builds it too); the handler reads the
+// records themselves back from the stream by shard and sequence range and
+// puts each one in the errors table, so that nothing is silently dropped.
+//
+// The core takes the project's own types: [Handler.Handle] takes the
+// queue's [Message]s and returns a [Result]. Lambda's SQS event stays in
+// package lambdaadapter, which maps it in and the partial batch response
+// out; the Lambda entry point (cmd/lambda) hands its function to
+// lambda.Start and devstack's SQS mapping invokes that same function with
+// the same event JSON.
 //
 // # What each message becomes
 //
@@ -50,10 +56,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
-
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
@@ -124,11 +127,34 @@ func New(r stream.RangeReader, s Store, o Options) *Handler {
 	return h
 }
 
-// Handle stores the records of each message of ev and reports the
-// messages it could not finish as batch item failures. It never returns a
-// non-nil error: that would make Lambda retry every message of the batch.
-func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	resp := lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
+// Message is one on-failure message as the queue delivered it.
+type Message struct {
+	// ID is the queue's message id: it names the message in Result and
+	// the item of an unusable message.
+	ID string
+	// Body is the message's body: an on-failure record (see OnFailure) or,
+	// if something else was sent to the queue, anything.
+	Body []byte
+	// SentAt is when the queue received the message (SQS's SentTimestamp);
+	// zero when unknown. It stamps the items of a message whose record
+	// carries no time.
+	SentAt time.Time
+}
+
+// Result is what Handle reports of a batch of messages.
+type Result struct {
+	// Retry holds, in batch order, the index in the batch of every message
+	// whose items could not all be stored (a store or read failure, the
+	// deadline). They must be delivered again; storing a message again
+	// yields the same items. Nil when every message is done.
+	Retry []int
+}
+
+// Handle stores the records of each message of msgs and reports the
+// messages it could not finish. It has no error to return: every message
+// is either stored or in Result.Retry.
+func (h *Handler) Handle(ctx context.Context, msgs []Message) Result {
+	var res Result
 	work := ctx
 	var stopAt time.Time
 	if d, ok := ctx.Deadline(); ok {
@@ -137,7 +163,7 @@ func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdae
 		work, cancel = context.WithDeadline(ctx, d.Add(-h.margin/4))
 		defer cancel()
 	}
-	for _, msg := range ev.Records {
+	for i, msg := range msgs {
 		var err error
 		if work.Err() != nil || (!stopAt.IsZero() && !time.Now().Before(stopAt)) {
 			err = errors.New("not started: the deadline is near")
@@ -146,22 +172,22 @@ func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdae
 		}
 		if err != nil {
 			h.log.LogAttrs(ctx, slog.LevelWarn, "on-failure message not stored, it will be retried",
-				slog.String("message_id", msg.MessageId), slog.String("error", err.Error()))
-			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+				slog.String("message_id", msg.ID), slog.String("error", err.Error()))
+			res.Retry = append(res.Retry, i)
 		}
 	}
-	return resp, nil
+	return res
 }
 
 // message stores what one message describes; an error means it must be
 // retried.
-func (h *Handler) message(ctx context.Context, msg lambdaevents.SQSMessage) (err error) {
+func (h *Handler) message(ctx context.Context, msg Message) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	body := []byte(msg.Body)
+	body := msg.Body
 	of, derr := DecodeOnFailure(body)
 	at := h.failureTime(of, msg)
 	if derr != nil {
@@ -193,12 +219,12 @@ func (h *Handler) message(ctx context.Context, msg lambdaevents.SQSMessage) (err
 			return fmt.Errorf("store range item: %w", err)
 		}
 		h.log.LogAttrs(ctx, slog.LevelWarn, "records of a discarded batch are missing from the stream",
-			slog.String("message_id", msg.MessageId), slog.String("shard_id", b.ShardID),
+			slog.String("message_id", msg.ID), slog.String("shard_id", b.ShardID),
 			slog.String("start_sequence_number", b.StartSequenceNumber), slog.String("end_sequence_number", b.EndSequenceNumber),
 			slog.Int("read", read), slog.Int("batch_size", b.BatchSize), slog.String("error_id", item.ID))
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "discarded batch stored in errors",
-		slog.String("message_id", msg.MessageId), slog.String("condition", rc.Condition),
+		slog.String("message_id", msg.ID), slog.String("condition", rc.Condition),
 		slog.Int("attempts", rc.ApproximateInvokeCount), slog.String("shard_id", b.ShardID),
 		slog.String("start_sequence_number", b.StartSequenceNumber), slog.String("end_sequence_number", b.EndSequenceNumber),
 		slog.Int("records", read))
@@ -303,11 +329,11 @@ func (h *Handler) undecodable(ctx context.Context, item store.ErrorItem, raw []b
 }
 
 // badMessage stores a message that does not locate any records.
-func (h *Handler) badMessage(ctx context.Context, msg lambdaevents.SQSMessage, of OnFailure, at time.Time, cause error) error {
+func (h *Handler) badMessage(ctx context.Context, msg Message, of OnFailure, at time.Time, cause error) error {
 	item := h.item(of, at)
-	item.ID = store.ErrorID(store.StageRetriesExhausted, "", "", "sqs-message:"+msg.MessageId)
+	item.ID = store.ErrorID(store.StageRetriesExhausted, "", "", "sqs-message:"+msg.ID)
 	item.Reason = "unusable on-failure message, its records were not read back: " + clipText(cause.Error())
-	item.Payload = clipPayload([]byte(msg.Body))
+	item.Payload = clipPayload(msg.Body)
 	item.PayloadSize = len(msg.Body)
 	// Only what passed the checks names a table key or a stream.
 	if checkToken("", item.ShardID, maxShardID, true) != nil {
@@ -324,7 +350,7 @@ func (h *Handler) badMessage(ctx context.Context, msg lambdaevents.SQSMessage, o
 		return fmt.Errorf("store unusable message: %w", err)
 	}
 	h.log.LogAttrs(ctx, slog.LevelError, "unusable on-failure message stored in errors",
-		slog.String("message_id", msg.MessageId), slog.String("error_id", item.ID), slog.String("reason", item.Reason))
+		slog.String("message_id", msg.ID), slog.String("error_id", item.ID), slog.String("reason", item.Reason))
 	return nil
 }
 
@@ -345,12 +371,12 @@ func (h *Handler) item(of OnFailure, at time.Time) store.ErrorItem {
 // failureTime is when the mapping gave up: the record's timestamp, else
 // when SQS received the message, else now. Using the message's own time
 // makes the items of a redelivered message identical.
-func (h *Handler) failureTime(of OnFailure, msg lambdaevents.SQSMessage) time.Time {
+func (h *Handler) failureTime(of OnFailure, msg Message) time.Time {
 	if t := of.Timestamp; !t.IsZero() && t.Year() > 2000 && t.Year() < 10000 {
 		return t.UTC()
 	}
-	if ms, err := strconv.ParseInt(msg.Attributes["SentTimestamp"], 10, 64); err == nil && ms > 0 {
-		return time.UnixMilli(ms).UTC()
+	if !msg.SentAt.IsZero() {
+		return msg.SentAt.UTC()
 	}
 	return h.now().UTC()
 }

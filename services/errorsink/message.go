@@ -17,6 +17,12 @@ import (
 // invocation record" in
 // https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html
 // (testdata/onfailure-kinesis.json is that example).
+//
+// It is the one definition of that record in the repository: the error
+// sink decodes it (DecodeOnFailure) and devstack's event source mapping
+// builds and sends it. It encodes as Lambda writes it, times in UTC with
+// three fraction digits ("2019-11-14T00:38:06.021Z"; a time with more
+// precision keeps it, so decoding what it encodes gives the same value).
 type OnFailure struct {
 	RequestContext   RequestContext   `json:"requestContext"`
 	ResponseContext  ResponseContext  `json:"responseContext"`
@@ -56,6 +62,45 @@ type KinesisBatchInfo struct {
 	ApproximateArrivalOfLastRecord  time.Time `json:"approximateArrivalOfLastRecord"`
 	BatchSize                       int       `json:"batchSize"`
 	StreamARN                       string    `json:"streamArn"`
+}
+
+// MarshalJSON encodes of as Lambda writes it (see OnFailure).
+func (of OnFailure) MarshalJSON() ([]byte, error) {
+	type plain OnFailure // without this method
+	return json.Marshal(struct {
+		plain
+		Timestamp lambdaTime `json:"timestamp"`
+	}{plain(of), lambdaTime(of.Timestamp)})
+}
+
+// MarshalJSON encodes b as Lambda writes it (see OnFailure).
+func (b KinesisBatchInfo) MarshalJSON() ([]byte, error) {
+	type plain KinesisBatchInfo // without this method
+	return json.Marshal(struct {
+		plain
+		First lambdaTime `json:"approximateArrivalOfFirstRecord"`
+		Last  lambdaTime `json:"approximateArrivalOfLastRecord"`
+	}{plain(b), lambdaTime(b.ApproximateArrivalOfFirstRecord), lambdaTime(b.ApproximateArrivalOfLastRecord)})
+}
+
+// lambdaTime is a time as Lambda writes it in invocation records:
+// millisecond precision, always three digits. A time with a finer fraction
+// keeps it (RFC 3339 with nanoseconds), one with an offset keeps its
+// offset, so that nothing is lost.
+type lambdaTime time.Time
+
+// lambdaTimeLayout is RFC 3339 with exactly three fraction digits.
+const lambdaTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func (t lambdaTime) MarshalJSON() ([]byte, error) {
+	tt := time.Time(t)
+	if tt.Nanosecond()%int(time.Millisecond) != 0 {
+		return tt.MarshalJSON()
+	}
+	if y := tt.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("time %v: year outside 0..9999", tt)
+	}
+	return json.Marshal(tt.Format(lambdaTimeLayout))
 }
 
 // Limits of the fields DecodeOnFailure accepts.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,28 +54,69 @@ func TestDecodeDocumentedMessage(t *testing.T) {
 	if diff := cmp.Diff(documented, got); diff != "" {
 		t.Errorf("decoded (-want +got):\n%s", diff)
 	}
-	// Every field of the documented JSON has a home in the Go type: a
-	// round trip keeps every key.
+	// Every field of the documented JSON has a home in the Go type, and
+	// the type encodes as Lambda writes it: a round trip gives the
+	// documented JSON back, key for key and value for value (times with
+	// their three fraction digits).
 	var want, back map[string]any
-	_ = json.Unmarshal(readDocumented(t), &want)
-	b, _ := json.Marshal(got)
-	_ = json.Unmarshal(b, &back)
-	if diff := cmp.Diff(keyPaths("", want), keyPaths("", back)); diff != "" {
-		t.Errorf("round trip keys (-documented +re-encoded):\n%s", diff)
+	if err := json.Unmarshal(readDocumented(t), &want); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, back); diff != "" {
+		t.Errorf("round trip (-documented +re-encoded):\n%s", diff)
 	}
 }
 
-// keyPaths lists the paths of every key of a JSON object tree.
-func keyPaths(prefix string, m map[string]any) []string {
-	var out []string
-	for k, v := range m {
-		out = append(out, prefix+k)
-		if sub, ok := v.(map[string]any); ok {
-			out = append(out, keyPaths(prefix+k+".", sub)...)
-		}
+// TestOnFailureTimes: times are written as Lambda writes them, three
+// fraction digits in UTC, and a finer or zoned time loses nothing.
+func TestOnFailureTimes(t *testing.T) {
+	tests := []struct {
+		name string
+		at   time.Time
+		want string
+	}{
+		{"milliseconds", time.Date(2019, 11, 14, 0, 38, 6, 21e6, time.UTC), `"2019-11-14T00:38:06.021Z"`},
+		{"whole second", time.Date(2019, 11, 14, 0, 38, 6, 0, time.UTC), `"2019-11-14T00:38:06.000Z"`},
+		{"finer than milliseconds", time.Date(2019, 11, 14, 0, 38, 6, 21_000_500, time.UTC), `"2019-11-14T00:38:06.0210005Z"`},
+		{"with an offset", time.Date(2019, 11, 14, 1, 38, 6, 21e6, time.FixedZone("", 3600)), `"2019-11-14T01:38:06.021+01:00"`},
+		{"zero", time.Time{}, `"0001-01-01T00:00:00.000Z"`},
 	}
-	slices.Sort(out)
-	return out
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			of := documented
+			of.Timestamp, of.KinesisBatchInfo.ApproximateArrivalOfLastRecord = tc.at, tc.at
+			b, err := json.Marshal(of)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raw struct {
+				Timestamp json.RawMessage `json:"timestamp"`
+				Batch     struct {
+					Last json.RawMessage `json:"approximateArrivalOfLastRecord"`
+				} `json:"KinesisBatchInfo"`
+			}
+			if err := json.Unmarshal(b, &raw); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{tc.want, tc.want}, []string{string(raw.Timestamp), string(raw.Batch.Last)}); diff != "" {
+				t.Errorf("encoded times (-want +got):\n%s", diff)
+			}
+			var back errorsink.OnFailure
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(of, back); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // edit returns the documented message with fn applied to its JSON tree.

@@ -3,34 +3,26 @@ package processor_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
-	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
 var quiet = slog.New(slog.DiscardHandler)
 
 // distinctBatch is n movie events of n different movies of one run.
-func distinctBatch(t testing.TB, n int) []lambdaevents.KinesisEventRecord {
-	var recs []lambdaevents.KinesisEventRecord
+func distinctBatch(t testing.TB, n int) []processor.Record {
+	var recs []processor.Record
 	for i := range n {
 		e := movieEvent("run-20261127-042000-cccccccc", t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("movie-%04d", i), i)
-		recs = append(recs, kinesisRecord(testShard, i, e.Subject, mustEncode(t, e)))
+		recs = append(recs, record(testShard, i, e.Subject, mustEncode(t, e)))
 	}
 	return recs
 }
@@ -42,15 +34,8 @@ func TestHandleDeadline(t *testing.T) {
 		recs := distinctBatch(t, 5)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		resp, err := h.Handle(ctx, lambdaevents.KinesisEvent{Records: recs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []string
-		for _, r := range recs {
-			want = append(want, r.Kinesis.SequenceNumber)
-		}
-		if diff := cmp.Diff(want, itemIDs(resp)); diff != "" {
+		res := h.Handle(ctx, recs)
+		if diff := cmp.Diff([]int{0, 1, 2, 3, 4}, res.Retry); diff != "" {
 			t.Errorf("failures (-want +got):\n%s", diff)
 		}
 		if got := allMovies(t, mem); len(got) != 0 {
@@ -68,14 +53,11 @@ func TestHandleDeadline(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 550*time.Millisecond)
 		defer cancel()
 		deadline, _ := ctx.Deadline()
-		resp, err := h.Handle(ctx, lambdaevents.KinesisEvent{Records: recs})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := h.Handle(ctx, recs)
 		if time.Now().After(deadline) {
 			t.Errorf("Handle returned after the deadline")
 		}
-		got := itemIDs(resp)
+		got := retried(recs, res)
 		if len(got) == 0 || len(got) == len(recs) {
 			t.Fatalf("%d of %d records reported, want some but not all", len(got), len(recs))
 		}
@@ -84,7 +66,7 @@ func TestHandleDeadline(t *testing.T) {
 		done := len(recs) - len(got)
 		var tail []string
 		for _, r := range recs[done:] {
-			tail = append(tail, r.Kinesis.SequenceNumber)
+			tail = append(tail, r.SequenceNumber)
 		}
 		if diff := cmp.Diff(tail, got); diff != "" {
 			t.Errorf("reported records are not the tail of the batch (-want +got):\n%s", diff)
@@ -101,14 +83,11 @@ func TestHandleDeadline(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 		defer cancel()
 		deadline, _ := ctx.Deadline()
-		resp, err := h.Handle(ctx, lambdaevents.KinesisEvent{Records: recs})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := h.Handle(ctx, recs)
 		if time.Now().After(deadline) {
 			t.Errorf("Handle returned after the deadline")
 		}
-		if got := len(resp.BatchItemFailures); got != 3 {
+		if got := len(res.Retry); got != 3 {
 			t.Errorf("%d records reported, want 3", got)
 		}
 	})
@@ -116,7 +95,7 @@ func TestHandleDeadline(t *testing.T) {
 
 func TestHandleOrderAndConcurrency(t *testing.T) {
 	const keys, perKey, conc = 24, 20, 6
-	var recs []lambdaevents.KinesisEventRecord
+	var recs []processor.Record
 	want := map[string][]string{}
 	for j := range perKey {
 		for k := range keys {
@@ -124,14 +103,13 @@ func TestHandleOrderAndConcurrency(t *testing.T) {
 			run := fmt.Sprintf("run-20261127-%06d-cccccccc", j)
 			e := movieEvent(run, t0.Add(time.Duration(j)*time.Minute), id, j)
 			want[id] = append(want[id], e.ID)
-			recs = append(recs, kinesisRecord(testShard, len(recs), id, mustEncode(t, e)))
+			recs = append(recs, record(testShard, len(recs), id, mustEncode(t, e)))
 		}
 	}
 	w := &watchStore{Store: embedded.NewMemory(), delay: 200 * time.Microsecond}
 	h := processor.New(w, processor.Options{Concurrency: conc, Logger: quiet})
-	resp, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: recs})
-	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("Handle = %v, %v; want no failures", resp, err)
+	if res := h.Handle(context.Background(), recs); len(res.Retry) != 0 {
+		t.Fatalf("Handle = %+v, want no records to retry", res)
 	}
 	if w.maxPerKey != 1 {
 		t.Errorf("up to %d events of one key were applied at once, want 1", w.maxPerKey)
@@ -142,79 +120,6 @@ func TestHandleOrderAndConcurrency(t *testing.T) {
 	if diff := cmp.Diff(want, w.order); diff != "" {
 		t.Errorf("order of events per key (-want +got):\n%s", diff)
 	}
-}
-
-// recorded is what the golden file of a recorded event holds.
-type recorded struct {
-	Response lambdaevents.KinesisEventResponse `json:"response"`
-	Metrics  processor.Metrics                 `json:"metrics"`
-	Movies   []store.Movie                     `json:"movies"`
-	Run      store.Run                         `json:"run"`
-	Errors   []store.ErrorItem                 `json:"errors"`
-}
-
-// TestRecordedEvent feeds the Lambda event of testdata/kinesis-event.json
-// (golden events of libs/events, and bad ones, as Lambda delivers them)
-// through the handler and compares everything it wrote with
-// testdata/kinesis-event.golden.json (rewrite with -update).
-func TestRecordedEvent(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "kinesis-event.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev lambdaevents.KinesisEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	mem := embedded.NewMemory(embedded.WithClock(func() time.Time { return now }))
-	var metrics metricsSink
-	h := processor.New(mem, processor.Options{Logger: quiet, Metrics: &metrics, Now: func() time.Time { return now }})
-	resp, err := h.Handle(context.Background(), ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := recorded{Response: resp, Errors: allErrors(t, mem)}
-	for _, m := range allMovies(t, mem) {
-		got.Movies = append(got.Movies, m)
-	}
-	slices.SortFunc(got.Movies, func(a, b store.Movie) int { return cmpString(a.ID, b.ID) })
-	if got.Run, err = mem.GetRun(context.Background(), "run-20261127-042000-3f9a2c1b"); err != nil {
-		t.Fatal(err)
-	}
-	if len(metrics.lines) != 1 {
-		t.Fatalf("%d metrics lines, want 1", len(metrics.lines))
-	}
-	got.Metrics = metrics.lines[0].Metrics
-	got.Metrics.BatchDurationMs = 0
-
-	golden := filepath.Join("testdata", "kinesis-event.golden.json")
-	if *update {
-		b, _ := json.MarshalIndent(got, "", "  ")
-		if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	var want recorded
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("state after the recorded event (-want +got):\n%s", diff)
-	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // metricsSink collects EMF lines and checks their shape.
@@ -248,13 +153,14 @@ func TestMetricsLine(t *testing.T) {
 	h := processor.New(embedded.NewMemory(), processor.Options{
 		Logger: quiet, Metrics: &sink, FunctionName: "processor-courseX", Now: func() time.Time { return now }})
 	recs := distinctBatch(t, 3)
-	if _, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: recs}); err != nil {
-		t.Fatal(err)
-	}
+	res := h.Handle(context.Background(), recs)
 	if len(sink.lines) != 1 {
 		t.Fatalf("%d lines, want 1", len(sink.lines))
 	}
 	l := sink.lines[0]
+	if diff := cmp.Diff(l.Metrics, res.Metrics); diff != "" {
+		t.Errorf("Result.Metrics differ from the metrics line (-line +result):\n%s", diff)
+	}
 	if l.AWS.Timestamp != now.UnixMilli() || l.Service != "processor" || l.Function != "processor-courseX" {
 		t.Errorf("line metadata = %d %q %q", l.AWS.Timestamp, l.Service, l.Function)
 	}
@@ -275,7 +181,7 @@ func TestMetricsLine(t *testing.T) {
 	if len(d[0].Metrics) != len(top) {
 		t.Errorf("%d metrics declared, %d values", len(d[0].Metrics), len(top))
 	}
-	// The oldest record arrived at t0 (kinesisRecord), the clock says now.
+	// The oldest record arrived at t0 (record), the clock says now.
 	if want := float64(now.Sub(t0).Milliseconds()); l.OldestRecordAgeMs != want {
 		t.Errorf("OldestRecordAgeMs = %v, want %v", l.OldestRecordAgeMs, want)
 	}
@@ -293,12 +199,38 @@ func TestLoadConfig(t *testing.T) {
 			name: "all set",
 			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
 				contract.EnvErrorsTable: "errors-x"},
-			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x"},
+			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x",
+				MaxClockSkew: processor.DefaultMaxClockSkew},
+		},
+		{
+			name: "clock skew set",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "90s"},
+			want: processor.Config{MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x",
+				MaxClockSkew: 90 * time.Second},
 		},
 		{
 			name:    "every problem at once",
-			env:     map[string]string{contract.EnvMoviesTable: " "},
-			wantErr: "processor config: MOVIES_TABLE is required\nRUNS_TABLE is required\nERRORS_TABLE is required",
+			env:     map[string]string{contract.EnvMoviesTable: " ", contract.EnvMaxClockSkew: "-1m"},
+			wantErr: "processor config: MOVIES_TABLE is required\nRUNS_TABLE is required\nERRORS_TABLE is required\nMAX_CLOCK_SKEW -1m0s not in (0, 24h0m0s]",
+		},
+		{
+			name: "zero clock skew",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "0s"},
+			wantErr: "processor config: MAX_CLOCK_SKEW 0s not in (0, 24h0m0s]",
+		},
+		{
+			name: "absurd clock skew",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "8760h"},
+			wantErr: "processor config: MAX_CLOCK_SKEW 8760h0m0s not in (0, 24h0m0s]",
+		},
+		{
+			name: "clock skew that is no duration",
+			env: map[string]string{contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x",
+				contract.EnvErrorsTable: "errors-x", contract.EnvMaxClockSkew: "5 minutes"},
+			wantErr: `processor config: MAX_CLOCK_SKEW: "5 minutes" is not a duration (e.g. 5m)`,
 		},
 	}
 	for _, tc := range tests {

@@ -12,25 +12,36 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+	"github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 )
 
 // benchBatch is a batch of n movie.observed events of distinct movies,
-// spread over a few runs, as the scraper publishes them.
+// spread over a few runs, as the scraper publishes them and Lambda
+// delivers them.
 func benchBatch(b *testing.B, n int) lambdaevents.KinesisEvent {
 	ev := lambdaevents.KinesisEvent{Records: make([]lambdaevents.KinesisEventRecord, n)}
 	for i := range n {
 		run := fmt.Sprintf("run-20261127-%06d-cccccccc", i/250)
 		e := movieEvent(run, t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("movie-%05d", i), i)
-		ev.Records[i] = kinesisRecord(testShard, i, e.Subject, mustEncode(b, e))
+		seq := seqNumber(i)
+		ev.Records[i] = lambdaevents.KinesisEventRecord{
+			AwsRegion: "eu-west-2", EventID: testShard + ":" + seq, EventName: "aws:kinesis:record",
+			EventSource: "aws:kinesis", EventSourceArn: testStreamARN, EventVersion: "1.0",
+			Kinesis: lambdaevents.KinesisRecord{
+				ApproximateArrivalTimestamp: lambdaevents.SecondsEpochTime{Time: t0.Add(time.Duration(i) * time.Millisecond)},
+				Data:                        mustEncode(b, e), PartitionKey: e.Subject, SequenceNumber: seq, KinesisSchemaVersion: "1.0",
+			},
+		}
 	}
 	return ev
 }
 
 // BenchmarkHandle measures the processor's CPU and allocations per
 // record on the embedded memory store, for Lambda's default batch size
-// (100) and a large one (1,000). Every batch goes to a fresh store, so
-// every record is applied, counted and written (no duplicate shortcut).
-// The store's own work is included.
+// (100) and a large one (1,000), along Lambda's path: the Kinesis event
+// through lambdaadapter into the core and the response back. Every batch
+// goes to a fresh store, so every record is applied, counted and written
+// (no duplicate shortcut). The store's own work is included.
 func BenchmarkHandle(b *testing.B) {
 	for _, size := range []int{100, 1000} {
 		for _, conc := range []int{1, processor.DefaultConcurrency} {
@@ -42,11 +53,11 @@ func BenchmarkHandle(b *testing.B) {
 				b.ResetTimer()
 				for b.Loop() {
 					b.StopTimer()
-					h := processor.New(embedded.NewMemory(), processor.Options{Concurrency: conc, Logger: quiet, Metrics: io.Discard})
+					h := lambdaadapter.Handler(processor.New(embedded.NewMemory(), processor.Options{Concurrency: conc, Logger: quiet, Metrics: io.Discard}))
 					runtime.ReadMemStats(&ms)
 					before := ms.Mallocs
 					b.StartTimer()
-					resp, _ := h.Handle(ctx, ev)
+					resp, _ := h(ctx, ev)
 					b.StopTimer()
 					runtime.ReadMemStats(&ms)
 					mallocs += ms.Mallocs - before
@@ -73,10 +84,10 @@ func BenchmarkLatencyBound(b *testing.B) {
 			ctx := context.Background()
 			for b.Loop() {
 				b.StopTimer()
-				h := processor.New(slowStore{embedded.NewMemory(), 2 * time.Millisecond},
-					processor.Options{Concurrency: conc, Logger: quiet, Metrics: io.Discard})
+				h := lambdaadapter.Handler(processor.New(slowStore{embedded.NewMemory(), 2 * time.Millisecond},
+					processor.Options{Concurrency: conc, Logger: quiet, Metrics: io.Discard}))
 				b.StartTimer()
-				if resp, _ := h.Handle(ctx, ev); len(resp.BatchItemFailures) != 0 {
+				if resp, _ := h(ctx, ev); len(resp.BatchItemFailures) != 0 {
 					b.Fatalf("%d failures", len(resp.BatchItemFailures))
 				}
 			}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
@@ -30,9 +29,9 @@ func TestStoreErrorClassification(t *testing.T) {
 	run := "run-20261127-042000-aaaaaaaa"
 	alien := movieEvent(run, t0, "alien-1979", 1)
 	heat := movieEvent(run, t0.Add(time.Second), "heat-1995", 3)
-	recs := []lambdaevents.KinesisEventRecord{
-		kinesisRecord(testShard, 0, alien.Subject, mustEncode(t, alien)),
-		kinesisRecord(testShard, 1, heat.Subject, mustEncode(t, heat)),
+	recs := []processor.Record{
+		record(testShard, 0, alien.Subject, mustEncode(t, alien)),
+		record(testShard, 1, heat.Subject, mustEncode(t, heat)),
 	}
 	tests := []struct {
 		name       string
@@ -62,12 +61,9 @@ func TestStoreErrorClassification(t *testing.T) {
 				return fault{}
 			}}
 			h := processor.New(fs, processor.Options{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
-			resp, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: recs})
-			if err != nil {
-				t.Fatalf("Handle returned error %v", err)
-			}
-			if diff := cmp.Diff(tt.wantFailed, itemIDs(resp)); diff != "" {
-				t.Errorf("batch item failures (-want +got):\n%s", diff)
+			res := h.Handle(context.Background(), recs)
+			if diff := cmp.Diff(tt.wantFailed, retried(recs, res)); diff != "" {
+				t.Errorf("records to retry (-want +got):\n%s", diff)
 			}
 			var stages []store.Stage
 			for _, e := range allErrors(t, mem) {
@@ -139,21 +135,17 @@ func (d *deniedDynamo) TransactWriteItems(_ context.Context, in *dynamodb.Transa
 // stream into errors past the checkpoint.
 func TestAccessDeniedOnDynamo(t *testing.T) {
 	run := "run-20261127-042000-aaaaaaaa"
-	var recs []lambdaevents.KinesisEventRecord
+	var recs []processor.Record
 	for i, id := range []string{"alien-1979", "heat-1995", "ran-1985"} {
 		e := movieEvent(run, t0.Add(time.Duration(i)*time.Second), id, i+1)
-		recs = append(recs, kinesisRecord(testShard, i, e.Subject, mustEncode(t, e)))
+		recs = append(recs, record(testShard, i, e.Subject, mustEncode(t, e)))
 	}
 	client := &deniedDynamo{}
 	st := dynamo.New(client, dynamo.Tables{Movies: "movies-t", Runs: "runs-t", Errors: "errors-t"})
 	h := processor.New(st, processor.Options{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
-	resp, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: recs})
-	if err != nil {
-		t.Fatalf("Handle returned error %v", err)
-	}
-	want := []string{seqNumber(0), seqNumber(1), seqNumber(2)}
-	if diff := cmp.Diff(want, itemIDs(resp)); diff != "" {
-		t.Errorf("batch item failures (-want +got):\n%s", diff)
+	res := h.Handle(context.Background(), recs)
+	if diff := cmp.Diff([]int{0, 1, 2}, res.Retry); diff != "" {
+		t.Errorf("records to retry (-want +got):\n%s", diff)
 	}
 	client.mu.Lock()
 	defer client.mu.Unlock()

@@ -1,8 +1,15 @@
 // Package processor turns batches of Kinesis records into the pipeline's
 // projections (movies, runs) and puts every record that can never be
 // projected into the errors table, so that no record blocks its shard and
-// none is lost. The Lambda entry point (cmd/lambda) and devstack's event
-// source mapping call the same [Handler].
+// none is lost.
+//
+// The core takes the project's own types: [Handler.Handle] takes a batch
+// of [Record]s and returns a [Result]. Lambda's event types stay in package
+// lambdaadapter, which maps a Kinesis event in and the partial batch
+// response out; the Lambda entry point (cmd/lambda) hands its function to
+// lambda.Start and devstack's event source mapping invokes that same
+// function with the same event JSON. tools/replay calls the core directly
+// with the records of the archive.
 //
 // # Outcomes of a record
 //
@@ -12,8 +19,10 @@
 //     answer Applied, Duplicate or Stale; scrape.started → StartRun;
 //     scrape.completed → CompleteRun), its run progress counted; or a
 //     permanent failure (undecodable, unknown type or version, invalid,
-//     refused by the store for good: store.ErrInvalid) stored in errors
-//     and counted as failed for its run. Done records are not reported.
+//     from the future: stamped more than Options.MaxClockSkew ahead of
+//     the processor's clock, or refused by the store for good:
+//     store.ErrInvalid) stored in errors and counted as failed for its
+//     run. Done records are not reported.
 //   - failed: any other store failure (store.ErrTransient, the context's
 //     deadline or cancellation, a failed PutError, and every error the
 //     store did not classify, such as a missing IAM permission or a table
@@ -33,8 +42,8 @@
 // With ReportBatchItemFailures, Lambda checkpoints a shard just before the
 // lowest sequence number in batchItemFailures and redelivers every record
 // from there on, reported or not. The handler therefore reports every
-// record that is not done (the lowest failing one of each shard is among
-// them) and nothing else; records that were done after the lowest failure
+// record that is not done in Result.Retry (the lowest failing one of each
+// shard is among them) and nothing else; records that were done after the lowest failure
 // are redelivered anyway and are idempotent (Duplicate outcomes, counted
 // once). Every record below the lowest reported one is done: either
 // projected or stored in errors.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/smithy-go"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
@@ -55,23 +54,15 @@ func mustEncode(t testing.TB, e events.Event) []byte {
 // seqNumber is a Kinesis-like sequence number: 56 digits, increasing with n.
 func seqNumber(n int) string { return fmt.Sprintf("4959%052d", n) }
 
-// kinesisRecord is a record of shard as Lambda delivers it.
-func kinesisRecord(shard string, n int, key string, data []byte) lambdaevents.KinesisEventRecord {
-	seq := seqNumber(n)
-	return lambdaevents.KinesisEventRecord{
-		AwsRegion:      "eu-west-2",
-		EventID:        shard + ":" + seq,
-		EventName:      "aws:kinesis:record",
-		EventSource:    "aws:kinesis",
-		EventSourceArn: testStreamARN,
-		EventVersion:   "1.0",
-		Kinesis: lambdaevents.KinesisRecord{
-			ApproximateArrivalTimestamp: lambdaevents.SecondsEpochTime{Time: t0.Add(time.Duration(n) * time.Millisecond)},
-			Data:                        data,
-			PartitionKey:                key,
-			SequenceNumber:              seq,
-			KinesisSchemaVersion:        "1.0",
-		},
+// record is the n-th record of shard, arrived n ms after t0.
+func record(shard string, n int, key string, data []byte) processor.Record {
+	return processor.Record{
+		StreamARN:      testStreamARN,
+		ShardID:        shard,
+		SequenceNumber: seqNumber(n),
+		PartitionKey:   key,
+		Data:           data,
+		ArrivalTime:    t0.Add(time.Duration(n) * time.Millisecond),
 	}
 }
 
@@ -242,11 +233,11 @@ func (w *watchStore) ApplyMovie(ctx context.Context, m store.Movie) (store.Outco
 	return out, err
 }
 
-// itemIDs lists the identifiers of a response.
-func itemIDs(resp lambdaevents.KinesisEventResponse) []string {
+// retried lists the sequence numbers of the records res asks to retry.
+func retried(recs []processor.Record, res processor.Result) []string {
 	out := []string{}
-	for _, f := range resp.BatchItemFailures {
-		out = append(out, f.ItemIdentifier)
+	for _, i := range res.Retry {
+		out = append(out, recs[i].SequenceNumber)
 	}
 	return out
 }

@@ -33,7 +33,7 @@ type Metrics struct {
 	// BatchDurationMs is the time Handle took.
 	BatchDurationMs float64 `json:"BatchDurationMs"`
 	// OldestRecordAgeMs is how long ago the oldest record of the batch
-	// reached the stream (ApproximateArrivalTimestamp); 0 if unknown.
+	// reached the stream (Record.ArrivalTime); 0 if unknown.
 	OldestRecordAgeMs float64 `json:"OldestRecordAgeMs"`
 }
 
@@ -137,7 +137,7 @@ func (b *batch) metrics(now time.Time, took time.Duration) Metrics {
 		default:
 			m.ReportedFailures++
 		}
-		if t := b.recs[i].Kinesis.ApproximateArrivalTimestamp.Time; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+		if t := b.recs[i].ArrivalTime; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
 			oldest = t
 		}
 	}
@@ -147,8 +147,9 @@ func (b *batch) metrics(now time.Time, took time.Duration) Metrics {
 	return m
 }
 
-// report writes the batch's metrics line and logs its summary.
-func (h *Handler) report(ctx context.Context, b *batch, took time.Duration) {
+// report writes the batch's metrics line, logs its summary and returns
+// its figures.
+func (h *Handler) report(ctx context.Context, b *batch, took time.Duration) Metrics {
 	now := h.now()
 	m := b.metrics(now, took)
 	if h.metrics != nil {
@@ -166,4 +167,5 @@ func (h *Handler) report(ctx context.Context, b *batch, took time.Duration) {
 		slog.Int("run_events", m.RunEvents), slog.Int("permanent_failures", m.PermanentFailures),
 		slog.Int("transient_failures", m.TransientFailures), slog.Int("reported_failures", m.ReportedFailures),
 		slog.Float64("duration_ms", m.BatchDurationMs), slog.Float64("oldest_record_age_ms", m.OldestRecordAgeMs))
+	return m
 }

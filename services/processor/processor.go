@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
-
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
@@ -66,6 +64,10 @@ var _ Store = store.Store(nil)
 const (
 	DefaultConcurrency    = 16
 	DefaultDeadlineMargin = 2 * time.Second
+	// DefaultMaxClockSkew is how far ahead of the processor's clock an
+	// event's time may lie: the scraper's and the processor's clocks are
+	// both synchronised, so minutes are generous.
+	DefaultMaxClockSkew = 5 * time.Minute
 	// DefaultNamespace is the CloudWatch namespace of the metrics.
 	DefaultNamespace = "ScrapePipeline"
 )
@@ -97,15 +99,24 @@ type Options struct {
 	// "Function" dimension next to "Service": "processor".
 	Namespace    string
 	FunctionName string
-	// Now stamps error items and measures record age (default time.Now).
+	// MaxClockSkew: an event whose time lies more than this ahead of Now
+	// is a permanent failure (stage validate), never projected. Without
+	// the check, one event stamped in year 9999 would pin its movie: every
+	// later observation would look older and be dropped as stale. Default
+	// DefaultMaxClockSkew; values below 1 select the default.
+	MaxClockSkew time.Duration
+	// Now stamps error items, measures record age and judges events from
+	// the future (default time.Now).
 	Now func() time.Time
 }
 
-// Handler processes Kinesis batches. It is safe for concurrent use.
+// Handler processes batches of stream records. It is safe for concurrent
+// use.
 type Handler struct {
 	store   Store
 	conc    int
 	margin  time.Duration
+	skew    time.Duration
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *emfWriter
@@ -113,12 +124,15 @@ type Handler struct {
 
 // New returns a Handler that writes to s.
 func New(s Store, o Options) *Handler {
-	h := &Handler{store: s, conc: o.Concurrency, margin: o.DeadlineMargin, log: o.Logger, now: o.Now}
+	h := &Handler{store: s, conc: o.Concurrency, margin: o.DeadlineMargin, skew: o.MaxClockSkew, log: o.Logger, now: o.Now}
 	if h.conc < 1 {
 		h.conc = DefaultConcurrency
 	}
 	if h.margin <= 0 {
 		h.margin = DefaultDeadlineMargin
+	}
+	if h.skew <= 0 {
+		h.skew = DefaultMaxClockSkew
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -165,18 +179,25 @@ type result struct {
 // batch is one call of Handle.
 type batch struct {
 	h      *Handler
-	recs   []lambdaevents.KinesisEventRecord
+	recs   []Record
 	res    []result
 	stopAt time.Time // zero: no deadline
+	// future: an event stamped after this comes from the future (the
+	// clock at the start of the batch plus the allowed skew).
+	future time.Time
 }
 
-// Handle projects the records of ev and returns the records to retry as
-// batch item failures (see the package documentation for which ones). It
-// never returns a non-nil error: an error would make Lambda discard the
-// partial-failure response and retry the whole batch.
-func (h *Handler) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
+// Handle projects recs and returns the records to deliver again (see the
+// package documentation for which ones) with the batch's figures. The
+// records of each partition key must be in stream order; a batch may mix
+// shards (Lambda's come from one, a replay's need not). Handle has no
+// error to return: every record ends up projected, stored in errors or in
+// Result.Retry. Batches holding records of the same partition key must not
+// run at the same time, or their events could be applied out of order;
+// Lambda's mapping (and devstack's) never does that.
+func (h *Handler) Handle(ctx context.Context, recs []Record) Result {
 	t0 := time.Now()
-	b := batch{h: h, recs: ev.Records, res: make([]result, len(ev.Records))}
+	b := batch{h: h, recs: recs, res: make([]result, len(recs)), future: h.now().Add(h.skew)}
 	work := ctx
 	if d, ok := ctx.Deadline(); ok {
 		b.stopAt = d.Add(-h.margin)
@@ -185,9 +206,7 @@ func (h *Handler) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lam
 		defer cancel()
 	}
 	b.run(work)
-	resp := lambdaevents.KinesisEventResponse{BatchItemFailures: b.failures()}
-	h.report(ctx, &b, time.Since(t0))
-	return resp, nil
+	return Result{Retry: b.retry(), Metrics: h.report(ctx, &b, time.Since(t0))}
 }
 
 // run works on the batch's partition keys concurrently, each key's
@@ -228,7 +247,7 @@ func (b *batch) group() (heads, next []int32) {
 	keys := make(map[string]int32, min(n, 1024))
 	for i := range b.recs {
 		next[i] = -1
-		k := b.recs[i].Kinesis.PartitionKey
+		k := b.recs[i].PartitionKey
 		if g, ok := keys[k]; ok {
 			next[tails[g]] = int32(i)
 			tails[g] = int32(i)
@@ -280,23 +299,28 @@ func (b *batch) process(ctx context.Context, i int) {
 		if p := recover(); p != nil {
 			b.res[i] = result{state: stateFailed}
 			b.h.log.LogAttrs(ctx, slog.LevelError, "panic processing record",
-				slog.String("shard_id", shardID(&b.recs[i])),
-				slog.String("sequence_number", b.recs[i].Kinesis.SequenceNumber),
+				slog.String("shard_id", b.recs[i].ShardID),
+				slog.String("sequence_number", b.recs[i].SequenceNumber),
 				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 		}
 	}()
 	rec := &b.recs[i]
-	e, err := events.Decode(rec.Kinesis.Data)
+	e, err := events.Decode(rec.Data)
 	if err != nil {
-		f := events.FailureOf(rec.Kinesis.Data, err)
+		f := events.FailureOf(rec.Data, err)
 		b.permanent(ctx, i, decodeStage(f), err, ids{eventID: f.ID, runID: f.RunID, movie: f.Movie})
 		return
 	}
-	id := ids{eventID: e.ID, runID: e.RunID}
+	_, movie := e.Data.(events.MovieObserved)
+	id := ids{eventID: e.ID, runID: e.RunID, movie: movie}
+	if e.Time.After(b.future) {
+		b.permanent(ctx, i, store.StageValidate, fmt.Errorf("event time %s is more than %s ahead of the processor's clock (%s): a producer's clock is wrong",
+			e.Time.UTC().Format(time.RFC3339Nano), b.h.skew, b.future.Add(-b.h.skew).UTC().Format(time.RFC3339Nano)), id)
+		return
+	}
 	st := b.h.store
 	switch d := e.Data.(type) {
 	case events.MovieObserved:
-		id.movie = true
 		out, err := st.ApplyMovie(ctx, movieOf(e, d))
 		if err != nil {
 			b.storeFailed(ctx, i, fmt.Errorf("apply movie %s: %w", e.Subject, err), id)
@@ -361,8 +385,8 @@ func (b *batch) fail(ctx context.Context, i int, err error, id ids) {
 	}
 	b.h.log.LogAttrs(ctx, level, msg,
 		slog.String("event_id", id.eventID), slog.String("run_id", id.runID),
-		slog.String("shard_id", shardID(rec)), slog.String("sequence_number", rec.Kinesis.SequenceNumber),
-		slog.String("partition_key", rec.Kinesis.PartitionKey), slog.String("error", clip(err.Error())))
+		slog.String("shard_id", rec.ShardID), slog.String("sequence_number", rec.SequenceNumber),
+		slog.String("partition_key", rec.PartitionKey), slog.String("error", clip(err.Error())))
 }
 
 // permanent stores record i in errors and counts it as failed for its
@@ -370,9 +394,9 @@ func (b *batch) fail(ctx context.Context, i int, err error, id ids) {
 // not be checkpointed before it is stored.
 func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause error, id ids) {
 	rec := &b.recs[i]
-	shard, seq := shardID(rec), rec.Kinesis.SequenceNumber
+	shard, seq := rec.ShardID, rec.SequenceNumber
 	now := b.h.now().UTC()
-	data := rec.Kinesis.Data
+	data := rec.Data
 	item := store.ErrorItem{
 		ID:             store.ErrorID(stage, shard, seq, id.eventID),
 		Stage:          stage,
@@ -383,8 +407,8 @@ func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause e
 		PayloadSize:    len(data),
 		ShardID:        shard,
 		SequenceNumber: seq,
-		PartitionKey:   rec.Kinesis.PartitionKey,
-		StreamARN:      rec.EventSourceArn,
+		PartitionKey:   rec.PartitionKey,
+		StreamARN:      rec.StreamARN,
 		Attempts:       1,
 		FirstFailure:   now,
 		LastFailure:    now,
@@ -406,27 +430,17 @@ func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause e
 		slog.String("stage", string(stage)), slog.String("error_id", item.ID),
 		slog.String("event_id", id.eventID), slog.String("run_id", id.runID),
 		slog.String("shard_id", shard), slog.String("sequence_number", seq),
-		slog.String("partition_key", rec.Kinesis.PartitionKey), slog.String("reason", item.Reason))
+		slog.String("partition_key", rec.PartitionKey), slog.String("reason", item.Reason))
 }
 
-// failures lists every record that is not done, in batch order, once
-// each. Lambda checkpoints before the lowest of them in each shard.
-func (b *batch) failures() []lambdaevents.KinesisBatchItemFailure {
-	out := []lambdaevents.KinesisBatchItemFailure{}
-	var seen map[string]bool
+// retry lists the index of every record that is not done, in batch
+// order. Lambda checkpoints before the lowest of them in each shard.
+func (b *batch) retry() []int {
+	var out []int
 	for i := range b.res {
-		if b.res[i].state == stateDone {
-			continue
+		if b.res[i].state != stateDone {
+			out = append(out, i)
 		}
-		seq := b.recs[i].Kinesis.SequenceNumber
-		if seen == nil {
-			seen = make(map[string]bool)
-		}
-		if seen[seq] {
-			continue
-		}
-		seen[seq] = true
-		out = append(out, lambdaevents.KinesisBatchItemFailure{ItemIdentifier: seq})
 	}
 	return out
 }

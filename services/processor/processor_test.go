@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -59,11 +57,18 @@ type runWant struct {
 func TestHandle(t *testing.T) {
 	runA, runB := "run-20261127-042000-aaaaaaaa", "run-20261127-052000-bbbbbbbb"
 	alienA := movieEvent(runA, t0, "alien-1979", 1)
-	alienB := movieEvent(runB, t0.Add(time.Hour), "alien-1979", 2)
+	alienB := movieEvent(runB, t0.Add(30*time.Minute), "alien-1979", 2)
 	heatA := movieEvent(runA, t0.Add(time.Second), "heat-1995", 3)
 	ranA := movieEvent(runA, t0.Add(2*time.Second), "ran-1985", 4)
 	startedA := events.NewRunEvent(runA, testSource, t0.Add(-time.Second), events.ScrapeStarted{Profile: "chart", Trigger: events.TriggerAPI})
 	completedA := events.NewRunEvent(runA, testSource, t0.Add(3*time.Second), events.ScrapeCompleted{Published: 3, Pages: 1, DurationMs: 4000})
+	// Events from a producer whose clock is wrong: year 9999, and just
+	// beyond the default skew; and one within it. (Event ids derive from
+	// the run and the movie: the wrong clock's events are of run B.)
+	alienFuture := movieEvent(runB, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), "alien-1979", 5)
+	heatBeyond := movieEvent(runB, now.Add(processor.DefaultMaxClockSkew+time.Second), "heat-1995", 6)
+	heatWithin := movieEvent(runA, now.Add(processor.DefaultMaxClockSkew-time.Second), "heat-1995", 7)
+	completedFuture := events.NewRunEvent(runA, testSource, now.Add(time.Hour), events.ScrapeCompleted{Published: 3, Pages: 1, DurationMs: 4000})
 
 	enc := func(e events.Event) []byte { return mustEncode(t, e) }
 	unknownVersion := patch(t, enc(heatA), func(m map[string]any) { m["schemaversion"] = 99 })
@@ -126,6 +131,37 @@ func TestHandle(t *testing.T) {
 			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID, "ran-1985": ranA.ID},
 			wantRuns:    map[string]runWant{runA: {Processed: 3, Status: store.RunCompleted}},
 			wantMetrics: processor.Metrics{Records: 5, Applied: 3, RunEvents: 2},
+		},
+		{
+			// Issue 10: applied, the year-9999 event would make every later
+			// observation of its movie stale.
+			name: "an event from the future goes to errors and does not pin its movie",
+			recs: []rec{mv(alienFuture), mv(alienA)},
+			wantErrors: []errWant{{Stage: store.StageValidate, SequenceNumber: seqNumber(0), PartitionKey: "alien-1979",
+				EventID: alienFuture.ID, RunID: runB, PayloadSize: len(enc(alienFuture)),
+				Reason: "event time 9999-12-31T23:59:59Z is more than 5m0s ahead of the processor's clock (2026-11-27T05:00:00Z)"}},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}, runB: {Failed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, PermanentFailures: 1},
+		},
+		{
+			name: "an event just beyond the skew is from the future, one within it applies",
+			recs: []rec{mv(heatBeyond), mv(heatWithin)},
+			wantErrors: []errWant{{Stage: store.StageValidate, SequenceNumber: seqNumber(0), PartitionKey: "heat-1995",
+				EventID: heatBeyond.ID, RunID: runB, PayloadSize: len(enc(heatBeyond)),
+				Reason: "event time 2026-11-27T05:05:01Z is more than 5m0s ahead"}},
+			wantMovies:  map[string]string{"heat-1995": heatWithin.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}, runB: {Failed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, Applied: 1, PermanentFailures: 1},
+		},
+		{
+			name: "a run event from the future goes to errors, not counted: it is no movie event",
+			recs: []rec{{runA, enc(startedA)}, {runA, enc(completedFuture)}},
+			wantErrors: []errWant{{Stage: store.StageValidate, SequenceNumber: seqNumber(1), PartitionKey: runA,
+				EventID: completedFuture.ID, RunID: runA, PayloadSize: len(enc(completedFuture)),
+				Reason: "event time 2026-11-27T06:00:00Z is more than 5m0s ahead"}},
+			wantRuns:    map[string]runWant{runA: {Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 2, RunEvents: 1, PermanentFailures: 1},
 		},
 		{
 			name: "malformed record goes to errors and the batch moves on",
@@ -304,27 +340,23 @@ func TestHandle(t *testing.T) {
 				Metrics:     &metrics,
 				Now:         func() time.Time { return now },
 			})
-			var recs []lambdaevents.KinesisEventRecord
+			var recs []processor.Record
 			for i, r := range tc.recs {
-				recs = append(recs, kinesisRecord(testShard, i, r.key, r.data))
+				recs = append(recs, record(testShard, i, r.key, r.data))
 			}
 
-			resp, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: recs})
-			if err != nil {
-				t.Fatalf("Handle returned error %v", err)
-			}
-			wantFailed := []string{}
-			for _, i := range tc.wantFailed {
-				wantFailed = append(wantFailed, recs[i].Kinesis.SequenceNumber)
-			}
-			if diff := cmp.Diff(wantFailed, itemIDs(resp)); diff != "" {
-				t.Errorf("batch item failures (-want +got):\n%s", diff)
+			res := h.Handle(context.Background(), recs)
+			if diff := cmp.Diff(tc.wantFailed, res.Retry); diff != "" {
+				t.Errorf("records to retry (-want +got):\n%s", diff)
 			}
 			var line struct {
 				processor.Metrics
 			}
 			if err := json.Unmarshal(metrics.Bytes(), &line); err != nil {
 				t.Fatalf("metrics line %q: %v", metrics.String(), err)
+			}
+			if diff := cmp.Diff(line.Metrics, res.Metrics); diff != "" {
+				t.Errorf("Result.Metrics differ from the metrics line (-line +result):\n%s", diff)
 			}
 			line.BatchDurationMs, line.OldestRecordAgeMs = 0, 0
 			if diff := cmp.Diff(tc.wantMetrics, line.Metrics); diff != "" {
@@ -333,12 +365,9 @@ func TestHandle(t *testing.T) {
 
 			// Redeliver from the checkpoint, as Lambda does, until done.
 			hooked = false
-			for rest := recs; len(resp.BatchItemFailures) > 0; {
-				lowest := slices.IndexFunc(rest, func(r lambdaevents.KinesisEventRecord) bool {
-					return r.Kinesis.SequenceNumber == resp.BatchItemFailures[0].ItemIdentifier
-				})
-				rest = rest[lowest:]
-				resp, _ = h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: rest})
+			for rest := recs; len(res.Retry) > 0; {
+				rest = rest[res.Retry[0]:]
+				res = h.Handle(context.Background(), rest)
 			}
 			checkState(t, mem, tc.wantMovies, tc.wantErrors, tc.wantRuns, recs)
 		})
@@ -346,7 +375,7 @@ func TestHandle(t *testing.T) {
 }
 
 // checkState compares the store with what a test wants.
-func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string, wantErrors []errWant, wantRuns map[string]runWant, recs []lambdaevents.KinesisEventRecord) {
+func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string, wantErrors []errWant, wantRuns map[string]runWant, recs []processor.Record) {
 	t.Helper()
 	gotMovies := map[string]string{}
 	for id, m := range allMovies(t, mem) {
@@ -361,7 +390,7 @@ func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string,
 
 	bySeq := map[string][]byte{}
 	for _, r := range recs {
-		bySeq[r.Kinesis.SequenceNumber] = r.Kinesis.Data
+		bySeq[r.SequenceNumber] = r.Data
 	}
 	var gotErrors []errWant
 	for _, e := range allErrors(t, mem) {
@@ -400,5 +429,53 @@ func checkState(t *testing.T, mem *embedded.Store, wantMovies map[string]string,
 		if diff := cmp.Diff(w, got); diff != "" {
 			t.Errorf("run %s (-want +got):\n%s", id, diff)
 		}
+	}
+}
+
+// TestMaxClockSkew: Options.MaxClockSkew sets how far ahead of the clock
+// an event may lie.
+func TestMaxClockSkew(t *testing.T) {
+	const run = "run-20261127-042000-aaaaaaaa"
+	tests := []struct {
+		name      string
+		skew      time.Duration
+		at        time.Time
+		wantStage store.Stage // "": projected
+	}{
+		{"within a configured skew", time.Minute, now.Add(59 * time.Second), ""},
+		{"at the configured skew", time.Minute, now.Add(time.Minute), ""},
+		{"beyond a configured skew", time.Minute, now.Add(61 * time.Second), store.StageValidate},
+		{"beyond the default, within a larger skew", time.Hour, now.Add(30 * time.Minute), ""},
+		{"in the past", time.Minute, now.Add(-24 * time.Hour), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := embedded.NewMemory(embedded.WithClock(func() time.Time { return now }))
+			h := processor.New(mem, processor.Options{MaxClockSkew: tc.skew, Logger: quiet, Now: func() time.Time { return now }})
+			e := movieEvent(run, tc.at, "alien-1979", 1)
+			res := h.Handle(context.Background(), []processor.Record{record(testShard, 0, e.Subject, mustEncode(t, e))})
+			if len(res.Retry) != 0 {
+				t.Fatalf("Retry = %v, want none", res.Retry)
+			}
+			var stages []store.Stage
+			for _, it := range allErrors(t, mem) {
+				stages = append(stages, it.Stage)
+			}
+			_, projected := allMovies(t, mem)[e.Subject]
+			got := struct {
+				Stages    []store.Stage
+				Projected bool
+			}{stages, projected}
+			want := struct {
+				Stages    []store.Stage
+				Projected bool
+			}{nil, tc.wantStage == ""}
+			if tc.wantStage != "" {
+				want.Stages = []store.Stage{tc.wantStage}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

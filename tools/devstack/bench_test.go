@@ -17,6 +17,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+	proclambda "github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
@@ -94,7 +95,7 @@ func BenchmarkInjectedThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		proc := processor.New(tables, processor.Options{Logger: slog.New(slog.DiscardHandler)})
-		m, err := esm.NewKinesis(str, esm.BoltCheckpoints{DB: db}, contract.ProcessorMapping, proc.Handle, q, esm.Options{Name: "processor"})
+		m, err := esm.NewKinesis(str, esm.BoltCheckpoints{DB: db}, contract.ProcessorMapping, proclambda.Handler(proc), q, esm.Options{Name: "processor"})
 		if err != nil {
 			b.Fatal(err)
 		}

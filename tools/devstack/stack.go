@@ -22,7 +22,9 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
+	sinklambda "github.com/scrape-pipeline/scrape-pipeline/services/errorsink/lambdaadapter"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+	proclambda "github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/awsbackend"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
@@ -236,14 +238,16 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	proc := processor.New(s.tables, processor.Options{Logger: log.With("function", "processor"), FunctionName: "processor-" + cfg.Suffix})
 	settings := contract.ProcessorMapping
 	settings.ParallelizationFactor = cfg.ParallelizationFactor
-	if s.processorMapping, err = esm.NewKinesis(s.stream, esm.BoltCheckpoints{DB: s.db}, settings, proc.Handle, s.queue, esm.Options{
+	// The mappings invoke the functions Lambda runs: the Lambda adapters
+	// around the services' cores (see package esm).
+	if s.processorMapping, err = esm.NewKinesis(s.stream, esm.BoltCheckpoints{DB: s.db}, settings, proclambda.Handler(proc), s.queue, esm.Options{
 		Name: checkpointName(s.stream), FunctionARN: processorARN, FunctionTimeout: cfg.FunctionTimeout,
 		Region: cfg.Region, Logger: log.With("mapping", "processor"),
 	}); err != nil {
 		return nil, err
 	}
 	sink := errorsink.New(s.stream, s.tables, errorsink.Options{Logger: log.With("function", "errorsink")})
-	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sink.Handle, 5*time.Second, esm.Options{
+	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sinklambda.Handler(sink), 5*time.Second, esm.Options{
 		Name: "errorsink", FunctionARN: fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:errorsink-%s", cfg.Region, cfg.Suffix),
 		FunctionTimeout: cfg.FunctionTimeout, Region: cfg.Region, Logger: log.With("mapping", "errorsink"),
 	}); err != nil {

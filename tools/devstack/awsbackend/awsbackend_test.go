@@ -24,6 +24,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream/streamtest"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
 )
@@ -653,15 +654,15 @@ func TestKinesisMappingOverTheBackends(t *testing.T) {
 	}
 	mu.Unlock()
 
-	var failures []esm.OnFailureRecord
+	var failures []errorsink.OnFailure
 	for deadline := time.Now().Add(20 * time.Second); len(failures) == 0 && time.Now().Before(deadline); {
 		msgs, err := q.Receive(10, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, msg := range msgs {
-			var rec esm.OnFailureRecord
-			if err := json.Unmarshal([]byte(msg.Body), &rec); err != nil {
+			rec, err := errorsink.DecodeOnFailure([]byte(msg.Body))
+			if err != nil {
 				t.Fatalf("on-failure message %q: %v", msg.Body, err)
 			}
 			failures = append(failures, rec)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
 )
@@ -142,17 +144,19 @@ func caughtUp(t *testing.T, m *Kinesis) {
 	t.Fatalf("mapping did not catch up: %+v", st)
 }
 
-func failures(t *testing.T, q *sqs.Queue) []OnFailureRecord {
+// failures are the on-failure records on q, decoded and checked by the
+// error sink, their consumer.
+func failures(t *testing.T, q *sqs.Queue) []errorsink.OnFailure {
 	t.Helper()
 	msgs, err := q.Receive(100, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []OnFailureRecord
+	var out []errorsink.OnFailure
 	for _, m := range msgs {
-		var rec OnFailureRecord
-		if err := json.Unmarshal([]byte(m.Body), &rec); err != nil {
-			t.Fatal(err)
+		rec, err := errorsink.DecodeOnFailure([]byte(m.Body))
+		if err != nil {
+			t.Fatalf("the error sink refuses the on-failure record: %v", err)
 		}
 		out = append(out, rec)
 	}
@@ -443,7 +447,16 @@ func TestOnFailureRecordHasAWSShape(t *testing.T) {
 	if diff := cmp.Diff([]string{"approximateInvokeCount", "condition", "functionArn", "requestId"}, keys(doc["requestContext"].(map[string]any))); diff != "" {
 		t.Errorf("requestContext keys (-want +got):\n%s", diff)
 	}
+	// Times as Lambda writes them: UTC, three fraction digits.
+	batch := doc["KinesisBatchInfo"].(map[string]any)
+	for _, v := range []any{doc["timestamp"], batch["approximateArrivalOfFirstRecord"], batch["approximateArrivalOfLastRecord"]} {
+		if s, _ := v.(string); !lambdaTimeRE.MatchString(s) {
+			t.Errorf("time %v is not written as Lambda writes it (2019-11-14T00:38:06.021Z)", v)
+		}
+	}
 }
+
+var lambdaTimeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 
 // flakyDestination refuses the first n sends.
 type flakyDestination struct {

@@ -23,8 +23,21 @@
 //   - Checkpoints are persisted per shard after each batch is disposed of;
 //     a batch in flight at a crash is delivered again (at least once).
 //
-// Events reach the handler shaped as Lambda shapes them: the mapping builds
-// the JSON that Lambda sends and unmarshals it into aws-lambda-go's types.
+// What devstack runs is what Lambda runs. A mapping takes the function
+// Lambda runs: the services' Lambda adapters (services/processor/lambdaadapter
+// and services/errorsink/lambdaadapter), the very functions their
+// cmd/lambda hand to lambda.Start. It invokes them as the Lambda runtime
+// does: it builds the event JSON Lambda sends (the fields, their names and
+// encodings), passes those bytes through aws-lambda-go's own handler
+// (lambda.NewHandler, the code behind lambda.Start), which decodes them
+// into aws-lambda-go's event type, calls the function and encodes its
+// response, and reads the partial batch response back from that JSON. The
+// adapters' mapping of Lambda's fields to the services' own types is
+// therefore exercised on every invocation, on a laptop as in Lambda.
+//
+// The on-failure record is the error sink's type (errorsink.OnFailure): the
+// mapping builds the very record the error sink decodes, with Lambda's
+// encoding.
 package esm
 
 import (
@@ -40,11 +53,13 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/internal/uuid"
 )
 
@@ -76,8 +91,8 @@ type Destination interface {
 	Send(ctx context.Context, body []byte) error
 }
 
-// KinesisHandler is a Lambda function for Kinesis events: the processor's
-// Handle.
+// KinesisHandler is a Lambda function for Kinesis events: in devstack, the
+// processor's lambdaadapter.Handler, as in Lambda.
 type KinesisHandler func(context.Context, lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error)
 
 // Options are the parts of a mapping AWS takes from the function and the
@@ -550,21 +565,43 @@ func lowestFailure(batch []stream.Stored, failures []lambdaevents.KinesisBatchIt
 	return lowest, true
 }
 
-// invoke calls the handler as Lambda would: the event through its JSON
-// form, a deadline, a request id, panics and timeouts as function errors.
-func (m *Kinesis) invoke(ctx context.Context, shard string, batch []stream.Stored) (resp lambdaevents.KinesisEventResponse, err error) {
-	ev, err := m.event(batch)
+// invoke calls the handler as Lambda would: the event's JSON in, the
+// response's JSON out, a deadline, a request id, panics and timeouts as
+// function errors.
+func (m *Kinesis) invoke(ctx context.Context, shard string, batch []stream.Stored) (lambdaevents.KinesisEventResponse, error) {
+	payload, err := payload(m.records(batch))
 	if err != nil {
-		return resp, err
+		return lambdaevents.KinesisEventResponse{}, err
 	}
-	return invoke(ctx, m.opts, func(ctx context.Context) (lambdaevents.KinesisEventResponse, error) {
-		return m.handler(ctx, ev)
+	return invoke[lambdaevents.KinesisEventResponse](ctx, m.opts, m.handler, payload)
+}
+
+// invoke runs fn, a typed Lambda function, with payload under Lambda's
+// conditions through aws-lambda-go's JSON handler and decodes its response
+// into R, or returns a function error for an error, a panic or a timeout.
+//
+// Each invocation gets its own lambda.Handler: the bytes Invoke returns
+// belong to a buffer that goes back to the handler's pool as Invoke
+// returns. The Lambda runtime invokes one event at a time; a mapping
+// invokes concurrently (shards, lanes), and a shared handler would let one
+// invocation overwrite another's response.
+func invoke[R any](ctx context.Context, opts Options, fn any, payload []byte) (R, error) {
+	return run(ctx, opts, func(ctx context.Context) (R, error) {
+		var resp R
+		out, err := lambda.NewHandler(fn).Invoke(ctx, payload)
+		if err != nil {
+			return resp, err
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			return resp, fmt.Errorf("function response %.200q: %w", out, err)
+		}
+		return resp, nil
 	})
 }
 
-// invoke runs fn under Lambda's conditions and returns its result, or a
+// run runs fn under Lambda's conditions and returns its result, or a
 // function error for a panic or a timeout.
-func invoke[R any](ctx context.Context, opts Options, fn func(context.Context) (R, error)) (R, error) {
+func run[R any](ctx context.Context, opts Options, fn func(context.Context) (R, error)) (R, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.FunctionTimeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
@@ -625,13 +662,6 @@ type kinesisRecordJSON struct {
 	EventSourceARN    string `json:"eventSourceARN"`
 }
 
-// event builds the JSON Lambda would send for batch and decodes it into
-// aws-lambda-go's type, so the handler sees exactly what it would see in
-// Lambda.
-func (m *Kinesis) event(batch []stream.Stored) (lambdaevents.KinesisEvent, error) {
-	return lambdaEvent[lambdaevents.KinesisEvent](m.records(batch))
-}
-
 // records are batch's records as Lambda writes them in an event.
 func (m *Kinesis) records(batch []stream.Stored) []kinesisRecordJSON {
 	recs := make([]kinesisRecordJSON, len(batch))
@@ -653,87 +683,52 @@ func (m *Kinesis) records(batch []stream.Stored) []kinesisRecordJSON {
 	return recs
 }
 
-// lambdaEvent turns records, as Lambda writes them in JSON, into the event
-// type E of aws-lambda-go through that very JSON: {"Records": [...]}.
-func lambdaEvent[E, R any](recs []R) (E, error) {
-	var ev E
-	raw, err := json.Marshal(struct {
+// payload is the JSON event Lambda sends with records, as Lambda writes
+// them: {"Records": [...]}.
+func payload[R any](recs []R) ([]byte, error) {
+	return json.Marshal(struct {
 		Records []R `json:"Records"`
 	}{recs})
-	if err != nil {
-		return ev, err
-	}
-	err = json.Unmarshal(raw, &ev)
-	return ev, err
 }
 
 // invokeIdentity is the execution role Lambda names as the invoke identity.
 const invokeIdentity = "arn:aws:iam::000000000000:role/devstack-function-role"
 
-// OnFailureRecord is the invocation record Lambda sends to the on-failure
-// destination of a stream mapping ("Example invocation record" in the
-// Lambda developer guide, kinesis-on-failure-destination).
-type OnFailureRecord struct {
-	RequestContext struct {
-		RequestID              string `json:"requestId"`
-		FunctionARN            string `json:"functionArn"`
-		Condition              string `json:"condition"`
-		ApproximateInvokeCount int    `json:"approximateInvokeCount"`
-	} `json:"requestContext"`
-	ResponseContext struct {
-		StatusCode      int    `json:"statusCode"`
-		ExecutedVersion string `json:"executedVersion"`
-		FunctionError   string `json:"functionError"`
-	} `json:"responseContext"`
-	Version          string           `json:"version"`
-	Timestamp        string           `json:"timestamp"`
-	KinesisBatchInfo KinesisBatchInfo `json:"KinesisBatchInfo"`
-}
-
-// KinesisBatchInfo locates a discarded batch on the stream.
-type KinesisBatchInfo struct {
-	ShardID                         string `json:"shardId"`
-	StartSequenceNumber             string `json:"startSequenceNumber"`
-	EndSequenceNumber               string `json:"endSequenceNumber"`
-	ApproximateArrivalOfFirstRecord string `json:"approximateArrivalOfFirstRecord"`
-	ApproximateArrivalOfLastRecord  string `json:"approximateArrivalOfLastRecord"`
-	BatchSize                       int    `json:"batchSize"`
-	StreamARN                       string `json:"streamArn"`
-}
-
-const awsTime = "2006-01-02T15:04:05.000Z"
-
 // sendFailure sends batch's metadata to the on-failure destination,
 // retrying until the destination takes it. It reports false if stop was
 // done first: the batch must then not be checkpointed (nothing is dropped).
 func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) bool {
-	var rec OnFailureRecord
-	rec.RequestContext.RequestID = uuid.New()
-	rec.RequestContext.FunctionARN = m.opts.FunctionARN
-	rec.RequestContext.Condition = condition
-	rec.RequestContext.ApproximateInvokeCount = invokes
+	rec := errorsink.OnFailure{
+		RequestContext: errorsink.RequestContext{
+			RequestID:              uuid.New(),
+			FunctionARN:            m.opts.FunctionARN,
+			Condition:              condition,
+			ApproximateInvokeCount: invokes,
+		},
+		Version:   "1.0",
+		Timestamp: lambdaTime(m.opts.Now()),
+		KinesisBatchInfo: errorsink.KinesisBatchInfo{
+			ShardID:                         shard,
+			StartSequenceNumber:             batch[0].SequenceNumber,
+			EndSequenceNumber:               batch[len(batch)-1].SequenceNumber,
+			ApproximateArrivalOfFirstRecord: lambdaTime(batch[0].ArrivalTime),
+			ApproximateArrivalOfLastRecord:  lambdaTime(batch[len(batch)-1].ArrivalTime),
+			BatchSize:                       len(batch),
+			StreamARN:                       m.src.ARN(),
+		},
+	}
 	if invokes > 0 {
 		// The function ran and answered (a function error is a 200 with
 		// the error type too); records that expired before any
 		// invocation have no response.
-		rec.ResponseContext.StatusCode = 200
-		rec.ResponseContext.ExecutedVersion = "$LATEST"
-		rec.ResponseContext.FunctionError = functionError
-	}
-	rec.Version = "1.0"
-	rec.Timestamp = m.opts.Now().UTC().Format(awsTime)
-	rec.KinesisBatchInfo = KinesisBatchInfo{
-		ShardID:                         shard,
-		StartSequenceNumber:             batch[0].SequenceNumber,
-		EndSequenceNumber:               batch[len(batch)-1].SequenceNumber,
-		ApproximateArrivalOfFirstRecord: batch[0].ArrivalTime.UTC().Format(awsTime),
-		ApproximateArrivalOfLastRecord:  batch[len(batch)-1].ArrivalTime.UTC().Format(awsTime),
-		BatchSize:                       len(batch),
-		StreamARN:                       m.src.ARN(),
+		rec.ResponseContext = errorsink.ResponseContext{StatusCode: 200, ExecutedVersion: "$LATEST", FunctionError: functionError}
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
-		panic(err) // a struct of strings and ints always marshals
+		// Only a time outside years 0-9999 fails, and the times are the
+		// clock's and the stream's.
+		m.opts.Logger.Error("encode the on-failure record", "mapping", m.opts.Name, "shard", shard, "error", err.Error())
+		return false
 	}
 	for n := 1; ; n++ {
 		err := m.onFailure.Send(ctx, body)
@@ -752,6 +747,9 @@ func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []s
 		"start", batch[0].SequenceNumber, "end", batch[len(batch)-1].SequenceNumber)
 	return true
 }
+
+// lambdaTime is t as Lambda stamps invocation records: UTC, milliseconds.
+func lambdaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 // ShardStatus is a shard's state as devstack's status page shows it.
 type ShardStatus struct {

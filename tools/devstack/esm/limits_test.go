@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,4 +156,38 @@ func TestOnFailureResponseContextAfterPartialFailures(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("on-failure record (-want +got):\n%s", diff)
 	}
+}
+
+// TestConcurrentInvocationsKeepTheirResponses: invocations run at once
+// (shards, lanes) each get their own response, although aws-lambda-go's
+// handler hands out response bytes from a pooled buffer.
+func TestConcurrentInvocationsKeepTheirResponses(t *testing.T) {
+	var h KinesisHandler = func(_ context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
+		var resp lambdaevents.KinesisEventResponse
+		for _, r := range ev.Records {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.KinesisBatchItemFailure{ItemIdentifier: r.Kinesis.SequenceNumber})
+		}
+		return resp, nil
+	}
+	opts := Options{}
+	opts.defaults()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				seq := strings.Repeat(string(rune('1'+g)), 1+i%50)
+				payload := []byte(`{"Records":[{"kinesis":{"sequenceNumber":"` + seq + `"}}]}`)
+				resp, err := invoke[lambdaevents.KinesisEventResponse](context.Background(), opts, h, payload)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != seq {
+					t.Errorf("invocation with %q answered %+v", seq, resp)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -21,7 +21,8 @@ type SQSSource interface {
 	Notify() <-chan struct{}
 }
 
-// SQSHandler is a Lambda function for SQS events: the error sink's Handle.
+// SQSHandler is a Lambda function for SQS events: in devstack, the error
+// sink's lambdaadapter.Handler, as in Lambda.
 type SQSHandler func(context.Context, lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error)
 
 // SQS is an SQS event source mapping: messages a function fails (whole
@@ -93,9 +94,7 @@ func (m *SQS) Deliver(ctx context.Context, msgs []sqs.Message) {
 	ev, err := m.event(msgs)
 	var resp lambdaevents.SQSEventResponse
 	if err == nil {
-		resp, err = invoke(ctx, m.opts, func(ctx context.Context) (lambdaevents.SQSEventResponse, error) {
-			return m.handler(ctx, ev)
-		})
+		resp, err = invoke[lambdaevents.SQSEventResponse](ctx, m.opts, m.handler, ev)
 	}
 	if err != nil {
 		m.opts.Logger.Warn("function error: messages return after the visibility timeout", "mapping", m.opts.Name,
@@ -138,9 +137,8 @@ type sqsMessageJSON struct {
 	AWSRegion         string            `json:"awsRegion"`
 }
 
-// event builds the JSON Lambda sends for msgs and decodes it into
-// aws-lambda-go's type.
-func (m *SQS) event(msgs []sqs.Message) (lambdaevents.SQSEvent, error) {
+// event builds the JSON Lambda sends for msgs.
+func (m *SQS) event(msgs []sqs.Message) ([]byte, error) {
 	recs := make([]sqsMessageJSON, len(msgs))
 	for i, msg := range msgs {
 		recs[i] = sqsMessageJSON{
@@ -160,5 +158,5 @@ func (m *SQS) event(msgs []sqs.Message) (lambdaevents.SQSEvent, error) {
 			AWSRegion:         m.opts.Region,
 		}
 	}
-	return lambdaEvent[lambdaevents.SQSEvent](recs)
+	return payload(recs)
 }

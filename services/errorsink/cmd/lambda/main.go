@@ -18,6 +18,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink"
+	"github.com/scrape-pipeline/scrape-pipeline/services/errorsink/lambdaadapter"
 )
 
 func main() {
@@ -37,7 +38,7 @@ func main() {
 		fail(log, "kinesis reader", err)
 	}
 	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable})
-	lambda.Start(errorsink.New(reader, st, errorsink.Options{Logger: log}).Handle)
+	lambda.Start(lambdaadapter.Handler(errorsink.New(reader, st, errorsink.Options{Logger: log})))
 }
 
 func fail(log *slog.Logger, what string, err error) {

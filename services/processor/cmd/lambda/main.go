@@ -15,6 +15,7 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
+	"github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 )
 
 func main() {
@@ -30,8 +31,9 @@ func main() {
 		fail(log, "AWS configuration", err)
 	}
 	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable})
-	h := processor.New(st, processor.Options{Logger: log, Metrics: os.Stdout, FunctionName: lambdacontext.FunctionName})
-	lambda.Start(h.Handle)
+	h := processor.New(st, processor.Options{Logger: log, Metrics: os.Stdout, FunctionName: lambdacontext.FunctionName,
+		MaxClockSkew: cfg.MaxClockSkew})
+	lambda.Start(lambdaadapter.Handler(h))
 }
 
 func fail(log *slog.Logger, what string, err error) {
