@@ -40,6 +40,9 @@ const (
 	// EnvCORSOrigins is a comma-separated list of origins the query API
 	// allows (default: none).
 	EnvCORSOrigins = "CORS_ORIGINS"
+	// EnvSampleSiteDrift is how often the sample site's chart moves (a Go
+	// duration such as 1h; empty or 0 freezes it).
+	EnvSampleSiteDrift = "SAMPLE_SITE_DRIFT"
 )
 
 // Base names of the stack's data resources. The deployed name is
