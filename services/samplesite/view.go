@@ -28,7 +28,7 @@ type view struct {
 	malformed [Pages + 1]lazyResource // 1-based
 	detail    [ChartSize]lazyResource // by dataset index
 	hugeOnce  sync.Once
-	hugePage  hugePage
+	hugeRes   hugePage
 }
 
 func newView(d Drift, n int64) *view {
@@ -83,8 +83,8 @@ func (v *view) notFoundPage() *resource {
 
 // huge returns the huge= page, built from this period's chart page 1.
 func (v *view) huge() hugePage {
-	v.hugeOnce.Do(func() { v.hugePage = newHugePage(v.chartPage(1).body) })
-	return v.hugePage
+	v.hugeOnce.Do(func() { v.hugeRes = newHugePage(v.chartPage(1).body) })
+	return v.hugeRes
 }
 
 // lazyResource is a resource built on first use, once, for any number of
