@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
@@ -229,6 +230,9 @@ func TestProjectFile(t *testing.T) {
 			continue
 		}
 		wantType[key] = map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean", reflect.Slice: "array"}[f.Type.Kind()]
+		if f.Type == reflect.TypeFor[time.Duration]() {
+			wantType[key] = "string" // a Go duration such as "1h"
+		}
 	}
 	for key, decl := range proj.Config {
 		if decl.Type != nil && *decl.Type != wantType[key] {
@@ -310,6 +314,54 @@ func FuzzCORSOriginsAgree(f *testing.F) {
 			t.Errorf("stack accepts corsOrigins %q, the query function refuses %s=%q: %v", cfg.CORSOrigins, contract.EnvCORSOrigins, env, err)
 		}
 	})
+}
+
+// FuzzSampleSiteDriftAgree checks that whatever sampleSiteDrift the stack
+// accepts, the sample-site function accepts too when it reads the
+// SAMPLE_SITE_DRIFT the program sets from it, so a deployed site never
+// refuses to start over it.
+func FuzzSampleSiteDriftAgree(f *testing.F) {
+	for _, v := range []string{"1h", "0", "1m", "59s", "90s", "1h0m0s", "-1h", "2562047h", "1.5m", "60", ""} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		cfg, err := pipeline.LoadConfig(func(k string) string {
+			switch k {
+			case pipeline.KeySampleSite:
+				return "true"
+			case pipeline.KeySampleSiteDrift:
+				return v
+			}
+			return ""
+		}, stackName)
+		if err != nil {
+			return
+		}
+		env := cfg.SampleSiteDrift.String() // what the program sets
+		sc, err := samplesite.LoadConfig(func(k string) string {
+			if k == contract.EnvSampleSiteDrift {
+				return env
+			}
+			return ""
+		})
+		if err != nil {
+			t.Fatalf("stack accepts sampleSiteDrift %q, the sample site refuses %s=%q: %v", v, contract.EnvSampleSiteDrift, env, err)
+		}
+		if sc.Drift != cfg.SampleSiteDrift {
+			t.Fatalf("sampleSiteDrift %q: the stack means %s, the site reads %s", v, cfg.SampleSiteDrift, sc.Drift)
+		}
+	})
+}
+
+// TestSampleSiteDriftBounds: the stack's least drift is one the site
+// accepts.
+func TestSampleSiteDriftBounds(t *testing.T) {
+	if err := samplesite.CheckDrift(pipeline.MinSampleSiteDrift); err != nil {
+		t.Errorf("pipeline.MinSampleSiteDrift %s: the site refuses it: %v", pipeline.MinSampleSiteDrift, err)
+	}
+	if d := pipeline.DefaultConfig(stackName).SampleSiteDrift; d != time.Hour {
+		t.Errorf("default sampleSiteDrift %s, want 1h", d)
+	}
 }
 
 // TestBadConfigFailsTheProgram checks that a bad stack configuration stops

@@ -29,6 +29,7 @@ const (
 	KeyScrapeThrottleRate    = "scrapeThrottleRate"
 	KeyScrapeThrottleBurst   = "scrapeThrottleBurst"
 	KeySampleSite            = "sampleSite"
+	KeySampleSiteDrift       = "sampleSiteDrift"
 	KeyParallelizationFactor = "parallelizationFactor"
 	KeyStartingPosition      = "startingPosition"
 	KeyBatchingWindow        = "batchingWindow"
@@ -45,7 +46,7 @@ var Keys = []string{
 	KeyURL, KeySuffix, KeyProfile, KeyShards, KeyRetentionHours, KeyMemory,
 	KeyTimeout, KeyScrapeAuth, KeyThrottleRate, KeyThrottleBurst,
 	KeyScrapeThrottleRate, KeyScrapeThrottleBurst, KeySampleSite,
-	KeyParallelizationFactor, KeyStartingPosition, KeyBatchingWindow,
+	KeySampleSiteDrift, KeyParallelizationFactor, KeyStartingPosition, KeyBatchingWindow,
 	KeyTracing, KeyLogRetentionDays, KeyLogLevel, KeyAllowHosts,
 	KeyCORSOrigins,
 }
@@ -90,6 +91,11 @@ const (
 	MaxBatchingWindow  = 300
 	MaxThrottleBurst   = 5000
 	MaxThrottleRate    = 10000
+	// MinSampleSiteDrift is the shortest period of the deployed sample
+	// chart (this project's choice, not AWS's): the scraper leases a host
+	// for 60 s by default, so a faster chart would move unseen between
+	// scrapes. The function itself accepts down to samplesite.MinDrift.
+	MinSampleSiteDrift = time.Minute
 )
 
 // Config is the stack configuration, loaded once by [LoadConfig].
@@ -122,6 +128,10 @@ type Config struct {
 	// SampleSite deploys the sample site behind the same API, and makes it
 	// the default page to scrape.
 	SampleSite bool
+	// SampleSiteDrift is how often the deployed sample chart moves (the
+	// function's SAMPLE_SITE_DRIFT): 0 freezes it, else at least
+	// MinSampleSiteDrift. Set as a Go duration ("1h", "30m").
+	SampleSiteDrift time.Duration
 	// ParallelizationFactor, StartingPosition and BatchingWindow (seconds)
 	// override the processor mapping's contract defaults.
 	ParallelizationFactor int
@@ -157,6 +167,7 @@ func DefaultConfig(stack string) Config {
 		ThrottleBurst:         40,
 		ScrapeThrottleRate:    1,
 		ScrapeThrottleBurst:   2,
+		SampleSiteDrift:       time.Hour,
 		ParallelizationFactor: contract.ProcessorMapping.ParallelizationFactor,
 		StartingPosition:      contract.ProcessorMapping.StartingPosition,
 		BatchingWindow:        contract.ProcessorMapping.MaximumBatchingWindowInSeconds,
@@ -216,6 +227,14 @@ func LoadConfig(get func(key string) string, stack string) (Config, error) {
 	num(KeyScrapeThrottleRate, &c.ScrapeThrottleRate)
 	num(KeyScrapeThrottleBurst, &c.ScrapeThrottleBurst)
 	flag(KeySampleSite, &c.SampleSite)
+	if v := strings.TrimSpace(get(KeySampleSiteDrift)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 1h, 30m, or 0 for a frozen chart)", KeySampleSiteDrift, v))
+		} else {
+			c.SampleSiteDrift = d
+		}
+	}
 	num(KeyParallelizationFactor, &c.ParallelizationFactor)
 	str(KeyStartingPosition, &c.StartingPosition)
 	num(KeyBatchingWindow, &c.BatchingWindow)
@@ -300,6 +319,9 @@ func (c Config) Validate() error {
 	between(KeyThrottleBurst, c.ThrottleBurst, 1, MaxThrottleBurst)
 	between(KeyScrapeThrottleRate, c.ScrapeThrottleRate, 1, c.ThrottleRate)
 	between(KeyScrapeThrottleBurst, c.ScrapeThrottleBurst, 1, c.ThrottleBurst)
+	if d := c.SampleSiteDrift; d != 0 && d < MinSampleSiteDrift {
+		bad("%s: %s: want 0 (a frozen chart) or at least %s", KeySampleSiteDrift, d, MinSampleSiteDrift)
+	}
 	between(KeyParallelizationFactor, c.ParallelizationFactor, 1, MaxParallelization)
 	if !slices.Contains(startingPositions, c.StartingPosition) {
 		bad("%s: %q is not one of %s", KeyStartingPosition, c.StartingPosition, strings.Join(startingPositions, ", "))

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -23,7 +24,7 @@ func TestLoadConfig(t *testing.T) {
 			KeyURL: "http://films.example.org:8080/chart?page=1", KeySuffix: "team-7", KeyProfile: "imdb",
 			KeyShards: "2", KeyRetentionHours: "48", KeyMemory: "1024", KeyTimeout: "60",
 			KeyScrapeAuth: "none", KeyThrottleRate: "100", KeyThrottleBurst: "200",
-			KeyScrapeThrottleRate: "5", KeyScrapeThrottleBurst: "10", KeySampleSite: "false",
+			KeyScrapeThrottleRate: "5", KeyScrapeThrottleBurst: "10", KeySampleSite: "false", KeySampleSiteDrift: "30m",
 			KeyParallelizationFactor: "2", KeyStartingPosition: "LATEST", KeyBatchingWindow: "10",
 			KeyTracing: "true", KeyLogRetentionDays: "30", KeyLogLevel: "DEBUG",
 			KeyAllowHosts:  `["a.example.org","b.example.org:8443"]`,
@@ -33,6 +34,7 @@ func TestLoadConfig(t *testing.T) {
 			c.Shards, c.RetentionHours, c.Memory, c.Timeout = 2, 48, 1024, 60
 			c.ScrapeAuth, c.ThrottleRate, c.ThrottleBurst = ScrapeAuthNone, 100, 200
 			c.ScrapeThrottleRate, c.ScrapeThrottleBurst = 5, 10
+			c.SampleSiteDrift = 30 * time.Minute
 			c.ParallelizationFactor, c.StartingPosition, c.BatchingWindow = 2, "LATEST", 10
 			c.Tracing, c.LogRetentionDays, c.LogLevel = true, 30, "DEBUG"
 			c.AllowHosts = []string{"a.example.org", "b.example.org:8443"}
@@ -68,7 +70,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 	values := map[string]string{
 		KeySuffix: "-bad", KeyShards: "0", KeyRetentionHours: "12", KeyMemory: "64", KeyTimeout: "901",
 		KeyScrapeAuth: "basic", KeyThrottleRate: "ten", KeyThrottleBurst: "0",
-		KeyScrapeThrottleRate: "0", KeyScrapeThrottleBurst: "-1", KeySampleSite: "maybe",
+		KeyScrapeThrottleRate: "0", KeyScrapeThrottleBurst: "-1", KeySampleSite: "maybe", KeySampleSiteDrift: "hourly",
 		KeyParallelizationFactor: "11", KeyStartingPosition: "AT_TIMESTAMP", KeyBatchingWindow: "301",
 		KeyTracing: "yes please", KeyLogRetentionDays: "10", KeyLogLevel: "debug", KeyAllowHosts: `["ok.example","http://x/y",""]`,
 		KeyCORSOrigins: `["https://ok.example","https://app.example/","HTTPS://app.example","https://App.example","https://app.example:443",""]`,
@@ -92,6 +94,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		"scrapeThrottleRate: 0 is out of range 1..20",
 		"scrapeThrottleBurst: -1 is out of range 1..0",
 		`sampleSite: "maybe" is not a boolean`,
+		`sampleSiteDrift: "hourly" is not a duration`,
 		"parallelizationFactor: 11 is out of range 1..10",
 		`startingPosition: "AT_TIMESTAMP" is not one of TRIM_HORIZON, LATEST`,
 		"batchingWindow: 301 is out of range 0..300",
@@ -108,6 +111,35 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q; got:\n%s", want, msg)
+		}
+	}
+}
+
+func TestSampleSiteDrift(t *testing.T) {
+	tests := []struct {
+		value string
+		want  time.Duration
+		err   string // "" = valid
+	}{
+		{"", time.Hour, ""},
+		{"0", 0, ""},
+		{"0s", 0, ""},
+		{"1m", time.Minute, ""},
+		{" 2h30m ", 150 * time.Minute, ""},
+		{"1h0m0s", time.Hour, ""},
+		{"59s", 0, "sampleSiteDrift: 59s: want 0 (a frozen chart) or at least 1m0s"},
+		{"-1h", 0, "sampleSiteDrift: -1h0m0s: want 0"},
+		{"60", 0, `sampleSiteDrift: "60" is not a duration`},
+	}
+	for _, tc := range tests {
+		c, err := LoadConfig(getter(map[string]string{KeyURL: "https://x.example", KeySampleSiteDrift: tc.value}), testStack)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: %v", tc.value, err)
+		case tc.err == "" && c.SampleSiteDrift != tc.want:
+			t.Errorf("%q: drift %s, want %s", tc.value, c.SampleSiteDrift, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: error %v, want %q", tc.value, err, tc.err)
 		}
 	}
 }

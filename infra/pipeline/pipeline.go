@@ -202,7 +202,9 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			service string
 			env     pulumi.StringMap
 			grants  []Grant
-		}{SampleSite, nil, nil})
+		}{SampleSite, pulumi.StringMap{
+			contract.EnvSampleSiteDrift: pulumi.String(cfg.SampleSiteDrift.String()),
+		}, nil})
 	}
 	for _, s := range specs {
 		zip, sha, err := args.Artifacts.Zip(s.service)

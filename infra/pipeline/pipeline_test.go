@@ -228,6 +228,21 @@ func TestFunctions(t *testing.T) {
 					contract.EnvScrapeURL:        apiEndpoint() + "/site/chart",
 					contract.EnvScrapeAllowHosts: strings.TrimPrefix(apiEndpoint(), "https://"),
 				},
+				SampleSite: {contract.EnvSampleSiteDrift: "1h0m0s"},
+			},
+		},
+		{
+			desc: "sample site, frozen",
+			mutate: func(c *Config) {
+				c.SampleSite, c.SampleSiteDrift = true, 0
+			},
+			env: map[string]map[string]any{
+				Scraper: {
+					contract.EnvStreamName: name(contract.StreamBase), contract.EnvRunsTable: name(contract.RunsTableBase),
+					contract.EnvScrapeURL:        "https://films.example.org/chart",
+					contract.EnvScrapeAllowHosts: "films.example.org",
+				},
+				SampleSite: {contract.EnvSampleSiteDrift: "0s"},
 			},
 		},
 	}

@@ -44,6 +44,9 @@ const (
 	// time may lie before the event is refused as coming from the future
 	// (a Go duration, default 5m).
 	EnvMaxClockSkew = "MAX_CLOCK_SKEW"
+	// EnvSampleSiteDrift is how often the sample site's chart moves (a Go
+	// duration such as 1h; empty or 0 freezes it).
+	EnvSampleSiteDrift = "SAMPLE_SITE_DRIFT"
 )
 
 // Base names of the stack's data resources. The deployed name is

@@ -8,8 +8,11 @@
 // never increasing) and vote counts are the site's own deterministic
 // numbers. The data is the embedded file data/films.tsv; Films returns it,
 // so tests elsewhere can compare what they scraped with what was served.
-// Every page is rendered once by New: the same request gets the same bytes
-// in every process.
+// That is the frozen chart, what New(Options{}) serves for ever. With
+// Options.Drift the chart moves every period (see "Time" below, and the
+// Drift type); ChartAt predicts it. Either way, each page is rendered once
+// per period, on its first request: the same request in the same period
+// gets the same bytes in every process.
 //
 // # Routes
 //
@@ -30,9 +33,12 @@
 // # HTTP behaviour
 //
 // Pages, robots.txt and the stylesheet carry a strong ETag (a hash of
-// content type and body), Last-Modified (LastModified, the dataset date),
-// Cache-Control (pages max-age=300, robots.txt 3600, the stylesheet 86400),
-// Vary: Accept-Encoding, Content-Length and a Content-Type with a charset.
+// content type and body), Last-Modified (LastModified, the dataset date;
+// on a drifting site a page's is the start of its period), Cache-Control
+// (pages max-age=300, robots.txt 3600, the stylesheet 86400; on a drifting
+// site a page's max-age also stops at the end of its period, so no cache
+// keeps it longer), Vary: Accept-Encoding, Content-Length and a
+// Content-Type with a charset.
 // With Accept-Encoding: gzip the body is gzip-compressed and the ETag gets
 // a "-gzip" suffix inside the quotes (a different representation); either
 // tag in If-None-Match validates either encoding. If-None-Match (weak
@@ -41,6 +47,34 @@
 // 404, knob failures) are Cache-Control: no-store with no validators; 404s
 // are an HTML page, 400s and knob failures plain text. Other methods on a
 // route get 405. HEAD works like GET without a body.
+//
+// # Time
+//
+// With Options.Drift d > 0 (devstack's --site-drift, default 1m; the
+// deployed Lambda's SAMPLE_SITE_DRIFT, from the stack's sampleSiteDrift,
+// default 1h), time is cut into periods aligned to the Unix epoch: period
+// n covers [n·d, (n+1)·d). Every period the ratings wobble a little (by at
+// most 0.1 from one period to the next, always within 1.0–10.0), the
+// votes grow, and the ranks re-sort by rating (ties by the frozen rank);
+// neighbours swap places often, the number 1 now and then. Film ids, URLs
+// and facts never change. The chart of a period depends only on the
+// period, d and Options.Seed: Drift.Films and ChartAt compute it, and the
+// site serves exactly that, so a test can predict every page.
+//
+// A response shows the period in which its request arrived, and says so:
+// Last-Modified is the period's start, the ETag changes with the period,
+// and the footer's //p[@class='footer-updated']/time/@datetime is the
+// period's start ("2026-05-04T12:00:00Z"; "2025-03-01", the dataset date,
+// on a frozen site). Within a period, If-None-Match and If-Modified-Since
+// get 304; in the next one, the new page. Detail pages agree with the
+// chart of the same period (rank, rating, votes, neighbours). The site
+// does not pin a scrape to one period: a scrape that crosses a boundary
+// reads each page as of its own request, so it may see a film on two
+// chart pages (or on none) where ranks re-sorted in between, and detail
+// pages newer than the chart page that linked them. Scrapers take rank,
+// rating and votes from the chart, and can tell a straddling scrape by
+// pages whose Last-Modified (or footer period) differ. robots.txt and the
+// stylesheet do not drift.
 //
 // # Markup
 //
@@ -62,6 +96,7 @@
 //	votes text   .//span[@class='votes-count']    "2,791,067" (with commas)
 //	next page    //link[@rel='next']/@href  or  //a[@rel='next']/@href   "/site/chart?page=3"
 //	prev page    //link[@rel='prev']/@href  or  //a[@rel='prev']/@href
+//	period       //p[@class='footer-updated']/time/@datetime        "2026-05-04T12:00:00Z" (every HTML page)
 //
 // The last page has no rel="next" element at all (its Next label is a
 // span.pagination-next-disabled). The chart does not show director,

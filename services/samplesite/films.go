@@ -23,14 +23,17 @@ const (
 	Pages = ChartSize / PageSize
 )
 
-// LastModified is the fixed date of the dataset: every page carries it as
-// Last-Modified, so conditional requests behave the same across restarts and
-// Lambda instances.
+// LastModified is the fixed date of the dataset: every page of a frozen
+// site (and robots.txt and the stylesheet of any site) carries it as
+// Last-Modified, so conditional requests behave the same across restarts
+// and Lambda instances. A drifting site's pages carry the start of their
+// period instead (Drift.Start); its votes grow from this date.
 var LastModified = time.Date(2025, time.March, 1, 0, 0, 0, 0, time.UTC)
 
 // Film is one entry of the chart. Title, Year, Directors, RuntimeMinutes and
 // Genres are facts about real films; Rank, Rating and Votes are the site's
-// own deterministic numbers.
+// own deterministic numbers, which move from period to period when the
+// site drifts (see Drift).
 type Film struct {
 	// ID is the stable slug used in URLs and data-film-id, e.g.
 	// "the-godfather-1972": the title folded to lower-case ASCII words
@@ -71,17 +74,19 @@ var filmsTSV []byte
 // binary, so a bad line is a programming error caught by every test run.
 var dataset = mustParseFilms(filmsTSV)
 
-// Films returns a copy of the chart in rank order. Other modules' tests use
-// it as the expected result of scraping the site.
-func Films() []Film {
-	out := make([]Film, len(dataset))
+// Films returns a copy of the frozen chart (the site with Drift 0) in rank
+// order. Other modules' tests use it as the expected result of scraping
+// the site; ChartAt and Drift.Films give the chart of a drifting site.
+func Films() []Film { return copyFilms(dataset) }
+
+// datasetIndex maps a film id to its index in dataset (its base rank - 1).
+var datasetIndex = func() map[string]int {
+	m := make(map[string]int, len(dataset))
 	for i, f := range dataset {
-		f.Directors = append([]string(nil), f.Directors...)
-		f.Genres = append([]string(nil), f.Genres...)
-		out[i] = f
+		m[f.ID] = i
 	}
-	return out
-}
+	return m
+}()
 
 func mustParseFilms(b []byte) []Film {
 	films, err := parseFilms(b)

@@ -30,7 +30,7 @@ const (
 // and mis-nested elements, unquoted attributes, bare ampersands, stray end
 // tags and an unterminated comment at the end. Its next link keeps
 // malformed=1 so a scraper following it stays on the broken variant.
-func renderMalformed(films []Film, p int) []byte {
+func renderMalformed(films []Film, p int, at asOf) []byte {
 	var b strings.Builder
 	esc := html.EscapeString
 	fmt.Fprintf(&b, "<html><head><title>Top 250 Films &mdash page %d (broken markup)</title>\n", p)
@@ -86,7 +86,7 @@ func renderMalformed(films []Film, p int) []byte {
 	if p < Pages {
 		fmt.Fprintf(&b, "<a class=pagination-next rel=next href=\"%s&amp;malformed=1\">Next &rarr</a>\n", ChartPageURL(p+1))
 	}
-	b.WriteString("</span></nav>\n<footer class=site-footer><p>Data as of " + LastModified.Format("2 January 2006") + "\n")
+	b.WriteString("</span></nav>\n<footer class=site-footer><p>Data as of " + at.Text + "\n")
 	b.WriteString("<!-- an unterminated comment swallows the rest </footer></body></html>\n")
 	return []byte(b.String())
 }

@@ -21,7 +21,7 @@ import (
 
 func TestKnobResponses(t *testing.T) {
 	h := New(Options{Knobs: true})
-	hugeMin := strconv.FormatInt(newHugePage(renderChart(dataset, 1)).min(), 10)
+	hugeMin := strconv.FormatInt(newHugePage(renderChart(dataset, 1, frozenAsOf)).min(), 10)
 	tests := []struct {
 		name         string
 		target       string
@@ -287,7 +287,7 @@ func TestFlakyKeyLimit(t *testing.T) {
 
 func TestHuge(t *testing.T) {
 	h := New(Options{Knobs: true})
-	min := newHugePage(renderChart(dataset, 1)).min()
+	min := newHugePage(renderChart(dataset, 1, frozenAsOf)).min()
 	for _, size := range []int64{min, min + 1, min + int64(len(fillerLine)) - 1, 1 << 20, 3<<20 + 17} {
 		for _, enc := range []string{"", "gzip"} {
 			t.Run(fmt.Sprintf("%d bytes %q", size, enc), func(t *testing.T) {

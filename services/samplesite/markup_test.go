@@ -142,32 +142,42 @@ type filmRow struct {
 	Year, Runtime, Votes, Rank  int
 }
 
+// extractFilm reads a detail page with the documented XPaths.
+func extractFilm(t testing.TB, doc *html.Node) filmRow {
+	t.Helper()
+	if n := len(htmlquery.Find(doc, xFilm)); n != 1 {
+		t.Fatalf("%d film articles, want 1", n)
+	}
+	got := filmRow{
+		ID:       text(t, doc, xFilmID),
+		Title:    text(t, doc, xFilmTitle),
+		Director: text(t, doc, xFilmDir),
+		Rating:   text(t, doc, xFilmRating),
+		Year:     atoi(t, text(t, doc, xFilmYear)),
+		Runtime:  atoi(t, text(t, doc, xFilmRuntime)),
+		Votes:    atoi(t, text(t, doc, xFilmVotes)),
+		Rank:     atoi(t, text(t, doc, xFilmRank)),
+	}
+	for _, n := range htmlquery.Find(doc, xFilmPersons) {
+		got.Directors = append(got.Directors, htmlquery.InnerText(n))
+	}
+	for _, n := range htmlquery.Find(doc, xFilmGenres) {
+		got.Genres = append(got.Genres, htmlquery.InnerText(n))
+	}
+	return got
+}
+
+func wantFilmRow(f Film) filmRow {
+	return filmRow{ID: f.ID, Title: f.Title, Director: f.Director(), Rating: f.RatingText(),
+		Directors: f.Directors, Genres: f.Genres, Year: f.Year, Runtime: f.RuntimeMinutes, Votes: f.Votes, Rank: f.Rank}
+}
+
 func TestFilmPages(t *testing.T) {
 	h := New(Options{})
 	for _, f := range Films() {
 		doc := parseHTML(t, body(t, do(t, h, "GET", f.Path(), nil)))
-		if n := len(htmlquery.Find(doc, xFilm)); n != 1 {
-			t.Fatalf("%s: %d film articles", f.ID, n)
-		}
-		got := filmRow{
-			ID:       text(t, doc, xFilmID),
-			Title:    text(t, doc, xFilmTitle),
-			Director: text(t, doc, xFilmDir),
-			Rating:   text(t, doc, xFilmRating),
-			Year:     atoi(t, text(t, doc, xFilmYear)),
-			Runtime:  atoi(t, text(t, doc, xFilmRuntime)),
-			Votes:    atoi(t, text(t, doc, xFilmVotes)),
-			Rank:     atoi(t, text(t, doc, xFilmRank)),
-		}
-		for _, n := range htmlquery.Find(doc, xFilmPersons) {
-			got.Directors = append(got.Directors, htmlquery.InnerText(n))
-		}
-		for _, n := range htmlquery.Find(doc, xFilmGenres) {
-			got.Genres = append(got.Genres, htmlquery.InnerText(n))
-		}
-		want := filmRow{ID: f.ID, Title: f.Title, Director: f.Director(), Rating: f.RatingText(),
-			Directors: f.Directors, Genres: f.Genres, Year: f.Year, Runtime: f.RuntimeMinutes, Votes: f.Votes, Rank: f.Rank}
-		if diff := cmp.Diff(want, got); diff != "" {
+		got := extractFilm(t, doc)
+		if diff := cmp.Diff(wantFilmRow(f), got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", f.ID, diff)
 		}
 		// Detail pages have no rel=next: a scraper following next links
@@ -241,5 +251,18 @@ func TestMalformedExtraction(t *testing.T) {
 				t.Errorf("next links (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPeriodStamp: every HTML page of a frozen site states the dataset
+// date where a drifting one states its period (site_drift_test.go).
+func TestPeriodStamp(t *testing.T) {
+	h := New(Options{Knobs: true})
+	for _, p := range []string{"/site/", ChartPageURL(2), "/site/films/m-1931", "/site/films/no-such-film-1900"} {
+		doc := parseHTML(t, body(t, do(t, h, "GET", p, nil)))
+		got := []string{text(t, doc, "//p[@class='footer-updated']/time/@datetime"), text(t, doc, "//p[@class='footer-updated']/time")}
+		if diff := cmp.Diff([]string{"2025-03-01", "1 March 2025"}, got); diff != "" {
+			t.Errorf("%s: stamp (-want +got):\n%s", p, diff)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -38,20 +39,37 @@ var templateFS embed.FS
 var styleCSS []byte
 
 var templates = template.Must(template.New("site").Funcs(template.FuncMap{
-	"siteName":        func() string { return siteName },
-	"stylePath":       func() string { return StylePath },
-	"indexPath":       func() string { return IndexPath + "/" },
-	"chartPath":       func() string { return ChartPath },
-	"datasetDate":     func() string { return LastModified.Format("2006-01-02") },
-	"datasetDateText": func() string { return LastModified.Format("2 January 2006") },
-	"initials":        initials,
-	"thousands":       thousands,
-	"hoursMinutes":    hoursMinutes,
-	"join":            strings.Join,
+	"siteName":     func() string { return siteName },
+	"stylePath":    func() string { return StylePath },
+	"indexPath":    func() string { return IndexPath + "/" },
+	"chartPath":    func() string { return ChartPath },
+	"initials":     initials,
+	"thousands":    thousands,
+	"hoursMinutes": hoursMinutes,
+	"join":         strings.Join,
 }).ParseFS(templateFS, "templates/*.html"))
+
+// asOf is the "Data as of" stamp in every HTML page's footer: ISO for
+// the <time datetime> attribute, Text for people.
+type asOf struct{ ISO, Text string }
+
+// frozenAsOf is a frozen site's stamp: the dataset date.
+var frozenAsOf = asOf{LastModified.Format("2006-01-02"), LastModified.Format("2 January 2006")}
+
+// periodAsOf is a drifting site's stamp: the start of the page's period,
+// to the second.
+func periodAsOf(start time.Time) asOf {
+	start = start.UTC()
+	text := "2 January 2006, 15:04 UTC"
+	if start.Second() != 0 || start.Nanosecond() != 0 {
+		text = "2 January 2006, 15:04:05 UTC"
+	}
+	return asOf{start.Format(time.RFC3339Nano), start.Format(text)}
+}
 
 // page is the data of every template; each page type fills its part.
 type page struct {
+	AsOf        asOf
 	Title       string
 	Description string
 	Canonical   string
@@ -88,9 +106,10 @@ func render(name string, p page) []byte {
 	return b.Bytes()
 }
 
-func renderChart(films []Film, p int) []byte {
+func renderChart(films []Film, p int, at asOf) []byte {
 	first := (p-1)*PageSize + 1
 	d := page{
+		AsOf:        at,
 		Title:       fmt.Sprintf("Top 250 Films, page %d of %d", p, Pages),
 		Description: fmt.Sprintf("The Top 250 films chart, ranks %d to %d.", first, first+PageSize-1),
 		Canonical:   ChartPageURL(p),
@@ -114,9 +133,10 @@ func renderChart(films []Film, p int) []byte {
 	return render("chart.html", d)
 }
 
-func renderFilm(films []Film, i int) []byte {
+func renderFilm(films []Film, i int, at asOf) []byte {
 	f := films[i]
 	d := page{
+		AsOf:         at,
 		Title:        fmt.Sprintf("%s (%d)", f.Title, f.Year),
 		Description:  fmt.Sprintf("%s (%d), directed by %s: %d min, %s.", f.Title, f.Year, f.Director(), f.RuntimeMinutes, strings.Join(f.Genres, ", ")),
 		Canonical:    f.Path(),
@@ -133,8 +153,9 @@ func renderFilm(films []Film, i int) []byte {
 	return render("film.html", d)
 }
 
-func renderIndex(films []Film) []byte {
+func renderIndex(films []Film, at asOf) []byte {
 	return render("index.html", page{
+		AsOf:        at,
 		Title:       "Home",
 		Description: "Reel Index: a chart of 250 well-known films.",
 		Canonical:   IndexPath + "/",
@@ -144,8 +165,9 @@ func renderIndex(films []Film) []byte {
 	})
 }
 
-func renderNotFound(msg string) []byte {
+func renderNotFound(msg string, at asOf) []byte {
 	return render("notfound.html", page{
+		AsOf:        at,
 		Title:       "Not found",
 		Description: "This page does not exist.",
 		Canonical:   IndexPath + "/",

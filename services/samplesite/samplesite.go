@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
+	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
@@ -28,49 +28,56 @@ type Options struct {
 	// on; the deployed Lambda leaves them off, and then the parameters are
 	// ignored like any unknown query parameter.
 	Knobs bool
+	// Drift is how often the chart moves (see the Drift type): 0 freezes
+	// it, so that every page is the same bytes forever; otherwise at least
+	// MinDrift (CheckDrift), or New panics.
+	Drift time.Duration
+	// Seed picks the drifting chart's history (Drift.Seed).
+	Seed int64
+	// Now is the clock that picks a request's period; nil means time.Now.
+	// Tests drive it to cross period boundaries. A frozen site never calls
+	// it.
+	Now func() time.Time
 }
 
-// site is the handler behind New. Pages are rendered once (detail pages
-// on first request, to keep a Lambda cold start short) and never change;
-// only the flaky counters are mutable.
+// site is the handler behind New. The static resources are built once;
+// the pages of a period live in its view, built on the period's first
+// request and rendered page by page on first use. Only the current views
+// and the flaky counters are mutable.
 type site struct {
-	opts      Options
-	mux       *http.ServeMux
-	robots    *resource
-	style     *resource
-	index     *resource
-	chart     [Pages + 1]*resource // 1-based
-	malformed [Pages + 1]*resource // 1-based
-	films     map[string]*lazyResource
-	notFound  *resource
-	huge      hugePage
-	flaky     flakyCounter
+	opts   Options
+	drift  Drift
+	now    func() time.Time
+	mux    *http.ServeMux
+	robots *resource
+	style  *resource
+	flaky  flakyCounter
+	views  viewCache
 }
 
 // New returns the sample site's handler. It serves Routes (and "/site/"),
 // answers 404 with an HTML page elsewhere and 405 for other methods on the
-// routes. It is safe for concurrent use; the dataset is embedded, so New
-// cannot fail.
+// routes. It is safe for concurrent use. The dataset is embedded, so New
+// cannot fail; it panics on a Drift that CheckDrift refuses, a
+// programming error (Config.Validate and devstack's flags check values
+// from outside).
 func New(opts Options) http.Handler {
-	films := dataset
+	if err := CheckDrift(opts.Drift); err != nil {
+		panic("samplesite: Options.Drift " + err.Error())
+	}
 	s := &site{
-		opts:     opts,
-		robots:   newResource(typePlain, cacheRobots, robotsTxt()),
-		style:    newResource(typeCSS, cacheStatic, styleCSS),
-		index:    newResource(typeHTML, cachePage, renderIndex(films)),
-		films:    make(map[string]*lazyResource, len(films)),
-		notFound: newResource(typeHTML, cacheNoStore, renderNotFound("There is no page at this address.")),
+		opts:   opts,
+		drift:  Drift{Every: opts.Drift, Seed: opts.Seed},
+		now:    opts.Now,
+		robots: newResource(typePlain, cacheRobots, robotsTxt()),
+		style:  newResource(typeCSS, cacheStatic, styleCSS),
 	}
-	for p := 1; p <= Pages; p++ {
-		s.chart[p] = newResource(typeHTML, cachePage, renderChart(films, p))
-		s.malformed[p] = newResource(typeHTML, cacheNoStore, renderMalformed(films, p))
+	if s.now == nil {
+		s.now = time.Now
 	}
-	for i, f := range films {
-		s.films[f.ID] = &lazyResource{build: func() *resource {
-			return newResource(typeHTML, cachePage, renderFilm(films, i))
-		}}
+	if s.drift.Frozen() {
+		s.views.get(s.drift, 0) // the only view, built once
 	}
-	s.huge = newHugePage(s.chart[1].body)
 
 	s.mux = http.NewServeMux()
 	handlers := map[string]http.HandlerFunc{
@@ -87,6 +94,16 @@ func New(opts Options) http.Handler {
 	return s
 }
 
+// request is the moment a request arrived and the view of its period:
+// every page of one response comes from that one period.
+func (s *site) request() (time.Time, *view) {
+	if s.drift.Frozen() {
+		return time.Time{}, s.views.get(s.drift, 0)
+	}
+	now := s.now()
+	return now, s.views.get(s.drift, s.drift.Period(now))
+}
+
 // ServeHTTP routes the request; a path that no route knows, whatever the
 // method, gets the HTML 404 page rather than the mux's plain one.
 func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -94,30 +111,36 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		get := r.Clone(r.Context())
 		get.Method = http.MethodGet
 		if _, pattern := s.mux.Handler(get); pattern == "" {
-			s.serveNotFound(w, r)
+			_, v := s.request()
+			serveNotFound(w, v)
 			return
 		}
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
-// route picks the resource for a request, or writes an error response
-// itself and returns nil.
-type route func(w http.ResponseWriter, r *http.Request) *resource
+// route picks the resource for a request from the view of its period, or
+// writes an error response itself and returns nil.
+type route func(w http.ResponseWriter, r *http.Request, v *view) *resource
 
 // knobbed wraps a route with the test knobs (when enabled). The order is
 // slow, redirects, flaky/status, then the route and the content knobs
 // (malformed, huge, ctype, stall).
 func (s *site) knobbed(chart bool, rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		now, v := s.request()
 		q := r.URL.Query()
 		if !s.opts.Knobs || !hasKnobs(q) {
-			if res := rt(w, r); res != nil {
-				serveResource(w, r, res, 0)
+			if res := rt(w, r, v); res != nil {
+				serveResource(w, r, res, now, 0)
 			}
 			return
 		}
-		k, err := parseKnobs(q, chart, s.huge.min())
+		var hugeMin int64
+		if chart && q.Has(knobHuge) {
+			hugeMin = v.huge().min() // renders chart page 1: only when asked for
+		}
+		k, err := parseKnobs(q, chart, hugeMin)
 		if err != nil {
 			plainError(w, http.StatusBadRequest, err.Error())
 			return
@@ -143,7 +166,7 @@ func (s *site) knobbed(chart bool, rt route) http.HandlerFunc {
 			plainError(w, status, "simulated failure: "+strconv.Itoa(status)+" "+http.StatusText(status))
 			return
 		}
-		res := rt(w, r)
+		res := rt(w, r, v)
 		if res == nil {
 			return
 		}
@@ -152,16 +175,16 @@ func (s *site) knobbed(chart bool, rt route) http.HandlerFunc {
 			if k.ctype != "" {
 				ctype = k.ctype
 			}
-			s.huge.serve(w, r, k.huge, ctype)
+			v.huge().serve(w, r, k.huge, ctype)
 			return
 		}
 		if k.malformed {
-			res = s.malformed[chartPage(r)]
+			res = v.malformedPage(chartPage(r))
 		}
 		if k.ctype != "" {
-			res = newResource(k.ctype, cacheNoStore, res.body)
+			res = res.withType(k.ctype)
 		}
-		serveResource(w, r, res, k.stall)
+		serveResource(w, r, res, now, k.stall)
 	}
 }
 
@@ -202,9 +225,11 @@ func redirect(w http.ResponseWriter, r *http.Request, q url.Values, left int) {
 	w.Write([]byte("redirecting to " + loc + "\n"))
 }
 
-func (s *site) serveRobots(http.ResponseWriter, *http.Request) *resource { return s.robots }
-func (s *site) serveStyle(http.ResponseWriter, *http.Request) *resource  { return s.style }
-func (s *site) serveIndex(http.ResponseWriter, *http.Request) *resource  { return s.index }
+func (s *site) serveRobots(http.ResponseWriter, *http.Request, *view) *resource { return s.robots }
+func (s *site) serveStyle(http.ResponseWriter, *http.Request, *view) *resource  { return s.style }
+func (s *site) serveIndex(_ http.ResponseWriter, _ *http.Request, v *view) *resource {
+	return v.indexPage()
+}
 
 // chartPage is the validated page number; serveChart has checked it.
 func chartPage(r *http.Request) int {
@@ -215,11 +240,11 @@ func chartPage(r *http.Request) int {
 	return p
 }
 
-func (s *site) serveChart(w http.ResponseWriter, r *http.Request) *resource {
+func (s *site) serveChart(w http.ResponseWriter, r *http.Request, v *view) *resource {
 	q := r.URL.Query()
 	vs, ok := q["page"]
 	if !ok {
-		return s.chart[1]
+		return v.chartPage(1)
 	}
 	p, err := strconv.Atoi(vs[0])
 	if len(vs) > 1 || err != nil {
@@ -227,39 +252,27 @@ func (s *site) serveChart(w http.ResponseWriter, r *http.Request) *resource {
 		return nil
 	}
 	if p < 1 || p > Pages {
-		s.serveNotFound(w, r)
+		serveNotFound(w, v)
 		return nil
 	}
-	return s.chart[p]
+	return v.chartPage(p)
 }
 
-func (s *site) serveFilm(w http.ResponseWriter, r *http.Request) *resource {
-	if l, ok := s.films[r.PathValue("id")]; ok {
-		return l.get()
+func (s *site) serveFilm(w http.ResponseWriter, r *http.Request, v *view) *resource {
+	if i, ok := datasetIndex[r.PathValue("id")]; ok {
+		return v.filmPage(i)
 	}
-	s.serveNotFound(w, r)
+	serveNotFound(w, v)
 	return nil
 }
 
-func (s *site) serveNotFound(w http.ResponseWriter, r *http.Request) {
+func serveNotFound(w http.ResponseWriter, v *view) {
+	res := v.notFoundPage()
 	h := w.Header()
-	h.Set("Content-Type", s.notFound.contentType)
+	h.Set("Content-Type", res.contentType)
 	h.Set("Cache-Control", cacheNoStore)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(s.notFound.body)))
+	h.Set("Content-Length", strconv.Itoa(len(res.body)))
 	w.WriteHeader(http.StatusNotFound)
-	w.Write(s.notFound.body)
-}
-
-// lazyResource builds its resource on first use, once, for any number of
-// concurrent callers.
-type lazyResource struct {
-	once  sync.Once
-	build func() *resource
-	res   *resource
-}
-
-func (l *lazyResource) get() *resource {
-	l.once.Do(func() { l.res = l.build() })
-	return l.res
+	w.Write(res.body)
 }

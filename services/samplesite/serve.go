@@ -19,6 +19,7 @@ const (
 	typeCSS   = "text/css; charset=utf-8"
 	typePlain = "text/plain; charset=utf-8"
 
+	pageMaxAge   = 300 // seconds, cachePage's max-age
 	cachePage    = "public, max-age=300"
 	cacheStatic  = "public, max-age=86400"
 	cacheRobots  = "public, max-age=3600"
@@ -36,24 +37,69 @@ type resource struct {
 	// "-gzip" suffix inside the quotes. Both validate either.
 	etag     string
 	gzipETag string
+	// modified is the Last-Modified date (whole seconds, as HTTP dates
+	// are) and lastModified its header value.
+	modified     time.Time
+	lastModified string
+	// expires, when set, is when the representation stops being current
+	// (its period ends): cacheControl's max-age then counts down to it.
+	expires time.Time
 
 	gzOnce sync.Once
 	gz     []byte
 }
 
+// newResource makes a resource last modified on LastModified that does
+// not expire: robots.txt, the stylesheet and the pages of a frozen site.
 func newResource(contentType, cacheControl string, body []byte) *resource {
 	h := sha256.New()
 	h.Write([]byte(contentType))
 	h.Write([]byte{0})
 	h.Write(body)
 	sum := hex.EncodeToString(h.Sum(nil)[:16])
-	return &resource{
+	res := &resource{
 		body:         body,
 		contentType:  contentType,
 		cacheControl: cacheControl,
 		etag:         `"` + sum + `"`,
 		gzipETag:     `"` + sum + `-gzip"`,
 	}
+	res.setModified(LastModified)
+	return res
+}
+
+func (r *resource) setModified(t time.Time) {
+	r.modified = t.Truncate(time.Second)
+	r.lastModified = r.modified.UTC().Format(http.TimeFormat)
+}
+
+// withType is the same body served as another content type (the ctype
+// knob): another representation, so another ETag, and never cached.
+func (r *resource) withType(contentType string) *resource {
+	res := newResource(contentType, cacheNoStore, r.body)
+	res.modified, res.lastModified = r.modified, r.lastModified
+	return res
+}
+
+// maxAgeCacheControl holds the Cache-Control values of pages whose period
+// ends in s seconds, s = 0..pageMaxAge, built once.
+var maxAgeCacheControl = func() []string {
+	out := make([]string, pageMaxAge+1)
+	for s := range out {
+		out[s] = "public, max-age=" + strconv.Itoa(s)
+	}
+	return out
+}()
+
+// cacheControlAt is the Cache-Control of res for a request at now: a
+// page that expires may be kept until its period ends, at most
+// pageMaxAge seconds, and no longer.
+func (r *resource) cacheControlAt(now time.Time) string {
+	if r.expires.IsZero() || r.cacheControl != cachePage {
+		return r.cacheControl
+	}
+	left := int64(r.expires.Sub(now) / time.Second)
+	return maxAgeCacheControl[min(max(left, 0), pageMaxAge)]
 }
 
 // gzipped returns the gzip encoding, compressed once and then shared:
@@ -71,15 +117,15 @@ func (r *resource) gzipped() []byte {
 }
 
 // serveResource writes res with status 200, or 304 when the request's
-// validators match. stall > 0 sends the headers and the first half of the
-// body, then waits (or gives up when the request's context ends) before the
-// rest.
-func serveResource(w http.ResponseWriter, r *http.Request, res *resource, stall time.Duration) {
+// validators match; now is when the request arrived (zero on a frozen
+// site). stall > 0 sends the headers and the first half of the body, then
+// waits (or gives up when the request's context ends) before the rest.
+func serveResource(w http.ResponseWriter, r *http.Request, res *resource, now time.Time, stall time.Duration) {
 	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
 	h := w.Header()
 	h.Set("Vary", "Accept-Encoding")
-	h.Set("Cache-Control", res.cacheControl)
-	h.Set("Last-Modified", LastModified.Format(http.TimeFormat))
+	h.Set("Cache-Control", res.cacheControlAt(now))
+	h.Set("Last-Modified", res.lastModified)
 	if gz {
 		h.Set("ETag", res.gzipETag)
 	} else {
@@ -131,7 +177,7 @@ func notModified(r *http.Request, res *resource) bool {
 	if err != nil {
 		return false // an invalid date is ignored, as the RFC says
 	}
-	return !LastModified.Truncate(time.Second).After(t)
+	return !res.modified.After(t)
 }
 
 // etagMatch reports whether the If-None-Match list matches one of tags,

@@ -393,7 +393,7 @@ func TestHTMLWellFormed(t *testing.T) {
 		}
 		parseHTML(t, b)
 	}
-	if err := checkWellFormed(renderMalformed(dataset, 1)); err == nil {
+	if err := checkWellFormed(renderMalformed(dataset, 1, frozenAsOf)); err == nil {
 		t.Error("the malformed page passes the well-formedness check")
 	}
 }

@@ -18,11 +18,12 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 	cfg.URL = "ftp://x"
 	cfg.Suffix = "-bad"
 	cfg.FunctionTimeout = time.Second
+	cfg.SiteDrift = -time.Minute
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a bad config")
 	}
-	for _, want := range []string{"--addr", "--shards", "--retention", "--url", "--suffix", "--function-timeout"} {
+	for _, want := range []string{"--addr", "--shards", "--retention", "--url", "--suffix", "--function-timeout", "--site-drift"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
@@ -56,6 +57,55 @@ func TestConfigValidateRetention(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("aws=%v retention %s: error %v, want %q", tc.aws, tc.retention, err, tc.want)
 		}
+	}
+}
+
+func TestConfigValidateSiteDrift(t *testing.T) {
+	for _, tc := range []struct {
+		drift time.Duration
+		want  string // "" = valid
+	}{
+		{0, ""},
+		{time.Second, ""},
+		{time.Minute, ""},
+		{24 * time.Hour, ""},
+		{999 * time.Millisecond, "--site-drift 999ms: want 0 (a frozen chart) or at least 1s"},
+		{-time.Minute, "--site-drift -1m0s: want 0 (a frozen chart) or at least 1s"},
+	} {
+		cfg := testConfig(t.TempDir())
+		cfg.SiteDrift = tc.drift
+		err := cfg.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("--site-drift %s: %v", tc.drift, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("--site-drift %s: error %v, want %q", tc.drift, err, tc.want)
+		}
+	}
+}
+
+func TestSiteDriftFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, time.Minute},
+		{[]string{"--site-drift", "0"}, 0},
+		{[]string{"--site-drift=10s"}, 10 * time.Second},
+		{[]string{"--site-drift", "1h"}, time.Hour},
+	} {
+		var out strings.Builder
+		cfg, _, _, err := parseFlags(tc.args, &out)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if cfg.SiteDrift != tc.want {
+			t.Errorf("%q: SiteDrift %s, want %s", tc.args, cfg.SiteDrift, tc.want)
+		}
+	}
+	var out strings.Builder
+	if _, _, _, err := parseFlags([]string{"--site-drift", "hourly"}, &out); err == nil {
+		t.Error("--site-drift hourly was accepted")
 	}
 }
 

@@ -375,7 +375,8 @@ func TestKillMidBatchConverges(t *testing.T) {
 	awsemu.SkipIfShort(t, "starts devstack as a child process")
 	dir := t.TempDir()
 	child := func() (*exec.Cmd, string) {
-		args := fmt.Sprintf("--addr 127.0.0.1:0 --site-addr 127.0.0.1:0 --data %s --suffix kill --batching-window 0s --scrape-interval 1s --log-level warn", dir)
+		// A frozen site, as in the clean run it is compared with.
+		args := fmt.Sprintf("--addr 127.0.0.1:0 --site-addr 127.0.0.1:0 --site-drift 0 --data %s --suffix kill --batching-window 0s --scrape-interval 1s --log-level warn", dir)
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "DEVSTACK_CHILD_ARGS="+args)
 		out, err := cmd.StdoutPipe()

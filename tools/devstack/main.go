@@ -68,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, string, error)
 	var cfg Config
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address of the HTTP API")
 	fs.StringVar(&cfg.SiteAddr, "site-addr", "127.0.0.1:8081", "address of the sample site")
+	fs.DurationVar(&cfg.SiteDrift, "site-drift", time.Minute, "how often the sample site's chart moves (ratings, votes, ranks); 0 freezes it, else at least 1s")
 	fs.StringVar(&cfg.DataDir, "data", ".devstack", "directory of the persistent state (stream, checkpoints, queue, tables)")
 	fs.BoolVar(&cfg.Fresh, "fresh", false, "delete the state in --data first")
 	fs.StringVar(&cfg.Suffix, "suffix", "devstack", "suffix of every resource name, as a stack's")

@@ -36,6 +36,9 @@ import (
 type Config struct {
 	// Addr serves the HTTP API, SiteAddr the sample site.
 	Addr, SiteAddr string
+	// SiteDrift is how often the sample site's chart moves (samplesite
+	// Options.Drift): 0 freezes it, else at least samplesite.MinDrift.
+	SiteDrift time.Duration
 	// DataDir holds the persistent state; Fresh deletes it first.
 	DataDir string
 	Fresh   bool
@@ -88,6 +91,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
 		}
+	}
+	if err := samplesite.CheckDrift(c.SiteDrift); err != nil {
+		errs = append(errs, fmt.Errorf("--site-drift %w", err))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data: required"))
@@ -263,7 +269,7 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.api = &http.Server{Handler: apiHandler, ReadHeaderTimeout: 10 * time.Second}
-	s.site = &http.Server{Handler: samplesite.New(samplesite.Options{Knobs: true}), ReadHeaderTimeout: 10 * time.Second}
+	s.site = &http.Server{Handler: samplesite.New(samplesite.Options{Knobs: true, Drift: cfg.SiteDrift}), ReadHeaderTimeout: 10 * time.Second}
 	s.stopped = make(chan struct{})
 	return s, nil
 }
