@@ -58,8 +58,11 @@ func HourPrefix(t time.Time) string {
 
 // HourPrefixes returns the hour prefixes from since's hour to until's hour,
 // both included, in order (which is also key order). It returns nil when
-// until is before since's hour.
+// until is before since.
 func HourPrefixes(since, until time.Time) []string {
+	if until.Before(since) {
+		return nil
+	}
 	var out []string
 	for h := since.UTC().Truncate(time.Hour); !h.After(until); h = h.Add(time.Hour) {
 		out = append(out, HourPrefix(h))
