@@ -171,4 +171,3 @@ func BenchmarkBuffer(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
-

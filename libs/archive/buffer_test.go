@@ -76,7 +76,7 @@ func TestBufferFlush(t *testing.T) {
 		shardRec(1, "100", at.Add(2*time.Second), `{"a":1}`),
 		shardRec(0, "7", at.Add(time.Second), "\x00poison"),
 		shardRec(1, "99", at.Add(-time.Minute), `{"late":true}`), // a lower sequence number after a higher one
-		shardRec(0, "0010", at.Add(3*time.Second), `{}`),           // 10, with leading zeros
+		shardRec(0, "0010", at.Add(3*time.Second), `{}`),         // 10, with leading zeros
 	}
 	var want []byte
 	for i, r := range recs {
