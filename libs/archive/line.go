@@ -26,7 +26,9 @@ var ErrLineTooLong = errors.New("archive line too long")
 // Encode returns rec as one line of the archive, ending in '\n'. See
 // AppendLine.
 func Encode(rec Record) ([]byte, error) {
-	return AppendLine(nil, rec)
+	// Room for the longest line rec can have, so the line is allocated once.
+	n := base64.StdEncoding.EncodedLen(len(rec.Data)) + 6*(len(rec.ShardID)+len(rec.PartitionKey)) + len(rec.SequenceNumber) + 160
+	return AppendLine(make([]byte, 0, min(n, MaxLineSize+1)), rec)
 }
 
 // AppendLine appends rec to dst as one line of the archive, a JSON object
