@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/archive/dir"
 )
+
+var benchEvents = flag.Int("bench-events", 200_000, "events BenchmarkScan reads per op")
 
 var genres = []string{`["Crime","Drama"]`, `["Action","Sci-Fi","Thriller"]`, `["Animation","Family"]`, `["Drama","Romance","War"]`}
 
@@ -98,7 +101,7 @@ func fill(b *testing.B, w archive.Writer, n int) (stored, raw int64) {
 // from a directory (the page cache: the disk is not measured). Each op
 // reads all events; events/s and MB/s (raw NDJSON) are reported.
 func BenchmarkScan(b *testing.B) {
-	const events = 200_000
+	events := *benchEvents
 	run := func(b *testing.B, s archive.Reader, stored, raw int64) {
 		b.SetBytes(raw)
 		ctx := context.Background()

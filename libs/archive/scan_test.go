@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,55 @@ func TestScanHonoursTheContext(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || n != 1 {
 		t.Errorf("Scan canceled in its first record = %v after %d records, want context.Canceled after 1", err, n)
+	}
+}
+
+// TestScanMemoryIsBounded scans one object of 24 MiB of lines: read
+// whole, it would take 24 MiB of heap and more; streamed, a few.
+func TestScanMemoryIsBounded(t *testing.T) {
+	const size = 24 << 20
+	var body bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&body, gzip.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line []byte
+	n := 0
+	for raw := 0; raw < size; n++ {
+		if line, err = archive.AppendLine(line[:0], event(n)); err != nil {
+			t.Fatal(err)
+		}
+		raw += len(line)
+		if _, err := zw.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := newMemStore()
+	if err := s.Put(t.Context(), "events/2026/11/27/04/big.gz", body.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	body = bytes.Buffer{}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapAlloc, ms.HeapAlloc
+	seen := 0
+	err = archive.Scan(t.Context(), s, archive.ScanOptions{}, func(archive.Record) error {
+		if seen++; seen%2000 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+		return nil
+	})
+	if err != nil || seen != n {
+		t.Fatalf("Scan = %v after %d records, want %d", err, seen, n)
+	}
+	if grew := peak - base; grew > 16<<20 {
+		t.Errorf("the heap grew by %d MiB while scanning a 24 MiB object: not streamed", grew>>20)
+	} else {
+		t.Logf("heap grew by at most %.1f MiB scanning %d records (24 MiB of lines)", float64(grew)/(1<<20), n)
 	}
 }
