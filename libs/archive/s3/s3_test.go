@@ -26,10 +26,10 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 // small pages (so listings span several ListObjectsV2 calls) next to
 // objects outside the prefix that must never show.
 func TestContract(t *testing.T) {
-	client := awsemu.S3(t)
+	client := motoS3(t)
 	t.Run("BucketRoot", func(t *testing.T) {
 		archivetest.Run(t, func(t *testing.T) archive.Store {
-			bucket := awsemu.Bucket(t, client, "archive")
+			bucket := newBucket(t, client)
 			s, err := s3adapter.New(client, s3adapter.Location{Bucket: bucket}, s3adapter.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -39,7 +39,7 @@ func TestContract(t *testing.T) {
 	})
 	t.Run("PrefixSmallPages", func(t *testing.T) {
 		archivetest.Run(t, func(t *testing.T) archive.Store {
-			bucket := awsemu.Bucket(t, client, "archive")
+			bucket := newBucket(t, client)
 			for _, key := range []string{"other/x", "courseX-old/events/y", "courseX", "a-before"} {
 				if _, err := client.PutObject(t.Context(), &s3.PutObjectInput{
 					Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("decoy"),
@@ -61,8 +61,8 @@ func TestContract(t *testing.T) {
 }
 
 func TestContentHeaders(t *testing.T) {
-	client := awsemu.S3(t)
-	bucket := awsemu.Bucket(t, client, "archive")
+	client := motoS3(t)
+	bucket := newBucket(t, client)
 	s, err := s3adapter.New(client, s3adapter.Location{Bucket: bucket, Prefix: "p/"}, s3adapter.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -184,8 +184,8 @@ func (c *calls) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, o 
 // permissions its calls need with Accesses, which infra's least-privilege
 // policies are checked against.
 func TestAccessesMatchTheCalls(t *testing.T) {
-	client := awsemu.S3(t)
-	bucket := awsemu.Bucket(t, client, "archive")
+	client := motoS3(t)
+	bucket := newBucket(t, client)
 	rec := &calls{API: client, seen: map[s3adapter.Access]bool{}}
 	s, err := s3adapter.New(rec, s3adapter.Location{Bucket: bucket, Prefix: "courseX/"}, s3adapter.Options{PageSize: 1})
 	if err != nil {
