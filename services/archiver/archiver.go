@@ -16,9 +16,9 @@ import (
 
 // Firehose processor settings infra gives the delivery stream's Lambda
 // processor (BufferSizeInMBs, BufferIntervalInSeconds). At 1 MB, Firehose's
-// default, a batch of realistic events comes back as about 2.2 MB and a
-// batch of binary records as about 1.8 MB, well within the response limit;
-// at 3 MB, the most Firehose allows, events would not fit.
+// default, a batch of realistic events comes back as about 2.25 MB and a
+// batch of 1 KiB binary records as about 2.4 MB, well within the response
+// limit; at 3 MB, the most Firehose allows, events would not fit.
 const (
 	BufferSizeMB          = 1
 	BufferIntervalSeconds = 60
