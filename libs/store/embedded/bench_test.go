@@ -149,3 +149,38 @@ type atomicCounter struct{ n atomicInt }
 type atomicInt = atomic.Int64
 
 func (c *atomicCounter) next() int { return int(c.n.Add(1)) }
+
+// BenchmarkListErrors lists a page of 100 out of 150 error items whose
+// records were 1 MiB (payload cut to store.MaxPayload): what GET
+// /errors?limit=100 asks of the store. B/op is the point: a listing must
+// cost what it returns, not what the items hold.
+func BenchmarkListErrors(b *testing.B) {
+	for _, name := range []string{"memory", "bolt"} {
+		open := benchStores(b)[name]
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			ctx := b.Context()
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			payload := make([]byte, store.MaxPayload)
+			for i := range payload {
+				payload[i] = 'a' + byte(i%26)
+			}
+			for i := range 150 {
+				at := t0.Add(time.Duration(i) * time.Second)
+				e := store.ErrorItem{ID: fmt.Sprintf("err-%03d", i), Stage: store.StageDecode, Reason: "invalid character",
+					Payload: payload, PayloadSize: 1 << 20, ShardID: "shardId-000000000000", SequenceNumber: fmt.Sprint(i),
+					Attempts: 1, FirstFailure: at, LastFailure: at, ExpiresAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}
+				if err := s.PutError(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := s.ListErrors(ctx, 100, nil)
+				if err != nil || len(p.Items) != 100 {
+					b.Fatalf("ListErrors = %d items, %v", len(p.Items), err)
+				}
+			}
+		})
+	}
+}
