@@ -165,9 +165,9 @@ func TestAccessesMatchTheCalls(t *testing.T) {
 		"StartRun":    func() { must(s.StartRun(ctx, store.Run{ID: "run-1", Source: "https://x.org/c", StartedAt: now})) },
 		"CompleteRun": func() { must(s.CompleteRun(ctx, store.Run{ID: "run-1", Completed: true, FinishedAt: now})) },
 		"CountEvent": func() {
-			_, err := s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed)
+			_, err := s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed, "")
 			must(err)
-			_, err = s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed) // duplicate
+			_, err = s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed, "") // duplicate
 			must(err)
 		},
 		"FailEvent": func() {

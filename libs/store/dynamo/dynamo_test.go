@@ -161,7 +161,7 @@ func TestTTL(t *testing.T) {
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
 	s := dynamo.New(dynamo.Serial(client), tables, dynamo.WithClock(func() time.Time { return now }))
 	ctx := t.Context()
-	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 		t.Fatalf("first count = %v, %v", ok, err)
 	}
 	e := store.ErrorItem{ID: "x", Stage: store.StageDecode, FirstFailure: now, LastFailure: now}
@@ -170,7 +170,7 @@ func TestTTL(t *testing.T) {
 	}
 
 	now = now.Add(7 * 24 * time.Hour)
-	if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); ok {
+	if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); ok {
 		t.Errorf("marker expired after 7 days: the event was counted again")
 	}
 	if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 1 {
@@ -181,7 +181,7 @@ func TestTTL(t *testing.T) {
 	if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 0 {
 		t.Errorf("error item visible after 14 days")
 	}
-	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 		t.Errorf("count after the marker expired = %v, %v; want true", ok, err)
 	}
 	e2 := e

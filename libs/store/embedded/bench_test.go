@@ -101,7 +101,7 @@ func BenchmarkCountEvent(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				ok, err := s.CountEvent(ctx, "run-0001", fmt.Sprintf("evt-%016x", i), store.CounterProcessed)
+				ok, err := s.CountEvent(ctx, "run-0001", fmt.Sprintf("evt-%016x", i), store.CounterProcessed, "")
 				if err != nil || !ok {
 					b.Fatalf("CountEvent = %v, %v", ok, err)
 				}

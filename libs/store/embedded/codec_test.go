@@ -68,7 +68,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeError(store.ErrorItem{ID: "e", Payload: []byte("p"), ExpiresAt: codecT0.Truncate(time.Second)}))
 	f.Add(encodeLease(lease{Holder: "h", Until: codecT0}, 5))
 	f.Add(encodePage(store.PageState{URL: "u", FetchedAt: codecT0}))
-	f.Add(encodeMarker(store.CounterProcessed, 7))
+	f.Add(encodeMarker(marker{Counter: store.CounterProcessed, Digest: "d"}, 7))
 	f.Add(indexValue("id"))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		expiresAt(v)

@@ -47,7 +47,7 @@ func TestReopen(t *testing.T) {
 	if err := s.StartRun(ctx, store.Run{ID: "r1", Source: "s", StartedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil {
+	if _, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil {
 		t.Fatal(err)
 	}
 	e := store.ErrorItem{ID: "x", Stage: store.StageDecode, Payload: []byte("raw"), PayloadSize: 3, FirstFailure: t0, LastFailure: t0,
@@ -81,7 +81,7 @@ func TestReopen(t *testing.T) {
 	if diff := cmp.Diff(store.Run{ID: "r1", Source: "s", StartedAt: t0, Processed: 1}, r); diff != "" {
 		t.Errorf("run after reopen (-want +got):\n%s", diff)
 	}
-	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || ok {
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || ok {
 		t.Errorf("counting e1 again after reopen = %v, %v; want false (the marker survived)", ok, err)
 	}
 	p, err := s.ListErrors(ctx, 10, nil)
@@ -121,7 +121,7 @@ func TestTTL(t *testing.T) {
 			ctx := t.Context()
 			clk := &clock{now: t0}
 			s := open(t, embedded.WithClock(clk.Now), embedded.WithSweepInterval(0))
-			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 				t.Fatalf("first count = %v, %v", ok, err)
 			}
 			e := store.ErrorItem{ID: "x", Stage: store.StageDecode, FirstFailure: t0, LastFailure: t0}
@@ -133,7 +133,7 @@ func TestTTL(t *testing.T) {
 			}
 
 			clk.Add(7 * 24 * time.Hour)
-			if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); ok {
+			if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); ok {
 				t.Errorf("marker expired after 7 days: the event was counted again")
 			}
 			if n, err := s.Sweep(ctx); err != nil || n != 1 {
@@ -147,7 +147,7 @@ func TestTTL(t *testing.T) {
 			if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 0 {
 				t.Errorf("error item visible after 14 days")
 			}
-			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 				t.Errorf("count after the marker expired = %v, %v; want true", ok, err)
 			}
 			if n, err := s.Sweep(ctx); err != nil || n != 1 {
