@@ -186,4 +186,3 @@ func testListRuns(t *testing.T, newStore NewStore) {
 		}
 	})
 }
-
