@@ -88,7 +88,7 @@ func TestOnEmulators(t *testing.T) {
 	// The processor projected movie-2 of the range before the batch was
 	// discarded (a record after the lowest failure).
 	const projected = 2
-	if _, err := st.CountEvent(ctx, run, puts[projected].eventID, store.CounterProcessed); err != nil {
+	if _, err := st.CountEvent(ctx, run, puts[projected].eventID, store.CounterProcessed, ""); err != nil {
 		t.Fatal(err)
 	}
 

@@ -303,7 +303,7 @@ func TestHandle(t *testing.T) {
 	processed := func(ids ...string) func(*testing.T, *embedded.Store) {
 		return func(t *testing.T, s *embedded.Store) {
 			for _, id := range ids {
-				if _, err := s.CountEvent(context.Background(), runID, id, store.CounterProcessed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, id, store.CounterProcessed, ""); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -353,7 +353,7 @@ func TestHandle(t *testing.T) {
 			name: "a movie event the processor stored as a permanent failure is not stored again",
 			msgs: []lambdaevents.SQSMessage{message(t, "m1")},
 			before: func(t *testing.T, s *embedded.Store) {
-				if _, err := s.CountEvent(context.Background(), runID, movieID, store.CounterFailed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, movieID, store.CounterFailed, ""); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -393,7 +393,7 @@ func TestHandle(t *testing.T) {
 				if err := s.PutError(context.Background(), it); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.CountEvent(context.Background(), runID, movieIDs[0], store.CounterFailed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, movieIDs[0], store.CounterFailed, ""); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -433,7 +433,7 @@ func TestHandle(t *testing.T) {
 			before: func(t *testing.T, s *embedded.Store) {
 				// A movie event of the run was counted before scrape.started
 				// (another shard): the run item exists, without a start.
-				if _, err := s.CountEvent(context.Background(), runID, "other-event", store.CounterProcessed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, "other-event", store.CounterProcessed, ""); err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -132,9 +132,9 @@ func (f *faultStore) CompleteRun(ctx context.Context, r store.Run) error {
 	return f.do(opComplete, r.ID, func() error { return f.inner.CompleteRun(ctx, r) })
 }
 
-func (f *faultStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (counted bool, err error) {
+func (f *faultStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (counted bool, err error) {
 	err = f.do(opCount, eventID+"/"+string(c), func() (err error) {
-		counted, err = f.inner.CountEvent(ctx, runID, eventID, c)
+		counted, err = f.inner.CountEvent(ctx, runID, eventID, c, digest)
 		return err
 	})
 	return counted, err
@@ -194,11 +194,11 @@ func (s slowStore) CompleteRun(ctx context.Context, r store.Run) error {
 	return s.inner.CompleteRun(ctx, r)
 }
 
-func (s slowStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
+func (s slowStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (bool, error) {
 	if err := s.wait(ctx); err != nil {
 		return false, err
 	}
-	return s.inner.CountEvent(ctx, runID, eventID, c)
+	return s.inner.CountEvent(ctx, runID, eventID, c, digest)
 }
 
 func (s slowStore) PutError(ctx context.Context, e store.ErrorItem) error {
