@@ -506,7 +506,7 @@ func DecodeScopedToken(tok store.PageToken, l Listing, scope string) (string, er
 	if err != nil {
 		return "", Invalid(fmt.Errorf("%w: %v", store.ErrBadToken, err))
 	}
-	if t.Listing != l || t.Scope != scope {
+	if t.Listing != l || !l.scoped() || t.Scope != scope {
 		return "", Invalid(fmt.Errorf("%w: token of another listing", store.ErrBadToken))
 	}
 	return t.Key, nil
