@@ -215,13 +215,23 @@ func view(items []store.ErrorItem) []itemView {
 	return out
 }
 
+// listErrors lists the error items of s, each read whole (the listing
+// previews payloads).
 func listErrors(t testing.TB, s *embedded.Store) []store.ErrorItem {
 	t.Helper()
 	p, err := s.ListErrors(context.Background(), 1000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.Items
+	out := make([]store.ErrorItem, 0, len(p.Items))
+	for _, e := range p.Items {
+		full, err := s.GetError(context.Background(), e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, full)
+	}
+	return out
 }
 
 func TestHandle(t *testing.T) {

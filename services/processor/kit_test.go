@@ -261,7 +261,14 @@ func allErrors(t testing.TB, s store.Store) []store.ErrorItem {
 		if err != nil {
 			t.Fatalf("list errors: %v", err)
 		}
-		out = append(out, p.Items...)
+		// The listing previews payloads: read each item whole.
+		for _, e := range p.Items {
+			full, err := s.GetError(context.Background(), e.ID)
+			if err != nil {
+				t.Fatalf("get error %s: %v", e.ID, err)
+			}
+			out = append(out, full)
+		}
 		if p.Next == nil {
 			return out
 		}
