@@ -25,14 +25,19 @@ func benchStores(b *testing.B) map[string]func(b *testing.B) *embedded.Store {
 	}
 }
 
-// benchMovie is a full movie like the sample site's.
+// benchDigest is a digest like the processor's (SHA-256, hex): with it
+// ApplyMovie also reads the event's progress marker.
+const benchDigest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+// benchMovie is a full movie like the sample site's, with a content
+// digest as the processor sets it.
 func benchMovie(i int, at time.Time, eventID string) store.Movie {
 	return store.Movie{
 		ID: fmt.Sprintf("tt%07d", i), Title: "The Shawshank Redemption", Year: 1950 + i%70, Rank: i + 1,
 		Rating: 9.3, Votes: 2_900_000, Director: "Frank Darabont", Genres: []string{"Drama", "Crime"},
 		RuntimeMinutes: 142, DetailURL: fmt.Sprintf("http://127.0.0.1:8081/title/tt%07d/", i),
 		Source: "http://127.0.0.1:8081/chart", FirstSeen: at, LastSeen: at, LastRunID: "run-0001",
-		LastEventID: eventID, LastEventTime: at,
+		LastEventID: eventID, LastEventTime: at, LastEventDigest: benchDigest,
 	}
 }
 
