@@ -116,7 +116,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 	var out store.Outcome
 	err := s.update(ctx, func(tx writeTx) error {
 		if m.LastEventDigest != "" && m.LastRunID != "" {
-			mk, ok, err := getMarker(tx, []byte(layout.MarkerKey(m.LastRunID, m.LastEventID)), s.now())
+			mk, ok, err := getMarker(tx, layout.AppendMarkerKey(nil, m.LastRunID, m.LastEventID), s.now)
 			if err != nil {
 				return err
 			}
@@ -313,10 +313,11 @@ func putRun(tx writeTx, key []byte, before, r store.Run) error {
 	return tx.put(bRuns, key, encodeRun(r))
 }
 
-// getMarker returns the unexpired progress marker at key mk.
-func getMarker(tx readTx, mk []byte, now time.Time) (marker, bool, error) {
+// getMarker returns the unexpired progress marker at key mk; now is read
+// only when there is one.
+func getMarker(tx readTx, mk []byte, now func() time.Time) (marker, bool, error) {
 	v := tx.get(bRuns, mk)
-	if v == nil || layout.Expired(expiresAt(v), now) {
+	if v == nil || layout.Expired(expiresAt(v), now()) {
 		return marker{}, false, nil
 	}
 	m, _, err := decodeMarker(v)
@@ -371,7 +372,7 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 		counted = false
 		now := s.now()
 		mk := []byte(layout.MarkerKey(runID, eventID))
-		old, exists, err := getMarker(tx, mk, now)
+		old, exists, err := getMarker(tx, mk, func() time.Time { return now })
 		if err != nil {
 			return err
 		}
@@ -684,7 +685,7 @@ func (s *Store) ResolveError(ctx context.Context, id string, at time.Time) (bool
 			return nil
 		}
 		mk := []byte(layout.MarkerKey(e.RunID, store.EventKey(e.EventID, e.ShardID, e.SequenceNumber)))
-		m, ok, err := getMarker(tx, mk, now)
+		m, ok, err := getMarker(tx, mk, func() time.Time { return now })
 		if err != nil || !ok || m.Counter != store.CounterFailed {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,10 +45,27 @@ func PageKey(url string) string { return PagePrefix + url }
 // runID: "MARK#<run>#<event>", with '%' and '#' in the run id escaped
 // (%25, %23) so that no two (run, event) pairs share a key.
 func MarkerKey(runID, eventID string) string {
-	return MarkerPrefix + markerEscaper.Replace(runID) + "#" + eventID
+	return string(AppendMarkerKey(nil, runID, eventID))
 }
 
-var markerEscaper = strings.NewReplacer("%", "%25", "#", "%23")
+// AppendMarkerKey appends MarkerKey(runID, eventID) to dst: one
+// allocation at most, for the hot path of ApplyMovie.
+func AppendMarkerKey(dst []byte, runID, eventID string) []byte {
+	dst = slices.Grow(dst, len(MarkerPrefix)+len(runID)+1+len(eventID))
+	dst = append(dst, MarkerPrefix...)
+	for i := 0; i < len(runID); i++ {
+		switch c := runID[i]; c {
+		case '%':
+			dst = append(dst, "%25"...)
+		case '#':
+			dst = append(dst, "%23"...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	dst = append(dst, '#')
+	return append(dst, eventID...)
+}
 
 // ErrorsListPK is the byTime GSI hash key shared by every error item.
 const ErrorsListPK = "ERR"
