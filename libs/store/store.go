@@ -1,8 +1,8 @@
 // Package store defines the pipeline's projections (movies, runs, errors,
-// each movie's history) and the operations on them that the services use. Implementations live in
-// packages named after their technology: embedded (used by tests and
-// devstack) and dynamo (aws-sdk-go-v2). storetest is the contract suite both
-// must pass.
+// each movie's history) and the operations on them that the services use.
+// Implementations live in packages named after their technology: embedded
+// (used by tests and devstack) and dynamo (aws-sdk-go-v2). storetest is the
+// contract suite both must pass.
 //
 // Consumers declare the small interface they need (a subset of Store); the
 // full Store interface exists for the contract suite and compile-time checks.
