@@ -130,6 +130,9 @@ func tableArgs(s contract.Table, suffix string) *dynamodb.TableArgs {
 		if ix.Range != nil {
 			gsi.RangeKey = pulumi.String(ix.Range.Name)
 		}
+		if len(ix.NonKeyAttributes) > 0 {
+			gsi.NonKeyAttributes = pulumi.ToStringArray(ix.NonKeyAttributes)
+		}
 		gsis = append(gsis, gsi)
 	}
 	a := &dynamodb.TableArgs{

@@ -53,11 +53,14 @@ func scraperGrants(stream *kinesis.Stream, runs *dynamodb.Table) []Grant {
 // failed batches' metadata to the on-failure queue (Lambda uses the
 // function's role for both), and the projection writes of libs/store's
 // DynamoDB adapter: ApplyMovie is a conditional UpdateItem (GetItem reads
-// the newer item back where ALL_OLD is missing), StartRun and CompleteRun
-// UpdateItem the run, CountEvent is a TransactWriteItems of a conditional
-// Put and an Update on runs (authorised per item action as PutItem and
-// UpdateItem; it needs no action of its own), PutError an UpdateItem with
-// a PutItem fallback.
+// the newer item back where ALL_OLD is missing), preceded by a GetItem of
+// the event's progress marker in runs when the event has a digest,
+// StartRun and CompleteRun UpdateItem the run, CountEvent is a
+// TransactWriteItems of a conditional Put and an Update on runs
+// (authorised per item action as PutItem and UpdateItem; it needs no
+// action of its own; a GetItem reads a conflicting marker's digest where
+// the cancellation lacks it), PutError an UpdateItem with a PutItem
+// fallback.
 func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs, errs *dynamodb.Table) []Grant {
 	return []Grant{
 		{Sid: "MappingReadsStream", Actions: []string{
@@ -66,7 +69,7 @@ func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs,
 		}, Resources: arns(stream.Arn)},
 		{Sid: "MappingOnFailure", Actions: []string{"sqs:SendMessage"}, Resources: arns(onFailure.Arn)},
 		{Sid: "ProjectMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: arns(movies.Arn)},
-		{Sid: "CountRuns", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
+		{Sid: "CountRuns", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
 		{Sid: "RecordErrors", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(errs.Arn)},
 	}
 }

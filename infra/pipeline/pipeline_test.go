@@ -80,6 +80,13 @@ func TestTables(t *testing.T) {
 					g["rangeKey"] = ix.Range.Name
 					attrs[ix.Range.Name] = string(ix.Range.Type)
 				}
+				if len(ix.NonKeyAttributes) > 0 {
+					var nk []any
+					for _, a := range ix.NonKeyAttributes {
+						nk = append(nk, a)
+					}
+					g["nonKeyAttributes"] = nk
+				}
 				gsis = append(gsis, g)
 			}
 			if gsis != nil {

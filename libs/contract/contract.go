@@ -22,6 +22,7 @@ const (
 	EnvMoviesTable   = "MOVIES_TABLE"
 	EnvRunsTable     = "RUNS_TABLE"
 	EnvErrorsTable   = "ERRORS_TABLE"
+	EnvHistoryTable  = "HISTORY_TABLE"
 	EnvScrapeURL     = "SCRAPE_URL"
 	EnvScrapeProfile = "SCRAPE_PROFILE"
 	// EnvScrapeAllowHosts is a comma-separated allow-list of hosts that a
@@ -56,6 +57,7 @@ const (
 	MoviesTableBase  = "movies"
 	RunsTableBase    = "runs"
 	ErrorsTableBase  = "errors"
+	HistoryTableBase = "history"
 	OnFailureQueue   = "processor-onfailure"
 	ErrorsinkDLQBase = "errorsink-dlq"
 )
@@ -89,12 +91,16 @@ type Attr struct {
 	Type AttrType
 }
 
-// Index is a global secondary index projecting all attributes.
+// Index is a global secondary index.
 type Index struct {
-	Name     string
-	Hash     Attr
-	Range    *Attr // nil: hash key only
+	Name  string
+	Hash  Attr
+	Range *Attr // nil: hash key only
+	// Projects is the projection type: "ALL", "KEYS_ONLY" or "INCLUDE".
 	Projects string
+	// NonKeyAttributes are the attributes an INCLUDE index projects
+	// besides the table's and the index's keys.
+	NonKeyAttributes []string
 }
 
 // Table is the key schema of one DynamoDB table: what infra creates, what
@@ -114,6 +120,7 @@ const (
 	AttrID        = "id"
 	AttrYear      = "year"
 	AttrPK        = "pk"
+	AttrSK        = "sk"
 	AttrListPK    = "listPk"
 	AttrListSK    = "listSk"
 	AttrExpiresAt = "expiresAt"
@@ -123,6 +130,7 @@ const (
 const (
 	MoviesByYearIndex = "byYear"
 	ErrorsByTimeIndex = "byTime"
+	RunsByStartIndex  = "byStart"
 )
 
 // MoviesTable is the movie projection, keyed by movie id, with a GSI to list
@@ -140,13 +148,31 @@ var MoviesTable = Table{
 
 // RunsTable holds one item per run ("RUN#<id>"), the per-host scrape lease
 // ("LEASE#<host>"), the conditional-GET state of a page ("PAGE#<url>") and
-// the per-event progress markers ("MARK#<run>#<event>") that make run
-// counters exact under redelivery. Leases and markers expire by TTL.
+// the per-event progress markers ("MARK#<run>#<event>", with the counter
+// they counted and the digest of the event's content) that make run
+// counters exact under redelivery. Leases and markers expire by TTL. The
+// sparse byStart GSI lists the runs newest first: only run items that have
+// a start time carry its keys, listPk "RUN" and listSk "<start time, fixed
+// width>#<id>". Run items are small, so it projects them whole.
 var RunsTable = Table{
-	Base:         RunsTableBase,
-	Hash:         Attr{AttrPK, String},
+	Base: RunsTableBase,
+	Hash: Attr{AttrPK, String},
+	Indexes: []Index{{
+		Name:     RunsByStartIndex,
+		Hash:     Attr{AttrListPK, String},
+		Range:    &Attr{AttrListSK, String},
+		Projects: "ALL",
+	}},
 	TTLAttribute: AttrExpiresAt,
 }
+
+// ErrorsListingAttributes are the attributes of an error item that the
+// byTime GSI projects: all but the raw payload, whose first bytes are in
+// "preview". A listing reads what it shows; the payload (up to 300 KB an
+// item) stays in the table for GetItem.
+var ErrorsListingAttributes = []string{"stage", "reason", "eventId", "runId", "preview", "payloadSize", "shardId",
+	"sequenceNumber", "partitionKey", "streamArn", "condition", "attempts", "firstFailure", "lastFailure",
+	AttrExpiresAt, "resolved"}
 
 // ErrorsTable holds one item per failed record. The byTime GSI lists them
 // newest first: every item has listPk "ERR" and listSk "<first failure
@@ -156,16 +182,29 @@ var ErrorsTable = Table{
 	Base: ErrorsTableBase,
 	Hash: Attr{AttrID, String},
 	Indexes: []Index{{
-		Name:     ErrorsByTimeIndex,
-		Hash:     Attr{AttrListPK, String},
-		Range:    &Attr{AttrListSK, String},
-		Projects: "ALL",
+		Name:             ErrorsByTimeIndex,
+		Hash:             Attr{AttrListPK, String},
+		Range:            &Attr{AttrListSK, String},
+		Projects:         "INCLUDE",
+		NonKeyAttributes: ErrorsListingAttributes,
 	}},
 	TTLAttribute: AttrExpiresAt,
 }
 
+// HistoryTable holds each movie's observations (issue 12): partition key
+// the movie id, sort key "O#<time, fixed width>#<event id>" for every
+// observation and "C#…" (same position) for the change points, the
+// observations whose rank, rating or votes differ from the one before;
+// "V" holds the movie's history version. A page of change points is one
+// strongly consistent Query of the "C#" range. History is kept: no TTL.
+var HistoryTable = Table{
+	Base:  HistoryTableBase,
+	Hash:  Attr{AttrPK, String},
+	Range: &Attr{AttrSK, String},
+}
+
 // Tables lists every table of the stack.
-var Tables = []Table{MoviesTable, RunsTable, ErrorsTable}
+var Tables = []Table{MoviesTable, RunsTable, ErrorsTable, HistoryTable}
 
 // ErrorTTL is how long an error item is kept.
 const ErrorTTL = 14 * 24 * time.Hour

@@ -29,6 +29,9 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0
 	github.com/aws/smithy-go v1.28.9
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
 )
 
 replace github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../awsemu
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../backoff

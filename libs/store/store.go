@@ -1,8 +1,8 @@
-// Package store defines the pipeline's projections (movies, runs, errors)
-// and the operations on them that the services use. Implementations live in
-// packages named after their technology: embedded (used by tests and
-// devstack) and dynamo (aws-sdk-go-v2). storetest is the contract suite both
-// must pass.
+// Package store defines the pipeline's projections (movies, runs, errors,
+// each movie's history) and the operations on them that the services use.
+// Implementations live in packages named after their technology: embedded
+// (used by tests and devstack) and dynamo (aws-sdk-go-v2). storetest is the
+// contract suite both must pass.
 //
 // Consumers declare the small interface they need (a subset of Store); the
 // full Store interface exists for the contract suite and compile-time checks.
@@ -36,6 +36,11 @@ type Movie struct {
 	// the projection only if (time, id) is greater than these.
 	LastEventID   string    `json:"lastEventId"`
 	LastEventTime time.Time `json:"lastEventTime"`
+	// LastEventDigest is a digest of the content of the event that
+	// produced m (the processor: of the record's data bytes). Event ids
+	// are deterministic, so the same id with another digest is a
+	// conflict (see Conflict). Empty means unknown: it never conflicts.
+	LastEventDigest string `json:"lastEventDigest,omitempty"`
 }
 
 // Newer reports whether an event with (t, id) is newer than the one that
@@ -57,6 +62,11 @@ const (
 	Duplicate
 	// Stale: a newer event was applied before; nothing changed.
 	Stale
+	// Conflict: an event with this id but other content (another digest)
+	// was applied or counted before; nothing changed. Event ids are
+	// deterministic, so this is a producer bug or a forged record, never a
+	// redelivery: the record belongs in errors (StageConflict).
+	Conflict
 )
 
 // String returns the outcome's lowercase name, or "unknown".
@@ -68,6 +78,8 @@ func (o Outcome) String() string {
 		return "duplicate"
 	case Stale:
 		return "stale"
+	case Conflict:
+		return "conflict"
 	}
 	return "unknown"
 }
@@ -83,12 +95,21 @@ const (
 	RunFailed    RunStatus = "failed"
 )
 
+// Run triggers: what started a scrape run.
+const (
+	TriggerAPI      = "api"      // POST /scrape
+	TriggerSchedule = "schedule" // the scheduler (EventBridge Scheduler, devstack --schedule)
+)
+
 // Run is one scrape run's progress. The scraper creates it, the processor
 // fills it from the run's events.
 type Run struct {
 	ID        string    `json:"id"`
 	Source    string    `json:"source"`
 	StartedAt time.Time `json:"startedAt"`
+	// Trigger is TriggerAPI or TriggerSchedule; empty for runs stored
+	// before triggers were recorded.
+	Trigger string `json:"trigger,omitempty"`
 	// FinishedAt is zero until scrape.completed was projected.
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	// Completed is true once scrape.completed was projected; its counts
@@ -151,6 +172,9 @@ const (
 	StageValidate         Stage = "validate" // decodable, invalid data
 	StageProject          Stage = "project"  // permanent projection failure
 	StageRetriesExhausted Stage = "retries_exhausted"
+	// StageConflict: an event whose id was seen before with other content
+	// (see Conflict and ErrConflict).
+	StageConflict Stage = "conflict"
 )
 
 // ErrorItem is one failed record.
@@ -163,7 +187,8 @@ type ErrorItem struct {
 	EventID string `json:"eventId,omitempty"`
 	RunID   string `json:"runId,omitempty"`
 	// Payload is the raw record, cut to MaxPayload bytes; PayloadSize is its
-	// full size.
+	// full size. Items of ListErrors hold only the first PreviewBytes bytes
+	// of it; GetError returns all of it.
 	Payload        []byte    `json:"payload,omitempty"`
 	PayloadSize    int       `json:"payloadSize"`
 	ShardID        string    `json:"shardId,omitempty"`
@@ -175,11 +200,56 @@ type ErrorItem struct {
 	FirstFailure   time.Time `json:"firstFailure"`
 	LastFailure    time.Time `json:"lastFailure"`
 	ExpiresAt      time.Time `json:"expiresAt"`
+	// Resolved is when a redrive of the record succeeded (ResolveError);
+	// zero while the failure is open. Resolved items are kept (listed,
+	// marked) until they expire.
+	Resolved time.Time `json:"resolved,omitzero"`
 }
 
 // MaxPayload caps the raw payload kept in an error item, well inside
 // DynamoDB's 400 KB item limit.
 const MaxPayload = 300 * 1000
+
+// PreviewBytes is how much of an error item's payload ListErrors returns:
+// a listing costs what it shows, not what the items hold. It is more than
+// a reader previews (the query service shows 256 bytes) so that the reader
+// can tell a character cut at its limit from binary data.
+const PreviewBytes = 512
+
+// Preview returns the first PreviewBytes bytes of p (p itself if shorter).
+func Preview(p []byte) []byte { return p[:min(len(p), PreviewBytes)] }
+
+// Observation is one observation of a movie in its history: what one
+// movie.observed event said about its rank, rating and votes.
+type Observation struct {
+	MovieID string `json:"movieId"`
+	// ObservedAt is the event's time; observations are ordered by
+	// (ObservedAt, EventID).
+	ObservedAt time.Time `json:"observedAt"`
+	EventID    string    `json:"eventId"`
+	RunID      string    `json:"runId,omitempty"`
+	Rank       int       `json:"rank,omitempty"`
+	Rating     float64   `json:"rating"`
+	Votes      int       `json:"votes,omitempty"`
+}
+
+// SameValues reports whether o and p observed the same rank, rating and
+// votes: then the later of the two is no change point.
+func (o Observation) SameValues(p Observation) bool {
+	return o.Rank == p.Rank && o.Rating == p.Rating && o.Votes == p.Votes
+}
+
+// HistoryFilter bounds a history listing. Both bounds are inclusive; a
+// zero bound is open.
+type HistoryFilter struct {
+	Since, Until time.Time
+}
+
+// RunFilter selects the runs to list.
+type RunFilter struct {
+	// Status, when set, lists only the runs whose Status() is Status.
+	Status RunStatus
+}
 
 // PageToken is an opaque continuation returned by a listing and passed back
 // to get the next page. It is not authenticated: the HTTP layer signs it
@@ -217,19 +287,34 @@ var (
 	// missing permission, a missing table, an unknown failure) says nothing
 	// about the input: callers must not treat it as a verdict on the data.
 	ErrInvalid = errors.New("invalid store input")
+	// ErrConflict: the event id (or observation) was stored before with
+	// other content (another digest). Like Conflict it is a verdict on the
+	// data, never worth a retry: such errors also match ErrInvalid.
+	ErrConflict = errors.New("conflicting content for an id seen before")
 )
 
 // Store is every operation of the projections. Implementations are safe for
 // concurrent use. Every method honours ctx's deadline and cancellation.
 // Input that a write or a listing refuses for good (see ErrInvalid) is an
 // error matching ErrInvalid whose message says what is wrong; a read by a
-// key that no item can have (GetMovie, GetRun, PageState) is ErrNotFound.
+// key that no item can have (GetMovie, GetRun, GetError, PageState) is
+// ErrNotFound. Listings take a limit of 1 or more (above 1000 it is served
+// as 1000) and a token from the previous page of the same listing (nil:
+// the first page); the last page has a nil Next.
 type Store interface {
 	// ApplyMovie replaces the projection of m.ID with m if (m.LastEventTime,
 	// m.LastEventID) is newer than the stored one, keeping the stored
-	// FirstSeen. It returns Applied, Duplicate (same event id already
-	// applied) or Stale (a newer event already applied); a failed condition
-	// is an outcome, not an error.
+	// FirstSeen. It returns
+	//   - Applied: m replaced the projection;
+	//   - Duplicate: this event id was applied before (with the same
+	//     digest, or either digest unknown); nothing written;
+	//   - Stale: a newer event was applied before; nothing written;
+	//   - Conflict: m.LastEventDigest is set and differs from the digest
+	//     stored for the same event id, either on the projection (its
+	//     latest event) or on the event's progress marker of run
+	//     m.LastRunID (written by CountEvent, kept for
+	//     contract.ProgressMarkerTTL); nothing written.
+	// A failed condition is an outcome, not an error.
 	ApplyMovie(ctx context.Context, m Movie) (Outcome, error)
 	// GetMovie returns the movie or ErrNotFound.
 	GetMovie(ctx context.Context, id string) (Movie, error)
@@ -238,25 +323,64 @@ type Store interface {
 	// id order. A token from another listing or filter is ErrBadToken.
 	ListMovies(ctx context.Context, f MovieFilter, limit int, token PageToken) (Page[Movie], error)
 
-	// StartRun creates the run if it does not exist; an existing run is
-	// left as it is (idempotent).
+	// RecordObservation adds o to the history of o.MovieID. It is
+	// idempotent: recording the same (ObservedAt, EventID) again is a
+	// no-op, and recording it with other values (RunID, Rank, Rating,
+	// Votes) is an error matching ErrConflict, with nothing written.
+	// Observations may come in any order: the history is the same for any
+	// permutation of a set of observations, each recorded any number of
+	// times. Empty ids, a time outside years 1-9999 or a rating that is
+	// not finite are ErrInvalid.
+	RecordObservation(ctx context.Context, o Observation) error
+	// ListHistory returns the change points of movieID's history, newest
+	// first (then greatest EventID first), within f's inclusive bounds: the
+	// observations whose rank, rating or votes differ from the
+	// observation just before them in (ObservedAt, EventID) order, the
+	// first observation included. A movie without history is an empty
+	// page, not ErrNotFound. A token of another listing, movie or filter is
+	// ErrBadToken; an empty movie id, Since after Until or a bound outside
+	// years 1-9999 is ErrInvalid.
+	ListHistory(ctx context.Context, movieID string, f HistoryFilter, limit int, token PageToken) (Page[Observation], error)
+
+	// StartRun creates the run if it does not exist. Of an existing run it
+	// only fills Source, StartedAt and Trigger where they are still empty
+	// (a run that CountEvent created first); the rest is left as it is
+	// (idempotent).
 	StartRun(ctx context.Context, r Run) error
 	// CompleteRun records the final counts of scrape.completed (Published,
 	// PublishFailed, Skipped, Pages, Unchanged, FinishedAt, DurationMs,
-	// Error) and sets Completed, creating the run if needed. Idempotent.
+	// Error) and sets Completed, creating the run if needed; Source,
+	// StartedAt and Trigger are filled as StartRun does. Idempotent.
 	CompleteRun(ctx context.Context, r Run) error
 	// CountEvent adds one to counter c of run runID unless eventID was
-	// already counted for that run (a marker item written in the same
-	// transaction). It reports whether it counted.
-	CountEvent(ctx context.Context, runID, eventID string, c Counter) (bool, error)
+	// already counted for that run: the event's progress marker, written
+	// in the same transaction, remembers the counter and digest (a digest
+	// of the event's content; empty: unknown) for
+	// contract.ProgressMarkerTTL. It returns
+	//   - true, nil: counted;
+	//   - false, nil: already counted (or failed, see FailEvent) with the
+	//     same digest, or either digest unknown;
+	//   - false, an error matching ErrConflict (and ErrInvalid): already
+	//     counted with another digest; nothing written.
+	CountEvent(ctx context.Context, runID, eventID string, c Counter, digest string) (bool, error)
 	// FailEvent records that event eventID of run runID failed for good: in
-	// one transaction it writes the event's progress marker (if absent),
-	// adds one to the run's failed counter and stores e. If the marker
-	// already exists (the event was processed or failed before), nothing is
-	// written and it returns false.
+	// one transaction it writes the event's progress marker (if absent;
+	// counter failed, no digest), adds one to the run's failed counter and
+	// stores e. If the marker already exists (the event was processed or
+	// failed before), nothing is written and it returns false.
 	FailEvent(ctx context.Context, runID, eventID string, e ErrorItem) (bool, error)
 	// GetRun returns the run or ErrNotFound.
 	GetRun(ctx context.Context, id string) (Run, error)
+	// ListRuns returns up to limit runs, newest StartedAt first (then
+	// greatest id first), only those whose Status() is f.Status when it is
+	// set. A run is listed once it has a start time (StartRun or
+	// CompleteRun gave it one): a run that CountEvent created first is not
+	// listed until then. With a status filter a page may hold fewer than
+	// limit runs, even none, while Next is not nil (the store examines a
+	// bounded number of runs per call): follow Next to the end. An unknown
+	// status is ErrInvalid; a token of another listing or status is
+	// ErrBadToken.
+	ListRuns(ctx context.Context, f RunFilter, limit int, token PageToken) (Page[Run], error)
 
 	// AcquireLease takes the scrape lease of host until now+ttl for
 	// holder, if it is free or expired. If another holder has it, ok is
@@ -269,11 +393,32 @@ type Store interface {
 	PutPageState(ctx context.Context, s PageState) error
 
 	// PutError stores e. If an item with e.ID exists it keeps its
-	// FirstFailure and takes e's LastFailure, Attempts and Reason
-	// (idempotent for the same e).
+	// FirstFailure and takes e's other fields, LastFailure, Attempts,
+	// Reason and Resolved included (idempotent for the same e; a redrive
+	// that fails again passes its raised Attempts, and a zero Resolved
+	// reopens a resolved item).
 	PutError(ctx context.Context, e ErrorItem) error
-	// ListErrors returns up to limit error items, newest FirstFailure first.
+	// GetError returns the error item with its whole payload, or
+	// ErrNotFound (also for an expired item).
+	GetError(ctx context.Context, id string) (ErrorItem, error)
+	// ListErrors returns up to limit error items, newest FirstFailure
+	// first (then greatest id first), resolved ones included. Each item's
+	// Payload is cut to its first PreviewBytes bytes (PayloadSize keeps
+	// the full size): the listing never reads whole payloads. Use GetError
+	// for the payload.
 	ListErrors(ctx context.Context, limit int, token PageToken) (Page[ErrorItem], error)
+	// ResolveError marks error item id resolved at at (a redrive of its
+	// record succeeded). In one transaction it sets Resolved and, if the
+	// item's record was counted as failed for its run (the progress marker
+	// of EventKey(EventID, ShardID, SequenceNumber) under RunID says
+	// failed), moves that count from the run's failed counter to its
+	// processed counter and records the marker as processed, so a run's
+	// counts stay exact however often and in whatever order redrives,
+	// resolves and redeliveries happen. It returns
+	//   - true, nil: resolved now;
+	//   - false, nil: it was resolved before; nothing written;
+	//   - an error matching ErrNotFound: no such item (or it expired).
+	ResolveError(ctx context.Context, id string, at time.Time) (bool, error)
 }
 
 // ErrorID is the deterministic id of the failure of one record: the same

@@ -89,7 +89,7 @@ func TestOnEmulators(t *testing.T) {
 	// The processor projected movie-2 of the range before the batch was
 	// discarded (a record after the lowest failure).
 	const projected = 2
-	if _, err := st.CountEvent(ctx, run, puts[projected].eventID, store.CounterProcessed); err != nil {
+	if _, err := st.CountEvent(ctx, run, puts[projected].eventID, store.CounterProcessed, ""); err != nil {
 		t.Fatal(err)
 	}
 
@@ -132,7 +132,11 @@ func TestOnEmulators(t *testing.T) {
 			missing = append(missing, e)
 			continue
 		}
-		records = append(records, got{e.SequenceNumber, e.PartitionKey, string(e.Payload), e.Condition, e.Attempts})
+		full, err := st.GetError(ctx, e.ID) // the listing previews payloads
+		if err != nil {
+			t.Fatal(err)
+		}
+		records = append(records, got{e.SequenceNumber, e.PartitionKey, string(full.Payload), e.Condition, e.Attempts})
 	}
 	var want []got
 	for i, p := range puts[1:5] {

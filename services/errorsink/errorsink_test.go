@@ -206,13 +206,23 @@ func view(items []store.ErrorItem) []itemView {
 	return out
 }
 
+// listErrors lists the error items of s, each read whole (the listing
+// previews payloads).
 func listErrors(t testing.TB, s *embedded.Store) []store.ErrorItem {
 	t.Helper()
 	p, err := s.ListErrors(context.Background(), 1000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.Items
+	out := make([]store.ErrorItem, 0, len(p.Items))
+	for _, e := range p.Items {
+		full, err := s.GetError(context.Background(), e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, full)
+	}
+	return out
 }
 
 func TestHandle(t *testing.T) {
@@ -294,7 +304,7 @@ func TestHandle(t *testing.T) {
 	processed := func(ids ...string) func(*testing.T, *embedded.Store) {
 		return func(t *testing.T, s *embedded.Store) {
 			for _, id := range ids {
-				if _, err := s.CountEvent(context.Background(), runID, id, store.CounterProcessed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, id, store.CounterProcessed, ""); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -344,7 +354,7 @@ func TestHandle(t *testing.T) {
 			name: "a movie event the processor stored as a permanent failure is not stored again",
 			msgs: []errorsink.Message{message(t, "m1")},
 			before: func(t *testing.T, s *embedded.Store) {
-				if _, err := s.CountEvent(context.Background(), runID, movieID, store.CounterFailed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, movieID, store.CounterFailed, ""); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -384,7 +394,7 @@ func TestHandle(t *testing.T) {
 				if err := s.PutError(context.Background(), it); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.CountEvent(context.Background(), runID, movieIDs[0], store.CounterFailed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, movieIDs[0], store.CounterFailed, ""); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -424,7 +434,7 @@ func TestHandle(t *testing.T) {
 			before: func(t *testing.T, s *embedded.Store) {
 				// A movie event of the run was counted before scrape.started
 				// (another shard): the run item exists, without a start.
-				if _, err := s.CountEvent(context.Background(), runID, "other-event", store.CounterProcessed); err != nil {
+				if _, err := s.CountEvent(context.Background(), runID, "other-event", store.CounterProcessed, ""); err != nil {
 					t.Fatal(err)
 				}
 			},

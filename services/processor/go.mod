@@ -34,12 +34,14 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )
 
 replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../libs/awsemu
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../libs/backoff
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../../libs/events
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store

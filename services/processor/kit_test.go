@@ -123,9 +123,9 @@ func (f *faultStore) CompleteRun(ctx context.Context, r store.Run) error {
 	return f.do(opComplete, r.ID, func() error { return f.inner.CompleteRun(ctx, r) })
 }
 
-func (f *faultStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (counted bool, err error) {
+func (f *faultStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (counted bool, err error) {
 	err = f.do(opCount, eventID+"/"+string(c), func() (err error) {
-		counted, err = f.inner.CountEvent(ctx, runID, eventID, c)
+		counted, err = f.inner.CountEvent(ctx, runID, eventID, c, digest)
 		return err
 	})
 	return counted, err
@@ -185,11 +185,11 @@ func (s slowStore) CompleteRun(ctx context.Context, r store.Run) error {
 	return s.inner.CompleteRun(ctx, r)
 }
 
-func (s slowStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
+func (s slowStore) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (bool, error) {
 	if err := s.wait(ctx); err != nil {
 		return false, err
 	}
-	return s.inner.CountEvent(ctx, runID, eventID, c)
+	return s.inner.CountEvent(ctx, runID, eventID, c, digest)
 }
 
 func (s slowStore) PutError(ctx context.Context, e store.ErrorItem) error {
@@ -252,7 +252,14 @@ func allErrors(t testing.TB, s store.Store) []store.ErrorItem {
 		if err != nil {
 			t.Fatalf("list errors: %v", err)
 		}
-		out = append(out, p.Items...)
+		// The listing previews payloads: read each item whole.
+		for _, e := range p.Items {
+			full, err := s.GetError(context.Background(), e.ID)
+			if err != nil {
+				t.Fatalf("get error %s: %v", e.ID, err)
+			}
+			out = append(out, full)
+		}
 		if p.Next == nil {
 			return out
 		}

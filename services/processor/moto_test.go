@@ -63,8 +63,8 @@ func (s *serialRuns) CompleteRun(ctx context.Context, r store.Run) error {
 	return s.Store.CompleteRun(ctx, r)
 }
 
-func (s *serialRuns) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
+func (s *serialRuns) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.Store.CountEvent(ctx, runID, eventID, c)
+	return s.Store.CountEvent(ctx, runID, eventID, c, digest)
 }

@@ -38,9 +38,11 @@ type Projections interface {
 // Progress counts a run's events exactly once each.
 type Progress interface {
 	// CountEvent adds one to counter c of run runID unless eventID was
-	// already counted for that run; it reports whether it counted. Safe
+	// already counted for that run; it reports whether it counted. digest
+	// is a digest of the event's content ("" for unknown): counted before
+	// with another digest is an error matching store.ErrConflict. Safe
 	// for concurrent use; store.ErrTransient marks a retryable failure.
-	CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error)
+	CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (bool, error)
 }
 
 // Errors stores failed records.
@@ -326,7 +328,7 @@ func (b *batch) process(ctx context.Context, i int) {
 			b.storeFailed(ctx, i, fmt.Errorf("apply movie %s: %w", e.Subject, err), id)
 			return
 		}
-		if _, err := st.CountEvent(ctx, e.RunID, e.ID, store.CounterProcessed); err != nil {
+		if _, err := st.CountEvent(ctx, e.RunID, e.ID, store.CounterProcessed, ""); err != nil {
 			b.storeFailed(ctx, i, fmt.Errorf("count event of run %s: %w", e.RunID, err), id)
 			return
 		}
@@ -420,7 +422,7 @@ func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause e
 	}
 	if id.movie && id.runID != "" {
 		key := store.EventKey(id.eventID, shard, seq)
-		if _, err := b.h.store.CountEvent(ctx, id.runID, key, store.CounterFailed); err != nil {
+		if _, err := b.h.store.CountEvent(ctx, id.runID, key, store.CounterFailed, ""); err != nil {
 			b.fail(ctx, i, fmt.Errorf("count failed event of run %s: %w", id.runID, err), id)
 			return
 		}

@@ -257,8 +257,8 @@ func (l *ledger) CompleteRun(ctx context.Context, r store.Run) error {
 	return err
 }
 
-func (l *ledger) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
-	ok, err := l.Store.CountEvent(ctx, runID, eventID, c)
+func (l *ledger) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (bool, error) {
+	ok, err := l.Store.CountEvent(ctx, runID, eventID, c, digest)
 	l.mark(err, "count/"+eventID+"/"+string(c))
 	return ok, err
 }

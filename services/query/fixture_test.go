@@ -119,7 +119,7 @@ func seed(t testing.TB, st store.Store) fixture {
 		}
 	}
 	count := func(run, event string, c store.Counter) {
-		if _, err := st.CountEvent(ctx, run, event, c); err != nil {
+		if _, err := st.CountEvent(ctx, run, event, c, ""); err != nil {
 			t.Fatalf("count %s %s: %v", run, event, err)
 		}
 	}

@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"sort"
@@ -35,6 +36,12 @@ func (r *recorder) strip(err error) error {
 	var ccf *types.ConditionalCheckFailedException
 	if r.oldless && errors.As(err, &ccf) {
 		ccf.Item = nil
+	}
+	var tce *types.TransactionCanceledException
+	if r.oldless && errors.As(err, &tce) {
+		for i := range tce.CancellationReasons {
+			tce.CancellationReasons[i].Item = nil
+		}
 	}
 	return err
 }
@@ -93,7 +100,8 @@ func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 			r.note(deref(it.ConditionCheck.TableName), "", "ConditionCheckItem")
 		}
 	}
-	return r.Client.TransactWriteItems(ctx, in, o...)
+	out, err := r.Client.TransactWriteItems(ctx, in, o...)
+	return out, r.strip(err)
 }
 
 func (r *recorder) take() []dynamo.Access {
@@ -121,7 +129,8 @@ func sortAccess(a []dynamo.Access) []dynamo.Access {
 func TestAccessesMatchTheCalls(t *testing.T) {
 	client, tables := newTables(t)
 	rec := &recorder{Client: dynamo.Serial(client), seen: map[dynamo.Access]bool{},
-		tables: map[string]string{tables.Movies: contract.MoviesTableBase, tables.Runs: contract.RunsTableBase, tables.Errors: contract.ErrorsTableBase}}
+		tables: map[string]string{tables.Movies: contract.MoviesTableBase, tables.Runs: contract.RunsTableBase,
+			tables.Errors: contract.ErrorsTableBase, tables.History: contract.HistoryTableBase}}
 	now := time.Date(2026, 11, 27, 4, 20, 0, 0, time.UTC)
 	s := dynamo.New(rec, tables, dynamo.WithClock(func() time.Time { return now }))
 	ctx := t.Context()
@@ -139,6 +148,12 @@ func TestAccessesMatchTheCalls(t *testing.T) {
 		"ApplyMovie": func() {
 			_, err := s.ApplyMovie(ctx, movie)
 			must(err)
+			// With a digest, the event's marker is read first.
+			withDigest := movie
+			withDigest.LastEventID, withDigest.LastEventTime, withDigest.LastEventDigest = "e3", now.Add(time.Hour), "d3"
+			_, err = s.ApplyMovie(ctx, withDigest)
+			must(err)
+			movie = withDigest
 			old := movie
 			old.LastEventID, old.LastEventTime = "e1", now.Add(-time.Hour)
 			_, err = s.ApplyMovie(ctx, old) // stale: the condition fails
@@ -165,16 +180,40 @@ func TestAccessesMatchTheCalls(t *testing.T) {
 		"StartRun":    func() { must(s.StartRun(ctx, store.Run{ID: "run-1", Source: "https://x.org/c", StartedAt: now})) },
 		"CompleteRun": func() { must(s.CompleteRun(ctx, store.Run{ID: "run-1", Completed: true, FinishedAt: now})) },
 		"CountEvent": func() {
-			_, err := s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed)
+			_, err := s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed, "d1")
 			must(err)
-			_, err = s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed) // duplicate
+			_, err = s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed, "d1") // duplicate
 			must(err)
+			// A conflict, with and without the old marker in the answer.
+			if _, err = s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed, "d2"); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("conflicting CountEvent: %v, want ErrConflict", err)
+			}
+			rec.oldless = true
+			_, err = s.CountEvent(ctx, "run-1", "e1", store.CounterProcessed, "d2")
+			rec.oldless = false
+			if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("conflicting CountEvent without the old marker: %v, want ErrConflict", err)
+			}
 		},
 		"FailEvent": func() {
-			_, err := s.FailEvent(ctx, "run-1", "e9", store.ErrorItem{ID: "err-9", Stage: store.StageRetriesExhausted, Reason: "x", FirstFailure: now, LastFailure: now})
+			_, err := s.FailEvent(ctx, "run-1", "e9", store.ErrorItem{ID: "err-9", Stage: store.StageRetriesExhausted, Reason: "x",
+				EventID: "e9", RunID: "run-1", FirstFailure: now, LastFailure: now})
 			must(err)
 		},
-		"GetRun": func() { _, err := s.GetRun(ctx, "run-1"); must(err) },
+		"GetRun":   func() { _, err := s.GetRun(ctx, "run-1"); must(err) },
+		"ListRuns": func() { _, err := s.ListRuns(ctx, store.RunFilter{Status: store.RunRunning}, 10, nil); must(err) },
+		"RecordObservation": func() {
+			obs := func(h int, v int) store.Observation {
+				return store.Observation{MovieID: "heat-1995", ObservedAt: now.Add(time.Duration(h) * time.Hour),
+					EventID: fmt.Sprintf("o%d", h), RunID: "run-1", Rank: v, Rating: 8, Votes: v}
+			}
+			must(s.RecordObservation(ctx, obs(1, 1)))
+			must(s.RecordObservation(ctx, obs(3, 1)))
+			must(s.RecordObservation(ctx, obs(2, 2))) // the successor becomes a change point
+			must(s.RecordObservation(ctx, obs(0, 1))) // its successor no longer is one
+			must(s.RecordObservation(ctx, obs(0, 1))) // again: a no-op
+		},
+		"ListHistory": func() { _, err := s.ListHistory(ctx, "heat-1995", store.HistoryFilter{}, 10, nil); must(err) },
 		"AcquireLease": func() {
 			_, _, err := s.AcquireLease(ctx, "x.org", "a", now, time.Minute)
 			must(err)
@@ -196,6 +235,13 @@ func TestAccessesMatchTheCalls(t *testing.T) {
 			now = now.Add(-contract.ErrorTTL - time.Hour)
 		},
 		"ListErrors": func() { _, err := s.ListErrors(ctx, 10, nil); must(err) },
+		"GetError":   func() { _, err := s.GetError(ctx, errItem.ID); must(err) },
+		"ResolveError": func() {
+			// err-9 was counted as failed by FailEvent: the count moves.
+			if ok, err := s.ResolveError(ctx, "err-9", now); err != nil || !ok {
+				t.Errorf("ResolveError = %v, %v; want true", ok, err)
+			}
+		},
 	}
 	// Every method of store.Store has a path and an entry.
 	var methods []string
@@ -211,8 +257,9 @@ func TestAccessesMatchTheCalls(t *testing.T) {
 		}
 	}
 	// Order matters (reads after writes); run them in a fixed order.
-	order := []string{"StartRun", "ApplyMovie", "GetMovie", "ListMovies", "CompleteRun", "CountEvent", "FailEvent",
-		"GetRun", "AcquireLease", "PutPageState", "PageState", "PutError", "ListErrors"}
+	order := []string{"StartRun", "ApplyMovie", "GetMovie", "ListMovies", "RecordObservation", "ListHistory", "CompleteRun",
+		"CountEvent", "FailEvent", "GetRun", "ListRuns", "AcquireLease", "PutPageState", "PageState", "PutError", "ListErrors",
+		"GetError", "ResolveError"}
 	if diff := cmp.Diff(slices.Sorted(slices.Values(methods)), slices.Sorted(slices.Values(order))); diff != "" {
 		t.Fatalf("methods driven (-store.Store +order):\n%s", diff)
 	}

@@ -29,15 +29,19 @@ type Client interface {
 
 var _ Client = (*dynamodb.Client)(nil)
 
-// Tables names the three tables (contract.Name(base, suffix) of each).
+// Tables names the tables (contract.Name(base, suffix) of each). A store
+// may be given only the tables its user calls: a method on a table without
+// a name fails before any call, with an error that is neither ErrInvalid
+// nor ErrTransient (a deployment problem, not bad data).
 type Tables struct {
-	Movies, Runs, Errors string
+	Movies, Runs, Errors, History string
 }
 
 // Validate reports every missing name.
 func (t Tables) Validate() error {
 	var errs []error
-	for _, f := range []struct{ what, name string }{{"movies", t.Movies}, {"runs", t.Runs}, {"errors", t.Errors}} {
+	for _, f := range []struct{ what, name string }{{"movies", t.Movies}, {"runs", t.Runs}, {"errors", t.Errors},
+		{"history", t.History}} {
 		if f.name == "" {
 			errs = append(errs, fmt.Errorf("%s table name is empty", f.what))
 		}

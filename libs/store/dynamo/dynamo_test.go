@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -77,7 +79,8 @@ func TestCreateTables(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		schema contract.Table
-	}{{tables.Movies, contract.MoviesTable}, {tables.Runs, contract.RunsTable}, {tables.Errors, contract.ErrorsTable}} {
+	}{{tables.Movies, contract.MoviesTable}, {tables.Runs, contract.RunsTable}, {tables.Errors, contract.ErrorsTable},
+		{tables.History, contract.HistoryTable}} {
 		t.Cleanup(func() {
 			client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(tc.name)})
 		})
@@ -128,7 +131,11 @@ func describe(d *types.TableDescription) schema {
 		for _, k := range ix.KeySchema {
 			ks = append(ks, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
 		}
-		s.Indexes[aws.ToString(ix.IndexName)] = append(ks, "projection "+string(ix.Projection.ProjectionType))
+		ks = append(ks, "projection "+string(ix.Projection.ProjectionType))
+		for _, a := range ix.Projection.NonKeyAttributes {
+			ks = append(ks, "projects "+a)
+		}
+		s.Indexes[aws.ToString(ix.IndexName)] = ks
 	}
 	if d.BillingModeSummary != nil {
 		s.Billing = string(d.BillingModeSummary.BillingMode)
@@ -149,7 +156,11 @@ func describeSchema(t contract.Table) schema {
 	}
 	s.Keys = keys(t.Hash, t.Range)
 	for _, ix := range t.Indexes {
-		s.Indexes[ix.Name] = append(keys(ix.Hash, ix.Range), "projection "+ix.Projects)
+		ks := append(keys(ix.Hash, ix.Range), "projection "+ix.Projects)
+		for _, a := range ix.NonKeyAttributes {
+			ks = append(ks, "projects "+a)
+		}
+		s.Indexes[ix.Name] = ks
 	}
 	return s
 }
@@ -161,7 +172,7 @@ func TestTTL(t *testing.T) {
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
 	s := dynamo.New(dynamo.Serial(client), tables, dynamo.WithClock(func() time.Time { return now }))
 	ctx := t.Context()
-	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 		t.Fatalf("first count = %v, %v", ok, err)
 	}
 	e := store.ErrorItem{ID: "x", Stage: store.StageDecode, FirstFailure: now, LastFailure: now}
@@ -170,7 +181,7 @@ func TestTTL(t *testing.T) {
 	}
 
 	now = now.Add(7 * 24 * time.Hour)
-	if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); ok {
+	if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); ok {
 		t.Errorf("marker expired after 7 days: the event was counted again")
 	}
 	if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 1 {
@@ -181,7 +192,7 @@ func TestTTL(t *testing.T) {
 	if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 0 {
 		t.Errorf("error item visible after 14 days")
 	}
-	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 		t.Errorf("count after the marker expired = %v, %v; want true", ok, err)
 	}
 	e2 := e
@@ -196,5 +207,41 @@ func TestTTL(t *testing.T) {
 	r, err := s.GetRun(ctx, "r1")
 	if err != nil || r.Processed != 2 {
 		t.Errorf("run: processed %d, %v; want 2", r.Processed, err)
+	}
+}
+
+// TestErrorsListingProjection checks what the byTime GSI holds: the
+// listing's attributes and the preview, never the payload, so a page of
+// ListErrors reads what it shows.
+func TestErrorsListingProjection(t *testing.T) {
+	client, tables := newTables(t)
+	s := dynamo.New(dynamo.Serial(client), tables)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	e := store.ErrorItem{ID: "big", Stage: store.StageDecode, Reason: "r", EventID: "e", RunID: "r1",
+		Payload: bytes.Repeat([]byte("p"), store.MaxPayload), PayloadSize: 1 << 20, ShardID: "s", SequenceNumber: "1",
+		PartitionKey: "k", StreamARN: "arn", Condition: "c", Attempts: 2, FirstFailure: now, LastFailure: now}
+	if err := s.PutError(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ResolveError(ctx, "big", now); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(tables.Errors),
+		IndexName:                 aws.String(contract.ErrorsByTimeIndex),
+		KeyConditionExpression:    aws.String("listPk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "ERR"}},
+	})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("Query byTime: %d items, %v", len(out.Items), err)
+	}
+	var got []string
+	for a := range out.Items[0] {
+		got = append(got, a)
+	}
+	want := append([]string{contract.AttrID, contract.AttrListPK, contract.AttrListSK}, contract.ErrorsListingAttributes...)
+	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("attributes of a byTime item (-want +got):\n%s", diff)
 	}
 }

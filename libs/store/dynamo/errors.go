@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -16,7 +17,9 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/internal/layout"
 )
 
-// PutError implements store.Store. An existing, unexpired item is updated
+// PutError implements store.Store. It also stores the payload's first
+// store.PreviewBytes as "preview", which the byTime GSI projects for
+// ListErrors. An existing, unexpired item is updated
 // in place (firstFailure and listSk kept with if_not_exists); an expired one
 // that DynamoDB has not deleted yet is replaced, as if it were gone. An item
 // whose ExpiresAt is zero expires contract.ErrorTTL after its LastFailure;
@@ -60,7 +63,9 @@ func (s *Store) PutError(ctx context.Context, e store.ErrorItem) error {
 }
 
 // ListErrors implements store.Store with a Query on byTime, newest first,
-// leaving out expired items.
+// leaving out expired items. The index projects every attribute but the
+// payload (contract.ErrorsListingAttributes), so a page reads its previews
+// and never the payloads.
 func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken) (store.Page[store.ErrorItem], error) {
 	limit, err := layout.ClampLimit(limit)
 	if err != nil {
@@ -104,7 +109,7 @@ func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken
 	if err != nil {
 		return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: %w", wrap(err))
 	}
-	items, err := decodeItems(raw, limit, decodeError)
+	items, err := decodeItems(raw, limit, decodeErrorListing)
 	if err != nil {
 		return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: %w", err)
 	}
@@ -114,4 +119,155 @@ func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken
 		page.Next = layout.Token{Listing: layout.ListErrors, Key: layout.ErrorsListSK(last.FirstFailure, last.ID)}.Encode()
 	}
 	return page, nil
+}
+
+// GetError implements store.Store with a consistent GetItem.
+func (s *Store) GetError(ctx context.Context, id string) (store.ErrorItem, error) {
+	if err := layout.CheckID("error id", id); err != nil {
+		return store.ErrorItem{}, fmt.Errorf("get error: %w: %w", store.ErrNotFound, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Errors),
+		Key:            key(contract.AttrID, id),
+		ConsistentRead: aws.Bool(true),
+	}, s.opt)
+	if err != nil {
+		return store.ErrorItem{}, fmt.Errorf("get error %q: %w", id, wrap(err))
+	}
+	if out.Item == nil || layout.Expired(numberAttr(out.Item, contract.AttrExpiresAt), s.now()) {
+		return store.ErrorItem{}, fmt.Errorf("get error %q: %w", id, store.ErrNotFound)
+	}
+	return decodeError(out.Item)
+}
+
+// ResolveError implements store.Store: a consistent read of the item and
+// of its record's progress marker, then one TransactWriteItems that sets
+// Resolved (conditioned on the item being there, unexpired and not yet
+// resolved) and, when the marker said failed, updates the marker to
+// processed (conditioned on it still saying failed) and moves the run's
+// count with ADD failed -1, processed 1. If the marker's condition fails
+// (it changed since the read) the whole is read and tried again.
+func (s *Store) ResolveError(ctx context.Context, id string, at time.Time) (bool, error) {
+	if err := errors.Join(layout.CheckID("error id", id), layout.CheckResolved(at)); err != nil {
+		return false, fmt.Errorf("resolve error: %w", err)
+	}
+	for n := 1; n <= maxRounds; n++ {
+		done, resolved, err := s.resolveOnce(ctx, id, at)
+		if err != nil {
+			return false, fmt.Errorf("resolve error %q: %w", id, err)
+		}
+		if done {
+			return resolved, nil
+		}
+		if n < maxRounds && !nextRound(ctx, n) {
+			break
+		}
+	}
+	return false, fmt.Errorf("resolve error %q: %w: the item or its record's progress marker kept changing", id, store.ErrTransient)
+}
+
+// resolveOnce is one round of ResolveError; done is false when the marker
+// changed under it.
+func (s *Store) resolveOnce(ctx context.Context, id string, at time.Time) (done, resolved bool, err error) {
+	now := s.now()
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Errors),
+		Key:            key(contract.AttrID, id),
+		ConsistentRead: aws.Bool(true),
+	}, s.opt)
+	if err != nil {
+		return false, false, wrap(err)
+	}
+	if out.Item == nil || layout.Expired(numberAttr(out.Item, contract.AttrExpiresAt), now) {
+		return false, false, store.ErrNotFound
+	}
+	var it errorItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return false, false, fmt.Errorf("decode error item: %w", err)
+	}
+	if it.Resolved != "" {
+		return true, false, nil
+	}
+	resolve := expression.Set(expression.Name(attrResolved), expression.Value(formatTime(at.UTC())))
+	live := expression.AttributeExists(expression.Name(contract.AttrID)).And(
+		expression.AttributeNotExists(expression.Name(attrResolved)),
+		expression.Name(contract.AttrExpiresAt).GreaterThan(expression.Value(now.Unix())))
+	items := []types.TransactWriteItem{}
+	expr, err := expression.NewBuilder().WithUpdate(resolve).WithCondition(live).Build()
+	if err != nil {
+		return false, false, fmt.Errorf("build expression: %w", err)
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(s.tables.Errors),
+		Key:                       key(contract.AttrID, id),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}})
+	if it.RunID != "" {
+		eventKey := store.EventKey(it.EventID, it.ShardID, it.SequenceNumber)
+		m, ok, err := s.getMarker(ctx, it.RunID, eventKey)
+		if err != nil {
+			return false, false, fmt.Errorf("read the record's progress marker: %w", err)
+		}
+		if ok && m.Counter == string(store.CounterFailed) {
+			move, err := s.moveCount(it.RunID, eventKey, now)
+			if err != nil {
+				return false, false, err
+			}
+			items = append(items, move...)
+		}
+	}
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}, s.opt)
+	if err == nil {
+		return true, true, nil
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) == 0 {
+		return false, false, wrap(err)
+	}
+	if aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return false, false, nil // resolved, expired or gone meanwhile: read again
+	}
+	if len(tce.CancellationReasons) > 1 && aws.ToString(tce.CancellationReasons[1].Code) == "ConditionalCheckFailed" {
+		return false, false, nil // the marker changed: read again
+	}
+	return false, false, wrap(err)
+}
+
+// moveCount is the part of ResolveError's transaction that records the
+// marker of eventKey as processed, if it still says failed, and moves one
+// count of run runID from failed to processed.
+func (s *Store) moveCount(runID, eventKey string, now time.Time) ([]types.TransactWriteItem, error) {
+	mark := expression.Set(expression.Name(attrCounter), expression.Value(string(store.CounterProcessed)))
+	stillFailed := expression.Name(attrCounter).Equal(expression.Value(string(store.CounterFailed))).And(
+		expression.Name(contract.AttrExpiresAt).GreaterThan(expression.Value(now.Unix())))
+	markExpr, err := expression.NewBuilder().WithUpdate(mark).WithCondition(stillFailed).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build expression: %w", err)
+	}
+	move := expression.Add(expression.Name(string(store.CounterFailed)), expression.Value(-1)).
+		Add(expression.Name(string(store.CounterProcessed)), expression.Value(1))
+	moveExpr, err := expression.NewBuilder().WithUpdate(move).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build expression: %w", err)
+	}
+	return []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                 aws.String(s.tables.Runs),
+			Key:                       key(contract.AttrPK, layout.MarkerKey(runID, eventKey)),
+			UpdateExpression:          markExpr.Update(),
+			ConditionExpression:       markExpr.Condition(),
+			ExpressionAttributeNames:  markExpr.Names(),
+			ExpressionAttributeValues: markExpr.Values(),
+		}},
+		{Update: &types.Update{
+			TableName:                 aws.String(s.tables.Runs),
+			Key:                       key(contract.AttrPK, layout.RunKey(runID)),
+			UpdateExpression:          moveExpr.Update(),
+			ExpressionAttributeNames:  moveExpr.Names(),
+			ExpressionAttributeValues: moveExpr.Values(),
+		}},
+	}, nil
 }

@@ -24,6 +24,14 @@ const (
 	attrHolder        = "holder"
 	attrUntil         = "until"
 	attrFirstFailure  = "firstFailure"
+	attrLastDigest    = "lastEventDigest"
+	attrDigest        = "digest"
+	attrCounter       = "counter"
+	attrResolved      = "resolved"
+	attrStartedAt     = "startedAt"
+	attrTrigger       = "trigger"
+	attrChanged       = "changed"
+	attrVersion       = "version"
 )
 
 // formatTime is a stored time: the fixed-width UTC string (so that string
@@ -61,13 +69,14 @@ type movieItem struct {
 	LastEventID    string   `dynamodbav:"lastEventId"`
 	// LastEventTime is always present, even for the zero time, so that the
 	// ordering condition can compare it.
-	LastEventTime string `dynamodbav:"lastEventTime"`
+	LastEventTime   string `dynamodbav:"lastEventTime"`
+	LastEventDigest string `dynamodbav:"lastEventDigest,omitempty"`
 }
 
 // movieAttrs are the attributes of a movie item that an update SETs or
 // REMOVEs (all but the key and firstSeen).
 var movieAttrs = []string{"title", "year", "rank", "rating", "votes", "director", "genres", "runtimeMinutes",
-	"detailUrl", "source", "lastSeen", "lastRunId", attrLastEventID, attrLastEventTime}
+	"detailUrl", "source", "lastSeen", "lastRunId", attrLastEventID, attrLastEventTime, attrLastDigest}
 
 func toMovieItem(m store.Movie) movieItem {
 	return movieItem{
@@ -75,6 +84,7 @@ func toMovieItem(m store.Movie) movieItem {
 		Director: m.Director, Genres: m.Genres, RuntimeMinutes: m.RuntimeMinutes, DetailURL: m.DetailURL,
 		Source: m.Source, FirstSeen: formatTime(m.FirstSeen), LastSeen: formatTime(m.LastSeen),
 		LastRunID: m.LastRunID, LastEventID: m.LastEventID, LastEventTime: layout.FormatTime(m.LastEventTime),
+		LastEventDigest: m.LastEventDigest,
 	}
 }
 
@@ -86,7 +96,7 @@ func decodeMovie(av map[string]types.AttributeValue) (store.Movie, error) {
 	m := store.Movie{
 		ID: it.ID, Title: it.Title, Year: it.Year, Rank: it.Rank, Rating: it.Rating, Votes: it.Votes,
 		Director: it.Director, Genres: it.Genres, RuntimeMinutes: it.RuntimeMinutes, DetailURL: it.DetailURL,
-		Source: it.Source, LastRunID: it.LastRunID, LastEventID: it.LastEventID,
+		Source: it.Source, LastRunID: it.LastRunID, LastEventID: it.LastEventID, LastEventDigest: it.LastEventDigest,
 	}
 	var err1, err2, err3 error
 	m.FirstSeen, err1 = parseTime(it.FirstSeen)
@@ -120,6 +130,7 @@ type runItem struct {
 	ID            string `dynamodbav:"id,omitempty"`
 	Source        string `dynamodbav:"source,omitempty"`
 	StartedAt     string `dynamodbav:"startedAt,omitempty"`
+	Trigger       string `dynamodbav:"trigger,omitempty"`
 	FinishedAt    string `dynamodbav:"finishedAt,omitempty"`
 	Completed     bool   `dynamodbav:"completed,omitempty"`
 	Published     int    `dynamodbav:"published,omitempty"`
@@ -143,7 +154,7 @@ func decodeRun(av map[string]types.AttributeValue) (store.Run, error) {
 		return store.Run{}, fmt.Errorf("decode run item: %w", err)
 	}
 	r := store.Run{
-		ID: it.ID, Source: it.Source, Completed: it.Completed, Published: it.Published,
+		ID: it.ID, Source: it.Source, Trigger: it.Trigger, Completed: it.Completed, Published: it.Published,
 		PublishFailed: it.PublishFailed, Skipped: it.Skipped, Pages: it.Pages, Unchanged: it.Unchanged,
 		DurationMs: it.DurationMs, Error: it.Error, Processed: it.Processed, Failed: it.Failed,
 	}
@@ -177,9 +188,12 @@ type leaseItem struct {
 	ExpiresAt int64 `dynamodbav:"expiresAt"`
 }
 
+// markerItem is a per-event progress marker: the counter it counted and
+// the digest of the event's content (absent: unknown).
 type markerItem struct {
 	PK        string `dynamodbav:"pk"`
 	Counter   string `dynamodbav:"counter"`
+	Digest    string `dynamodbav:"digest,omitempty"`
 	ExpiresAt int64  `dynamodbav:"expiresAt"`
 }
 
@@ -200,6 +214,7 @@ type errorItem struct {
 	EventID        string `dynamodbav:"eventId,omitempty"`
 	RunID          string `dynamodbav:"runId,omitempty"`
 	Payload        []byte `dynamodbav:"payload,omitempty"`
+	Preview        []byte `dynamodbav:"preview,omitempty"` // the payload's first store.PreviewBytes: what byTime projects
 	PayloadSize    int    `dynamodbav:"payloadSize,omitempty"`
 	ShardID        string `dynamodbav:"shardId,omitempty"`
 	SequenceNumber string `dynamodbav:"sequenceNumber,omitempty"`
@@ -210,47 +225,93 @@ type errorItem struct {
 	FirstFailure   string `dynamodbav:"firstFailure,omitempty"`
 	LastFailure    string `dynamodbav:"lastFailure,omitempty"`
 	ExpiresAt      int64  `dynamodbav:"expiresAt"`
+	Resolved       string `dynamodbav:"resolved,omitempty"`
 }
 
 // errorAttrs are the attributes of an error item that PutError SETs or
 // REMOVEs on an existing item (all but the key, firstFailure and listSk,
 // which the first failure decides).
-var errorAttrs = []string{contract.AttrListPK, "stage", "reason", "eventId", "runId", "payload", "payloadSize",
-	"shardId", "sequenceNumber", "partitionKey", "streamArn", "condition", "attempts", "lastFailure",
-	contract.AttrExpiresAt}
+var errorAttrs = []string{contract.AttrListPK, "stage", "reason", "eventId", "runId", "payload", "preview",
+	"payloadSize", "shardId", "sequenceNumber", "partitionKey", "streamArn", "condition", "attempts", "lastFailure",
+	contract.AttrExpiresAt, attrResolved}
 
 func toErrorItem(e store.ErrorItem) errorItem {
 	return errorItem{
 		ID: e.ID, ListPK: layout.ErrorsListPK, ListSK: layout.ErrorsListSK(e.FirstFailure, e.ID),
 		Stage: string(e.Stage), Reason: e.Reason, EventID: e.EventID, RunID: e.RunID, Payload: e.Payload,
-		PayloadSize: e.PayloadSize, ShardID: e.ShardID, SequenceNumber: e.SequenceNumber,
+		Preview: store.Preview(e.Payload), PayloadSize: e.PayloadSize, ShardID: e.ShardID, SequenceNumber: e.SequenceNumber,
 		PartitionKey: e.PartitionKey, StreamARN: e.StreamARN, Condition: e.Condition, Attempts: e.Attempts,
 		FirstFailure: layout.FormatTime(e.FirstFailure), LastFailure: layout.FormatTime(e.LastFailure),
-		ExpiresAt: e.ExpiresAt.Unix(),
+		ExpiresAt: e.ExpiresAt.Unix(), Resolved: formatTime(e.Resolved),
 	}
 }
 
+// decodeError decodes a whole error item.
 func decodeError(av map[string]types.AttributeValue) (store.ErrorItem, error) {
+	return decodeErrorAs(av, func(it *errorItem) []byte { return it.Payload })
+}
+
+// decodeErrorListing decodes an item of the byTime GSI, which projects
+// the preview instead of the payload (contract.ErrorsListingAttributes).
+// An item stored before the preview existed lists without one.
+func decodeErrorListing(av map[string]types.AttributeValue) (store.ErrorItem, error) {
+	return decodeErrorAs(av, func(it *errorItem) []byte { return it.Preview })
+}
+
+func decodeErrorAs(av map[string]types.AttributeValue, payload func(*errorItem) []byte) (store.ErrorItem, error) {
 	var it errorItem
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 		return store.ErrorItem{}, fmt.Errorf("decode error item: %w", err)
 	}
 	e := store.ErrorItem{
 		ID: it.ID, Stage: store.Stage(it.Stage), Reason: it.Reason, EventID: it.EventID, RunID: it.RunID,
-		Payload: slices.Clip(it.Payload), PayloadSize: it.PayloadSize, ShardID: it.ShardID,
+		Payload: slices.Clip(payload(&it)), PayloadSize: it.PayloadSize, ShardID: it.ShardID,
 		SequenceNumber: it.SequenceNumber, PartitionKey: it.PartitionKey, StreamARN: it.StreamARN,
 		Condition: it.Condition, Attempts: it.Attempts,
 	}
 	if it.ExpiresAt != 0 {
 		e.ExpiresAt = time.Unix(it.ExpiresAt, 0).UTC()
 	}
-	var err1, err2 error
+	var err1, err2, err3 error
 	e.FirstFailure, err1 = parseTime(it.FirstFailure)
 	e.LastFailure, err2 = parseTime(it.LastFailure)
-	if err1 != nil || err2 != nil {
-		return store.ErrorItem{}, fmt.Errorf("decode error item %q: %w", it.ID, firstErr(err1, err2))
+	e.Resolved, err3 = parseTime(it.Resolved)
+	if err := firstErr(err1, err2, err3); err != nil {
+		return store.ErrorItem{}, fmt.Errorf("decode error item %q: %w", it.ID, err)
 	}
 	return e, nil
+}
+
+// observationItem is a history item: an observation ("O#<pos>", with its
+// changed flag) or a change point ("C#<pos>", without it). The position
+// (time, event id) is in the sort key.
+type observationItem struct {
+	PK      string  `dynamodbav:"pk"`
+	SK      string  `dynamodbav:"sk"`
+	RunID   string  `dynamodbav:"runId,omitempty"`
+	Rank    int     `dynamodbav:"rank"`
+	Rating  float64 `dynamodbav:"rating"`
+	Votes   int     `dynamodbav:"votes"`
+	Changed bool    `dynamodbav:"changed,omitempty"`
+}
+
+func (it observationItem) sameValues(o observationItem) bool {
+	return it.Rank == o.Rank && it.Rating == o.Rating && it.Votes == o.Votes
+}
+
+// observationOf decodes a history item whose sort key starts with prefix.
+func observationOf(av map[string]types.AttributeValue, prefix string) (store.Observation, observationItem, error) {
+	var it observationItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return store.Observation{}, it, fmt.Errorf("decode history item: %w", err)
+	}
+	pos, ok := strings.CutPrefix(it.SK, prefix)
+	t, eventID, ok2 := layout.ParseHistoryPos(pos)
+	if !ok || !ok2 {
+		return store.Observation{}, it, fmt.Errorf("decode history item: bad sort key %q", it.SK)
+	}
+	return store.Observation{MovieID: it.PK, ObservedAt: t, EventID: eventID, RunID: it.RunID, Rank: it.Rank,
+		Rating: it.Rating, Votes: it.Votes}, it, nil
 }
 
 // stringAttr returns the string attribute name of av.

@@ -41,25 +41,38 @@ func setIfAbsent(u expression.UpdateBuilder, name, v string) expression.UpdateBu
 	return u.Set(expression.Name(name), expression.Name(name).IfNotExists(expression.Value(v)))
 }
 
-// StartRun implements store.Store. It sets the run's Source and StartedAt
-// where they are not set yet (if_not_exists), so a run that progress
-// counting created first still gets them; everything else of an existing
-// run is left as it is.
+// setStart adds what StartRun and CompleteRun fill where it is still
+// absent: the source, the trigger, the start time and with it the byStart
+// GSI keys (set together, so a run is listed under its start time from
+// the moment it has one).
+func setStart(u expression.UpdateBuilder, r store.Run) expression.UpdateBuilder {
+	u = setIfAbsent(u, "source", r.Source)
+	u = setIfAbsent(u, attrTrigger, r.Trigger)
+	if !r.StartedAt.IsZero() {
+		u = setIfAbsent(u, attrStartedAt, formatTime(r.StartedAt))
+		u = setIfAbsent(u, contract.AttrListPK, layout.RunsListPK)
+		u = setIfAbsent(u, contract.AttrListSK, layout.RunsListSK(r.StartedAt, r.ID))
+	}
+	return u
+}
+
+// StartRun implements store.Store. It sets the run's Source, Trigger and
+// StartedAt (with the byStart keys) where they are not set yet
+// (if_not_exists), so a run that progress counting created first still
+// gets them; everything else of an existing run is left as it is.
 func (s *Store) StartRun(ctx context.Context, r store.Run) error {
 	if err := layout.CheckRun(r); err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
-	u := expression.Set(expression.Name(contract.AttrID), expression.Value(r.ID))
-	u = setIfAbsent(u, "source", r.Source)
-	u = setIfAbsent(u, "startedAt", formatTime(r.StartedAt))
+	u := setStart(expression.Set(expression.Name(contract.AttrID), expression.Value(r.ID)), r)
 	if err := s.updateRun(ctx, r.ID, u); err != nil {
 		return fmt.Errorf("start run %q: %w", r.ID, err)
 	}
 	return nil
 }
 
-// CompleteRun implements store.Store. Source and StartedAt are also taken
-// from r where the run has none yet.
+// CompleteRun implements store.Store. Source, Trigger and StartedAt are
+// also taken from r where the run has none yet.
 func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 	if err := layout.CheckRun(r); err != nil {
 		return fmt.Errorf("complete run: %w", err)
@@ -73,9 +86,7 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 		return fmt.Errorf("complete run %q: %w", r.ID, err)
 	}
 	u := replaceUpdate(item, runFinalAttrs)
-	u = u.Set(expression.Name(contract.AttrID), expression.Value(r.ID))
-	u = setIfAbsent(u, "source", r.Source)
-	u = setIfAbsent(u, "startedAt", formatTime(r.StartedAt))
+	u = setStart(u.Set(expression.Name(contract.AttrID), expression.Value(r.ID)), r)
 	if err := s.updateRun(ctx, r.ID, u); err != nil {
 		return fmt.Errorf("complete run %q: %w", r.ID, err)
 	}
@@ -84,12 +95,15 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 
 // CountEvent implements store.Store with TransactWriteItems: the marker's
 // Put (conditioned on its absence or expiry) and the counter's ADD commit
-// together or not at all.
-func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
-	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), layout.CheckCounter(c)); err != nil {
+// together or not at all. When the marker exists and digest is set, the
+// stored digest comes back with the cancellation (ALL_OLD), or from a
+// consistent GetItem where the answer lacks it.
+func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (bool, error) {
+	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), layout.CheckCounter(c),
+		layout.CheckDigest(digest)); err != nil {
 		return false, fmt.Errorf("count event: %w", err)
 	}
-	counted, err := s.transactMarker(ctx, runID, eventID, c, nil)
+	counted, err := s.transactMarker(ctx, runID, eventID, c, digest, nil)
 	if err != nil {
 		return false, fmt.Errorf("count event %q of run %q: %w", eventID, runID, err)
 	}
@@ -111,7 +125,7 @@ func (s *Store) FailEvent(ctx context.Context, runID, eventID string, e store.Er
 	if err != nil {
 		return false, fmt.Errorf("fail event %q of run %q: %w", eventID, runID, err)
 	}
-	failed, err := s.transactMarker(ctx, runID, eventID, store.CounterFailed, &types.TransactWriteItem{
+	failed, err := s.transactMarker(ctx, runID, eventID, store.CounterFailed, "", &types.TransactWriteItem{
 		Put: &types.Put{TableName: aws.String(s.tables.Errors), Item: item},
 	})
 	if err != nil {
@@ -124,11 +138,13 @@ func (s *Store) FailEvent(ctx context.Context, runID, eventID string, e store.Er
 // event eventID of run runID (conditioned on its absence or expiry), the
 // ADD of one to counter c of the run, and extra if it is not nil. It
 // reports false, with nothing written, when the marker's condition
-// cancelled the transaction; other failures are classified by wrap.
-func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c store.Counter, extra *types.TransactWriteItem) (bool, error) {
+// cancelled the transaction, and then an error matching store.ErrConflict
+// if digest is set and the marker holds another one; other failures are
+// classified by wrap.
+func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c store.Counter, digest string, extra *types.TransactWriteItem) (bool, error) {
 	now := s.now()
 	marker, err := attributevalue.MarshalMap(markerItem{
-		PK: layout.MarkerKey(runID, eventID), Counter: string(c),
+		PK: layout.MarkerKey(runID, eventID), Counter: string(c), Digest: digest,
 		ExpiresAt: layout.EpochSeconds(now.Add(layout.MarkerTTL)),
 	})
 	if err != nil {
@@ -148,11 +164,12 @@ func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c sto
 	}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{
-			TableName:                 aws.String(s.tables.Runs),
-			Item:                      marker,
-			ConditionExpression:       condExpr.Condition(),
-			ExpressionAttributeNames:  condExpr.Names(),
-			ExpressionAttributeValues: condExpr.Values(),
+			TableName:                           aws.String(s.tables.Runs),
+			Item:                                marker,
+			ConditionExpression:                 condExpr.Condition(),
+			ExpressionAttributeNames:            condExpr.Names(),
+			ExpressionAttributeValues:           condExpr.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Update: &types.Update{
 			TableName:                 aws.String(s.tables.Runs),
@@ -170,11 +187,126 @@ func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c sto
 		return true, nil
 	}
 	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 &&
-		aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) == 0 ||
+		aws.ToString(tce.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
+		return false, wrap(err)
+	}
+	if digest == "" {
 		return false, nil
 	}
-	return false, wrap(err)
+	var old markerItem
+	if item := tce.CancellationReasons[0].Item; item != nil {
+		if err := attributevalue.UnmarshalMap(item, &old); err != nil {
+			return false, fmt.Errorf("decode the marker: %w", err)
+		}
+	} else if old, _, err = s.getMarker(ctx, runID, eventID); err != nil {
+		return false, fmt.Errorf("read the marker: %w", err)
+	}
+	if old.Digest != "" && old.Digest != digest {
+		return false, layout.Conflict("counted before with digest %q, now %q", old.Digest, digest)
+	}
+	return false, nil
+}
+
+// getMarker reads the progress marker of eventID in run runID (strongly
+// consistent); an expired one is absent.
+func (s *Store) getMarker(ctx context.Context, runID, eventID string) (markerItem, bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Runs),
+		Key:            key(contract.AttrPK, layout.MarkerKey(runID, eventID)),
+		ConsistentRead: aws.Bool(true),
+	}, s.opt)
+	if err != nil {
+		return markerItem{}, false, wrap(err)
+	}
+	var m markerItem
+	if out.Item == nil {
+		return m, false, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+		return markerItem{}, false, fmt.Errorf("decode marker: %w", err)
+	}
+	if layout.Expired(m.ExpiresAt, s.now()) {
+		return markerItem{}, false, nil
+	}
+	return m, true, nil
+}
+
+// ListRuns implements store.Store with a Query on the sparse byStart GSI,
+// newest first, filtering by status in the adapter (a status is derived
+// from several attributes, which a filter expression cannot compute).
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter, limit int, token store.PageToken) (store.Page[store.Run], error) {
+	limit, err := layout.ClampLimit(limit)
+	if err = errors.Join(err, layout.CheckRunFilter(f)); err != nil {
+		return store.Page[store.Run]{}, fmt.Errorf("list runs: %w", err)
+	}
+	var start map[string]types.AttributeValue
+	if len(token) > 0 {
+		sk, err := layout.DecodeScopedToken(token, layout.ListRuns, string(f.Status))
+		if err != nil {
+			return store.Page[store.Run]{}, fmt.Errorf("list runs: %w", err)
+		}
+		id, _ := layout.RunIDFromListSK(sk) // DecodeScopedToken checked the form
+		start = key(contract.AttrPK, layout.RunKey(id))
+		start[contract.AttrListPK] = &types.AttributeValueMemberS{Value: layout.RunsListPK}
+		start[contract.AttrListSK] = &types.AttributeValueMemberS{Value: sk}
+	}
+	kc := expression.Key(contract.AttrListPK).Equal(expression.Value(layout.RunsListPK))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return store.Page[store.Run]{}, fmt.Errorf("list runs: build expression: %w", err)
+	}
+	var page store.Page[store.Run]
+	items := make([]store.Run, 0, min(limit+1, 64))
+	var lastSK string
+	examined := 0
+	for {
+		want := limit + 1 - len(items)
+		if f.Status != "" {
+			want = max(want, 100) // a filter skips runs: read ahead
+		}
+		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.tables.Runs),
+			IndexName:                 aws.String(contract.RunsByStartIndex),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ScanIndexForward:          aws.Bool(false),
+			Limit:                     aws.Int32(int32(min(want, layout.MaxRunsExamined-examined))),
+			ExclusiveStartKey:         start,
+		}, s.opt)
+		if err != nil {
+			return store.Page[store.Run]{}, fmt.Errorf("list runs: %w", wrap(err))
+		}
+		for _, av := range out.Items {
+			r, err := decodeRun(av)
+			if err != nil {
+				return store.Page[store.Run]{}, fmt.Errorf("list runs: %w", err)
+			}
+			examined++
+			lastSK = stringAttr(av, contract.AttrListSK)
+			if f.Status != "" && r.Status() != f.Status {
+				continue
+			}
+			if items = append(items, r); len(items) > limit {
+				last := items[limit-1]
+				page.Items = items[:limit]
+				page.Next = layout.Token{Listing: layout.ListRuns, Scope: string(f.Status),
+					Key: layout.RunsListSK(last.StartedAt, last.ID)}.Encode()
+				return page, nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		if examined >= layout.MaxRunsExamined {
+			page.Next = layout.Token{Listing: layout.ListRuns, Scope: string(f.Status), Key: lastSK}.Encode()
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	page.Items = items
+	return page, nil
 }
 
 // GetRun implements store.Store with a consistent GetItem.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,13 +27,14 @@ var _ AdminClient = (*dynamodb.Client)(nil)
 // TableNames returns the deployed names of the tables for suffix.
 func TableNames(suffix string) Tables {
 	return Tables{
-		Movies: contract.Name(contract.MoviesTable.Base, suffix),
-		Runs:   contract.Name(contract.RunsTable.Base, suffix),
-		Errors: contract.Name(contract.ErrorsTable.Base, suffix),
+		Movies:  contract.Name(contract.MoviesTable.Base, suffix),
+		Runs:    contract.Name(contract.RunsTable.Base, suffix),
+		Errors:  contract.Name(contract.ErrorsTable.Base, suffix),
+		History: contract.Name(contract.HistoryTable.Base, suffix),
 	}
 }
 
-// CreateTables creates the three tables of libs/contract for suffix
+// CreateTables creates the tables of libs/contract for suffix
 // (on-demand billing, their GSIs, TTL on their TTL attribute), waits until
 // they are ACTIVE and returns their names. Tables that exist already are
 // kept as they are (their TTL is still turned on), so it is safe to run
@@ -46,7 +48,8 @@ func CreateTables(ctx context.Context, client AdminClient, suffix string) (Table
 	for _, t := range []struct {
 		schema contract.Table
 		name   string
-	}{{contract.MoviesTable, names.Movies}, {contract.RunsTable, names.Runs}, {contract.ErrorsTable, names.Errors}} {
+	}{{contract.MoviesTable, names.Movies}, {contract.RunsTable, names.Runs}, {contract.ErrorsTable, names.Errors},
+		{contract.HistoryTable, names.History}} {
 		if err := createTable(ctx, client, t.schema, t.name); err != nil {
 			return Tables{}, fmt.Errorf("create table %s: %w", t.name, err)
 		}
@@ -80,10 +83,14 @@ func CreateTableInput(t contract.Table, name string) *dynamodb.CreateTableInput 
 		KeySchema:   schema(t.Hash, t.Range),
 	}
 	for _, ix := range t.Indexes {
+		proj := &types.Projection{ProjectionType: types.ProjectionType(ix.Projects)}
+		if len(ix.NonKeyAttributes) > 0 {
+			proj.NonKeyAttributes = slices.Clone(ix.NonKeyAttributes)
+		}
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
 			IndexName:  aws.String(ix.Name),
 			KeySchema:  schema(ix.Hash, ix.Range),
-			Projection: &types.Projection{ProjectionType: types.ProjectionType(ix.Projects)},
+			Projection: proj,
 		})
 	}
 	in.AttributeDefinitions = defs

@@ -242,7 +242,7 @@ func TestCountEventCancellations(t *testing.T) {
 		FirstFailure: movieT0, LastFailure: movieT0}
 	ops := map[string]func(s *dynamo.Store) (bool, error){
 		"CountEvent": func(s *dynamo.Store) (bool, error) {
-			return s.CountEvent(t.Context(), "run-1", "e1", store.CounterProcessed)
+			return s.CountEvent(t.Context(), "run-1", "e1", store.CounterProcessed, "")
 		},
 		"FailEvent": func(s *dynamo.Store) (bool, error) { return s.FailEvent(t.Context(), "run-1", "e1", failure) },
 	}

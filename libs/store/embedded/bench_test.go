@@ -25,14 +25,19 @@ func benchStores(b *testing.B) map[string]func(b *testing.B) *embedded.Store {
 	}
 }
 
-// benchMovie is a full movie like the sample site's.
+// benchDigest is a digest like the processor's (SHA-256, hex): with it
+// ApplyMovie also reads the event's progress marker.
+const benchDigest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+// benchMovie is a full movie like the sample site's, with a content
+// digest as the processor sets it.
 func benchMovie(i int, at time.Time, eventID string) store.Movie {
 	return store.Movie{
 		ID: fmt.Sprintf("tt%07d", i), Title: "The Shawshank Redemption", Year: 1950 + i%70, Rank: i + 1,
 		Rating: 9.3, Votes: 2_900_000, Director: "Frank Darabont", Genres: []string{"Drama", "Crime"},
 		RuntimeMinutes: 142, DetailURL: fmt.Sprintf("http://127.0.0.1:8081/title/tt%07d/", i),
 		Source: "http://127.0.0.1:8081/chart", FirstSeen: at, LastSeen: at, LastRunID: "run-0001",
-		LastEventID: eventID, LastEventTime: at,
+		LastEventID: eventID, LastEventTime: at, LastEventDigest: benchDigest,
 	}
 }
 
@@ -101,7 +106,7 @@ func BenchmarkCountEvent(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				ok, err := s.CountEvent(ctx, "run-0001", fmt.Sprintf("evt-%016x", i), store.CounterProcessed)
+				ok, err := s.CountEvent(ctx, "run-0001", fmt.Sprintf("evt-%016x", i), store.CounterProcessed, "")
 				if err != nil || !ok {
 					b.Fatalf("CountEvent = %v, %v", ok, err)
 				}
@@ -149,3 +154,38 @@ type atomicCounter struct{ n atomicInt }
 type atomicInt = atomic.Int64
 
 func (c *atomicCounter) next() int { return int(c.n.Add(1)) }
+
+// BenchmarkListErrors lists a page of 100 out of 150 error items whose
+// records were 1 MiB (payload cut to store.MaxPayload): what GET
+// /errors?limit=100 asks of the store. B/op is the point: a listing must
+// cost what it returns, not what the items hold.
+func BenchmarkListErrors(b *testing.B) {
+	for _, name := range []string{"memory", "bolt"} {
+		open := benchStores(b)[name]
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			ctx := b.Context()
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			payload := make([]byte, store.MaxPayload)
+			for i := range payload {
+				payload[i] = 'a' + byte(i%26)
+			}
+			for i := range 150 {
+				at := t0.Add(time.Duration(i) * time.Second)
+				e := store.ErrorItem{ID: fmt.Sprintf("err-%03d", i), Stage: store.StageDecode, Reason: "invalid character",
+					Payload: payload, PayloadSize: 1 << 20, ShardID: "shardId-000000000000", SequenceNumber: fmt.Sprint(i),
+					Attempts: 1, FirstFailure: at, LastFailure: at, ExpiresAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}
+				if err := s.PutError(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := s.ListErrors(ctx, 100, nil)
+				if err != nil || len(p.Items) != 100 {
+					b.Fatalf("ListErrors = %d items, %v", len(p.Items), err)
+				}
+			}
+		})
+	}
+}

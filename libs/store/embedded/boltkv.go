@@ -125,22 +125,35 @@ func (kv *boltKV) commit(batch []*call) {
 func (kv *boltKV) close() error { return kv.db.Close() }
 
 type boltTx struct {
-	tx      *bolt.Tx
+	tx *bolt.Tx
+	// buckets are opened on first use: opening one allocates, and most
+	// transactions touch two or three of them.
 	buckets [numBuckets]*bolt.Bucket
 }
 
-func newBoltTx(tx *bolt.Tx) *boltTx {
-	t := &boltTx{tx: tx}
-	for i, name := range bucketNames {
-		t.buckets[i] = tx.Bucket([]byte(name))
+func newBoltTx(tx *bolt.Tx) *boltTx { return &boltTx{tx: tx} }
+
+// bucket returns bucket b of the transaction, opening it if needed (Open
+// created them all).
+func (t *boltTx) bucket(b bucket) *bolt.Bucket {
+	if t.buckets[b] == nil {
+		t.buckets[b] = t.tx.Bucket(bucketKeys[b])
 	}
-	return t
+	return t.buckets[b]
 }
 
-func (t *boltTx) get(b bucket, key []byte) []byte { return t.buckets[b].Get(key) }
+// bucketKeys are the bucket names as bbolt keys.
+var bucketKeys = func() (keys [numBuckets][]byte) {
+	for i, name := range bucketNames {
+		keys[i] = []byte(name)
+	}
+	return keys
+}()
+
+func (t *boltTx) get(b bucket, key []byte) []byte { return t.bucket(b).Get(key) }
 
 func (t *boltTx) ascend(b bucket, after []byte, fn func(k, v []byte) bool) {
-	c := t.buckets[b].Cursor()
+	c := t.bucket(b).Cursor()
 	var k, v []byte
 	if after == nil {
 		k, v = c.First()
@@ -158,7 +171,7 @@ func (t *boltTx) ascend(b bucket, after []byte, fn func(k, v []byte) bool) {
 }
 
 func (t *boltTx) descend(b bucket, before []byte, fn func(k, v []byte) bool) {
-	c := t.buckets[b].Cursor()
+	c := t.bucket(b).Cursor()
 	var k, v []byte
 	if before == nil {
 		k, v = c.Last()
@@ -179,14 +192,14 @@ func (t *boltTx) descend(b bucket, before []byte, fn func(k, v []byte) bool) {
 }
 
 func (t *boltTx) put(b bucket, key, v []byte) error {
-	if err := t.buckets[b].Put(key, v); err != nil {
+	if err := t.bucket(b).Put(key, v); err != nil {
 		return fmt.Errorf("put %s: %w", b, err)
 	}
 	return nil
 }
 
 func (t *boltTx) del(b bucket, key []byte) error {
-	if err := t.buckets[b].Delete(key); err != nil {
+	if err := t.bucket(b).Delete(key); err != nil {
 		return fmt.Errorf("delete %s: %w", b, err)
 	}
 	return nil

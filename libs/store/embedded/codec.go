@@ -19,9 +19,18 @@ import (
 // uvarint length + bytes, integers as varints, floats as 8 bytes, booleans as
 // one byte, times as a flag byte (0: zero time) then varint seconds and
 // uvarint nanoseconds. A new field means a new version; decoders reject
-// versions they do not know rather than misread them.
+// versions they do not know rather than misread them, and read every
+// version they know.
+//
+// Version 2 appended, to what version 1 holds: a movie's LastEventDigest,
+// a run's Trigger, a marker's digest and an error item's Resolved; it
+// added the kinds errorListing and observation. Records written by version
+// 1 (devstack data dirs from before) decode with those fields empty.
 
-const codecVersion = 1
+const (
+	codecVersion    = 2 // what encoders write
+	minCodecVersion = 1 // the oldest version decoders read
+)
 
 type kind byte
 
@@ -32,7 +41,9 @@ const (
 	kindPage
 	kindMarker
 	kindError
-	kindIndex // a GSI entry; no fields
+	kindIndex        // a GSI entry: an id, or nothing
+	kindErrorListing // an errors byTime entry: the item with a payload preview
+	kindObservation  // a history observation or change point
 )
 
 func (k kind) String() string {
@@ -51,6 +62,10 @@ func (k kind) String() string {
 		return "error"
 	case kindIndex:
 		return "index entry"
+	case kindErrorListing:
+		return "error listing entry"
+	case kindObservation:
+		return "observation"
 	}
 	return fmt.Sprintf("kind %d", byte(k))
 }
@@ -97,8 +112,9 @@ var errShort = errors.New("record truncated")
 // with a large payload copy each string, so that a kept string does not
 // keep the payload alive.
 type decoder struct {
-	b   []byte
-	err error
+	b       []byte
+	err     error
+	version byte
 	// shared is the record as one string and base the offset of b in it.
 	shared string
 	off    int
@@ -110,13 +126,16 @@ func (d *decoder) header(v []byte, want kind, shared bool) (int64, error) {
 	if len(v) < 2 {
 		return 0, fmt.Errorf("decode %v: %w", want, errShort)
 	}
-	if v[0] != codecVersion {
+	if v[0] < minCodecVersion || v[0] > codecVersion {
 		return 0, fmt.Errorf("decode %v: unknown record version %d", want, v[0])
 	}
 	if kind(v[1]) != want {
 		return 0, fmt.Errorf("decode %v: record is a %v", want, kind(v[1]))
 	}
-	*d = decoder{b: v[2:], off: 2}
+	if v[0] < 2 && (want == kindErrorListing || want == kindObservation) {
+		return 0, fmt.Errorf("decode %v: record version %d has no such kind", want, v[0])
+	}
+	*d = decoder{b: v[2:], off: 2, version: v[0]}
 	if shared {
 		d.shared = string(v)
 	}
@@ -130,7 +149,7 @@ func (d *decoder) header(v []byte, want kind, shared bool) (int64, error) {
 // expiresAt returns the expiry in a record's header without decoding the
 // rest (0 when the record has none or is not readable).
 func expiresAt(v []byte) int64 {
-	if len(v) < 3 || v[0] != codecVersion {
+	if len(v) < 3 || v[0] < minCodecVersion || v[0] > codecVersion {
 		return 0
 	}
 	exp, n := binary.Varint(v[2:])
@@ -277,7 +296,7 @@ func (d *decoder) end(k kind) error {
 
 func encodeMovie(m store.Movie) []byte {
 	size := 64 + len(m.ID) + len(m.Title) + len(m.Director) + len(m.DetailURL) + len(m.Source) +
-		len(m.LastRunID) + len(m.LastEventID)
+		len(m.LastRunID) + len(m.LastEventID) + len(m.LastEventDigest)
 	for _, g := range m.Genres {
 		size += len(g) + 2
 	}
@@ -301,6 +320,7 @@ func encodeMovie(m store.Movie) []byte {
 	e.str(m.LastRunID)
 	e.str(m.LastEventID)
 	e.time(m.LastEventTime)
+	e.str(m.LastEventDigest)
 	return e.b
 }
 
@@ -331,11 +351,14 @@ func decodeMovie(v []byte) (store.Movie, error) {
 	m.LastRunID = d.str()
 	m.LastEventID = d.str()
 	m.LastEventTime = d.time()
+	if d.version >= 2 {
+		m.LastEventDigest = d.str()
+	}
 	return m, d.end(kindMovie)
 }
 
 func encodeRun(r store.Run) []byte {
-	e := newEncoder(kindRun, 0, 64+len(r.ID)+len(r.Source)+len(r.Error))
+	e := newEncoder(kindRun, 0, 64+len(r.ID)+len(r.Source)+len(r.Error)+len(r.Trigger))
 	e.str(r.ID)
 	e.str(r.Source)
 	e.time(r.StartedAt)
@@ -350,6 +373,7 @@ func encodeRun(r store.Run) []byte {
 	e.str(r.Error)
 	e.int(int64(r.Processed))
 	e.int(int64(r.Failed))
+	e.str(r.Trigger)
 	return e.b
 }
 
@@ -373,6 +397,9 @@ func decodeRun(v []byte) (store.Run, error) {
 	r.Error = d.str()
 	r.Processed = int(d.int())
 	r.Failed = int(d.int())
+	if d.version >= 2 {
+		r.Trigger = d.str()
+	}
 	return r, d.end(kindRun)
 }
 
@@ -416,27 +443,47 @@ func decodePage(v []byte) (store.PageState, error) {
 	return s, d.end(kindPage)
 }
 
-func encodeMarker(c store.Counter, expires int64) []byte {
-	e := newEncoder(kindMarker, expires, 16+len(c))
-	e.str(string(c))
+// marker is a per-event progress marker: the counter it counted and the
+// digest of the event's content (empty: unknown).
+type marker struct {
+	Counter store.Counter
+	Digest  string
+}
+
+func encodeMarker(m marker, expires int64) []byte {
+	e := newEncoder(kindMarker, expires, 16+len(m.Counter)+len(m.Digest))
+	e.str(string(m.Counter))
+	e.str(m.Digest)
 	return e.b
 }
 
-func decodeMarker(v []byte) (store.Counter, int64, error) {
+func decodeMarker(v []byte) (marker, int64, error) {
 	var d decoder
 	exp, err := d.header(v, kindMarker, false)
 	if err != nil {
-		return "", 0, err
+		return marker{}, 0, err
 	}
-	c := store.Counter(d.str())
-	return c, exp, d.end(kindMarker)
+	m := marker{Counter: store.Counter(d.str())}
+	if d.version >= 2 {
+		m.Digest = d.str()
+	}
+	return m, exp, d.end(kindMarker)
 }
 
 // encodeError stores e; its ExpiresAt goes to the header, in epoch seconds.
-func encodeError(e store.ErrorItem) []byte {
-	size := 96 + len(e.ID) + len(e.Stage) + len(e.Reason) + len(e.EventID) + len(e.RunID) + len(e.Payload) +
+func encodeError(e store.ErrorItem) []byte { return encodeErrorKind(kindError, e) }
+
+// encodeErrorListing is e's entry in the byTime index: e with its payload
+// cut to store.PreviewBytes, so that a listing never reads a whole payload.
+func encodeErrorListing(e store.ErrorItem) []byte {
+	e.Payload = store.Preview(e.Payload)
+	return encodeErrorKind(kindErrorListing, e)
+}
+
+func encodeErrorKind(k kind, e store.ErrorItem) []byte {
+	size := 112 + len(e.ID) + len(e.Stage) + len(e.Reason) + len(e.EventID) + len(e.RunID) + len(e.Payload) +
 		len(e.ShardID) + len(e.SequenceNumber) + len(e.PartitionKey) + len(e.StreamARN) + len(e.Condition)
-	w := newEncoder(kindError, e.ExpiresAt.Unix(), size)
+	w := newEncoder(k, e.ExpiresAt.Unix(), size)
 	w.str(e.ID)
 	w.str(string(e.Stage))
 	w.str(e.Reason)
@@ -452,12 +499,21 @@ func encodeError(e store.ErrorItem) []byte {
 	w.int(int64(e.Attempts))
 	w.time(e.FirstFailure)
 	w.time(e.LastFailure)
+	w.time(e.Resolved)
 	return w.b
 }
 
-func decodeError(v []byte) (store.ErrorItem, error) {
+func decodeError(v []byte) (store.ErrorItem, error) { return decodeErrorKind(v, kindError) }
+
+// decodeErrorListing decodes a byTime entry: the item with its payload
+// preview.
+func decodeErrorListing(v []byte) (store.ErrorItem, error) {
+	return decodeErrorKind(v, kindErrorListing)
+}
+
+func decodeErrorKind(v []byte, k kind) (store.ErrorItem, error) {
 	var d decoder
-	exp, err := d.header(v, kindError, false)
+	exp, err := d.header(v, k, false)
 	if err != nil {
 		return store.ErrorItem{}, err
 	}
@@ -477,10 +533,13 @@ func decodeError(v []byte) (store.ErrorItem, error) {
 	e.Attempts = int(d.int())
 	e.FirstFailure = d.time()
 	e.LastFailure = d.time()
+	if d.version >= 2 {
+		e.Resolved = d.time()
+	}
 	if exp != 0 {
 		e.ExpiresAt = time.Unix(exp, 0).UTC()
 	}
-	return e, d.end(kindError)
+	return e, d.end(k)
 }
 
 // indexValue is the value of a GSI entry: the entry is all in its key (or,
@@ -498,4 +557,34 @@ func decodeIndex(v []byte) (string, error) {
 	}
 	id := d.str()
 	return id, d.end(kindIndex)
+}
+
+// observation is what a history entry holds besides its key (the movie id
+// and the position, (time, event id)): the run, the observed values and
+// whether they differ from the observation just before (a change point).
+type observation struct {
+	RunID   string
+	Rank    int
+	Rating  float64
+	Votes   int
+	Changed bool
+}
+
+func encodeObservation(o observation) []byte {
+	e := newEncoder(kindObservation, 0, 32+len(o.RunID))
+	e.str(o.RunID)
+	e.int(int64(o.Rank))
+	e.float(o.Rating)
+	e.int(int64(o.Votes))
+	e.bool(o.Changed)
+	return e.b
+}
+
+func decodeObservation(v []byte) (observation, error) {
+	var d decoder
+	if _, err := d.header(v, kindObservation, false); err != nil {
+		return observation{}, err
+	}
+	o := observation{RunID: d.str(), Rank: d.int32(), Rating: d.float(), Votes: int(d.int()), Changed: d.bool()}
+	return o, d.end(kindObservation)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
@@ -68,8 +69,13 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeError(store.ErrorItem{ID: "e", Payload: []byte("p"), ExpiresAt: codecT0.Truncate(time.Second)}))
 	f.Add(encodeLease(lease{Holder: "h", Until: codecT0}, 5))
 	f.Add(encodePage(store.PageState{URL: "u", FetchedAt: codecT0}))
-	f.Add(encodeMarker(store.CounterProcessed, 7))
+	f.Add(encodeMarker(marker{Counter: store.CounterProcessed, Digest: "d"}, 7))
 	f.Add(indexValue("id"))
+	f.Add(encodeErrorListing(store.ErrorItem{ID: "e", Payload: []byte("p"), Resolved: codecT0}))
+	f.Add(encodeObservation(observation{RunID: "r", Rank: 3, Rating: 8.5, Votes: 9, Changed: true}))
+	for _, v := range version1Records() {
+		f.Add(v)
+	}
 	f.Fuzz(func(t *testing.T, v []byte) {
 		expiresAt(v)
 		if m, err := decodeMovie(v); err == nil {
@@ -82,10 +88,66 @@ func FuzzDecode(f *testing.F) {
 				t.Errorf("run does not round-trip: %+v, %v", r, err)
 			}
 		}
+		if e, err := decodeErrorListing(v); err == nil {
+			if again, err := decodeErrorListing(encodeErrorListing(e)); err != nil || !cmp.Equal(e, again) {
+				t.Errorf("error listing entry does not round-trip: %+v, %v", e, err)
+			}
+		}
+		if o, err := decodeObservation(v); err == nil {
+			if again, err := decodeObservation(encodeObservation(o)); err != nil || !cmp.Equal(o, again, cmpopts.EquateNaNs()) {
+				t.Errorf("observation does not round-trip: %+v, %v", o, err)
+			}
+		}
+		if m, exp, err := decodeMarker(v); err == nil {
+			if again, exp2, err := decodeMarker(encodeMarker(m, exp)); err != nil || again != m || exp2 != exp {
+				t.Errorf("marker does not round-trip: %+v, %v", m, err)
+			}
+		}
 		decodeError(v)
 		decodeLease(v)
 		decodePage(v)
-		decodeMarker(v)
 		decodeIndex(v)
 	})
+}
+
+// version1Records are records as codec version 1 wrote them: no digest,
+// trigger, marker digest or resolved time.
+func version1Records() map[string][]byte {
+	v1 := func(b []byte, trailing int) []byte {
+		b = append([]byte(nil), b[:len(b)-trailing]...)
+		b[0] = 1
+		return b
+	}
+	return map[string][]byte{
+		"movie":  v1(encodeMovie(store.Movie{ID: "tt1", Genres: []string{"x"}, LastEventTime: codecT0}), 1),
+		"run":    v1(encodeRun(store.Run{ID: "r", StartedAt: codecT0, Processed: 2}), 1),
+		"marker": v1(encodeMarker(marker{Counter: store.CounterFailed}, 7), 1),
+		"error":  v1(encodeError(store.ErrorItem{ID: "e", Payload: []byte("p"), ExpiresAt: codecT0.Truncate(time.Second)}), 1),
+	}
+}
+
+func TestCodecReadsVersion1(t *testing.T) {
+	recs := version1Records()
+	m, err := decodeMovie(recs["movie"])
+	if diff := cmp.Diff(store.Movie{ID: "tt1", Genres: []string{"x"}, LastEventTime: codecT0}, m); err != nil || diff != "" {
+		t.Errorf("movie (-want +got), %v:\n%s", err, diff)
+	}
+	r, err := decodeRun(recs["run"])
+	if diff := cmp.Diff(store.Run{ID: "r", StartedAt: codecT0, Processed: 2}, r); err != nil || diff != "" {
+		t.Errorf("run (-want +got), %v:\n%s", err, diff)
+	}
+	mk, exp, err := decodeMarker(recs["marker"])
+	if mk != (marker{Counter: store.CounterFailed}) || exp != 7 || err != nil {
+		t.Errorf("marker = %+v, %d, %v", mk, exp, err)
+	}
+	e, err := decodeError(recs["error"])
+	if err != nil || e.ID != "e" || string(e.Payload) != "p" || !e.Resolved.IsZero() {
+		t.Errorf("error = %+v, %v", e, err)
+	}
+	// The kinds version 2 added do not exist in version 1.
+	obs := encodeObservation(observation{RunID: "r"})
+	obs[0] = 1
+	if _, err := decodeObservation(obs); err == nil {
+		t.Errorf("a version 1 observation decoded")
+	}
 }

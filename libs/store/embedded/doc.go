@@ -1,8 +1,8 @@
 // Package embedded is the store.Store that runs inside the process: the
 // tables that devstack persists and that every test uses. It emulates the
 // DynamoDB tables of libs/contract and the semantics of the dynamo adapter:
-// conditional writes, the byYear and byTime GSIs, TransactWriteItems-like
-// progress counting and TTL.
+// conditional writes, the byYear, byTime and byStart GSIs, the history
+// table, TransactWriteItems-like progress counting and TTL.
 //
 // # API
 //
@@ -18,18 +18,32 @@
 //
 //   - ApplyMovie replaces a movie only if the event's (time, id) is newer
 //     than the stored one, keeping FirstSeen; otherwise Duplicate (the same
-//     event id) or Stale.
+//     event id) or Stale. An event id seen before with another digest, on
+//     the movie or on the event's progress marker (read in the same
+//     transaction), is a Conflict.
 //   - ListMovies without a year lists in id order; with a year it walks the
 //     byYear index (year, id), so in id order. Movies with year 0 are in no
 //     year listing, as in a sparse GSI. ListErrors walks the byTime index
-//     (first failure, id) newest first.
+//     (first failure, id) newest first; its entries hold each item with a
+//     payload preview (store.PreviewBytes), so a listing never decodes a
+//     payload: GetError reads the item itself. ListRuns walks a byStart
+//     index (start time, id) newest first, reading each run to filter by
+//     status, at most layout.MaxRunsExamined runs a call.
 //   - Page tokens are opaque bytes holding the listing (all movies, movies
 //     of year N, errors) and the last key returned; a token of another
 //     listing, or anything this package did not issue, is store.ErrBadToken.
 //     The last page has a nil Next. Limits below 1 are an error; above 1000
 //     they are served as 1000.
-//   - CountEvent writes the per-event marker and bumps the run's counter in
-//     one transaction. Markers expire after 8 days.
+//   - CountEvent writes the per-event marker (counter and digest) and bumps
+//     the run's counter in one transaction; a marker with another digest
+//     is store.ErrConflict. Markers expire after 8 days. ResolveError
+//     marks the item resolved and, if its record's marker says failed,
+//     moves that count to processed, in one transaction.
+//   - History: every observation is kept, keyed by movie and (time, event
+//     id), with a changed flag against the one before it; change points
+//     are also in their own key range, which ListHistory walks. An insert
+//     sets its own flag and its successor's in one transaction, so any
+//     order of arrival gives the same history.
 //   - FailEvent writes the same marker, bumps the failed counter and stores
 //     the error item in one transaction, or writes nothing if the marker
 //     is there.
@@ -51,4 +65,11 @@
 // The bbolt backing fsyncs every commit but groups concurrent writers into
 // one transaction, so a processor writing from many goroutines pays one
 // fsync per group.
+//
+// # Upgrades
+//
+// Records carry a codec version and decoders read every version they know
+// (see codec.go); a file records its layout version and Open upgrades an
+// older file once, in one transaction (see migrate.go): devstack data dirs
+// survive upgrades. A file from a newer version is refused.
 package embedded

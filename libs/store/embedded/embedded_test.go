@@ -1,7 +1,9 @@
 package embedded_test
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +49,7 @@ func TestReopen(t *testing.T) {
 	if err := s.StartRun(ctx, store.Run{ID: "r1", Source: "s", StartedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil {
+	if _, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil {
 		t.Fatal(err)
 	}
 	e := store.ErrorItem{ID: "x", Stage: store.StageDecode, Payload: []byte("raw"), PayloadSize: 3, FirstFailure: t0, LastFailure: t0,
@@ -81,7 +83,7 @@ func TestReopen(t *testing.T) {
 	if diff := cmp.Diff(store.Run{ID: "r1", Source: "s", StartedAt: t0, Processed: 1}, r); diff != "" {
 		t.Errorf("run after reopen (-want +got):\n%s", diff)
 	}
-	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || ok {
+	if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || ok {
 		t.Errorf("counting e1 again after reopen = %v, %v; want false (the marker survived)", ok, err)
 	}
 	p, err := s.ListErrors(ctx, 10, nil)
@@ -121,7 +123,7 @@ func TestTTL(t *testing.T) {
 			ctx := t.Context()
 			clk := &clock{now: t0}
 			s := open(t, embedded.WithClock(clk.Now), embedded.WithSweepInterval(0))
-			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 				t.Fatalf("first count = %v, %v", ok, err)
 			}
 			e := store.ErrorItem{ID: "x", Stage: store.StageDecode, FirstFailure: t0, LastFailure: t0}
@@ -133,7 +135,7 @@ func TestTTL(t *testing.T) {
 			}
 
 			clk.Add(7 * 24 * time.Hour)
-			if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); ok {
+			if ok, _ := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); ok {
 				t.Errorf("marker expired after 7 days: the event was counted again")
 			}
 			if n, err := s.Sweep(ctx); err != nil || n != 1 {
@@ -147,7 +149,7 @@ func TestTTL(t *testing.T) {
 			if p, _ := s.ListErrors(ctx, 10, nil); len(p.Items) != 0 {
 				t.Errorf("error item visible after 14 days")
 			}
-			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed); err != nil || !ok {
+			if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, ""); err != nil || !ok {
 				t.Errorf("count after the marker expired = %v, %v; want true", ok, err)
 			}
 			if n, err := s.Sweep(ctx); err != nil || n != 1 {
@@ -208,3 +210,75 @@ var (
 	t0        = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.UTC)
 	farFuture = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 )
+
+// TestReadsVersion1Data opens testdata/v1.db, written by the version
+// before codec 2 and layout 2 (a devstack data dir from before the
+// upgrade): every item reads back, the listing and the runs index are
+// built at Open, and the new operations work on the old items. The file
+// was made by that version's embedded.Open with: ApplyMovie tt1 (run r1,
+// event e1, t0); StartRun r1 (t0) and r2 (t0+1h); CountEvent r1/e1
+// processed; FailEvent r1/e2 with error item "x" (a 2000-byte payload of
+// "p", PayloadSize 5000); PutPageState https://a.example/.
+func TestReadsVersion1Data(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tables.db")
+	data, err := os.ReadFile("testdata/v1.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := store.Movie{ID: "tt1", Title: "T", Year: 1994, Rating: 9, Genres: []string{"Drama"}, Source: "s",
+		FirstSeen: t0, LastSeen: t0, LastRunID: "r1", LastEventID: "e1", LastEventTime: t0}
+	for round := range 2 { // the second Open finds the layout up to date
+		s, err := embedded.Open(path)
+		if err != nil {
+			t.Fatalf("open %d: %v", round, err)
+		}
+		m, err := s.GetMovie(ctx, "tt1")
+		if diff := cmp.Diff(want, m); err != nil || diff != "" {
+			t.Errorf("movie (-want +got), %v:\n%s", err, diff)
+		}
+		runs, err := s.ListRuns(ctx, store.RunFilter{}, 10, nil)
+		wantRuns := []store.Run{{ID: "r2", Source: "s", StartedAt: t0.Add(time.Hour)},
+			{ID: "r1", Source: "s", StartedAt: t0, Processed: 1, Failed: 1}}
+		if round == 1 {
+			wantRuns[1].Processed, wantRuns[1].Failed = 2, 0 // resolved in round 0
+		}
+		if diff := cmp.Diff(wantRuns, runs.Items); err != nil || diff != "" {
+			t.Errorf("runs (-want +got), %v:\n%s", err, diff)
+		}
+		errs, err := s.ListErrors(ctx, 10, nil)
+		if err != nil || len(errs.Items) != 1 || string(errs.Items[0].Payload) != strings.Repeat("p", store.PreviewBytes) ||
+			errs.Items[0].PayloadSize != 5000 {
+			t.Errorf("errors listing: %+v, %v", errs.Items, err)
+		}
+		full, err := s.GetError(ctx, "x")
+		if err != nil || len(full.Payload) != 2000 {
+			t.Errorf("GetError: %d payload bytes, %v", len(full.Payload), err)
+		}
+		if ps, err := s.PageState(ctx, "https://a.example/"); err != nil || ps.ETag != `"1"` {
+			t.Errorf("page state: %+v, %v", ps, err)
+		}
+		// A version 1 marker has no digest: it never conflicts.
+		if ok, err := s.CountEvent(ctx, "r1", "e1", store.CounterProcessed, "d1"); ok || err != nil {
+			t.Errorf("CountEvent over a v1 marker = %v, %v; want false, nil", ok, err)
+		}
+		if round == 0 {
+			// The v1 marker of e2 says failed: resolving moves the count.
+			if ok, err := s.ResolveError(ctx, "x", t0.Add(time.Hour)); !ok || err != nil {
+				t.Errorf("ResolveError = %v, %v", ok, err)
+			}
+			newer := want
+			newer.LastEventID, newer.LastEventTime, newer.LastEventDigest = "e3", t0.Add(time.Hour), "d3"
+			if out, err := s.ApplyMovie(ctx, newer); out != store.Applied || err != nil {
+				t.Errorf("ApplyMovie over a v1 movie = %v, %v", out, err)
+			}
+			want = newer
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

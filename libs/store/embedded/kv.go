@@ -8,15 +8,20 @@ package embedded
 type bucket int
 
 const (
-	bMovies       bucket = iota // movie id → movie
-	bMoviesByYear               // yearKey(year) + id → index entry (GSI byYear)
-	bRuns                       // runs-table pk → run, lease, page state or marker
-	bErrors                     // error id → error item
-	bErrorsByTime               // listSk → index entry with the error id (GSI byTime)
+	bMovies         bucket = iota // movie id → movie
+	bMoviesByYear                 // yearKey(year) + id → index entry (GSI byYear)
+	bRuns                         // runs-table pk → run, lease, page state or marker
+	bErrors                       // error id → error item
+	bErrorsByTime                 // listSk → listing entry: the item with a payload preview (GSI byTime)
+	bRunsByStart                  // runs listSk → index entry (GSI byStart; runs with a start time)
+	bHistory                      // historyKey(movie, pos) → observation
+	bHistoryChanges               // historyKey(movie, pos) → observation, change points only
+	bMeta                         // layoutKey → layout version of the data
 	numBuckets
 )
 
-var bucketNames = [numBuckets]string{"movies", "movies.byYear", "runs", "errors", "errors.byTime"}
+var bucketNames = [numBuckets]string{"movies", "movies.byYear", "runs", "errors", "errors.byTime",
+	"runs.byStart", "history", "history.changes", "meta"}
 
 func (b bucket) String() string { return bucketNames[b] }
 

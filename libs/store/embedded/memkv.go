@@ -7,12 +7,15 @@ import (
 	"unsafe"
 )
 
-// memKV keeps each bucket in a map and sorts its keys lazily: only inserts
-// and deletes invalidate the order, and it is rebuilt on the next scan. The
-// store's hot paths (ApplyMovie on a known movie, GetMovie) never scan, and
-// listings mostly follow many updates of existing keys, so the rebuild is
-// rare. One RWMutex serialises writers; an update writes in place and keeps
-// an undo log to roll back on error.
+// memKV keeps each bucket in a map and orders its keys lazily: an insert
+// only notes the new key, and the next scan sorts the keys noted since the
+// last one and merges them into the ordered keys (deleted keys are dropped
+// then too; until then scans skip them). Updates of existing keys cost
+// nothing here, so the store's hot paths (ApplyMovie on a known movie,
+// GetMovie) never pay for order, and a scan after a few inserts (history,
+// which looks up an observation's neighbours after each insert) costs one
+// merge, not a sort of the whole bucket. One RWMutex serialises writers; an
+// update writes in place and keeps an undo log to roll back on error.
 type memKV struct {
 	mu      sync.RWMutex
 	buckets [numBuckets]memBucket
@@ -22,10 +25,17 @@ type memKV struct {
 
 type memBucket struct {
 	m map[string][]byte
-	// sortMu guards keys and dirty when readers (holding mu.RLock) rebuild.
+	// sortMu guards keys and added when readers (holding mu.RLock) merge.
 	sortMu sync.Mutex
-	keys   []string // sorted keys of m, valid when !dirty
-	dirty  bool
+	// keys are sorted, without duplicates; they may hold keys deleted
+	// since (scans skip keys that are not in m).
+	keys []string
+	// added are the keys inserted since keys was built, unsorted; some may
+	// be in keys already (deleted and inserted again).
+	added []string
+	// deleted counts deletions since keys was built: once they are half of
+	// keys, the next scan compacts keys even without inserts.
+	deleted int
 }
 
 func newMemKV() *memKV {
@@ -36,20 +46,35 @@ func newMemKV() *memKV {
 	return kv
 }
 
-// sorted returns the sorted keys, rebuilding them if needed. The slice is
-// never modified afterwards (a rebuild makes a new one), so callers may
-// range over it while the bucket changes.
+// sorted returns the sorted keys, merging the added ones first if needed.
+// The slice is never modified afterwards (a merge makes a new one), so
+// callers may range over it while the bucket changes; it may hold deleted
+// keys, which callers skip.
 func (b *memBucket) sorted() []string {
 	b.sortMu.Lock()
 	defer b.sortMu.Unlock()
-	if b.dirty || b.keys == nil {
-		keys := make([]string, 0, len(b.m))
-		for k := range b.m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b.keys, b.dirty = keys, false
+	if len(b.added) == 0 && b.deleted*2 <= len(b.keys) {
+		return b.keys
 	}
+	slices.Sort(b.added)
+	merged := make([]string, 0, len(b.keys)+len(b.added))
+	i, j := 0, 0
+	for i < len(b.keys) || j < len(b.added) {
+		var k string
+		switch {
+		case j == len(b.added) || (i < len(b.keys) && b.keys[i] < b.added[j]):
+			k, i = b.keys[i], i+1
+		case i == len(b.keys) || b.added[j] < b.keys[i]:
+			k, j = b.added[j], j+1
+		default: // equal
+			k, i, j = b.keys[i], i+1, j+1
+		}
+		if _, live := b.m[k]; !live || (len(merged) > 0 && merged[len(merged)-1] == k) {
+			continue
+		}
+		merged = append(merged, k)
+	}
+	b.keys, b.added, b.deleted = merged, nil, 0
 	return b.keys
 }
 
@@ -145,7 +170,7 @@ func (tx *memTx) put(b bucket, key, v []byte) error {
 	tx.undo = append(tx.undo, undo{b: b, key: k, old: old, existed: existed})
 	bk.m[k] = v
 	if !existed {
-		bk.markDirty()
+		bk.noteAdded(k)
 	}
 	return nil
 }
@@ -158,25 +183,27 @@ func (tx *memTx) del(b bucket, key []byte) error {
 		return nil
 	}
 	tx.undo = append(tx.undo, undo{b: b, key: k, old: old, existed: true})
-	delete(bk.m, k)
-	bk.markDirty()
+	delete(bk.m, k) // the ordered keys keep it until the next merge; scans skip it
+	bk.deleted++
 	return nil
 }
 
-// markDirty needs no sortMu: writers hold kv.mu exclusively, so no reader
-// is rebuilding.
-func (b *memBucket) markDirty() { b.dirty = true }
+// noteAdded needs no sortMu: writers hold kv.mu exclusively, so no reader
+// is merging.
+func (b *memBucket) noteAdded(k string) { b.added = append(b.added, k) }
 
 func (tx *memTx) rollback() {
 	for i := len(tx.undo) - 1; i >= 0; i-- {
 		u := tx.undo[i]
 		bk := &tx.kv.buckets[u.b]
 		if u.existed {
+			if _, ok := bk.m[u.key]; !ok {
+				bk.noteAdded(u.key) // a scan in the transaction may have merged it away
+			}
 			bk.m[u.key] = u.old
 		} else {
 			delete(bk.m, u.key)
 		}
-		bk.markDirty()
 	}
 	tx.undo = tx.undo[:0]
 }

@@ -59,6 +59,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
+	if err := migrate(kv); err != nil {
+		kv.close()
+		return nil, fmt.Errorf("embedded store: %s: %w", path, err)
+	}
 	s := newStore(kv, opts)
 	kv.db.NoSync = s.noSync
 	return s, nil
@@ -103,13 +107,24 @@ func yearKey(year int) []byte {
 
 func byYearKey(year int, id string) []byte { return append(yearKey(year), id...) }
 
-// ApplyMovie implements store.Store.
+// ApplyMovie implements store.Store. With a digest it also reads the
+// event's progress marker, in the same transaction.
 func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, error) {
 	if err := layout.CheckMovie(m); err != nil {
 		return 0, fmt.Errorf("apply movie: %w", err)
 	}
 	var out store.Outcome
 	err := s.update(ctx, func(tx writeTx) error {
+		if m.LastEventDigest != "" && m.LastRunID != "" {
+			mk, ok, err := getMarker(tx, layout.AppendMarkerKey(nil, m.LastRunID, m.LastEventID), s.now)
+			if err != nil {
+				return err
+			}
+			if ok && mk.Digest != "" && mk.Digest != m.LastEventDigest {
+				out = store.Conflict
+				return nil
+			}
+		}
 		key := []byte(m.ID)
 		next := m
 		indexed := false // the byYear entry is there already
@@ -117,6 +132,11 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 			old, err := decodeMovie(v)
 			if err != nil {
 				return fmt.Errorf("movie %q: %w", m.ID, err)
+			}
+			if old.LastEventID == m.LastEventID && old.LastEventDigest != "" && m.LastEventDigest != "" &&
+				old.LastEventDigest != m.LastEventDigest {
+				out = store.Conflict
+				return nil
 			}
 			switch {
 			case old.Newer(m.LastEventTime, m.LastEventID):
@@ -231,8 +251,8 @@ func (s *Store) ListMovies(ctx context.Context, f store.MovieFilter, limit int, 
 	return page, nil
 }
 
-// StartRun implements store.Store. It sets the run's Source and StartedAt
-// where they are not set yet, so a run that progress counting created first
+// StartRun implements store.Store. It sets the run's Source, StartedAt and
+// Trigger where they are not set yet, so a run that progress counting created first
 // still gets them; everything else of an existing run is left as it is.
 func (s *Store) StartRun(ctx context.Context, r store.Run) error {
 	if err := layout.CheckRun(r); err != nil {
@@ -248,13 +268,17 @@ func (s *Store) StartRun(ctx context.Context, r store.Run) error {
 		if cur.Source == "" && r.Source != "" {
 			cur.Source, changed = r.Source, true
 		}
+		before := cur
 		if cur.StartedAt.IsZero() && !r.StartedAt.IsZero() {
 			cur.StartedAt, changed = r.StartedAt, true
+		}
+		if cur.Trigger == "" && r.Trigger != "" {
+			cur.Trigger, changed = r.Trigger, true
 		}
 		if !changed {
 			return nil
 		}
-		return tx.put(bRuns, key, encodeRun(cur))
+		return putRun(tx, key, before, cur)
 	})
 	if err != nil {
 		return fmt.Errorf("start run %q: %w", r.ID, err)
@@ -271,8 +295,40 @@ func getRun(tx readTx, key []byte, id string) (store.Run, bool, error) {
 	return r, true, err
 }
 
-// CompleteRun implements store.Store. Source and StartedAt are also taken
-// from r where the run has none yet.
+// putRun stores run r, which was before, and keeps its byStart entry: a
+// run is listed from the moment it has a start time.
+func putRun(tx writeTx, key []byte, before, r store.Run) error {
+	if !before.StartedAt.Equal(r.StartedAt) {
+		if !before.StartedAt.IsZero() {
+			if err := tx.del(bRunsByStart, []byte(layout.RunsListSK(before.StartedAt, r.ID))); err != nil {
+				return err
+			}
+		}
+		if !r.StartedAt.IsZero() {
+			if err := tx.put(bRunsByStart, []byte(layout.RunsListSK(r.StartedAt, r.ID)), indexValue("")); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.put(bRuns, key, encodeRun(r))
+}
+
+// getMarker returns the unexpired progress marker at key mk; now is read
+// only when there is one.
+func getMarker(tx readTx, mk []byte, now func() time.Time) (marker, bool, error) {
+	v := tx.get(bRuns, mk)
+	if v == nil || layout.Expired(expiresAt(v), now()) {
+		return marker{}, false, nil
+	}
+	m, _, err := decodeMarker(v)
+	if err != nil {
+		return marker{}, false, fmt.Errorf("marker %q: %w", mk, err)
+	}
+	return m, true, nil
+}
+
+// CompleteRun implements store.Store. Source, StartedAt and Trigger are
+// also taken from r where the run has none yet.
 func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 	if err := layout.CheckRun(r); err != nil {
 		return fmt.Errorf("complete run: %w", err)
@@ -283,16 +339,20 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 		if err != nil {
 			return err
 		}
+		before := cur
 		if cur.Source == "" {
 			cur.Source = r.Source
 		}
 		if cur.StartedAt.IsZero() {
 			cur.StartedAt = r.StartedAt
 		}
+		if cur.Trigger == "" {
+			cur.Trigger = r.Trigger
+		}
 		cur.Published, cur.PublishFailed, cur.Skipped, cur.Pages = r.Published, r.PublishFailed, r.Skipped, r.Pages
 		cur.Unchanged, cur.FinishedAt, cur.DurationMs, cur.Error = r.Unchanged, r.FinishedAt, r.DurationMs, r.Error
 		cur.Completed = true
-		return tx.put(bRuns, key, encodeRun(cur))
+		return putRun(tx, key, before, cur)
 	})
 	if err != nil {
 		return fmt.Errorf("complete run %q: %w", r.ID, err)
@@ -302,8 +362,9 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 
 // CountEvent implements store.Store. The marker expires after
 // layout.MarkerTTL (8 days), well beyond the stream's retention.
-func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.Counter) (bool, error) {
-	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), layout.CheckCounter(c)); err != nil {
+func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.Counter, digest string) (bool, error) {
+	if err := errors.Join(layout.CheckID("run id", runID), layout.CheckID("event id", eventID), layout.CheckCounter(c),
+		layout.CheckDigest(digest)); err != nil {
 		return false, fmt.Errorf("count event: %w", err)
 	}
 	var counted bool
@@ -311,10 +372,17 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 		counted = false
 		now := s.now()
 		mk := []byte(layout.MarkerKey(runID, eventID))
-		if v := tx.get(bRuns, mk); v != nil && !layout.Expired(expiresAt(v), now) {
+		old, exists, err := getMarker(tx, mk, func() time.Time { return now })
+		if err != nil {
+			return err
+		}
+		if exists {
+			if digest != "" && old.Digest != "" && old.Digest != digest {
+				return layout.Conflict("counted before with digest %q, now %q", old.Digest, digest)
+			}
 			return nil
 		}
-		if err := tx.put(bRuns, mk, encodeMarker(c, layout.EpochSeconds(now.Add(layout.MarkerTTL)))); err != nil {
+		if err := tx.put(bRuns, mk, encodeMarker(marker{Counter: c, Digest: digest}, layout.EpochSeconds(now.Add(layout.MarkerTTL)))); err != nil {
 			return err
 		}
 		key := []byte(layout.RunKey(runID))
@@ -355,7 +423,7 @@ func (s *Store) FailEvent(ctx context.Context, runID, eventID string, e store.Er
 		if v := tx.get(bRuns, mk); v != nil && !layout.Expired(expiresAt(v), now) {
 			return nil
 		}
-		if err := tx.put(bRuns, mk, encodeMarker(store.CounterFailed, layout.EpochSeconds(now.Add(layout.MarkerTTL)))); err != nil {
+		if err := tx.put(bRuns, mk, encodeMarker(marker{Counter: store.CounterFailed}, layout.EpochSeconds(now.Add(layout.MarkerTTL)))); err != nil {
 			return err
 		}
 		key := []byte(layout.RunKey(runID))
@@ -392,6 +460,67 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 		return store.Run{}, fmt.Errorf("get run %q: %w", id, err)
 	}
 	return r, nil
+}
+
+// ListRuns implements store.Store: a descending walk of the byStart index,
+// reading each run to derive its status.
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter, limit int, token store.PageToken) (store.Page[store.Run], error) {
+	limit, err := layout.ClampLimit(limit)
+	if err = errors.Join(err, layout.CheckRunFilter(f)); err != nil {
+		return store.Page[store.Run]{}, fmt.Errorf("list runs: %w", err)
+	}
+	var before []byte
+	if len(token) > 0 {
+		key, err := layout.DecodeScopedToken(token, layout.ListRuns, string(f.Status))
+		if err != nil {
+			return store.Page[store.Run]{}, fmt.Errorf("list runs: %w", err)
+		}
+		before = []byte(key)
+	}
+	items := make([]store.Run, 0, min(limit+1, 64))
+	var lastExamined string // set when the examination budget ran out
+	err = s.view(ctx, func(tx readTx) error {
+		lastExamined = ""
+		var derr error
+		examined := 0
+		tx.descend(bRunsByStart, before, func(k, _ []byte) bool {
+			id, ok := layout.RunIDFromListSK(string(k))
+			if !ok {
+				derr = fmt.Errorf("bad runs index key %q", k)
+				return false
+			}
+			r, exists, err := getRun(tx, []byte(layout.RunKey(id)), id)
+			if err == nil && !exists {
+				err = fmt.Errorf("index entry of run %q without a run", id)
+			}
+			if err != nil {
+				derr = err
+				return false
+			}
+			if f.Status == "" || r.Status() == f.Status {
+				items = append(items, r)
+			}
+			if examined++; examined >= layout.MaxRunsExamined && len(items) <= limit {
+				lastExamined = string(k)
+				return false
+			}
+			return len(items) <= limit
+		})
+		return derr
+	})
+	if err != nil {
+		return store.Page[store.Run]{}, fmt.Errorf("list runs: %w", err)
+	}
+	page := store.Page[store.Run]{Items: items}
+	switch {
+	case len(items) > limit:
+		last := items[limit-1]
+		page.Items = items[:limit]
+		page.Next = layout.Token{Listing: layout.ListRuns, Scope: string(f.Status), Key: layout.RunsListSK(last.StartedAt, last.ID)}.Encode()
+	case lastExamined != "":
+		page.Next = layout.Token{Listing: layout.ListRuns, Scope: string(f.Status), Key: lastExamined}.Encode()
+	}
+	return page, nil
 }
 
 // AcquireLease implements store.Store. The holder of a lease may take it
@@ -474,8 +603,8 @@ func (s *Store) PutError(ctx context.Context, e store.ErrorItem) error {
 	return nil
 }
 
-// putError writes the cleaned item e and its byTime index entry in tx. An
-// unexpired item with e.ID keeps its FirstFailure if keepFirst is set;
+// putError writes the cleaned item e and its byTime listing entry in tx.
+// An unexpired item with e.ID keeps its FirstFailure if keepFirst is set;
 // otherwise, and if it has expired, e replaces it.
 func putError(tx writeTx, e store.ErrorItem, now time.Time, keepFirst bool) error {
 	next := e
@@ -494,13 +623,94 @@ func putError(tx writeTx, e store.ErrorItem, now time.Time, keepFirst bool) erro
 			}
 		}
 	}
-	if err := tx.put(bErrors, key, encodeError(next)); err != nil {
-		return err
-	}
-	return tx.put(bErrorsByTime, []byte(layout.ErrorsListSK(next.FirstFailure, e.ID)), indexValue(e.ID))
+	return writeError(tx, next)
 }
 
-// ListErrors implements store.Store. Expired items are left out.
+// writeError stores e and its byTime listing entry (e with a payload
+// preview), whose key its FirstFailure decides.
+func writeError(tx writeTx, e store.ErrorItem) error {
+	if err := tx.put(bErrors, []byte(e.ID), encodeError(e)); err != nil {
+		return err
+	}
+	return tx.put(bErrorsByTime, []byte(layout.ErrorsListSK(e.FirstFailure, e.ID)), encodeErrorListing(e))
+}
+
+// GetError implements store.Store: the item with its whole payload.
+func (s *Store) GetError(ctx context.Context, id string) (store.ErrorItem, error) {
+	var e store.ErrorItem
+	now := s.now()
+	err := s.view(ctx, func(tx readTx) error {
+		v := tx.get(bErrors, []byte(id))
+		if v == nil || layout.Expired(expiresAt(v), now) {
+			return store.ErrNotFound
+		}
+		var err error
+		e, err = decodeError(v)
+		return err
+	})
+	if err != nil {
+		return store.ErrorItem{}, fmt.Errorf("get error %q: %w", id, err)
+	}
+	return e, nil
+}
+
+// ResolveError implements store.Store in one transaction: the item, its
+// listing entry and, when the record was counted as failed, its marker and
+// its run's counters.
+func (s *Store) ResolveError(ctx context.Context, id string, at time.Time) (bool, error) {
+	if err := errors.Join(layout.CheckID("error id", id), layout.CheckResolved(at)); err != nil {
+		return false, fmt.Errorf("resolve error: %w", err)
+	}
+	var resolved bool
+	err := s.update(ctx, func(tx writeTx) error {
+		resolved = false
+		now := s.now()
+		v := tx.get(bErrors, []byte(id))
+		if v == nil || layout.Expired(expiresAt(v), now) {
+			return store.ErrNotFound
+		}
+		e, err := decodeError(v)
+		if err != nil {
+			return err
+		}
+		if !e.Resolved.IsZero() {
+			return nil
+		}
+		e.Resolved = at.UTC()
+		if err := writeError(tx, e); err != nil {
+			return err
+		}
+		resolved = true
+		if e.RunID == "" {
+			return nil
+		}
+		mk := []byte(layout.MarkerKey(e.RunID, store.EventKey(e.EventID, e.ShardID, e.SequenceNumber)))
+		m, ok, err := getMarker(tx, mk, func() time.Time { return now })
+		if err != nil || !ok || m.Counter != store.CounterFailed {
+			return err
+		}
+		m.Counter = store.CounterProcessed
+		if err := tx.put(bRuns, mk, encodeMarker(m, expiresAt(tx.get(bRuns, mk)))); err != nil {
+			return err
+		}
+		key := []byte(layout.RunKey(e.RunID))
+		r, _, err := getRun(tx, key, e.RunID)
+		if err != nil {
+			return err
+		}
+		r.Failed--
+		r.Processed++
+		return tx.put(bRuns, key, encodeRun(r))
+	})
+	if err != nil {
+		return false, fmt.Errorf("resolve error %q: %w", id, err)
+	}
+	return resolved, nil
+}
+
+// ListErrors implements store.Store. It reads only the byTime listing
+// entries, which hold each item with a payload preview; expired items are
+// left out.
 func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken) (store.Page[store.ErrorItem], error) {
 	limit, err := layout.ClampLimit(limit)
 	if err != nil {
@@ -518,21 +728,11 @@ func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken
 	items := make([]store.ErrorItem, 0, min(limit+1, 128))
 	err = s.view(ctx, func(tx readTx) error {
 		var derr error
-		tx.descend(bErrorsByTime, before, func(_, iv []byte) bool {
-			id, err := decodeIndex(iv)
-			if err != nil {
-				derr = err
-				return false
-			}
-			v := tx.get(bErrors, []byte(id))
-			if v == nil {
-				derr = fmt.Errorf("index entry of error %q without an item", id)
-				return false
-			}
+		tx.descend(bErrorsByTime, before, func(_, v []byte) bool {
 			if layout.Expired(expiresAt(v), now) {
 				return true
 			}
-			e, err := decodeError(v)
+			e, err := decodeErrorListing(v)
 			if err != nil {
 				derr = err
 				return false

@@ -65,6 +65,16 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("PutError", func(t *testing.T) { testPutError(t, newStore) })
 	t.Run("ListErrors", func(t *testing.T) { testListErrors(t, newStore) })
 	t.Run("Cancelled", func(t *testing.T) { testCancelled(t, newStore) })
+	t.Run("ApplyMovieConflict", func(t *testing.T) { testApplyMovieConflict(t, newStore) })
+	t.Run("CountEventConflict", func(t *testing.T) { testCountEventConflict(t, newStore) })
+	t.Run("GetError", func(t *testing.T) { testGetError(t, newStore) })
+	t.Run("ListErrorsPreview", func(t *testing.T) { testListErrorsPreview(t, newStore) })
+	t.Run("ResolveError", func(t *testing.T) { testResolveError(t, newStore) })
+	t.Run("ResolveErrorOrder", func(t *testing.T) { testResolveErrorOrder(t, newStore) })
+	t.Run("History", func(t *testing.T) { testHistory(t, newStore) })
+	t.Run("HistoryOrderIndependent", func(t *testing.T) { testHistoryOrderIndependent(t, newStore) })
+	t.Run("HistoryListing", func(t *testing.T) { testHistoryListing(t, newStore) })
+	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, newStore) })
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -607,7 +617,7 @@ func getRun(t *testing.T, s store.Store, id string) store.Run {
 
 func count(t *testing.T, s store.Store, runID, eventID string, c store.Counter) bool {
 	t.Helper()
-	ok, err := s.CountEvent(ctxFor(t), runID, eventID, c)
+	ok, err := s.CountEvent(ctxFor(t), runID, eventID, c, "")
 	if err != nil {
 		t.Fatalf("CountEvent(%s, %s, %s): %v", runID, eventID, c, err)
 	}
@@ -777,7 +787,7 @@ func testCountEvent(t *testing.T, newStore NewStore) {
 			run, event string
 			c          store.Counter
 		}{{"", "e", store.CounterProcessed}, {"r", "", store.CounterProcessed}, {"r", "e", "bogus"}} {
-			if ok, err := s.CountEvent(ctxFor(t), in.run, in.event, in.c); !badInput(err) {
+			if ok, err := s.CountEvent(ctxFor(t), in.run, in.event, in.c, ""); !badInput(err) {
 				t.Errorf("CountEvent(%q, %q, %q) = %v, %v; want a bad-input error", in.run, in.event, in.c, ok, err)
 			}
 		}
@@ -800,7 +810,7 @@ func testCountEventConcurrent(t *testing.T, newStore NewStore) {
 				if i%4 == 0 {
 					c = store.CounterFailed
 				}
-				ok, err := s.CountEvent(ctxFor(t), "run-1", fmt.Sprintf("e%02d", (i+d*5)%events), c)
+				ok, err := s.CountEvent(ctxFor(t), "run-1", fmt.Sprintf("e%02d", (i+d*5)%events), c, "")
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -1053,25 +1063,33 @@ func testPutError(t *testing.T, newStore NewStore) {
 		if err := s.PutError(ctxFor(t), e); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := listErrors(t, s, 10)
-		if len(got) != 1 {
-			t.Fatalf("%d error items, want 1", len(got))
+		got, err := s.GetError(ctxFor(t), "big")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !bytes.Equal(e.Payload, got[0].Payload) {
-			t.Errorf("payload of %d bytes came back as %d different bytes", len(e.Payload), len(got[0].Payload))
+		if !bytes.Equal(e.Payload, got.Payload) {
+			t.Errorf("payload of %d bytes came back as %d different bytes", len(e.Payload), len(got.Payload))
 		}
 		// cmp is slow on 300 KB: compare the rest without the payloads.
-		wantRest, gotRest := e, got[0]
+		wantRest, gotRest := e, got
 		wantRest.Payload, gotRest.Payload = nil, nil
 		if diff := cmp.Diff(wantRest, gotRest); diff != "" {
 			t.Errorf("error item (-want +got):\n%s", diff)
 		}
-		{
-			got[0].Payload[0]++
-			again, _ := listErrors(t, s, 10)
-			if again[0].Payload[0] != e.Payload[0] {
-				t.Errorf("listed payload aliases the store")
-			}
+		got.Payload[0]++
+		if again, _ := s.GetError(ctxFor(t), "big"); again.Payload[0] != e.Payload[0] {
+			t.Errorf("returned payload aliases the store")
+		}
+		// The listing holds a preview of it.
+		listed, _ := listErrors(t, s, 10)
+		want := e
+		want.Payload = e.Payload[:store.PreviewBytes]
+		if diff := cmp.Diff([]store.ErrorItem{want}, listed); diff != "" {
+			t.Errorf("listed item (-want +got):\n%s", diff)
+		}
+		listed[0].Payload[0]++
+		if again, _ := listErrors(t, s, 10); again[0].Payload[0] != e.Payload[0] {
+			t.Errorf("listed payload aliases the store")
 		}
 	})
 	t.Run("payload over the maximum", func(t *testing.T) {
@@ -1183,9 +1201,20 @@ func testCancelled(t *testing.T, newStore NewStore) {
 		"ApplyMovie": func() error { _, err := s.ApplyMovie(ctx, movie("tt1", "e1", t0)); return err },
 		"GetMovie":   func() error { _, err := s.GetMovie(ctx, "tt1"); return err },
 		"ListMovies": func() error { _, err := s.ListMovies(ctx, store.MovieFilter{}, 10, nil); return err },
-		"CountEvent": func() error { _, err := s.CountEvent(ctx, "r", "e", store.CounterProcessed); return err },
+		"CountEvent": func() error { _, err := s.CountEvent(ctx, "r", "e", store.CounterProcessed, ""); return err },
 		"PutError":   func() error { return s.PutError(ctx, errorItem("a", t0)) },
 		"FailEvent":  func() error { _, err := s.FailEvent(ctx, "r", "e", errorItem("a", t0)); return err },
+		"GetError":   func() error { _, err := s.GetError(ctx, "a"); return err },
+		"ResolveError": func() error {
+			_, err := s.ResolveError(ctx, "a", t0)
+			return err
+		},
+		"RecordObservation": func() error { return s.RecordObservation(ctx, observation("tt1", "e1", t0, 1)) },
+		"ListHistory": func() error {
+			_, err := s.ListHistory(ctx, "tt1", store.HistoryFilter{}, 10, nil)
+			return err
+		},
+		"ListRuns": func() error { _, err := s.ListRuns(ctx, store.RunFilter{}, 10, nil); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {
@@ -1197,6 +1226,9 @@ func testCancelled(t *testing.T, newStore NewStore) {
 	}
 	if _, err := s.GetRun(ctxFor(t), "r"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a cancelled CountEvent or FailEvent wrote: GetRun error = %v", err)
+	}
+	if p, err := s.ListHistory(ctxFor(t), "tt1", store.HistoryFilter{}, 10, nil); err != nil || len(p.Items) != 0 {
+		t.Errorf("a cancelled RecordObservation wrote: %d points, %v", len(p.Items), err)
 	}
 }
 
@@ -1381,7 +1413,7 @@ func testFailEventConcurrent(t *testing.T, newStore NewStore) {
 	for i := range events {
 		ev := fmt.Sprintf("e%02d", i)
 		wg.Go(func() {
-			ok, err := s.CountEvent(ctxFor(t), "run-1", ev, store.CounterProcessed)
+			ok, err := s.CountEvent(ctxFor(t), "run-1", ev, store.CounterProcessed, "")
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -26,10 +26,12 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
 )
 
 replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../../libs/awsemu
+	github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../../libs/backoff
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../../../services/samplesite

@@ -15,7 +15,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 )
 
-// Tables creates the stack's three tables (dynamo.CreateTables) under the
+// Tables creates the stack's tables (dynamo.CreateTables) under the
 // suffix prefix-<8 random hex digits>, unique across tests sharing one
 // emulator, and deletes them when t ends. prefix must leave the suffix
 // within contract.ValidSuffix's 32 characters.
@@ -32,7 +32,7 @@ func Tables(t testing.TB, client *dynamodb.Client, prefix string) dynamo.Tables 
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for _, name := range []string{tables.Movies, tables.Runs, tables.Errors} {
+		for _, name := range []string{tables.Movies, tables.Runs, tables.Errors, tables.History} {
 			if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
 				t.Errorf("delete table %s: %v", name, err)
 			}

@@ -1,6 +1,6 @@
 // Package layout is the item layout shared by the store implementations
-// (embedded and dynamo): the runs-table key prefixes, the errors listing sort
-// key, page tokens, the input limits that keep every key inside DynamoDB's
+// (embedded and dynamo): the runs-table key prefixes, the errors and runs
+// listing sort keys, the history positions, page tokens, the input limits that keep every key inside DynamoDB's
 // key-size limits, and the time encodings. Both implementations use it so
 // that they agree on keys, orderings and what counts as bad input.
 //
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,13 +45,82 @@ func PageKey(url string) string { return PagePrefix + url }
 // runID: "MARK#<run>#<event>", with '%' and '#' in the run id escaped
 // (%25, %23) so that no two (run, event) pairs share a key.
 func MarkerKey(runID, eventID string) string {
-	return MarkerPrefix + markerEscaper.Replace(runID) + "#" + eventID
+	return string(AppendMarkerKey(nil, runID, eventID))
 }
 
-var markerEscaper = strings.NewReplacer("%", "%25", "#", "%23")
+// AppendMarkerKey appends MarkerKey(runID, eventID) to dst: one
+// allocation at most, for the hot path of ApplyMovie.
+func AppendMarkerKey(dst []byte, runID, eventID string) []byte {
+	dst = slices.Grow(dst, len(MarkerPrefix)+len(runID)+1+len(eventID))
+	dst = append(dst, MarkerPrefix...)
+	for i := 0; i < len(runID); i++ {
+		switch c := runID[i]; c {
+		case '%':
+			dst = append(dst, "%25"...)
+		case '#':
+			dst = append(dst, "%23"...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	dst = append(dst, '#')
+	return append(dst, eventID...)
+}
 
 // ErrorsListPK is the byTime GSI hash key shared by every error item.
 const ErrorsListPK = "ERR"
+
+// RunsListPK is the byStart GSI hash key of every run item that has a
+// start time (contract.RunsByStartIndex; sparse: only runs carry it).
+const RunsListPK = "RUN"
+
+// History-table sort-key prefixes (see contract.HistoryTable): every
+// observation is an "O#<pos>" item, each change point also a "C#<pos>"
+// item, and "V" holds the movie's history version (optimistic
+// concurrency between writers of one movie).
+const (
+	HistoryObsPrefix    = "O#"
+	HistoryChangePrefix = "C#"
+	HistoryVersionSK    = "V"
+)
+
+// HistoryPos is an observation's position in its movie's history:
+// "<time in TimeFormat>#<event id>", so byte order is (time, event id)
+// order.
+func HistoryPos(t time.Time, eventID string) string { return FormatTime(t) + "#" + eventID }
+
+// ParseHistoryPos splits a HistoryPos.
+func ParseHistoryPos(pos string) (time.Time, string, bool) { return splitTimeKey(pos) }
+
+// HistoryBounds returns the positions a history listing with filter f
+// covers: from lo (inclusive) to hi (exclusive). A zero bound is open.
+func HistoryBounds(f store.HistoryFilter) (lo, hi string) {
+	lo = FormatTime(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) + "#"
+	if !f.Since.IsZero() {
+		lo = FormatTime(f.Since) + "#"
+	}
+	hi = FormatTime(time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)) + "$"
+	if !f.Until.IsZero() {
+		hi = FormatTime(f.Until) + "$" // '$' follows '#': every position of that time is below
+	}
+	return lo, hi
+}
+
+// RunsListSK is the byStart GSI range key of a run: its start time in
+// TimeFormat, '#', its id.
+func RunsListSK(startedAt time.Time, id string) string { return FormatTime(startedAt) + "#" + id }
+
+// splitTimeKey splits "<TimeFormat>#<rest>" with a non-empty rest.
+func splitTimeKey(s string) (time.Time, string, bool) {
+	if len(s) < len(TimeFormat)+2 || s[len(TimeFormat)] != '#' {
+		return time.Time{}, "", false
+	}
+	t, err := ParseTime(s[:len(TimeFormat)])
+	if err != nil || FormatTime(t) != s[:len(TimeFormat)] {
+		return time.Time{}, "", false
+	}
+	return t, s[len(TimeFormat)+1:], true
+}
 
 // MarkerTTL is how long a progress marker is kept. A redelivery after it
 // expires would be counted again, so it is beyond the longest stream
@@ -93,13 +163,14 @@ func ErrorsListSK(firstFailure time.Time, id string) string {
 
 // ErrorIDFromListSK returns the error id ending listSk.
 func ErrorIDFromListSK(listSK string) (string, bool) {
-	if len(listSK) < len(TimeFormat)+2 || listSK[len(TimeFormat)] != '#' {
-		return "", false
-	}
-	if _, err := ParseTime(listSK[:len(TimeFormat)]); err != nil {
-		return "", false
-	}
-	return listSK[len(TimeFormat)+1:], true
+	_, id, ok := splitTimeKey(listSK)
+	return id, ok
+}
+
+// RunIDFromListSK returns the run id ending a runs listSk.
+func RunIDFromListSK(listSK string) (string, bool) {
+	_, id, ok := splitTimeKey(listSK)
+	return id, ok
 }
 
 // EpochSeconds is the TTL attribute value of an expiry: epoch seconds,
@@ -147,6 +218,12 @@ func Invalid(err error) error {
 	return &invalidError{err}
 }
 
+// Conflict returns an error matching store.ErrConflict and
+// store.ErrInvalid, saying what conflicts.
+func Conflict(format string, args ...any) error {
+	return Invalid(fmt.Errorf("%w: %s", store.ErrConflict, fmt.Sprintf(format, args...)))
+}
+
 // ClampLimit validates a page limit: below 1 is an error, above MaxLimit is
 // served as MaxLimit.
 func ClampLimit(limit int) (int, error) {
@@ -188,6 +265,15 @@ func CheckID(what, s string) error { return Invalid(checkID(what, s, MaxIDLen)) 
 // CheckURL validates a page-state URL.
 func CheckURL(url string) error { return Invalid(checkID("url", url, MaxURLLen)) }
 
+// CheckDigest validates a content digest: empty (unknown) or an id-like
+// string.
+func CheckDigest(d string) error {
+	if d == "" {
+		return nil
+	}
+	return Invalid(checkID("digest", d, MaxIDLen))
+}
+
 // CheckCounter validates a progress counter name.
 func CheckCounter(c store.Counter) error {
 	switch c {
@@ -213,7 +299,8 @@ func CheckMovie(m store.Movie) error {
 	if movieOK(m) {
 		return nil
 	}
-	errs := []error{checkID("movie id", m.ID, MaxIDLen), checkID("event id", m.LastEventID, MaxIDLen)}
+	errs := []error{checkID("movie id", m.ID, MaxIDLen), checkID("event id", m.LastEventID, MaxIDLen),
+		CheckDigest(m.LastEventDigest)}
 	for _, f := range []struct{ what, s string }{
 		{"title", m.Title}, {"director", m.Director}, {"detail url", m.DetailURL},
 		{"source", m.Source}, {"last run id", m.LastRunID},
@@ -238,7 +325,8 @@ func CheckMovie(m store.Movie) error {
 // building any error.
 func movieOK(m store.Movie) bool {
 	okID := func(s string) bool { return s != "" && len(s) <= MaxIDLen && utf8.ValidString(s) }
-	if !okID(m.ID) || !okID(m.LastEventID) || math.IsNaN(m.Rating) || math.IsInf(m.Rating, 0) {
+	if !okID(m.ID) || !okID(m.LastEventID) || math.IsNaN(m.Rating) || math.IsInf(m.Rating, 0) ||
+		(m.LastEventDigest != "" && !okID(m.LastEventDigest)) {
 		return false
 	}
 	for _, s := range [...]string{m.Title, m.Director, m.DetailURL, m.Source, m.LastRunID} {
@@ -263,8 +351,64 @@ func movieOK(m store.Movie) bool {
 func CheckRun(r store.Run) error {
 	errs := []error{checkID("run id", r.ID, MaxIDLen), checkText("source", r.Source), checkText("error", r.Error),
 		checkTime("started at", r.StartedAt), checkTime("finished at", r.FinishedAt)}
+	if r.Trigger != "" {
+		errs = append(errs, checkID("trigger", r.Trigger, MaxIDLen))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Invalid(fmt.Errorf("run %q: %w", r.ID, err))
+	}
+	return nil
+}
+
+// CheckResolved validates the time of ResolveError: set, in years 1-9999.
+func CheckResolved(at time.Time) error {
+	if at.IsZero() {
+		return Invalid(errors.New("resolved at: the zero time"))
+	}
+	return Invalid(checkTime("resolved at", at))
+}
+
+// CheckRunFilter validates a runs listing filter.
+func CheckRunFilter(f store.RunFilter) error {
+	switch f.Status {
+	case "", store.RunRunning, store.RunCompleted, store.RunUnchanged, store.RunFailed:
+		return nil
+	}
+	return Invalid(fmt.Errorf("unknown run status %q", f.Status))
+}
+
+// CheckObservation validates an observation: movie and event ids, valid
+// UTF-8, a finite rating and a storable time.
+func CheckObservation(o store.Observation) error {
+	errs := []error{checkID("movie id", o.MovieID, MaxIDLen), checkID("event id", o.EventID, MaxIDLen),
+		checkTime("observed at", o.ObservedAt)}
+	if len(o.RunID) > MaxIDLen || !utf8.ValidString(o.RunID) {
+		errs = append(errs, fmt.Errorf("run id %.40q: not valid UTF-8 or longer than %d bytes", o.RunID, MaxIDLen))
+	}
+	if math.IsNaN(o.Rating) || math.IsInf(o.Rating, 0) {
+		errs = append(errs, fmt.Errorf("rating %v is not a finite number", o.Rating))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Invalid(fmt.Errorf("observation of %q: %w", o.MovieID, err))
+	}
+	return nil
+}
+
+// CheckHistory validates the arguments of a history listing: a movie id
+// and bounds in years 1-9999, Since not after Until.
+func CheckHistory(movieID string, f store.HistoryFilter) error {
+	errs := []error{checkID("movie id", movieID, MaxIDLen)}
+	if !f.Since.IsZero() {
+		errs = append(errs, checkTime("since", f.Since))
+	}
+	if !f.Until.IsZero() {
+		errs = append(errs, checkTime("until", f.Until))
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Since.After(f.Until) {
+		errs = append(errs, fmt.Errorf("since %v is after until %v", f.Since, f.Until))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Invalid(fmt.Errorf("history: %w", err))
 	}
 	return nil
 }
@@ -286,7 +430,7 @@ func CheckPageState(s store.PageState) error {
 // len(Payload).
 func CleanError(e store.ErrorItem) (store.ErrorItem, error) {
 	errs := []error{checkID("error id", e.ID, MaxIDLen), checkTime("first failure", e.FirstFailure),
-		checkTime("last failure", e.LastFailure)}
+		checkTime("last failure", e.LastFailure), checkTime("resolved", e.Resolved)}
 	if len(e.Payload) > store.MaxPayload {
 		errs = append(errs, fmt.Errorf("payload is %d bytes, more than store.MaxPayload (%d): cut it first", len(e.Payload), store.MaxPayload))
 	}
@@ -314,7 +458,14 @@ const (
 	ListMovies       Listing = 1 // all movies, stable order
 	ListMoviesByYear Listing = 2 // one year's movies, id order
 	ListErrors       Listing = 3 // errors, newest first
+	ListHistory      Listing = 4 // one movie's change points, newest first
+	ListRuns         Listing = 5 // runs of one status filter, newest first
 )
+
+// MaxRunsExamined bounds how many runs one ListRuns call examines when a
+// status filter skips runs: past it the page ends early, with a Next that
+// continues after the last run examined.
+const MaxRunsExamined = 2000
 
 // tokenMagic starts every page token, with a format version.
 var tokenMagic = []byte{'s', 't', 'k', 1}
@@ -324,17 +475,28 @@ type Token struct {
 	Listing Listing
 	// Year is the year of a ListMoviesByYear token.
 	Year int
-	// Key is the last key returned: a movie id, or an errors listSk.
+	// Scope is what else the listing is bound to: the movie id of a
+	// ListHistory token, the status filter of a ListRuns token.
+	Scope string
+	// Key is the last key returned (or examined): a movie id, an errors or
+	// runs listSk, a history position.
 	Key string
 }
 
+// scoped reports whether tokens of l carry a Scope.
+func (l Listing) scoped() bool { return l == ListHistory || l == ListRuns }
+
 // Encode returns t as an opaque page token.
 func (t Token) Encode() store.PageToken {
-	b := make([]byte, 0, len(tokenMagic)+1+binary.MaxVarintLen64+binary.MaxVarintLen32+len(t.Key))
+	b := make([]byte, 0, len(tokenMagic)+1+2*binary.MaxVarintLen64+len(t.Scope)+len(t.Key))
 	b = append(b, tokenMagic...)
 	b = append(b, byte(t.Listing))
 	if t.Listing == ListMoviesByYear {
 		b = binary.AppendVarint(b, int64(t.Year))
+	}
+	if t.Listing.scoped() {
+		b = binary.AppendUvarint(b, uint64(len(t.Scope)))
+		b = append(b, t.Scope...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(t.Key)))
 	return append(b, t.Key...)
@@ -348,7 +510,21 @@ func DecodeToken(tok store.PageToken, l Listing, year int) (string, error) {
 	if err != nil {
 		return "", Invalid(fmt.Errorf("%w: %v", store.ErrBadToken, err))
 	}
-	if t.Listing != l || t.Year != year {
+	if t.Listing != l || t.Year != year || t.Scope != "" {
+		return "", Invalid(fmt.Errorf("%w: token of another listing", store.ErrBadToken))
+	}
+	return t.Key, nil
+}
+
+// DecodeScopedToken returns the key of tok, which must have been issued
+// for listing l and scope (a movie id, a status filter). Anything else is
+// store.ErrBadToken (and store.ErrInvalid).
+func DecodeScopedToken(tok store.PageToken, l Listing, scope string) (string, error) {
+	t, err := parseToken(tok)
+	if err != nil {
+		return "", Invalid(fmt.Errorf("%w: %v", store.ErrBadToken, err))
+	}
+	if t.Listing != l || !l.scoped() || t.Scope != scope {
 		return "", Invalid(fmt.Errorf("%w: token of another listing", store.ErrBadToken))
 	}
 	return t.Key, nil
@@ -362,7 +538,7 @@ func parseToken(tok []byte) (Token, error) {
 	t := Token{Listing: Listing(rest[0])}
 	rest = rest[1:]
 	switch t.Listing {
-	case ListMovies, ListErrors:
+	case ListMovies, ListErrors, ListHistory, ListRuns:
 	case ListMoviesByYear:
 		y, n := binary.Varint(rest)
 		if n <= 0 || y < math.MinInt32 || y > math.MaxInt32 {
@@ -372,6 +548,16 @@ func parseToken(tok []byte) (Token, error) {
 	default:
 		return Token{}, fmt.Errorf("unknown listing %d", t.Listing)
 	}
+	if t.Listing.scoped() {
+		n, m := binary.Uvarint(rest)
+		if m <= 0 || n > uint64(len(rest)-m) || n > MaxIDLen {
+			return Token{}, errors.New("bad scope length")
+		}
+		t.Scope, rest = string(rest[m:m+int(n)]), rest[m+int(n):]
+		if !utf8.ValidString(t.Scope) {
+			return Token{}, errors.New("scope is not UTF-8")
+		}
+	}
 	n, m := binary.Uvarint(rest)
 	if m <= 0 || n != uint64(len(rest)-m) || n == 0 {
 		return Token{}, errors.New("bad key length")
@@ -380,9 +566,9 @@ func parseToken(tok []byte) (Token, error) {
 	if !utf8.ValidString(t.Key) {
 		return Token{}, errors.New("key is not UTF-8")
 	}
-	if t.Listing == ListErrors {
-		if _, ok := ErrorIDFromListSK(t.Key); !ok {
-			return Token{}, errors.New("bad errors key")
+	if t.Listing == ListErrors || t.Listing == ListRuns || t.Listing == ListHistory {
+		if _, _, ok := splitTimeKey(t.Key); !ok {
+			return Token{}, errors.New("bad listing key")
 		}
 	}
 	// One token per position: no padded varints.

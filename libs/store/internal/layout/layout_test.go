@@ -26,6 +26,65 @@ func TestTokenRoundTrip(t *testing.T) {
 			t.Errorf("%+v: decoded %q, %v", tok, key, err)
 		}
 	}
+	scoped := []Token{
+		{Listing: ListHistory, Scope: "tt0111161", Key: HistoryPos(time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), "ev#1")},
+		{Listing: ListRuns, Scope: "", Key: RunsListSK(time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), "run-1")},
+		{Listing: ListRuns, Scope: "completed", Key: RunsListSK(time.Unix(0, 0), "r")},
+	}
+	for _, tok := range scoped {
+		key, err := DecodeScopedToken(tok.Encode(), tok.Listing, tok.Scope)
+		if err != nil || key != tok.Key {
+			t.Errorf("%+v: decoded %q, %v", tok, key, err)
+		}
+	}
+}
+
+func TestDecodeScopedTokenRejects(t *testing.T) {
+	pos := HistoryPos(time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), "e1")
+	hist := Token{Listing: ListHistory, Scope: "tt1", Key: pos}.Encode()
+	tests := []struct {
+		name    string
+		tok     store.PageToken
+		listing Listing
+		scope   string
+	}{
+		{"other movie", hist, ListHistory, "tt2"},
+		{"other listing", hist, ListRuns, "tt1"},
+		{"unscoped listing", Token{Listing: ListMovies, Key: "tt1"}.Encode(), ListMovies, ""},
+		{"not a position", Token{Listing: ListHistory, Scope: "tt1", Key: "tt1"}.Encode(), ListHistory, "tt1"},
+		{"non-canonical time", Token{Listing: ListRuns, Key: "2025-01-02T03:04:05.000000000+#r"}.Encode(), ListRuns, ""},
+		{"scope longer than the token", []byte(Token{Listing: ListHistory, Scope: "tt1", Key: pos}.Encode())[:6], ListHistory, "tt1"},
+	}
+	for _, tt := range tests {
+		if _, err := DecodeScopedToken(tt.tok, tt.listing, tt.scope); !errors.Is(err, store.ErrBadToken) || !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrBadToken and ErrInvalid", tt.name, err)
+		}
+	}
+	// An unscoped decode refuses a scoped token.
+	if _, err := DecodeToken(hist, ListHistory, 0); !errors.Is(err, store.ErrBadToken) {
+		t.Errorf("DecodeToken of a history token: %v, want ErrBadToken", err)
+	}
+}
+
+func TestHistoryBounds(t *testing.T) {
+	t1 := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	lo, hi := HistoryBounds(store.HistoryFilter{Since: t1, Until: t1})
+	for _, p := range []string{HistoryPos(t1, "a"), HistoryPos(t1, "\U0010ffff")} {
+		if p < lo || p >= hi {
+			t.Errorf("position %q outside [%q, %q)", p, lo, hi)
+		}
+	}
+	for _, p := range []string{HistoryPos(t1.Add(-1), "z"), HistoryPos(t1.Add(1), "")} {
+		if p >= lo && p < hi {
+			t.Errorf("position %q inside [%q, %q)", p, lo, hi)
+		}
+	}
+	lo, hi = HistoryBounds(store.HistoryFilter{})
+	for _, p := range []string{HistoryPos(time.Time{}, "a"), HistoryPos(time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), "z")} {
+		if p < lo || p >= hi {
+			t.Errorf("open bounds: position %q outside [%q, %q)", p, lo, hi)
+		}
+	}
 }
 
 func TestDecodeTokenRejects(t *testing.T) {
@@ -57,6 +116,8 @@ func TestDecodeTokenRejects(t *testing.T) {
 func FuzzDecodeToken(f *testing.F) {
 	f.Add([]byte(Token{Listing: ListMoviesByYear, Year: 1994, Key: "tt1"}.Encode()))
 	f.Add([]byte(Token{Listing: ListErrors, Key: ErrorsListSK(time.Unix(0, 0), "x")}.Encode()))
+	f.Add([]byte(Token{Listing: ListHistory, Scope: "tt1", Key: HistoryPos(time.Unix(0, 0), "e")}.Encode()))
+	f.Add([]byte(Token{Listing: ListRuns, Scope: "running", Key: RunsListSK(time.Unix(0, 0), "r")}.Encode()))
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, err := parseToken(b)
@@ -66,8 +127,12 @@ func FuzzDecodeToken(f *testing.F) {
 		if diff := cmp.Diff(b, []byte(tok.Encode())); diff != "" {
 			t.Errorf("re-encoded token differs (-in +out):\n%s", diff)
 		}
-		if _, err := DecodeToken(b, tok.Listing, tok.Year); err != nil {
-			t.Errorf("DecodeToken of a parsed token: %v", err)
+		decode := func() (string, error) { return DecodeToken(b, tok.Listing, tok.Year) }
+		if tok.Listing.scoped() {
+			decode = func() (string, error) { return DecodeScopedToken(b, tok.Listing, tok.Scope) }
+		}
+		if key, err := decode(); err != nil || key != tok.Key {
+			t.Errorf("decode of a parsed token: %q, %v", key, err)
 		}
 	})
 }
