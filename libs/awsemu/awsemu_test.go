@@ -406,13 +406,16 @@ func TestShouldSkip(t *testing.T) {
 
 func TestMissingToolsSayHowToInstall(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	// No moto installed by an earlier run in the user's cache directory.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
 	tests := []struct {
 		name    string
 		prepare func(context.Context) (prepared, error)
 		hint    string
 	}{
 		{name: "kinesis-mock", prepare: prepareKinesisMock, hint: "apt-get install nodejs npm"},
-		{name: "moto_server", prepare: prepareMoto, hint: `pip install "moto[server]"`},
+		{name: "moto_server", prepare: prepareMoto, hint: "apt-get install python3 python3-venv"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

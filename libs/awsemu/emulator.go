@@ -39,15 +39,23 @@ type prepared struct {
 	install time.Duration
 }
 
-// missingError reports a tool that is not installed; tests skip on it unless
-// CI is set.
+// missingError reports a tool that is not installed and could not be
+// installed; tests skip on it unless CI is set.
 type missingError struct {
+	// tool is what is missing.
 	tool string
+	// why says what went wrong; empty means "not found on PATH".
+	why string
+	// hint is the one command that fixes it.
 	hint string
 }
 
 func (e *missingError) Error() string {
-	return fmt.Sprintf("%s not found on PATH; install it with: %s", e.tool, e.hint)
+	why := e.why
+	if why == "" {
+		why = "not found on PATH"
+	}
+	return fmt.Sprintf("%s %s; to fix it, run: %s", e.tool, why, e.hint)
 }
 
 // instance is one running emulator.
