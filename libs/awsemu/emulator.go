@@ -286,17 +286,23 @@ func installSummary(d time.Duration) string {
 	return d.Round(time.Millisecond).String()
 }
 
-// stopAll stops every shared emulator that was started.
+// stopAll stops every shared emulator that was started, side by side: each
+// may take stopGrace.
 func stopAll() error {
-	var errs []error
-	for _, s := range []*shared{kinesisMock, moto} {
-		s.mu.Lock()
-		if s.inst != nil {
-			errs = append(errs, s.inst.stop())
-			s.inst = nil
-		}
-		s.mu.Unlock()
+	all := []*shared{kinesisMock, moto}
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, s := range all {
+		wg.Go(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.inst != nil {
+				errs[i] = s.inst.stop()
+				s.inst = nil
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
