@@ -32,6 +32,7 @@ import (
 // linux/arm64, the user's zip cache) and compares each bootstrap's
 // dependencies with the workspace's build list.
 func TestDeployedBuildListsMatchTheWorkspace(t *testing.T) {
+	t.Parallel()
 	root, err := build.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +61,7 @@ func TestDeployedBuildListsMatchTheWorkspace(t *testing.T) {
 // agree. The dependency is served by a module proxy in a directory
 // (GOPROXY=file://…), so nothing is fetched from the network.
 func TestBuildListDiffCatchesAnUnsyncedModule(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	proxy := filepath.Join(dir, "proxy")
 	for _, v := range []string{"v1.0.0", "v1.1.0"} {
@@ -110,6 +112,7 @@ func TestBuildListDiffCatchesAnUnsyncedModule(t *testing.T) {
 }
 
 func TestBuildListDiff(t *testing.T) {
+	t.Parallel()
 	root := filepath.FromSlash("/repo")
 	main := debug.Module{Path: "example.com/repo/services/a"}
 	tested := map[string]listedModule{
