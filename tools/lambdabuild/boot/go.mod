@@ -31,6 +31,7 @@ require (
 replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../../libs/awsemu
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../../libs/contract
+	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../../../services/samplesite
 	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild => ../
