@@ -3,7 +3,6 @@ package build_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"debug/buildinfo"
 	"encoding/json"
 	"errors"
@@ -287,7 +286,7 @@ func buildListDiff(root string, bi *buildinfo.BuildInfo, tested map[string]liste
 // if not empty) and returns its standard output.
 func goCmd(t *testing.T, dir string, env []string, gowork string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.CommandContext(context.WithoutCancel(t.Context()), "go", args...)
+	cmd := exec.CommandContext(t.Context(), "go", args...)
 	cmd.Dir = dir
 	cmd.Env = env
 	if gowork != "" {
