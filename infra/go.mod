@@ -30,6 +30,7 @@ require (
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
 	github.com/spf13/cast v1.4.1 // indirect
+	github.com/stretchr/objx v0.5.3 // indirect
 )
 
 require (

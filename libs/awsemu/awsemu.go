@@ -253,6 +253,11 @@ func waitStreamActive(ctx context.Context, client *kinesis.Client, name string) 
 
 // SkipIfShort skips a long test under `go test -short`, saying why, but
 // fails it when CI is set: CI must run every test, never a shortened suite.
+//
+// `go test -short work` is meant as a smoke run that still covers every kind
+// of check, so prefer fewer iterations under testing.Short (a smaller
+// campaign, fewer events) to skipping a test whose kind of check nothing
+// else makes.
 func SkipIfShort(t testing.TB, why string) {
 	t.Helper()
 	if !testing.Short() {

@@ -29,6 +29,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 func TestKinesisPutAndGetRecords(t *testing.T) {
+	t.Parallel()
 	cfg := Kinesis(t)
 	ctx := testContext(t)
 	client := kinesis.NewFromConfig(cfg)
@@ -88,6 +89,7 @@ func TestKinesisPutAndGetRecords(t *testing.T) {
 }
 
 func TestKinesisStreamsAreIsolatedByName(t *testing.T) {
+	t.Parallel()
 	cfg := Kinesis(t)
 	ctx := testContext(t)
 	client := kinesis.NewFromConfig(cfg)
@@ -134,6 +136,7 @@ func item(pk, title string) map[string]ddbtypes.AttributeValue {
 }
 
 func TestDynamoDBConditionalPutAndTransactions(t *testing.T) {
+	t.Parallel()
 	cfg := Moto(t)
 	ctx := testContext(t)
 	client := dynamodb.NewFromConfig(cfg)
@@ -200,6 +203,7 @@ func TestDynamoDBConditionalPutAndTransactions(t *testing.T) {
 }
 
 func TestDynamoDBTimeToLive(t *testing.T) {
+	t.Parallel()
 	cfg := Moto(t)
 	ctx := testContext(t)
 	client := dynamodb.NewFromConfig(cfg)
@@ -224,6 +228,7 @@ func TestDynamoDBTimeToLive(t *testing.T) {
 }
 
 func TestSQSSendReceive(t *testing.T) {
+	t.Parallel()
 	cfg := Moto(t)
 	ctx := testContext(t)
 	client := sqs.NewFromConfig(cfg)
@@ -257,6 +262,7 @@ func TestSQSSendReceive(t *testing.T) {
 // were given is bound to 127.0.0.1, in particular kinesis-mock's, which binds
 // 0.0.0.0 unless loopback.cjs moves it.
 func TestListensOnLoopbackOnly(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/net/tcp"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("CI must check the listeners, but /proc/net/tcp is missing: %v", err)
@@ -406,13 +412,16 @@ func TestShouldSkip(t *testing.T) {
 
 func TestMissingToolsSayHowToInstall(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	// No moto installed by an earlier run in the user's cache directory.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
 	tests := []struct {
 		name    string
 		prepare func(context.Context) (prepared, error)
 		hint    string
 	}{
 		{name: "kinesis-mock", prepare: prepareKinesisMock, hint: "apt-get install nodejs npm"},
-		{name: "moto_server", prepare: prepareMoto, hint: `pip install "moto[server]"`},
+		{name: "moto_server", prepare: prepareMoto, hint: "apt-get install python3 python3-venv"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

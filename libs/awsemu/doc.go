@@ -7,8 +7,14 @@
 //     this file. On first use the harness runs `npm ci` there (under a file
 //     lock, so parallel test binaries do not race) when node_modules is missing
 //     or was installed from another lockfile.
-//   - DynamoDB and SQS: moto_server (pip install "moto[server]"), which has the
-//     conditional writes, GSIs, TTL and TransactWriteItems the adapters use.
+//   - DynamoDB and SQS: moto_server (moto[server] 5.2.1, [MotoVersion]), which
+//     has the conditional writes, GSIs, TTL and TransactWriteItems the
+//     adapters use. The one on PATH is used if there is one; otherwise the
+//     harness creates a Python virtual environment of its own under the user
+//     cache directory (scrape-pipeline-awsemu/moto-5.2.1) and pip-installs
+//     the pinned moto[server] into it, once, under a file lock. It needs
+//     only python3 (and pip's usual access to an index or to wheels in
+//     PIP_FIND_LINKS).
 //
 // # Usage
 //
@@ -44,7 +50,11 @@
 //
 // # Missing tools
 //
-// When node/npm or moto_server is not installed, the tests that need it are
-// skipped with a message saying how to install it, unless the environment
-// variable CI is non-empty: then they fail, so CI cannot pass by skipping.
+// When node/npm is not installed, or moto_server is not and cannot be (no
+// python3, or pip finds no moto: no network and no wheels), the tests that
+// need it are skipped with a message naming the one command that fixes it,
+// unless the environment variable CI is non-empty: then they fail, so CI
+// cannot pass by skipping. A failed moto install is remembered for five
+// minutes, so the other test binaries of the run do not each wait for pip
+// to fail again.
 package awsemu

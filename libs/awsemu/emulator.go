@@ -39,15 +39,23 @@ type prepared struct {
 	install time.Duration
 }
 
-// missingError reports a tool that is not installed; tests skip on it unless
-// CI is set.
+// missingError reports a tool that is not installed and could not be
+// installed; tests skip on it unless CI is set.
 type missingError struct {
+	// tool is what is missing.
 	tool string
+	// why says what went wrong; empty means "not found on PATH".
+	why string
+	// hint is the one command that fixes it.
 	hint string
 }
 
 func (e *missingError) Error() string {
-	return fmt.Sprintf("%s not found on PATH; install it with: %s", e.tool, e.hint)
+	why := e.why
+	if why == "" {
+		why = "not found on PATH"
+	}
+	return fmt.Sprintf("%s %s; to fix it, run: %s", e.tool, why, e.hint)
 }
 
 // instance is one running emulator.
@@ -278,17 +286,23 @@ func installSummary(d time.Duration) string {
 	return d.Round(time.Millisecond).String()
 }
 
-// stopAll stops every shared emulator that was started.
+// stopAll stops every shared emulator that was started, side by side: each
+// may take stopGrace.
 func stopAll() error {
-	var errs []error
-	for _, s := range []*shared{kinesisMock, moto} {
-		s.mu.Lock()
-		if s.inst != nil {
-			errs = append(errs, s.inst.stop())
-			s.inst = nil
-		}
-		s.mu.Unlock()
+	all := []*shared{kinesisMock, moto}
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, s := range all {
+		wg.Go(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.inst != nil {
+				errs[i] = s.inst.stop()
+				s.inst = nil
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -34,6 +34,7 @@ func fakeEmulator(script string, probeErr error) emulator {
 }
 
 func TestStartReportsEarlyExitWithOutput(t *testing.T) {
+	t.Parallel()
 	_, err := start(t.Context(), fakeEmulator(`echo "bind: address in use on $1" >&2; exit 3`, errors.New("connection refused")))
 	if !errors.Is(err, errExitedEarly) {
 		t.Fatalf("start: got %v, want errExitedEarly", err)
@@ -46,6 +47,7 @@ func TestStartReportsEarlyExitWithOutput(t *testing.T) {
 }
 
 func TestStartTimesOutWithLastProbeError(t *testing.T) {
+	t.Parallel()
 	_, err := start(t.Context(), fakeEmulator(`echo starting; exec sleep 60`, errors.New("connection refused")))
 	if err == nil {
 		t.Fatal("start of an emulator that never answers: got nil error")
@@ -58,6 +60,7 @@ func TestStartTimesOutWithLastProbeError(t *testing.T) {
 }
 
 func TestStopKillsTheProcessGroup(t *testing.T) {
+	t.Parallel()
 	// The "emulator" starts a child that ignores SIGTERM and prints its pid:
 	// stop must still end both.
 	inst, err := start(t.Context(), fakeEmulator(`sh -c 'trap "" TERM; echo child=$$; exec sleep 60' & wait`, nil))

@@ -8,6 +8,8 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/archive v0.0.0
 )
 
+require github.com/stretchr/testify v1.12.1 // indirect
+
 replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/archive => ../../libs/archive
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../libs/awsemu

@@ -1,6 +1,6 @@
 module github.com/scrape-pipeline/scrape-pipeline/services/scraper
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/antchfx/htmlquery v1.3.7
@@ -19,8 +19,8 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite v0.0.0
-	golang.org/x/net v0.33.0
-	golang.org/x/text v0.21.0
+	golang.org/x/net v0.62.0
+	golang.org/x/text v0.43.0
 )
 
 require (
@@ -42,10 +42,10 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
-	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
+	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
 	go.etcd.io/bbolt v1.5.0 // indirect
-	golang.org/x/sys v0.45.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )
 
 replace (

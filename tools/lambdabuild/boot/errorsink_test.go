@@ -67,6 +67,7 @@ func errorsinkFixture(t testing.TB) (backend tablesBackend, payload []byte, stre
 }
 
 func TestBootErrorsink(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	backend, payload, streamARN, seqs, keys := errorsinkFixture(t)
 	e := boot(t, "errorsink", backend.Env)

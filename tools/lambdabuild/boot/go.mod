@@ -1,6 +1,6 @@
 module github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild/boot
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/aws/aws-lambda-go v1.55.1
@@ -33,6 +33,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../../libs/awsemu
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../../libs/backoff
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../../libs/contract
+	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../../../services/samplesite
 	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild => ../

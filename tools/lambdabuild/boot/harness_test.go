@@ -59,12 +59,16 @@ type onceResult[T any] struct {
 var (
 	buildsMu sync.Mutex
 	builds   = map[string]*onceResult[build.Artifact]{}
-	emulator onceResult[string]
+	// buildSlots bounds the functions built at once by the parallel boot
+	// tests (as build.Build's Jobs does within one call), so linking does
+	// not take more cores, or memory, than the machine has.
+	buildSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+	emulator   onceResult[string]
 )
 
 // artifact builds the named function for this machine's architecture,
 // once per test binary, through the same build package (and zip cache) as
-// the deployment, and returns its zip.
+// the deployment, and returns its zip. Tests may call it in parallel.
 func artifact(tb testing.TB, name string) build.Artifact {
 	tb.Helper()
 	root := repoRoot(tb)
@@ -86,6 +90,8 @@ func artifact(tb testing.TB, name string) build.Artifact {
 	r.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
+		buildSlots <- struct{}{}
+		defer func() { <-buildSlots }()
 		arts, err := build.Build(ctx, build.Options{Root: root, OutDir: outDir, GOARCH: runtime.GOARCH}, fns[i])
 		if err != nil {
 			r.err = err

@@ -17,6 +17,7 @@ func processorFixture(tb testing.TB) (tablesBackend, []byte) {
 }
 
 func TestBootProcessor(t *testing.T) {
+	t.Parallel()
 	backend, _ := processorFixture(t)
 	e := boot(t, "processor", backend.Env)
 	inv := invoke(t, e, "processor-kinesis.json")

@@ -40,6 +40,7 @@ func queryFixture(tb testing.TB) (map[string]string, []byte) {
 }
 
 func TestBootQuery(t *testing.T) {
+	t.Parallel()
 	env, _ := queryFixture(t)
 	e := boot(t, "query", env)
 

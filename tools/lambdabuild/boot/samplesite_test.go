@@ -8,6 +8,7 @@ import (
 )
 
 func TestBootSamplesite(t *testing.T) {
+	t.Parallel()
 	e := boot(t, "samplesite", nil)
 	tests := []struct {
 		event    string

@@ -33,6 +33,7 @@ func scraperFixture(tb testing.TB) (map[string]string, []byte) {
 }
 
 func TestBootScraper(t *testing.T) {
+	t.Parallel()
 	env, post := scraperFixture(t)
 	e := boot(t, "scraper", env)
 	r := decodeHTTP(t, invokePayload(t, e, "scraper-post.json", post).Payload)

@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,13 +24,82 @@ import (
 // hello is the test function of testdata/root.
 var hello = build.Function{Name: "hello", Dir: "services/hello/cmd/lambda"}
 
+// sharedCache is a directory for the whole test binary: the copies of
+// testdata/root and the zip cache that helloZip builds into.
+var sharedCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdabuild-test-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sharedCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// helloBuilds memoises helloZip per GOARCH.
+var helloBuilds sync.Map // GOARCH → *helloBuild
+
+type helloBuild struct {
+	once sync.Once
+	art  build.Artifact
+	root string
+	err  error
+}
+
+// helloZip builds hello for goarch ("" is the default) once per test
+// binary, from a fresh copy of testdata/root, with go build (into an empty
+// zip cache, helloCache), and returns the artifact and the copy's path.
+func helloZip(t *testing.T, goarch string) (build.Artifact, string) {
+	t.Helper()
+	v, _ := helloBuilds.LoadOrStore(goarch, &helloBuild{})
+	hb := v.(*helloBuild)
+	hb.once.Do(func() {
+		root, err := os.MkdirTemp(sharedCache, "root-")
+		if err == nil {
+			err = copyTree(filepath.Join("..", "testdata", "root"), root)
+		}
+		if err != nil {
+			hb.err = err
+			return
+		}
+		var arts []build.Artifact
+		arts, hb.err = build.Build(context.Background(), build.Options{
+			Root: root, OutDir: filepath.Join(root, "out"), GOARCH: goarch, CacheDir: helloCache(goarch),
+		}, hello)
+		if hb.err == nil {
+			hb.art, hb.root = arts[0], root
+		}
+	})
+	if hb.err != nil {
+		t.Fatal(hb.err)
+	}
+	return hb.art, hb.root
+}
+
+// helloCache is the zip cache that helloZip(goarch) fills, for tests that
+// need hello built but do not test building it.
+func helloCache(goarch string) string {
+	return filepath.Join(sharedCache, "zips-"+goarch)
+}
+
 // copyRoot copies testdata/root to a new temporary directory, so tests can
 // edit sources and check that the checkout's path does not matter.
 func copyRoot(t testing.TB) string {
 	t.Helper()
 	dst := t.TempDir()
-	src := filepath.Join("..", "testdata", "root")
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	if err := copyTree(filepath.Join("..", "testdata", "root"), dst); err != nil {
+		t.Fatalf("copy testdata: %v", err)
+	}
+	return dst
+}
+
+// copyTree copies the files under src to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -46,10 +117,6 @@ func copyRoot(t testing.TB) string {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
-	if err != nil {
-		t.Fatalf("copy testdata: %v", err)
-	}
-	return dst
 }
 
 // zipEntry is what a test checks of one zip entry.
@@ -95,20 +162,28 @@ func readZip(t *testing.T, path string) ([]zipEntry, []byte) {
 }
 
 func TestBuildIsReproducible(t *testing.T) {
-	// Two checkouts at different paths, built without the zip cache into
-	// different directories, must give the same bytes.
+	t.Parallel()
+	// Two checkouts at different paths, built by go build (the first into
+	// an empty zip cache, the second with none) into different
+	// directories, must give the same bytes.
 	ctx := context.Background()
 	var zips [][]byte
 	for i := range 2 {
-		root := copyRoot(t)
-		arts, err := build.Build(ctx, build.Options{Root: root, OutDir: filepath.Join(root, "out"), NoCache: true}, hello)
-		if err != nil {
-			t.Fatalf("build %d: %v", i, err)
+		var art build.Artifact
+		var root string
+		if i == 0 {
+			art, root = helloZip(t, "")
+		} else {
+			root = copyRoot(t)
+			arts, err := build.Build(ctx, build.Options{Root: root, OutDir: filepath.Join(root, "out"), NoCache: true}, hello)
+			if err != nil {
+				t.Fatalf("build %d: %v", i, err)
+			}
+			if len(arts) != 1 {
+				t.Fatalf("build %d: got %d artifacts, want 1", i, len(arts))
+			}
+			art = arts[0]
 		}
-		if len(arts) != 1 {
-			t.Fatalf("build %d: got %d artifacts, want 1", i, len(arts))
-		}
-		art := arts[0]
 		data, err := os.ReadFile(art.ZipPath)
 		if err != nil {
 			t.Fatal(err)
@@ -132,6 +207,7 @@ func TestBuildIsReproducible(t *testing.T) {
 }
 
 func TestBuildZipLayout(t *testing.T) {
+	t.Parallel()
 	for _, arch := range []struct {
 		goarch  string
 		machine elf.Machine
@@ -140,14 +216,9 @@ func TestBuildZipLayout(t *testing.T) {
 		{"amd64", elf.EM_X86_64},
 	} {
 		t.Run("GOARCH="+arch.goarch, func(t *testing.T) {
-			root := copyRoot(t)
-			arts, err := build.Build(context.Background(), build.Options{
-				Root: root, OutDir: filepath.Join(root, "out"), GOARCH: arch.goarch, CacheDir: t.TempDir(),
-			}, hello)
-			if err != nil {
-				t.Fatal(err)
-			}
-			entries, bin := readZip(t, arts[0].ZipPath)
+			t.Parallel()
+			art, root := helloZip(t, arch.goarch)
+			entries, bin := readZip(t, art.ZipPath)
 			want := []zipEntry{{
 				Name: "bootstrap", Mode: 0o755, Modified: build.ZipTime, Method: zip.Deflate, UnixOS: true,
 			}}
@@ -176,6 +247,7 @@ func TestBuildZipLayout(t *testing.T) {
 }
 
 func TestBuildCache(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root := copyRoot(t)
 	opts := build.Options{Root: root, OutDir: filepath.Join(root, "out"), CacheDir: t.TempDir()}
@@ -245,6 +317,7 @@ func TestBuildCache(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
+	t.Parallel()
 	root := copyRoot(t)
 	broken := filepath.Join(root, "services", "broken", "cmd", "lambda")
 	if err := os.MkdirAll(broken, 0o755); err != nil {
@@ -253,6 +326,7 @@ func TestBuildErrors(t *testing.T) {
 	writeFile(t, filepath.Join(root, "services", "broken", "go.mod"), "module example.com/broken\n\ngo 1.26\n")
 	writeFile(t, filepath.Join(broken, "main.go"), "package main\n\nfunc main() { undefinedName() }\n")
 	noModule := t.TempDir()
+	helloZip(t, "") // so the compile error case finds hello in helloCache
 
 	tests := []struct {
 		name  string
@@ -279,7 +353,7 @@ func TestBuildErrors(t *testing.T) {
 		},
 		{
 			name:  "compile error names the function and shows the compiler",
-			opts:  build.Options{Root: root, OutDir: t.TempDir(), CacheDir: t.TempDir()},
+			opts:  build.Options{Root: root, OutDir: t.TempDir(), CacheDir: helloCache("")}, // hello is a hit
 			fns:   []build.Function{hello, {Name: "broken", Dir: "services/broken/cmd/lambda"}},
 			wants: []string{"build broken:", "undefined: undefinedName"},
 		},
@@ -312,6 +386,7 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestBuildCancelled(t *testing.T) {
+	t.Parallel()
 	root := copyRoot(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -24,7 +24,17 @@
 // above the function directory) with GOWORK=off. The deployed binary is then
 // exactly what the service's go.mod and go.sum say, whatever else the
 // repository's go.work lists; this is also what makes a fresh clone build
-// (every module builds alone, with replace directives to the local libs).
+// (every module builds alone, with replace directives to the local libs),
+// and what keeps the cache key to the function's module and its local
+// replacements: a go.mod edit in an unrelated module of the workspace
+// cannot change the binary.
+//
+// Deployed = tested: `go test work` tests the workspace's build list, so
+// each module's go.mod must select the same versions. `go work sync` raises
+// them to the workspace's; CI fails when it would change a go.mod, and a
+// test of this package (TestDeployedBuildListsMatchTheWorkspace) builds every
+// function as infra does and compares the build info embedded in each
+// bootstrap (debug/buildinfo) with `go list -m all` of the workspace.
 // GOFLAGS, GOEXPERIMENT, GOAMD64, GOARM64 and GOFIPS140 from the caller's
 // environment are cleared, so a developer's settings do not leak into what
 // gets deployed.

@@ -88,6 +88,7 @@ func invoke(t *testing.T, e *rie.Emulator, event string) (rie.Invocation, error)
 }
 
 func TestInvoke(t *testing.T) {
+	t.Parallel()
 	e := start(t, rie.Config{FunctionName: "hello-fn", Env: map[string]string{"GREETING_PREFIX": "hi"}})
 	type result struct {
 		Payload any
@@ -116,6 +117,7 @@ func TestInvoke(t *testing.T) {
 }
 
 func TestInvokeFunctionError(t *testing.T) {
+	t.Parallel()
 	e := start(t, rie.Config{})
 	tests := []struct {
 		name  string
@@ -144,6 +146,7 @@ func TestInvokeFunctionError(t *testing.T) {
 }
 
 func TestInvokeTimeout(t *testing.T) {
+	t.Parallel()
 	e := start(t, rie.Config{Timeout: time.Second})
 	_, err := invoke(t, e, `{"name":"slow","sleepMillis":5000}`)
 	if !errors.Is(err, rie.ErrTimeout) {
@@ -152,6 +155,7 @@ func TestInvokeTimeout(t *testing.T) {
 }
 
 func TestInitFailure(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "bootstrap")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"config: MOVIES_TABLE is empty\" >&2\nexit 3\n"), 0o755); err != nil {
@@ -208,11 +212,22 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestCloseKillsTheFunction(t *testing.T) {
-	e := start(t, rie.Config{})
+	t.Parallel()
+	// A copy of its own, so the processes found by path are this test's
+	// while the other tests run the hello function too.
+	bin, err := os.ReadFile(helloBootstrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+	if err := os.WriteFile(bootstrap, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, rie.Config{Bootstrap: bootstrap})
 	if _, err := invoke(t, e, `{"name":"x"}`); err != nil {
 		t.Fatal(err)
 	}
-	pids := bootstrapPIDs(t, helloBootstrap)
+	pids := bootstrapPIDs(t, bootstrap)
 	if len(pids) == 0 {
 		t.Fatal("no running bootstrap found after an invoke")
 	}
@@ -231,6 +246,7 @@ func TestCloseKillsTheFunction(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
+	t.Parallel()
 	_, err := rie.Start(context.Background(), rie.Config{
 		Bootstrap: filepath.Join(t.TempDir(), "missing"), MemoryMB: 64, Timeout: 1500 * time.Millisecond,
 		Env: map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": "4", "A=B": "x"},
