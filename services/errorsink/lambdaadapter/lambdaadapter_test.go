@@ -192,10 +192,19 @@ func TestRecordedEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The listing previews payloads; the golden holds whole items.
+	full := make([]store.ErrorItem, 0, len(items.Items))
+	for _, e := range items.Items {
+		item, err := mem.GetError(context.Background(), e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full = append(full, item)
+	}
 	got := struct {
 		Response events.SQSEventResponse `json:"response"`
 		Errors   []store.ErrorItem       `json:"errors"`
-	}{resp, items.Items}
+	}{resp, full}
 	golden := filepath.Join("testdata", "sqs-event.golden.json")
 	b, _ := json.MarshalIndent(got, "", "  ")
 	b = append(b, '\n')
