@@ -242,7 +242,7 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 // libs/httpx and the scraper.
 func TestOpenAPIScrape(t *testing.T) {
 	doc := loadOpenAPI(t)
-	b, err := json.Marshal(scraper.Summary{RunID: "run-20260301-120000-00000001", Source: "https://sample.example/chart",
+	b, err := json.Marshal(scraper.Summary{RunID: "run-20260301-120000-00000001", Source: "https://sample.example/chart", Trigger: "api",
 		Published: 3, Failed: 1, Skipped: 2, Pages: 1, DurationMs: 1500})
 	if err != nil {
 		t.Fatal(err)

@@ -116,7 +116,7 @@ func TestCompletedFitsTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
 
-	sum, err := svc.Scrape(ctx, "")
+	sum, err := svc.Scrape(ctx, scraper.Request{})
 	returned := time.Now()
 
 	var he *httpx.Error
@@ -152,7 +152,7 @@ func TestCompletedAfterCancel(t *testing.T) {
 		cancel()
 	}()
 	before := time.Now()
-	if _, err := svc.Scrape(ctx, ""); !errors.Is(err, context.Canceled) {
+	if _, err := svc.Scrape(ctx, scraper.Request{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Scrape error %v; want context.Canceled", err)
 	}
 	call, completed := pub.completed(t)

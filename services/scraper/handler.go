@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
 )
@@ -71,7 +72,7 @@ func (s *Service) handleScrape(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, s.log, err)
 		return
 	}
-	sum, err := s.Scrape(r.Context(), target)
+	sum, err := s.Scrape(r.Context(), Request{URL: target, Trigger: events.TriggerAPI})
 	if err != nil {
 		httpx.WriteError(w, r, s.log, err)
 		return

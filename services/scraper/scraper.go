@@ -55,6 +55,7 @@ package scraper
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -175,6 +176,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 type Summary struct {
 	RunID  string `json:"runId"`
 	Source string `json:"source"`
+	// Trigger is what started the run: "api" or "schedule".
+	Trigger string `json:"trigger"`
 	// Published and Failed count movie events the stream accepted and
 	// refused; Skipped counts items the extraction left out.
 	Published int  `json:"published"`
@@ -189,23 +192,37 @@ type Summary struct {
 // errStream marks a failure to put run events on the stream.
 var errStream = errors.New("stream unavailable")
 
-// Scrape runs one scrape of target ("" for Config.URL; the caller checks a
-// target against the allow-list). Failures are *httpx.Error for the
-// conditions a client must see (lease held, fetch failures) or internal
-// errors; a run that published events and then failed returns its Summary
-// along with the error.
-func (s *Service) Scrape(ctx context.Context, target string) (Summary, error) {
+// Request says what to scrape and what asked for it.
+type Request struct {
+	// URL is the page to scrape; "" is Config.URL. The caller checks a URL
+	// against the allow-list.
+	URL string
+	// Trigger is events.TriggerAPI (the default, when empty) or
+	// events.TriggerSchedule; the run records it.
+	Trigger string
+}
+
+// Scrape runs one scrape. Failures are *httpx.Error for the conditions a
+// client must see (a bad URL or trigger, lease held, fetch failures) or
+// internal errors; a run that published events and then failed returns its
+// Summary along with the error.
+func (s *Service) Scrape(ctx context.Context, req Request) (Summary, error) {
 	u := s.target
-	if target != "" {
+	if req.URL != "" {
 		var err error
-		if u, err = checkTarget(target); err != nil {
+		if u, err = checkTarget(req.URL); err != nil {
 			return Summary{}, httpx.BadParameter("url", err.Error())
 		}
+	}
+	trigger := cmp.Or(req.Trigger, events.TriggerAPI)
+	if trigger != events.TriggerAPI && trigger != events.TriggerSchedule {
+		return Summary{}, httpx.BadParameter("trigger", fmt.Sprintf("%q is not %q or %q", clip(trigger), events.TriggerAPI, events.TriggerSchedule))
 	}
 	began := s.now()
 	r := &run{
 		svc:     s,
 		id:      events.NewRunID(began),
+		trigger: trigger,
 		source:  u.String(),
 		began:   began,
 		host:    strings.ToLower(u.Hostname()),
@@ -214,7 +231,7 @@ func (s *Service) Scrape(ctx context.Context, target string) (Summary, error) {
 		seen:    map[string]int{},
 		reasons: map[string]int{},
 	}
-	r.log = s.log.With(slog.String("run_id", r.id), slog.String("source", r.source))
+	r.log = s.log.With(slog.String("run_id", r.id), slog.String("source", r.source), slog.String("trigger", trigger))
 	sum, err := r.do(ctx)
 	sum.DurationMs = s.now().Sub(began).Milliseconds()
 	if err != nil {
@@ -230,10 +247,13 @@ func (s *Service) Scrape(ctx context.Context, target string) (Summary, error) {
 
 // run is the state of one scrape.
 type run struct {
-	svc    *Service
-	id     string
-	source string
-	began  time.Time
+	svc *Service
+	id  string
+	// trigger is what started the run (events.TriggerAPI or
+	// events.TriggerSchedule).
+	trigger string
+	source  string
+	began   time.Time
 	// host is the host name that the scrape lease is taken for, in lower
 	// case and without a port: one scrape per host, whatever the scheme
 	// or port a request names. origin (see origin) is the host and port
@@ -264,7 +284,7 @@ type validators struct{ ETag, LastModified string }
 // scrape.completed and the validators.
 func (r *run) do(ctx context.Context) (Summary, error) {
 	s := r.svc
-	r.sum = Summary{RunID: r.id, Source: r.source}
+	r.sum = Summary{RunID: r.id, Source: r.source, Trigger: r.trigger}
 	outer := ctx
 	ctx, cancel := reserve(outer)
 	defer cancel()
@@ -289,10 +309,10 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	}
 	r.sum.Pages = 1
 
-	if err := s.store.StartRun(ctx, store.Run{ID: r.id, Source: r.source, StartedAt: r.began}); err != nil {
+	if err := s.store.StartRun(ctx, store.Run{ID: r.id, Source: r.source, StartedAt: r.began, Trigger: r.trigger}); err != nil {
 		return Summary{}, fmt.Errorf("start run: %w", err)
 	}
-	if err := r.publishRun(ctx, events.ScrapeStarted{Profile: s.profile.Name(), Trigger: events.TriggerAPI}); err != nil {
+	if err := r.publishRun(ctx, events.ScrapeStarted{Profile: s.profile.Name(), Trigger: r.trigger}); err != nil {
 		return Summary{}, clientError(err, "")
 	}
 	if page.NotModified {

@@ -3,6 +3,7 @@ package scraper_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
@@ -83,6 +85,7 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // site on httptest.
 type env struct {
 	site  *httptest.Server
+	store *embedded.Store
 	svc   *scraper.Service
 	pub   *recorder
 	clock *clock
@@ -104,6 +107,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		site = samplesite.New(samplesite.Options{Knobs: true})
 	}
 	e := &env{site: httptest.NewServer(site), pub: &recorder{refuse: o.refuse}, clock: newClock()}
+	e.store = embedded.NewMemory(embedded.WithClock(e.clock.Now))
 	t.Cleanup(e.site.Close)
 	u, _ := url.Parse(e.site.URL)
 	cfg := scraper.Config{
@@ -122,8 +126,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := embedded.NewMemory(embedded.WithClock(e.clock.Now))
-	e.svc, err = scraper.New(cfg, scraper.Deps{Publisher: e.pub, Store: st, Fetcher: f, Now: e.clock.Now})
+	e.svc, err = scraper.New(cfg, scraper.Deps{Publisher: e.pub, Store: e.store, Fetcher: f, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +218,7 @@ func TestScrapeTheSampleSite(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	got := e.post(t, "")
 	want := response{Status: http.StatusAccepted, Summary: scraper.Summary{
-		Source: e.site.URL + samplesite.ChartPageURL(1), Published: 250, Pages: 5,
+		Source: e.site.URL + samplesite.ChartPageURL(1), Trigger: events.TriggerAPI, Published: 250, Pages: 5,
 	}}
 	ignore := cmpopts.IgnoreFields(scraper.Summary{}, "RunID", "DurationMs")
 	if diff := cmp.Diff(want, got, ignore); diff != "" {
@@ -243,13 +246,56 @@ func TestScrapeTheSampleSite(t *testing.T) {
 		e.clock.Advance(time.Minute)
 		before := len(e.pub.decoded(t))
 		got := e.post(t, "")
-		want := response{Status: http.StatusAccepted, Summary: scraper.Summary{Source: e.site.URL + samplesite.ChartPageURL(1), Unchanged: true, Pages: 1}}
+		want := response{Status: http.StatusAccepted, Summary: scraper.Summary{Source: e.site.URL + samplesite.ChartPageURL(1), Trigger: events.TriggerAPI, Unchanged: true, Pages: 1}}
 		if diff := cmp.Diff(want, got, ignore); diff != "" {
 			t.Errorf("POST /scrape (-want +got):\n%s", diff)
 		}
 		movies, completed := checkRun(t, e.pub.decoded(t)[before:])
 		if len(movies) != 0 || !completed.Unchanged {
 			t.Errorf("%d movies, completed %+v; want none and unchanged", len(movies), completed)
+		}
+	})
+}
+
+// TestTrigger: a run records what started it, in its run item, its
+// scrape.started and its answer; a trigger other than api or schedule is
+// refused before anything happens.
+func TestTrigger(t *testing.T) {
+	for _, tt := range []struct{ name, trigger, want string }{
+		{"default", "", events.TriggerAPI},
+		{"api", events.TriggerAPI, events.TriggerAPI},
+		{"schedule", events.TriggerSchedule, events.TriggerSchedule},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{})
+			sum, err := e.svc.Scrape(context.Background(), scraper.Request{Trigger: tt.trigger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := e.pub.decoded(t)
+			started, ok := evs[0].Data.(events.ScrapeStarted)
+			if !ok {
+				t.Fatalf("first event %s, want scrape.started", evs[0].Type())
+			}
+			run, err := e.store.GetRun(context.Background(), sum.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{sum.Trigger, started.Trigger, run.Trigger}
+			if diff := cmp.Diff([]string{tt.want, tt.want, tt.want}, got); diff != "" {
+				t.Errorf("trigger of answer, scrape.started, run (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("unknown", func(t *testing.T) {
+		e := newEnv(t, envOpts{})
+		_, err := e.svc.Scrape(context.Background(), scraper.Request{Trigger: "cron"})
+		var he *httpx.Error
+		if !errors.As(err, &he) || he.Status != http.StatusBadRequest {
+			t.Fatalf("error %v, want a 400", err)
+		}
+		if n := len(e.pub.decoded(t)); n != 0 {
+			t.Errorf("%d events published, want none", n)
 		}
 	})
 }
