@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +23,9 @@ type boltKV struct {
 	mu      sync.Mutex
 	queue   []*call
 	running bool // a committer is active
+
+	// bulk is set in bulk-loading mode (WithBulkLoad).
+	bulk *bulk
 }
 
 type call struct {
@@ -57,10 +61,16 @@ func openBolt(path string) (*boltKV, error) {
 }
 
 func (kv *boltKV) view(fn func(readTx) error) error {
+	if kv.bulk != nil {
+		return kv.bulkView(fn)
+	}
 	return kv.db.View(func(tx *bolt.Tx) error { return fn(newBoltTx(tx)) })
 }
 
 func (kv *boltKV) update(fn func(writeTx) error) error {
+	if kv.bulk != nil {
+		return kv.bulkUpdate(fn)
+	}
 	c := &call{fn: fn, done: make(chan error, 1)}
 	kv.mu.Lock()
 	kv.queue = append(kv.queue, c)
@@ -122,7 +132,9 @@ func (kv *boltKV) commit(batch []*call) {
 	}
 }
 
-func (kv *boltKV) close() error { return kv.db.Close() }
+func (kv *boltKV) close() error {
+	return errors.Join(kv.flush(), kv.db.Close())
+}
 
 type boltTx struct {
 	tx *bolt.Tx
