@@ -26,6 +26,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
 	github.com/google/go-cmp v0.7.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/archive v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0

@@ -22,18 +22,19 @@ const DefaultSuffix = "devstack"
 // Defaults of Options.
 const (
 	// DefaultBatchSize is how many records one processor.Handler.Handle
-	// call takes. Large batches let many partition keys be worked on at
-	// once, so the embedded store's group commit shares each commit among
-	// many writes.
-	DefaultBatchSize = 10_000
-	// DefaultLanes is how many batches are handled at once; each
-	// partition key belongs to one lane, so its records stay in order.
-	DefaultLanes = 4
+	// call takes, DefaultLanes how many batches are handled at once (each
+	// partition key belongs to one lane, so its records stay in order).
+	// With the target's writes gathered into large commits (see
+	// embedded.WithBulkLoad), batches need not be large: these keep the
+	// records in flight, and the heap, small.
+	DefaultBatchSize = 2000
+	DefaultLanes     = 4
 	// DefaultConcurrency is the processor's Options.Concurrency in a
 	// replay into a data directory: partition keys worked on at once per
-	// batch. DefaultAWSConcurrency is the same for DynamoDB tables, where
-	// every write is a request.
-	DefaultConcurrency    = 512
+	// batch (the store serialises their writes; more keys only keep it
+	// busy while others decode). DefaultAWSConcurrency is the same for
+	// DynamoDB tables, where every write is a request.
+	DefaultConcurrency    = 64
 	DefaultAWSConcurrency = 32
 	// DefaultMaxDiffs is how many differences Verify prints in full.
 	DefaultMaxDiffs = 10

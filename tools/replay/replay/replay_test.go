@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 )
@@ -65,7 +66,7 @@ func getFixture(t *testing.T) *fixtureData {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := awsemu.Main(m)
 	if f := fixture(); f.root != "" {
 		os.RemoveAll(f.root)
 	}

@@ -181,11 +181,13 @@ func openReplayDir(ctx context.Context, dir string, want checkpoint) (*tables, c
 			return nil, checkpoint{}, err
 		}
 	}
-	st, err := embedded.Open(filepath.Join(dir, TablesFile), embeddedOptions()...)
+	// Bulk loading: the writes of many batches share one commit; a
+	// checkpoint flushes them first.
+	st, err := embedded.Open(filepath.Join(dir, TablesFile), append(embeddedOptions(), embedded.WithBulkLoad(0))...)
 	if err != nil {
 		return nil, checkpoint{}, openError("data directory", dir, err)
 	}
-	cps.tables = filepath.Join(dir, TablesFile)
+	cps.tables, cps.flush = filepath.Join(dir, TablesFile), st.Flush
 	return &tables{Store: st, desc: "data directory " + dir, close: st.Close, checkpoints: cps}, cp, nil
 }
 
@@ -193,8 +195,10 @@ func openReplayDir(ctx context.Context, dir string, want checkpoint) (*tables, c
 // CheckpointFile next to its tables.
 type fileCheckpoints struct {
 	dir string
-	// tables is the tables file to sync before a checkpoint ("": none).
+	// tables is the tables file to sync before a checkpoint ("": none);
+	// flush commits the store's writes first (nil: none to commit).
 	tables string
+	flush  func() error
 }
 
 func (f fileCheckpoints) path() string { return filepath.Join(f.dir, CheckpointFile) }
@@ -214,12 +218,17 @@ func (f fileCheckpoints) load(context.Context) (checkpoint, bool, error) {
 	return c, true, nil
 }
 
-// save syncs the tables file, then writes c. The store writes without
-// fsync (a killed process loses nothing; the OS has the pages), so the
-// sync is what makes the checkpoint true after a machine crash too: every
-// write committed before it is on disk. (fsync flushes the file's pages
+// save commits the store's writes, syncs the tables file, then writes c.
+// The store gathers its writes into large transactions and commits them
+// without fsync, so the flush makes every write so far committed, and the
+// sync durable after a machine crash too. (fsync flushes the file's pages
 // whichever descriptor asks.)
 func (f fileCheckpoints) save(_ context.Context, c checkpoint) error {
+	if f.flush != nil {
+		if err := f.flush(); err != nil {
+			return fmt.Errorf("commit the tables before the checkpoint: %w", err)
+		}
+	}
 	if f.tables != "" {
 		if err := syncFile(f.tables); err != nil {
 			return fmt.Errorf("sync tables before the checkpoint: %w", err)
