@@ -138,6 +138,9 @@ func (kv *boltKV) close() error {
 
 type boltTx struct {
 	tx *bolt.Tx
+	// fill, when not zero, is the FillPercent of the buckets (bulk
+	// loading: mostly appends).
+	fill float64
 	// buckets are opened on first use: opening one allocates, and most
 	// transactions touch two or three of them.
 	buckets [numBuckets]*bolt.Bucket
@@ -150,6 +153,9 @@ func newBoltTx(tx *bolt.Tx) *boltTx { return &boltTx{tx: tx} }
 func (t *boltTx) bucket(b bucket) *bolt.Bucket {
 	if t.buckets[b] == nil {
 		t.buckets[b] = t.tx.Bucket(bucketKeys[b])
+		if t.fill != 0 {
+			t.buckets[b].FillPercent = t.fill
+		}
 	}
 	return t.buckets[b]
 }

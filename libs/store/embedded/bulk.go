@@ -49,6 +49,9 @@ func (s *Store) Flush() error {
 	return nil
 }
 
+// bulkFill is how full a bulk load leaves the pages it splits.
+var bulkFill = 0.9
+
 // bulk holds a bbolt store's open bulk transaction.
 type bulk struct {
 	mu    sync.Mutex
@@ -74,6 +77,7 @@ func (b *bulk) begin(db *bolt.DB) error {
 		return err
 	}
 	b.tx, b.btx, b.calls = tx, newBoltTx(tx), 0
+	b.btx.fill = bulkFill
 	return nil
 }
 
