@@ -59,6 +59,7 @@ type bulk struct {
 	tx    *bolt.Tx
 	btx   *boltTx
 	calls int
+	undo  undoTx
 	// failed is the error of a failed commit: the writes since the last
 	// commit are lost, and so every later call fails.
 	failed error
@@ -101,8 +102,9 @@ func (kv *boltKV) bulkUpdate(fn func(writeTx) error) error {
 	if err := b.begin(kv.db); err != nil {
 		return err
 	}
-	u := undoTx{boltTx: b.btx}
-	if err := fn(&u); err != nil {
+	u := &b.undo
+	u.reset(b.btx)
+	if err := fn(u); err != nil {
 		if uerr := u.undo(); uerr != nil {
 			// The transaction holds a part of fn's writes: drop it all.
 			_ = b.tx.Rollback()
@@ -146,6 +148,16 @@ type undoTx struct {
 	*boltTx
 	undos []boltUndo // in the order of the first writes
 	reads []boltRead // reads of keys not written yet
+	// keys holds copies of the keys of reads: one buffer, reused from
+	// call to call (calls are serialised).
+	keys []byte
+}
+
+// reset readies u for the next call.
+func (u *undoTx) reset(tx *boltTx) {
+	clear(u.undos) // drop the references to the transaction's memory
+	clear(u.reads)
+	u.boltTx, u.undos, u.reads, u.keys = tx, u.undos[:0], u.reads[:0], u.keys[:0]
 }
 
 type boltUndo struct {
@@ -155,14 +167,17 @@ type boltUndo struct {
 }
 
 type boltRead struct {
-	b        bucket
-	key, val []byte
+	b          bucket
+	start, end int // the key in undoTx.keys
+	val        []byte
 }
 
 func (u *undoTx) get(b bucket, key []byte) []byte {
 	v := u.boltTx.get(b, key)
 	if !u.written(b, key) {
-		u.reads = append(u.reads, boltRead{b: b, key: bytes.Clone(key), val: v})
+		start := len(u.keys)
+		u.keys = append(u.keys, key...)
+		u.reads = append(u.reads, boltRead{b: b, start: start, end: len(u.keys), val: v})
 	}
 	return v
 }
@@ -188,7 +203,7 @@ func (u *undoTx) note(b bucket, key []byte) {
 	var old []byte
 	found := false
 	for _, r := range u.reads {
-		if r.b == b && bytes.Equal(r.key, key) {
+		if r.b == b && bytes.Equal(u.keys[r.start:r.end], key) {
 			old, found = r.val, true
 			break
 		}
