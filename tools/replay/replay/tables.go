@@ -16,6 +16,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
@@ -211,11 +212,34 @@ func (f fileCheckpoints) load(context.Context) (checkpoint, bool, error) {
 	if err != nil {
 		return checkpoint{}, false, fmt.Errorf("read checkpoint: %w", err)
 	}
-	var c checkpoint
-	if err := json.Unmarshal(b, &c); err != nil {
+	c, err := decodeCheckpoint(b)
+	if err != nil {
 		return checkpoint{}, false, fmt.Errorf("checkpoint %s: %w", f.path(), err)
 	}
 	return c, true, nil
+}
+
+// decodeCheckpoint reads a checkpoint as save wrote it (JSON); one that is
+// not JSON, or names no archive, or holds an After that is no archive key,
+// is an error (a file edited by hand, or damaged).
+func decodeCheckpoint(b []byte) (checkpoint, error) {
+	var c checkpoint
+	if err := json.Unmarshal(b, &c); err != nil {
+		return checkpoint{}, err
+	}
+	var errs []error
+	if c.Archive == "" {
+		errs = append(errs, errors.New("no archive"))
+	}
+	if c.After != "" {
+		if err := archive.CheckKey(c.After); err != nil {
+			errs = append(errs, fmt.Errorf("after: %w", err))
+		}
+	}
+	if !c.Since.IsZero() && !c.Until.IsZero() && !c.Since.Before(c.Until) {
+		errs = append(errs, fmt.Errorf("since %s is not before until %s", c.Since, c.Until))
+	}
+	return c, errors.Join(errs...)
 }
 
 // save commits the store's writes, syncs the tables file, then writes c.
@@ -397,8 +421,8 @@ func (d dynamoCheckpoints) load(ctx context.Context) (checkpoint, bool, error) {
 	if !ok {
 		return checkpoint{}, false, fmt.Errorf("checkpoint item of table %s has no checkpoint attribute", d.table)
 	}
-	var c checkpoint
-	if err := json.Unmarshal([]byte(v.Value), &c); err != nil {
+	c, err := decodeCheckpoint([]byte(v.Value))
+	if err != nil {
 		return checkpoint{}, false, fmt.Errorf("checkpoint item of table %s: %w", d.table, err)
 	}
 	return c, true, nil

@@ -135,24 +135,32 @@ func verify(ctx context.Context, live, rebuilt store.Store) (VerifyReport, error
 	}
 	rep.Movies = compare(&rep, KindMovie, lm, rm, func(m store.Movie) any { return m })
 
-	// History of every movie either side has.
-	ids := slices.Sorted(maps.Keys(union(lm, rm)))
-	lh, rh := map[string][]store.Observation{}, map[string][]store.Observation{}
-	for _, id := range ids {
-		if lh[id], err = allHistory(ctx, live, id); err != nil {
+	// History of every movie either side has, one movie at a time (a
+	// movie's history is all its change points: thousands, for a chart
+	// scraped all year).
+	for _, id := range slices.Sorted(maps.Keys(union(lm, rm))) {
+		l, err := allHistory(ctx, live, id)
+		if err != nil {
 			return rep, fmt.Errorf("live: %w", err)
 		}
-		if rh[id], err = allHistory(ctx, rebuilt, id); err != nil {
+		r, err := allHistory(ctx, rebuilt, id)
+		if err != nil {
 			return rep, fmt.Errorf("rebuilt: %w", err)
 		}
-		if len(lh[id]) == 0 {
-			delete(lh, id)
+		lh, rh := map[string][]store.Observation{}, map[string][]store.Observation{}
+		if len(l) > 0 {
+			lh[id] = l
 		}
-		if len(rh[id]) == 0 {
-			delete(rh, id)
+		if len(r) > 0 {
+			rh[id] = r
 		}
+		c := compare(&rep, KindHistory, lh, rh, func(o []store.Observation) any { return o })
+		rep.History.Live += c.Live
+		rep.History.Rebuilt += c.Rebuilt
+		rep.History.Differ += c.Differ
+		rep.History.OnlyLive += c.OnlyLive
+		rep.History.OnlyRebuilt += c.OnlyRebuilt
 	}
-	rep.History = compare(&rep, KindHistory, lh, rh, func(o []store.Observation) any { return o })
 
 	// Runs: those listed (a start time) on either side, each looked up on
 	// the other side too (a run the processor counted events for but
