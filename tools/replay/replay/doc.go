@@ -48,8 +48,8 @@
 // # Verify
 //
 // Verify compares the rebuilt tables with live ones, item by item: movies,
-// each movie's history, runs (the fields events decide: counts, status,
-// not the start time the scraper stamps itself) and open error items
+// each movie's history, runs (the fields events decide: trigger, counts,
+// status; not the start time the scraper stamps itself) and open error items
 // (stage, reason, record; not the times or attempts). Processing leaves
 // marks the events do not decide (error times, progress markers, leases,
 // page states): those are not compared. Differences are printed with

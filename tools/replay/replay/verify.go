@@ -64,13 +64,14 @@ func (v VerifyReport) Same() bool { return len(v.Differences) == 0 }
 // wrote them before publishing anything — and those are not in the
 // archive.
 
-// runFacts are the fields of a run that its events decide:
-// scrape.completed's counts and the processor's counters. StartedAt and
-// Trigger are left out: the scraper writes them itself when the run
-// starts (its own clock, before scrape.started is published), so a live
-// run's start time is not its event's.
+// runFacts are the fields of a run that its events decide: its trigger
+// (scrape.started), scrape.completed's counts and the processor's
+// counters. StartedAt is left out: the scraper writes it itself when the
+// run starts (its own clock, before scrape.started is published), so a
+// live run's start time is not its event's.
 type runFacts struct {
 	Source        string
+	Trigger       string
 	FinishedAt    time.Time
 	Completed     bool
 	Published     int
@@ -87,7 +88,7 @@ type runFacts struct {
 
 func factsOfRun(r store.Run) runFacts {
 	return runFacts{
-		Source: r.Source, FinishedAt: r.FinishedAt, Completed: r.Completed, Published: r.Published,
+		Source: r.Source, Trigger: r.Trigger, FinishedAt: r.FinishedAt, Completed: r.Completed, Published: r.Published,
 		PublishFailed: r.PublishFailed, Skipped: r.Skipped, Pages: r.Pages, Unchanged: r.Unchanged,
 		DurationMs: r.DurationMs, Error: r.Error, Processed: r.Processed, Failed: r.Failed, Status: r.Status(),
 	}
