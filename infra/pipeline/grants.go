@@ -60,8 +60,11 @@ func scraperGrants(stream *kinesis.Stream, runs *dynamodb.Table) []Grant {
 // (authorised per item action as PutItem and UpdateItem; it needs no
 // action of its own; a GetItem reads a conflicting marker's digest where
 // the cancellation lacks it), PutError an UpdateItem with a PutItem
-// fallback.
-func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs, errs *dynamodb.Table) []Grant {
+// fallback. RecordObservation keeps every observation of a movie in
+// history: Query finds its neighbours, a transaction puts it and updates
+// its successor's change flag and change point (PutItem, UpdateItem,
+// DeleteItem; ConditionCheck is authorised as GetItem).
+func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs, errs, history *dynamodb.Table) []Grant {
 	return []Grant{
 		{Sid: "MappingReadsStream", Actions: []string{
 			"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
@@ -71,6 +74,9 @@ func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs,
 		{Sid: "ProjectMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: arns(movies.Arn)},
 		{Sid: "CountRuns", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
 		{Sid: "RecordErrors", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(errs.Arn)},
+		{Sid: "RecordHistory", Actions: []string{
+			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+		}, Resources: arns(history.Arn)},
 	}
 }
 

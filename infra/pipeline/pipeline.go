@@ -169,6 +169,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	movies := p.Tables.ByBase[contract.MoviesTableBase]
 	runs := p.Tables.ByBase[contract.RunsTableBase]
 	errs := p.Tables.ByBase[contract.ErrorsTableBase]
+	history := p.Tables.ByBase[contract.HistoryTableBase]
 	onFailure := p.Queues.OnFailure
 
 	// What the scraper fetches, and which hosts a request may name.
@@ -186,10 +187,11 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	}{
 		{Scraper, scraperEnv(cfg, stream, runs, scrapeURL, allowHosts), scraperGrants(stream, runs)},
 		{Processor, pulumi.StringMap{
-			contract.EnvMoviesTable: movies.Name,
-			contract.EnvRunsTable:   runs.Name,
-			contract.EnvErrorsTable: errs.Name,
-		}, processorGrants(stream, onFailure, movies, runs, errs)},
+			contract.EnvMoviesTable:  movies.Name,
+			contract.EnvRunsTable:    runs.Name,
+			contract.EnvErrorsTable:  errs.Name,
+			contract.EnvHistoryTable: history.Name,
+		}, processorGrants(stream, onFailure, movies, runs, errs, history)},
 		{Query, queryEnv(cfg, movies, runs, errs, cursorKey), queryGrants(movies, runs, errs)},
 		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{

@@ -260,9 +260,10 @@ func TestFunctions(t *testing.T) {
 			r := mustRun(t, cfg)
 			env := map[string]map[string]any{
 				Processor: {
-					contract.EnvMoviesTable: name(contract.MoviesTableBase),
-					contract.EnvRunsTable:   name(contract.RunsTableBase),
-					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
+					contract.EnvMoviesTable:  name(contract.MoviesTableBase),
+					contract.EnvRunsTable:    name(contract.RunsTableBase),
+					contract.EnvErrorsTable:  name(contract.ErrorsTableBase),
+					contract.EnvHistoryTable: name(contract.HistoryTableBase),
 				},
 				Query: {
 					contract.EnvMoviesTable: name(contract.MoviesTableBase),
