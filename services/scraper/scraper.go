@@ -55,6 +55,27 @@
 //
 // POST /scrape answers 202 with the Summary; errors are JSON (libs/httpx)
 // with the codes listed at the Code* constants.
+//
+// # Scheduled runs
+//
+// The stack's optional schedule (EventBridge Scheduler, stack config
+// schedule) invokes the scraper function directly through Scheduler's
+// templated Lambda target, which delivers the target's Input as the event,
+// exactly as configured (its context attributes such as
+// <aws.scheduler.execution-id> filled in). That Input is a ScheduleInput
+// (NewScheduleInput(…).JSON()), a JSON object marked by the key
+// ScheduleKey, which no event of AWS's carries; the function
+// (package lambdaadapter) runs it with RunSchedule and anything it does
+// not recognise is an error, never a scrape.
+//
+// Scheduler invokes the function asynchronously. Its retry policy covers
+// delivering the event (throttling, a missing permission); the function's
+// own error is retried by Lambda's asynchronous invocation settings (by
+// default twice, one and then two minutes later; infra may lower it). So
+// RunSchedule returns an error only for a run that failed: a schedule
+// firing while the host's lease is held (a scrape ran within
+// Config.Interval) is a normal skip, answered without error and not
+// retried.
 package scraper
 
 import (

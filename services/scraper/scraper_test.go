@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -98,6 +99,7 @@ type envOpts struct {
 	site    http.Handler
 	refuse  func(string) bool
 	private *bool
+	logger  *slog.Logger
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -126,7 +128,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc, err = scraper.New(cfg, scraper.Deps{Publisher: e.pub, Store: e.store, Fetcher: f, Now: e.clock.Now})
+	e.svc, err = scraper.New(cfg, scraper.Deps{Publisher: e.pub, Store: e.store, Fetcher: f, Now: e.clock.Now, Logger: o.logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,8 +473,8 @@ func TestRunEventsRefused(t *testing.T) {
 
 func TestNewListsEveryProblem(t *testing.T) {
 	_, err := scraper.New(scraper.Config{
-		URL:        "ftp://x",
-		Profile:    `{"name":"p","items":"//li","fields":[{"name":"title","xpath":".","type":"int"}]}`,
+		URL:               "ftp://x",
+		Profile:           `{"name":"p","items":"//li","fields":[{"name":"title","xpath":".","type":"int"}]}`,
 		AllowHosts:        []string{"a/b"},
 		UserAgent:         "/x",
 		Interval:          -time.Second,
