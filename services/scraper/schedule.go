@@ -188,10 +188,12 @@ type ScheduleResult struct {
 //   - the host's lease is held: Skipped, nil error; the schedule's next
 //     firing scrapes it;
 //   - in names a URL outside the allow-list: an error (a 400 *httpx.Error
-//     in the chain) and no run;
+//     in the chain) and no run; a configuration error, it shows in the
+//     function's Errors metric like any failure;
 //   - the run failed (the site, the stream, the deadline): an error, with
-//     the Summary in the result when the run had started; Lambda then
-//     retries the invocation (see the comment at the top of this file).
+//     the Summary in the result when the run had started; Lambda's
+//     asynchronous invocation then retries it (see the package doc,
+//     Scheduled runs).
 //
 // Each outcome is logged with the schedule's execution_id and
 // scheduled_time.
