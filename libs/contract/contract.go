@@ -36,6 +36,15 @@ const (
 	// EnvScrapeInterval is the minimum time between two scrapes of one host
 	// (a Go duration, default 60s).
 	EnvScrapeInterval = "SCRAPE_INTERVAL"
+	// EnvScrapeDetailConcurrency is the most detail pages the scraper
+	// fetches at once (1..32; default: the extraction profile's
+	// detail.concurrency).
+	EnvScrapeDetailConcurrency = "SCRAPE_DETAIL_CONCURRENCY"
+	// EnvScrapeAllowHint ends the message of the 400 that refuses a host
+	// outside EnvScrapeAllowHosts: how whoever deployed the scraper allows
+	// one (e.g. the stack config command). Default: name
+	// EnvScrapeAllowHosts.
+	EnvScrapeAllowHint = "SCRAPE_ALLOW_HINT"
 	// EnvCursorKey is the base64 key that signs the query API's cursors.
 	EnvCursorKey = "CURSOR_KEY"
 	// EnvCORSOrigins is a comma-separated list of origins the query API
