@@ -62,10 +62,20 @@
     if (r.status !== 'running') setText(el, 'live', 'Run ' + r.status + '.');
   }
 
-  function countInFlight() {
-    const n = document.querySelectorAll('#runs [data-run][data-status="running"]').length;
-    const el = document.querySelector('[data-f="inflight"]');
-    if (el) el.textContent = n + ' in flight';
+  // refreshTotals recounts the overview's totals from its runs table: the
+  // runs shown, those in flight, and the films of the newest completed run.
+  function refreshTotals() {
+    const totals = document.getElementById('totals');
+    if (!totals) return;
+    const rows = [...document.querySelectorAll('#runs tr[data-run]')];
+    const runs = field(totals, 'runs');
+    if (runs) runs.textContent = (runs.hasAttribute('data-more') ? '≥ ' : '') + rows.length;
+    setText(totals, 'inflight', rows.filter((r) => r.dataset.status === 'running').length + ' in flight');
+    const done = rows.find((r) => r.dataset.status === 'completed');
+    if (done) {
+      setText(totals, 'films', field(done, 'published').textContent);
+      setText(totals, 'filmsNote', 'in the latest completed run');
+    }
   }
 
   function watch(el) {
@@ -78,7 +88,7 @@
         const res = await getJSON('/runs/' + encodeURIComponent(id));
         if (res.ok && res.body) {
           renderRun(el, res.body);
-          countInFlight();
+          refreshTotals();
           if (res.body.status !== 'running') {
             watched.delete(el);
             return;
@@ -157,7 +167,7 @@
       status: sum.unchanged ? 'unchanged' : 'running', trigger: sum.trigger, published: sum.published,
       processed: 0, failed: 0, startedAt: null,
     });
-    countInFlight();
+    refreshTotals();
     if (!sum.unchanged) watch(row);
   }
 
