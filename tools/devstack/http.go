@@ -32,13 +32,13 @@ func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 	}
 	// Each service gets its routes' paths with every method, as an API
 	// Gateway route with ANY would: its own mux answers 405 and CORS
-	// preflights. The rest goes to the query function too, as the stack's
-	// $default route sends it (its dashboard answers unknown /ui/ paths
-	// with an HTML 404, the API others with a JSON one).
+	// preflights. Other paths under the dashboard's /ui/ go to the query
+	// function too, as the stack's $default route sends them, for its HTML
+	// 404.
 	for _, r := range query.Routes {
 		mux.Handle(r.PathPattern(), s.invocation("query", q))
 	}
-	mux.Handle("/", s.invocation("query", q))
+	mux.Handle(ui.Prefix, s.invocation("query", q))
 	scrape, scrapeRoutes, err := s.scraperHandler()
 	if err != nil {
 		return nil, err
