@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
@@ -484,6 +485,32 @@ func TestDashboardInBrowser(t *testing.T) {
 				t.Errorf("GET %s = %d %q, want 404 %q", tc.path, status, h.Get("Content-Type"), tc.ctype)
 			}
 		}
+	})
+
+	t.Run("keyboard", func(t *testing.T) {
+		do(t, ctx, "overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#scrape button`), chromedp.KeyEvent(kb.Tab))
+		// The first Tab shows the skip link; Enter moves to the content.
+		if got := eval[string](t, ctx, `(e => e.classList.contains('skip') && e.getBoundingClientRect().left >= 0 ? 'visible skip link' : e.outerHTML)(document.activeElement)`); got != "visible skip link" {
+			t.Errorf("first Tab focuses %s, want the visible skip link", got)
+		}
+		do(t, ctx, "skip", chromedp.KeyEvent(kb.Enter))
+		if got := eval[string](t, ctx, `document.activeElement.id`); got != "main" {
+			t.Errorf("Enter on the skip link focuses %q, want main", got)
+		}
+		// The scrape button is reached with Tab, and shows where the focus is.
+		for i := 0; ; i++ {
+			if i == 20 {
+				t.Fatal("20 Tabs from the content do not reach the scrape button")
+			}
+			do(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+			if eval[bool](t, ctx, `document.activeElement.matches('#scrape button')`) {
+				break
+			}
+		}
+		if outline := eval[string](t, ctx, `getComputedStyle(document.activeElement).outlineStyle`); outline == "none" {
+			t.Error("the focused button has no outline")
+		}
+		w.check(t, "keyboard")
 	})
 
 	t.Run("phone width", func(t *testing.T) {
