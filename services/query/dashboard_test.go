@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
@@ -96,5 +99,40 @@ func TestDashboardConfig(t *testing.T) {
 	env[contract.EnvScrapeCommand] = "curl -X POST https://a.example/scrape\nrm -rf ~"
 	if err := LoadConfig(envOf(env)).Validate(); err == nil || !strings.Contains(err.Error(), contract.EnvScrapeCommand) {
 		t.Errorf("Validate = %v, want an error about %s", err, contract.EnvScrapeCommand)
+	}
+}
+
+// TestDashboardInLambda sends the dashboard's pages through the api-proxy
+// adapter as API Gateway HTTP API events, as the query function receives
+// them: HTML and the static files come back as text with their headers.
+func TestDashboardInLambda(t *testing.T) {
+	st := embedded.NewMemory()
+	seed(t, st)
+	proxy := httpx.LambdaV2(newTestHandler(t, st))
+	css := string(regexp.MustCompile(`/ui/static/style\.[0-9a-f]+\.css`).Find(serve(newTestHandler(t, st), "GET", "/").Body.Bytes()))
+	for _, tc := range []struct {
+		routeKey, path, ctype, body string
+		status                      int
+	}{
+		{"GET /", "/", "text/html; charset=utf-8", "<h1>Pipeline overview</h1>", 200},
+		{"GET /ui/movies/{id}", "/ui/movies/" + godfather, "text/html; charset=utf-8", "The Godfather", 200},
+		{"GET /ui/static/{file}", css, "text/css; charset=utf-8", "prefers-color-scheme", 200},
+		{"$default", "/ui/nope", "text/html; charset=utf-8", "No such page", 404},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: tc.routeKey, RawPath: tc.path,
+				Headers: map[string]string{"accept": "text/html", "host": "abcdef1234.execute-api.eu-west-2.amazonaws.com"},
+				RequestContext: events.APIGatewayV2HTTPRequestContext{Stage: "$default", RouteKey: tc.routeKey,
+					HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: tc.path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.7"}}}
+			res, err := proxy(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tc.status || res.Headers["Content-Type"] != tc.ctype || res.IsBase64Encoded ||
+				res.Headers["Content-Security-Policy"] != ui.ContentSecurityPolicy || !strings.Contains(res.Body, tc.body) {
+				t.Errorf("%s = %d %q base64 %v CSP %q, body has %q: %v", tc.path, res.StatusCode, res.Headers["Content-Type"],
+					res.IsBase64Encoded, res.Headers["Content-Security-Policy"], tc.body, strings.Contains(res.Body, tc.body))
+			}
+		})
 	}
 }

@@ -239,10 +239,9 @@ func setSecurityHeaders(hdr http.Header) {
 }
 
 // handle turns a page function into a handler that answers its error as an
-// HTML page.
+// HTML page. (ServeHTTP has set the security headers.)
 func (h *Handler) handle(f func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setSecurityHeaders(w.Header())
 		if err := f(w, r); err != nil {
 			h.writeError(w, r, err)
 		}
