@@ -631,3 +631,17 @@ func TestPageURL(t *testing.T) {
 		t.Errorf("pageURL = %q", got)
 	}
 }
+
+// TestScriptWritesTextOnly keeps the script to text: no HTML parsing of
+// strings, no eval (the CSP would refuse eval, but not innerHTML).
+func TestScriptWritesTextOnly(t *testing.T) {
+	js := string(assets["app.js"].body)
+	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setTimeout('", "setTimeout(\"", "createContextualFragment", "DOMParser"} {
+		if strings.Contains(js, bad) {
+			t.Errorf("app.js uses %s", bad)
+		}
+	}
+	if !strings.Contains(js, "textContent") {
+		t.Error("app.js writes no textContent: is this the script?")
+	}
+}

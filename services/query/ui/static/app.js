@@ -82,6 +82,7 @@
     const id = el.dataset.run;
     if (!id || watched.has(el)) return;
     watched.add(el);
+    let missing = 0;
     const tick = async () => {
       let next = POLL_RUN_MS;
       try {
@@ -93,8 +94,8 @@
             watched.delete(el);
             return;
           }
-        } else if (res.status === 404) {
-          // Not projected yet: the processor creates the run's item.
+        } else if (res.status === 404 && ++missing < 30) {
+          // Not there yet: ask again for a while, then give up.
         } else if (res.status === 503) {
           next = 1000 * (parseInt(res.headers.get('Retry-After'), 10) || 2);
         } else {
