@@ -318,8 +318,12 @@ func TestDashboardInBrowser(t *testing.T) {
 		if !strings.Contains(totals, "Films 250 in the latest completed run") || !strings.Contains(totals, "Runs 1 0 in flight") {
 			t.Errorf("totals after the run: %q", totals)
 		}
-		// devstack's stream panel filled itself from /_devstack/status.
-		do(t, ctx, "stream panel", chromedp.WaitVisible(`#shards th`))
+		// devstack's stream panel follows the records through the shards
+		// (from /_devstack/status): a latest sequence number on a shard.
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`[...document.querySelectorAll('#shards td .mono')].some(e => /\d/.test(e.textContent))`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Errorf("the stream panel shows no sequence number: %v", err)
+		}
 		w.check(t, "/")
 		screenshot(t, ctx, dir, "overview")
 	})

@@ -33,6 +33,9 @@
   // --- runs: rows and panels marked data-run follow their run while it runs.
 
   const watched = new Set();
+  // refreshStatus re-reads devstack's stream panel, if the page has one:
+  // while a run is in flight its records move through the shards.
+  let refreshStatus = () => {};
 
   function renderRun(el, r) {
     el.dataset.status = r.status;
@@ -90,6 +93,7 @@
         if (res.ok && res.body) {
           renderRun(el, res.body);
           refreshTotals();
+          refreshStatus();
           if (res.body.status !== 'running') {
             watched.delete(el);
             return;
@@ -209,21 +213,26 @@
       setText(queues, 'onFailure', q(st.onFailureQueue));
       setText(queues, 'deadLetter', q(st.deadLetterQueue));
     };
-    const tick = async () => {
-      if (document.visibilityState === 'visible') {
-        try {
-          const res = await getJSON(stream.dataset.src);
-          if (!res.ok || !res.body) {
-            shards.replaceChildren(cell('tr', ''));
-            shards.firstChild.append(cell('td', 'The status is not available (HTTP ' + res.status + ').'));
-            return; // not devstack after all: stop asking
-          }
-          render(res.body);
-        } catch (e) {
-          // devstack stopped: keep the last figures, ask again later
+    let stopped = false;
+    const read = async () => {
+      if (stopped) return;
+      try {
+        const res = await getJSON(stream.dataset.src);
+        if (!res.ok || !res.body) {
+          stopped = true; // not devstack after all: stop asking
+          shards.replaceChildren(cell('tr', ''));
+          shards.firstChild.append(cell('td', 'The status is not available (HTTP ' + res.status + ').'));
+          return;
         }
+        render(res.body);
+      } catch (e) {
+        // devstack stopped: keep the last figures, ask again later
       }
-      setTimeout(tick, POLL_STATUS_MS);
+    };
+    refreshStatus = read;
+    const tick = async () => {
+      if (document.visibilityState === 'visible') await read();
+      if (!stopped) setTimeout(tick, POLL_STATUS_MS);
     };
     tick();
   }
