@@ -321,7 +321,9 @@ func TestRunsPages(t *testing.T) {
 		}
 	}
 	doc := checkPage(t, get(h, "/ui/runs/"+runRunning), http.StatusOK)
-	live := findAll(doc, func(n *html.Node) bool { return attr(n, "data-run") == runRunning && attr(n, "data-status") == "running" })
+	live := findAll(doc, func(n *html.Node) bool {
+		return attr(n, "data-run") == runRunning && attr(n, "data-status") == "running"
+	})
 	if len(live) != 1 {
 		t.Errorf("the running run's page has %d live panels, want 1", len(live))
 	}
@@ -396,7 +398,9 @@ func TestOverview(t *testing.T) {
 				t.Errorf("overview does not say %q:\n%s", want, body)
 			}
 		}
-		if len(findAll(doc, func(n *html.Node) bool { return attr(n, "id") == "stream" && attr(n, "data-src") == "/_devstack/status" })) != 1 {
+		if len(findAll(doc, func(n *html.Node) bool {
+			return attr(n, "id") == "stream" && attr(n, "data-src") == "/_devstack/status"
+		})) != 1 {
 			t.Error("no stream panel reading /_devstack/status")
 		}
 		if len(findAll(doc, func(n *html.Node) bool { return n.Data == "form" && attr(n, "action") == "/scrape" })) != 1 {
