@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 )
 
 // Config is the query function's configuration, read once from the
@@ -22,6 +23,10 @@ type Config struct {
 	CursorKey Secret
 	// CORSOrigins is CORS_ORIGINS split at commas (default none).
 	CORSOrigins []string
+	// ScrapeCommand is SCRAPE_COMMAND: the line the dashboard shows to
+	// start a scrape where POST /scrape needs a signature (empty: a
+	// button).
+	ScrapeCommand string
 }
 
 // Secret is a configuration value that must not appear in logs.
@@ -48,6 +53,7 @@ func LoadConfig(getenv func(string) string) Config {
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
 	}
+	c.ScrapeCommand = strings.TrimSpace(getenv(contract.EnvScrapeCommand))
 	return c
 }
 
@@ -68,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := newCORS(c.CORSOrigins); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvCORSOrigins, err))
+	}
+	if err := c.dashboard().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvScrapeCommand, err))
 	}
 	return errors.Join(errs...)
 }
@@ -96,5 +105,8 @@ func (c Config) Options(log *slog.Logger) (Options, error) {
 		return Options{}, err
 	}
 	key, _ := c.cursorKey()
-	return Options{CursorKey: key, CORSOrigins: c.CORSOrigins, Logger: log}, nil
+	return Options{CursorKey: key, CORSOrigins: c.CORSOrigins, Logger: log, Dashboard: c.dashboard()}, nil
 }
+
+// dashboard is the dashboard's configuration.
+func (c Config) dashboard() ui.Config { return ui.Config{ScrapeCommand: c.ScrapeCommand} }

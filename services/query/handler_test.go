@@ -372,7 +372,7 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 			{"unknown path", "GET", "/films", 404, httpx.CodeNotFound, "no route for GET /films"},
 			{"trailing slash", "GET", "/movies/", 404, httpx.CodeNotFound, ""},
 			{"nested path", "GET", "/movies/a/b", 404, httpx.CodeNotFound, ""},
-			{"root", "GET", "/", 404, httpx.CodeNotFound, ""},
+			{"post to the dashboard's root", "POST", "/", 405, httpx.CodeMethodNotAllowed, ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode"
@@ -16,11 +17,16 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 )
 
 // Routes are the routes the query handler serves, as API Gateway route keys
-// and ServeMux patterns. The handler registers exactly these.
-var Routes = []contract.Route{
+// and ServeMux patterns: the JSON API's and the dashboard's (ui.Routes).
+// The handler registers exactly these.
+var Routes = slices.Concat(apiRoutes, ui.Routes())
+
+// apiRoutes are the JSON API's routes.
+var apiRoutes = []contract.Route{
 	{Method: http.MethodGet, Path: "/movies"},
 	{Method: http.MethodGet, Path: "/movies/{id}"},
 	{Method: http.MethodGet, Path: "/runs/{id}"},
@@ -55,6 +61,7 @@ type Errors interface {
 // use and honour ctx; a failure worth retrying later (throttling) wraps
 // store.ErrTransient and is answered 503 with Retry-After.
 type Store interface {
+	ui.Store // what the dashboard reads
 	Movies
 	Runs
 	Errors
@@ -87,6 +94,9 @@ type Options struct {
 	// Logger gets the requests that failed (5xx at error level, others at
 	// info). Nil: slog.Default().
 	Logger *slog.Logger
+	// Dashboard is what the dashboard's pages say about the deployment
+	// (the scrape command, devstack's status path).
+	Dashboard ui.Config
 }
 
 // Handler serves the query API. It is safe for concurrent use.
@@ -130,12 +140,15 @@ func New(st Store, opts Options) (*Handler, error) {
 		"GET /errors":      h.listErrors,
 	}
 	mux := http.NewServeMux()
-	for _, r := range Routes {
+	for _, r := range apiRoutes {
 		f, ok := handlers[r.Key()]
 		if !ok {
 			return nil, fmt.Errorf("query: no handler for route %s", r.Key())
 		}
 		mux.Handle(r.Pattern(), h.handle(f))
+	}
+	if err := h.mountDashboard(mux, st, opts.Dashboard); err != nil {
+		return nil, err
 	}
 	h.mux = mux
 	h.next = cors.wrap(mux, httpx.JSONErrors(mux, h.log))
