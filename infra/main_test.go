@@ -24,9 +24,11 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/courseX.snapshot.json")
@@ -229,7 +231,9 @@ func TestProjectFile(t *testing.T) {
 			t.Errorf("no Config field for key %s", key)
 			continue
 		}
-		wantType[key] = map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean", reflect.Slice: "array"}[f.Type.Kind()]
+		// A map is set as an array of "name=value" items.
+		wantType[key] = map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean",
+			reflect.Slice: "array", reflect.Map: "array"}[f.Type.Kind()]
 		if f.Type == reflect.TypeFor[time.Duration]() {
 			wantType[key] = "string" // a Go duration such as "1h"
 		}
@@ -411,4 +415,54 @@ func configText(t testing.TB, v any) string {
 		t.Fatalf("config value %v: %v", v, err)
 	}
 	return string(b)
+}
+
+// TestDetailConcurrencyAgrees ties the stack's detail-concurrency bounds
+// and the sample site's throttle to the scraper's profiles: the stack
+// accepts what a profile may hold, and the throttle of the default
+// profile's concurrency is what the deployed courseX stack gets.
+func TestDetailConcurrencyAgrees(t *testing.T) {
+	if pipeline.MaxDetailConcurrency != profile.MaxConcurrency {
+		t.Errorf("pipeline.MaxDetailConcurrency %d, the scraper's profile.MaxConcurrency %d", pipeline.MaxDetailConcurrency, profile.MaxConcurrency)
+	}
+	def, err := profile.Builtin(profile.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for spec, want := range map[string]int{
+		"":              def.DetailConcurrency(),
+		profile.Default: def.DetailConcurrency(),
+		"no-such":       0,
+		"{not json":     0,
+	} {
+		if got := profileDetailConcurrency(spec); got != want {
+			t.Errorf("profileDetailConcurrency(%q) = %d, want %d", spec, got, want)
+		}
+	}
+	rec, _, err := runProgram(t, projectGetter(stackConfig(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pipeline.SampleSiteThrottle(def.DetailConcurrency())
+	for _, st := range rec.OfType("aws:apigatewayv2/stage:Stage") {
+		for _, rs := range mocktest.Plain(st.Inputs)["routeSettings"].([]any) {
+			s := rs.(map[string]any)
+			if !strings.Contains(s["routeKey"].(string), "/site") && !strings.Contains(s["routeKey"].(string), "robots.txt") {
+				continue
+			}
+			if s["throttlingRateLimit"] != float64(want.Rate) || s["throttlingBurstLimit"] != float64(want.Burst) {
+				t.Errorf("%v: %v/s, burst %v; want %+v", s["routeKey"], s["throttlingRateLimit"], s["throttlingBurstLimit"], want)
+			}
+		}
+	}
+}
+
+// TestScheduleInputIsATrigger checks the schedule input's one field
+// against the scraper's triggers, until the scraper exports the input
+// itself (scheduleInputPlaceholder).
+func TestScheduleInputIsATrigger(t *testing.T) {
+	var in struct{ Trigger string }
+	if err := json.Unmarshal([]byte(scheduleInputPlaceholder), &in); err != nil || in.Trigger != events.TriggerSchedule {
+		t.Errorf("schedule input %s: trigger %q, %v; want %q", scheduleInputPlaceholder, in.Trigger, err, events.TriggerSchedule)
+	}
 }
