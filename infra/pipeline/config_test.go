@@ -48,7 +48,9 @@ func TestLoadConfig(t *testing.T) {
 			c.ErrorsinkMaxConcurrency, c.ScrapeDetailConcurrency, c.AlarmEmail = 3, 4, "ops@example.org"
 		}},
 		{"comma-separated reservations", map[string]string{KeyURL: "https://x.example", KeyReservedConcurrency: "scraper=1,query=3"},
-			func(c *Config) { c.URL, c.ReservedConcurrency = "https://x.example", map[string]int{Scraper: 1, Query: 3} }},
+			func(c *Config) {
+				c.URL, c.ReservedConcurrency = "https://x.example", map[string]int{Scraper: 1, Query: 3}
+			}},
 		{"archive kept forever", map[string]string{KeyURL: "https://x.example", KeyArchiveDays: "0"},
 			func(c *Config) { c.URL, c.ArchiveDays = "https://x.example", 0 }},
 		{"comma-separated hosts", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "a.example, b.example"},

@@ -25,6 +25,8 @@ const (
 	APIID = "a1b2c3d4e5"
 	// KeyID is the id every KMS key gets.
 	KeyID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	// SubscriptionID ends every SNS subscription's ARN.
+	SubscriptionID = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
 )
 
 // CursorKeyPlaceholder is the base64 every RandomBytes resolves to: 32
@@ -42,6 +44,8 @@ type Resource struct {
 	// DependsOn are the resources ("type::name") it waits for, those
 	// its inputs come from and those named by pulumi.DependsOn, sorted.
 	DependsOn []string
+	// ARN is the ARN AWS would give it, "" for types without one here.
+	ARN string
 }
 
 // Recorder is a pulumi.MockResourceMonitor that records resources. It is
@@ -130,6 +134,7 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		set("invokeArn", fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", Region, arn))
 	case "aws:apigatewayv2/api:Api":
 		id = APIID
+		set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s", Region, APIID))
 		set("apiEndpoint", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com", APIID, Region))
 		set("executionArn", fmt.Sprintf("arn:aws:execute-api:%s:%s:%s", Region, Account, APIID))
 	case "aws:lambda/eventSourceMapping:EventSourceMapping":
@@ -160,9 +165,15 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		set("arn", arn)
 		id = arn
 	case "aws:sns/topicSubscription:TopicSubscription":
-		arn := fmt.Sprintf("arn:aws:sns:%s:%s:%s-subscription", Region, Account, args.Name)
+		topic := ""
+		if v, ok := args.Inputs["topic"]; ok && v.IsString() {
+			topic = v.StringValue()
+		}
+		arn := topic + ":" + SubscriptionID
 		set("arn", arn)
 		id = arn
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		set("arn", fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", Region, Account, name))
 	case "aws:kms/key:Key":
 		set("arn", fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", Region, Account, KeyID))
 		set("keyId", KeyID)
@@ -180,10 +191,14 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		slices.Sort(deps)
 		deps = slices.Compact(deps)
 	}
+	arn := ""
+	if v, ok := state["arn"]; ok && v.IsString() {
+		arn = v.StringValue()
+	}
 	r.mu.Lock()
 	r.resources = append(r.resources, Resource{
 		Type: args.TypeToken, Name: args.Name, Parent: parent, Custom: args.Custom, ID: id, Inputs: args.Inputs,
-		DependsOn: deps,
+		DependsOn: deps, ARN: arn,
 	})
 	r.mu.Unlock()
 	return id, state, nil
