@@ -62,7 +62,15 @@ func scraperGrants(stream *kinesis.Stream, runs *dynamodb.Table) []Grant {
 
 // processorGrants: what its mapping needs to read the stream and send
 // failed batches' metadata to the on-failure queue (Lambda uses the
-// function's role for both), and the projection writes of libs/store's
+// function's role for both) — the Lambda developer guide lists
+// DescribeStream, DescribeStreamSummary, GetRecords, GetShardIterator and
+// ListShards on the stream, and SubscribeToShard for an enhanced fan-out
+// consumer, which this mapping is not
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html).
+// kinesis:ListStreams, which older versions of the guide and the managed
+// AWSLambdaKinesisExecutionRole still grant (on "*"), is left out: the
+// mapping names its stream by ARN and never lists the account's streams.
+// Then the projection writes of libs/store's
 // DynamoDB adapter: ApplyMovie is a conditional UpdateItem (GetItem reads
 // the newer item back where ALL_OLD is missing), preceded by a GetItem of
 // the event's progress marker in runs when the event has a digest,
