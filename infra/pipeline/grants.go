@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
@@ -24,9 +25,16 @@ func tableIndexARN(t *dynamodb.Table, index string) pulumi.StringInput {
 	return pulumi.Sprintf("%s/index/%s", t.Arn, index)
 }
 
+// EnvScrapeDetailConcurrencyPlaceholder names the scraper's variable for
+// how many detail pages it fetches at once (Config.ScrapeDetailConcurrency).
+// A placeholder until libs/contract declares the scraper's own constant
+// (contract.EnvScrapeDetailConcurrency), which is to replace it here.
+const EnvScrapeDetailConcurrencyPlaceholder = "SCRAPE_DETAIL_CONCURRENCY"
+
 // scraperEnv is the scraper's environment: where to publish, where its
-// run, lease and page-state items live, what to fetch by default and which
-// hosts a request may name.
+// run, lease and page-state items live, what to fetch by default, which
+// hosts a request may name and, when set, how many detail pages to fetch
+// at once.
 func scraperEnv(cfg Config, stream *kinesis.Stream, runs *dynamodb.Table, url, hosts pulumi.StringOutput) pulumi.StringMap {
 	env := pulumi.StringMap{
 		contract.EnvStreamName:       stream.Name,
@@ -36,6 +44,9 @@ func scraperEnv(cfg Config, stream *kinesis.Stream, runs *dynamodb.Table, url, h
 	}
 	if cfg.Profile != "" {
 		env[contract.EnvScrapeProfile] = pulumi.String(cfg.Profile)
+	}
+	if cfg.ScrapeDetailConcurrency > 0 {
+		env[EnvScrapeDetailConcurrencyPlaceholder] = pulumi.String(strconv.Itoa(cfg.ScrapeDetailConcurrency))
 	}
 	return env
 }
@@ -51,7 +62,15 @@ func scraperGrants(stream *kinesis.Stream, runs *dynamodb.Table) []Grant {
 
 // processorGrants: what its mapping needs to read the stream and send
 // failed batches' metadata to the on-failure queue (Lambda uses the
-// function's role for both), and the projection writes of libs/store's
+// function's role for both) — the Lambda developer guide lists
+// DescribeStream, DescribeStreamSummary, GetRecords, GetShardIterator and
+// ListShards on the stream, and SubscribeToShard for an enhanced fan-out
+// consumer, which this mapping is not
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html).
+// kinesis:ListStreams, which older versions of the guide and the managed
+// AWSLambdaKinesisExecutionRole still grant (on "*"), is left out: the
+// mapping names its stream by ARN and never lists the account's streams.
+// Then the projection writes of libs/store's
 // DynamoDB adapter: ApplyMovie is a conditional UpdateItem (GetItem reads
 // the newer item back where ALL_OLD is missing), preceded by a GetItem of
 // the event's progress marker in runs when the event has a digest,

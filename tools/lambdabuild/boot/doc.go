@@ -7,7 +7,7 @@
 // Gateway v2 requests for the HTTP functions (and, for the scraper, the
 // schedule's input as EventBridge Scheduler delivers it), a Kinesis batch
 // for the processor, an SQS batch of on-failure messages for the
-// errorsink. The AWS
+// errorsink, a Firehose transformation batch for the archiver. The AWS
 // services behind them are the emulators of libs/awsemu on loopback.
 //
 // It is a module of its own so that the lambdabuild module, which infra
