@@ -30,8 +30,8 @@ func TestRoutesRegistered(t *testing.T) {
 			t.Errorf("%s %s is served by pattern %q, want %q", r.Method, path, pattern, r.Pattern())
 		}
 	}
-	if len(Routes) != 4 {
-		t.Errorf("%d routes, want the 4 of the query API", len(Routes))
+	if len(Routes) != 7 {
+		t.Errorf("%d routes, want the 7 of the query API", len(Routes))
 	}
 }
 
