@@ -194,9 +194,11 @@ type errorList struct {
 }
 
 // historyPoint is an item of GET /movies/{id}/history: an observation
-// whose rank, rating or votes differ from the one before it.
+// whose rank, rating or votes differ from the one before it. Its list
+// encodes itself (appendJSON), so ObservedAt, in UTC, is formatted straight
+// into the body.
 type historyPoint struct {
-	ObservedAt timestamp `json:"observedAt"`
+	ObservedAt time.Time `json:"observedAt"`
 	RunID      string    `json:"runId,omitempty"`
 	EventID    string    `json:"eventId"`
 	Rank       int       `json:"rank,omitempty"`
@@ -205,7 +207,7 @@ type historyPoint struct {
 }
 
 func toHistoryPoint(o store.Observation) historyPoint {
-	return historyPoint{ObservedAt: stamp(o.ObservedAt), RunID: o.RunID, EventID: o.EventID, Rank: o.Rank, Rating: o.Rating, Votes: o.Votes}
+	return historyPoint{ObservedAt: o.ObservedAt.UTC(), RunID: o.RunID, EventID: o.EventID, Rank: o.Rank, Rating: o.Rating, Votes: o.Votes}
 }
 
 // historyList is the body of GET /movies/{id}/history.
