@@ -169,6 +169,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	movies := p.Tables.ByBase[contract.MoviesTableBase]
 	runs := p.Tables.ByBase[contract.RunsTableBase]
 	errs := p.Tables.ByBase[contract.ErrorsTableBase]
+	history := p.Tables.ByBase[contract.HistoryTableBase]
 	onFailure := p.Queues.OnFailure
 
 	// What the scraper fetches, and which hosts a request may name.
@@ -190,7 +191,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			contract.EnvRunsTable:   runs.Name,
 			contract.EnvErrorsTable: errs.Name,
 		}, processorGrants(stream, onFailure, movies, runs, errs)},
-		{Query, queryEnv(cfg, movies, runs, errs, cursorKey), queryGrants(movies, runs, errs)},
+		{Query, queryEnv(cfg, movies, runs, errs, history, cursorKey), queryGrants(movies, runs, errs, history)},
 		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{
 			contract.EnvRunsTable:   runs.Name,
