@@ -102,12 +102,13 @@ func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs,
 // queryEnv is the query service's environment: its tables, the cursor
 // signing key (a secret), and the CORS origins only when some are
 // configured (unset, the service allows none).
-func queryEnv(cfg Config, movies, runs, errs *dynamodb.Table, cursorKey *random.RandomBytes) pulumi.StringMap {
+func queryEnv(cfg Config, movies, runs, errs, history *dynamodb.Table, cursorKey *random.RandomBytes) pulumi.StringMap {
 	env := pulumi.StringMap{
-		contract.EnvMoviesTable: movies.Name,
-		contract.EnvRunsTable:   runs.Name,
-		contract.EnvErrorsTable: errs.Name,
-		contract.EnvCursorKey:   pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
+		contract.EnvMoviesTable:  movies.Name,
+		contract.EnvRunsTable:    runs.Name,
+		contract.EnvErrorsTable:  errs.Name,
+		contract.EnvHistoryTable: history.Name,
+		contract.EnvCursorKey:    pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		env[contract.EnvCORSOrigins] = pulumi.String(strings.Join(cfg.CORSOrigins, ","))
@@ -116,13 +117,18 @@ func queryEnv(cfg Config, movies, runs, errs *dynamodb.Table, cursorKey *random.
 }
 
 // queryGrants: reads only — a movie by id (GetItem), all movies (Scan of
-// the table) or one year's (Query of byYear); a run by id; errors newest
-// first (Query of byTime).
-func queryGrants(movies, runs, errs *dynamodb.Table) []Grant {
+// the table) or one year's (Query of byYear); a movie's history (Query of
+// its change points); a run by id, runs newest first (Query of byStart);
+// an error item by id with its payload (GetItem), errors newest first
+// (Query of byTime, which projects no payloads).
+func queryGrants(movies, runs, errs, history *dynamodb.Table) []Grant {
 	return []Grant{
 		{Sid: "ReadMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:Scan"}, Resources: arns(movies.Arn)},
 		{Sid: "ListMoviesByYear", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(movies, contract.MoviesByYearIndex))},
+		{Sid: "ListHistory", Actions: []string{"dynamodb:Query"}, Resources: arns(history.Arn)},
 		{Sid: "ReadRuns", Actions: []string{"dynamodb:GetItem"}, Resources: arns(runs.Arn)},
+		{Sid: "ListRuns", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(runs, contract.RunsByStartIndex))},
+		{Sid: "ReadErrors", Actions: []string{"dynamodb:GetItem"}, Resources: arns(errs.Arn)},
 		{Sid: "ListErrors", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(errs, contract.ErrorsByTimeIndex))},
 	}
 }

@@ -240,7 +240,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			contract.EnvErrorsTable:  errs.Name,
 			contract.EnvHistoryTable: history.Name,
 		}, processorGrants(stream, onFailure, movies, runs, errs, history)},
-		{Query, queryEnv(cfg, movies, runs, errs, cursorKey), queryGrants(movies, runs, errs)},
+		{Query, queryEnv(cfg, movies, runs, errs, history, cursorKey), queryGrants(movies, runs, errs, history)},
 		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{
 			contract.EnvRunsTable:   runs.Name,

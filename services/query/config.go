@@ -14,9 +14,9 @@ import (
 // Config is the query function's configuration, read once from the
 // environment by LoadConfig.
 type Config struct {
-	// MoviesTable, RunsTable and ErrorsTable name the DynamoDB tables
-	// (required).
-	MoviesTable, RunsTable, ErrorsTable string
+	// MoviesTable, RunsTable, ErrorsTable and HistoryTable name the
+	// DynamoDB tables (required).
+	MoviesTable, RunsTable, ErrorsTable, HistoryTable string
 	// CursorKey is CURSOR_KEY: the standard base64 of 32 random bytes, or
 	// empty for a random key per process (fine for devstack, not for
 	// Lambda, where each instance would refuse the others' cursors).
@@ -43,10 +43,11 @@ func (Secret) String() string { return "REDACTED" }
 // is Lambda's own AWS_LAMBDA_LOG_LEVEL, read by lambdacontext.NewLogger.)
 func LoadConfig(getenv func(string) string) Config {
 	c := Config{
-		MoviesTable: getenv(contract.EnvMoviesTable),
-		RunsTable:   getenv(contract.EnvRunsTable),
-		ErrorsTable: getenv(contract.EnvErrorsTable),
-		CursorKey:   Secret(strings.TrimSpace(getenv(contract.EnvCursorKey))),
+		MoviesTable:  getenv(contract.EnvMoviesTable),
+		RunsTable:    getenv(contract.EnvRunsTable),
+		ErrorsTable:  getenv(contract.EnvErrorsTable),
+		HistoryTable: getenv(contract.EnvHistoryTable),
+		CursorKey:    Secret(strings.TrimSpace(getenv(contract.EnvCursorKey))),
 	}
 	for o := range strings.SplitSeq(getenv(contract.EnvCORSOrigins), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -64,6 +65,7 @@ func (c Config) Validate() error {
 		{contract.EnvMoviesTable, c.MoviesTable},
 		{contract.EnvRunsTable, c.RunsTable},
 		{contract.EnvErrorsTable, c.ErrorsTable},
+		{contract.EnvHistoryTable, c.HistoryTable},
 	} {
 		if t.v == "" {
 			errs = append(errs, fmt.Errorf("%s: required", t.env))

@@ -31,8 +31,8 @@ func TestRoutesRegistered(t *testing.T) {
 			t.Errorf("%s %s is served by pattern %q, want %q", r.Method, path, pattern, r.Pattern())
 		}
 	}
-	if want := 4 + len(ui.Routes()); len(Routes) != want {
-		t.Errorf("%d routes, want the 4 of the query API and the %d of the dashboard", len(Routes), len(ui.Routes()))
+	if want := 7 + len(ui.Routes()); len(Routes) != want {
+		t.Errorf("%d routes, want the 7 of the query API and the %d of the dashboard", len(Routes), len(ui.Routes()))
 	}
 }
 

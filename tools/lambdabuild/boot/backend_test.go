@@ -22,7 +22,7 @@ type tablesBackend struct {
 	Env map[string]string
 }
 
-// newTables creates the tables under a unique suffix on the test
+// newTables creates the stack's tables under a unique suffix on the test
 // binary's moto_server (skipping or failing tb like awsemu.Moto).
 func newTables(tb testing.TB, endpoints awsemu.Endpoints) tablesBackend {
 	tb.Helper()
