@@ -26,7 +26,6 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
-	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
@@ -459,13 +458,15 @@ func TestDetailConcurrencyAgrees(t *testing.T) {
 	}
 }
 
-// TestScheduleInputIsATrigger checks the schedule input's one field
-// against the scraper's triggers, until the scraper exports the input
-// itself (scheduleInputPlaceholder).
-func TestScheduleInputIsATrigger(t *testing.T) {
-	var in struct{ Trigger string }
-	if err := json.Unmarshal([]byte(scheduleInputPlaceholder), &in); err != nil || in.Trigger != events.TriggerSchedule {
-		t.Errorf("schedule input %s: trigger %q, %v; want %q", scheduleInputPlaceholder, in.Trigger, err, events.TriggerSchedule)
+// TestScheduleInputIsTheScrapers: the schedule invokes the scraper with
+// an input its Lambda entry point takes for a scheduled run.
+func TestScheduleInputIsTheScrapers(t *testing.T) {
+	in := scheduleInput()
+	if !scraper.IsScheduleInput([]byte(in)) {
+		t.Fatalf("schedule input %s is not the scraper's", in)
+	}
+	if _, err := scraper.ParseScheduleInput([]byte(in)); err != nil {
+		t.Errorf("schedule input %s: %v", in, err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
-	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
@@ -16,11 +15,15 @@ import (
 // (a test checks that query.Routes serves it).
 const moviesPath = "/movies"
 
-// scheduleInputPlaceholder is the event a schedule (stack config
-// schedule) invokes the scraper with. A placeholder until the scraper
-// exports its own schedule input (and its Lambda entry point accepts
-// it); the lead wires the scraper's value in here.
-const scheduleInputPlaceholder = `{"trigger":"` + events.TriggerSchedule + `"}`
+// scheduleInput is the event a schedule (stack config schedule) invokes
+// the scraper with: the scraper's own, scraping its configured URL.
+func scheduleInput() string {
+	in, err := scraper.NewScheduleInput("")
+	if err != nil { // only a URL can be wrong, and there is none
+		panic(err)
+	}
+	return in.JSON()
+}
 
 // profileDetailConcurrency is how many detail pages the scraper's profile
 // (stack config profile: a built-in name, inline JSON, or empty for the
@@ -70,7 +73,7 @@ func program(ctx *pulumi.Context, get func(string) string, arts pipeline.Artifac
 		SampleSitePage:           samplesite.ChartPath,
 		MoviesPath:               moviesPath,
 		ProfileDetailConcurrency: profileDetailConcurrency(cfg.Profile),
-		ScheduleInput:            scheduleInputPlaceholder,
+		ScheduleInput:            scheduleInput(),
 	})
 	if err != nil {
 		return nil, err

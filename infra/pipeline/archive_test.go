@@ -277,9 +277,9 @@ func TestDetailConcurrencyEnv(t *testing.T) {
 		cfg := testConfig()
 		cfg.ScrapeDetailConcurrency = n
 		env := mustRun(t, cfg).plain(t, typeFunction, Scraper)["environment"].(map[string]any)["variables"].(map[string]any)
-		v, ok := env[EnvScrapeDetailConcurrencyPlaceholder]
+		v, ok := env[contract.EnvScrapeDetailConcurrency]
 		if (n == 0) == ok || (ok && v != fmt.Sprint(n)) {
-			t.Errorf("scrapeDetailConcurrency %d: %s = %v (set %v)", n, EnvScrapeDetailConcurrencyPlaceholder, v, ok)
+			t.Errorf("scrapeDetailConcurrency %d: %s = %v (set %v)", n, contract.EnvScrapeDetailConcurrency, v, ok)
 		}
 	}
 }

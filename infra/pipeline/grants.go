@@ -25,28 +25,27 @@ func tableIndexARN(t *dynamodb.Table, index string) pulumi.StringInput {
 	return pulumi.Sprintf("%s/index/%s", t.Arn, index)
 }
 
-// EnvScrapeDetailConcurrencyPlaceholder names the scraper's variable for
-// how many detail pages it fetches at once (Config.ScrapeDetailConcurrency).
-// A placeholder until libs/contract declares the scraper's own constant
-// (contract.EnvScrapeDetailConcurrency), which is to replace it here.
-const EnvScrapeDetailConcurrencyPlaceholder = "SCRAPE_DETAIL_CONCURRENCY"
+// ScrapeAllowHint is how the scraper's 400 for a host outside the
+// allow-list tells a stack's user to allow it.
+const ScrapeAllowHint = "add it to the stack's allowHosts (pulumi config set --path 'allowHosts[N]' HOST[:PORT], then pulumi up)"
 
 // scraperEnv is the scraper's environment: where to publish, where its
 // run, lease and page-state items live, what to fetch by default, which
-// hosts a request may name and, when set, how many detail pages to fetch
-// at once.
+// hosts a request may name (and how to allow another) and, when set, how
+// many detail pages to fetch at once.
 func scraperEnv(cfg Config, stream *kinesis.Stream, runs *dynamodb.Table, url, hosts pulumi.StringOutput) pulumi.StringMap {
 	env := pulumi.StringMap{
 		contract.EnvStreamName:       stream.Name,
 		contract.EnvRunsTable:        runs.Name,
 		contract.EnvScrapeURL:        url,
 		contract.EnvScrapeAllowHosts: hosts,
+		contract.EnvScrapeAllowHint:  pulumi.String(ScrapeAllowHint),
 	}
 	if cfg.Profile != "" {
 		env[contract.EnvScrapeProfile] = pulumi.String(cfg.Profile)
 	}
 	if cfg.ScrapeDetailConcurrency > 0 {
-		env[EnvScrapeDetailConcurrencyPlaceholder] = pulumi.String(strconv.Itoa(cfg.ScrapeDetailConcurrency))
+		env[contract.EnvScrapeDetailConcurrency] = pulumi.String(strconv.Itoa(cfg.ScrapeDetailConcurrency))
 	}
 	return env
 }
@@ -100,9 +99,11 @@ func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs,
 }
 
 // queryEnv is the query service's environment: its tables, the cursor
-// signing key (a secret), and the CORS origins only when some are
-// configured (unset, the service allows none).
-func queryEnv(cfg Config, movies, runs, errs, history *dynamodb.Table, cursorKey *random.RandomBytes) pulumi.StringMap {
+// signing key (a secret), the CORS origins only when some are configured
+// (unset, the service allows none) and, when POST /scrape needs a
+// signature, the signed curl line the dashboard shows instead of a
+// button.
+func queryEnv(cfg Config, movies, runs, errs, history *dynamodb.Table, cursorKey *random.RandomBytes, scrapeCommand pulumi.StringOutput) pulumi.StringMap {
 	env := pulumi.StringMap{
 		contract.EnvMoviesTable:  movies.Name,
 		contract.EnvRunsTable:    runs.Name,
@@ -112,6 +113,9 @@ func queryEnv(cfg Config, movies, runs, errs, history *dynamodb.Table, cursorKey
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		env[contract.EnvCORSOrigins] = pulumi.String(strings.Join(cfg.CORSOrigins, ","))
+	}
+	if cfg.ScrapeAuth != ScrapeAuthNone {
+		env[contract.EnvScrapeCommand] = scrapeCommand
 	}
 	return env
 }

@@ -225,6 +225,14 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		allowHosts = p.API.Host().ApplyT(func(h string) string { return joinHosts(h, cfg.AllowHosts) }).(pulumi.StringOutput)
 	}
 
+	// The line that starts a scrape: a stack output, and what the
+	// dashboard shows when POST /scrape needs a signature.
+	region := aws.GetRegionOutput(ctx, aws.GetRegionOutputArgs{}, pulumi.Parent(p)).Name()
+	endpoint := p.API.Endpoint()
+	scrapeCommand := pulumi.All(endpoint, region).ApplyT(func(v []any) string {
+		return ScrapeCommand(v[0].(string), v[1].(string), cfg.ScrapeAuth)
+	}).(pulumi.StringOutput)
+
 	specs := []struct {
 		service string
 		env     pulumi.StringMap
@@ -240,7 +248,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			contract.EnvErrorsTable:  errs.Name,
 			contract.EnvHistoryTable: history.Name,
 		}, processorGrants(stream, onFailure, movies, runs, errs, history)},
-		{Query, queryEnv(cfg, movies, runs, errs, history, cursorKey), queryGrants(movies, runs, errs, history)},
+		{Query, queryEnv(cfg, movies, runs, errs, history, cursorKey, scrapeCommand), queryGrants(movies, runs, errs, history)},
 		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{
 			contract.EnvRunsTable:   runs.Name,
@@ -363,13 +371,9 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		return nil, err
 	}
 
-	region := aws.GetRegionOutput(ctx, aws.GetRegionOutputArgs{}, pulumi.Parent(p)).Name()
-	endpoint := p.API.Endpoint()
 	p.Outputs = map[string]pulumi.StringOutput{
-		OutAPIURL: endpoint,
-		OutScrapeCommand: pulumi.All(endpoint, region).ApplyT(func(v []any) string {
-			return ScrapeCommand(v[0].(string), v[1].(string), cfg.ScrapeAuth)
-		}).(pulumi.StringOutput),
+		OutAPIURL:        endpoint,
+		OutScrapeCommand: scrapeCommand,
 		OutMoviesURL:     pulumi.Sprintf("%s%s", endpoint, args.MoviesPath),
 		OutStreamName:    stream.Name,
 		OutMoviesTable:   movies.Name,

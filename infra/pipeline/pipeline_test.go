@@ -285,6 +285,12 @@ func TestFunctions(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
+			// Every stack tells the scraper how to allow a host, and the
+			// dashboard the signed line that starts a scrape.
+			env[Scraper][contract.EnvScrapeAllowHint] = ScrapeAllowHint
+			if cfg.ScrapeAuth != ScrapeAuthNone {
+				env[Query][contract.EnvScrapeCommand] = ScrapeCommand(apiEndpoint(), mocktest.Region, cfg.ScrapeAuth)
+			}
 			for _, svc := range Deployed(cfg) {
 				timeout := cfg.Timeout
 				switch svc {
