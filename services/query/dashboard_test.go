@@ -79,7 +79,7 @@ func TestDashboardMounted(t *testing.T) {
 }
 
 func TestDashboardConfig(t *testing.T) {
-	env := map[string]string{contract.EnvMoviesTable: "m", contract.EnvRunsTable: "r", contract.EnvErrorsTable: "e",
+	env := map[string]string{contract.EnvMoviesTable: "m", contract.EnvRunsTable: "r", contract.EnvErrorsTable: "e", contract.EnvHistoryTable: "h",
 		contract.EnvScrapeCommand: `sh -c 'curl -sS -X POST --aws-sigv4 "aws:amz:eu-west-2:execute-api" https://a.example/scrape'` + "\n"}
 	cfg := LoadConfig(envOf(env))
 	opts, err := cfg.Options(quietLog)
