@@ -7,7 +7,9 @@ require (
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4
 	github.com/pulumi/pulumi-random/sdk/v4 v4.18.0
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
+	github.com/scrape-pipeline/scrape-pipeline/libs/archive v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/services/archiver v0.0.0
 )
 
 require (
@@ -20,11 +22,16 @@ require (
 	github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression v1.10.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.47.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/checksum v1.11.13 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.14.12 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/s3shared v1.20.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/kinesis v1.56.13 // indirect
+	github.com/aws/aws-sdk-go-v2/service/s3 v1.115.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2 // indirect
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
@@ -104,7 +111,7 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
 	github.com/santhosh-tekuri/jsonschema/v5 v5.0.0 // indirect
-	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
@@ -156,12 +163,14 @@ require (
 )
 
 replace (
+	github.com/scrape-pipeline/scrape-pipeline/libs/archive => ../libs/archive
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../libs/awsemu
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../libs/events
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/services/archiver => ../services/archiver
 	github.com/scrape-pipeline/scrape-pipeline/services/errorsink => ../services/errorsink
 	github.com/scrape-pipeline/scrape-pipeline/services/processor => ../services/processor
 	github.com/scrape-pipeline/scrape-pipeline/services/query => ../services/query

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -21,12 +22,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/deployer"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/courseX.snapshot.json")
@@ -229,7 +232,9 @@ func TestProjectFile(t *testing.T) {
 			t.Errorf("no Config field for key %s", key)
 			continue
 		}
-		wantType[key] = map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean", reflect.Slice: "array"}[f.Type.Kind()]
+		// A map is set as an array of "name=value" items.
+		wantType[key] = map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean",
+			reflect.Slice: "array", reflect.Map: "array"}[f.Type.Kind()]
 		if f.Type == reflect.TypeFor[time.Duration]() {
 			wantType[key] = "string" // a Go duration such as "1h"
 		}
@@ -411,4 +416,151 @@ func configText(t testing.TB, v any) string {
 		t.Fatalf("config value %v: %v", v, err)
 	}
 	return string(b)
+}
+
+// TestDetailConcurrencyAgrees ties the stack's detail-concurrency bounds
+// and the sample site's throttle to the scraper's profiles: the stack
+// accepts what a profile may hold, and the throttle of the default
+// profile's concurrency is what the deployed courseX stack gets.
+func TestDetailConcurrencyAgrees(t *testing.T) {
+	if pipeline.MaxDetailConcurrency != profile.MaxConcurrency {
+		t.Errorf("pipeline.MaxDetailConcurrency %d, the scraper's profile.MaxConcurrency %d", pipeline.MaxDetailConcurrency, profile.MaxConcurrency)
+	}
+	def, err := profile.Builtin(profile.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for spec, want := range map[string]int{
+		"":              def.DetailConcurrency(),
+		profile.Default: def.DetailConcurrency(),
+		"no-such":       0,
+		"{not json":     0,
+	} {
+		if got := profileDetailConcurrency(spec); got != want {
+			t.Errorf("profileDetailConcurrency(%q) = %d, want %d", spec, got, want)
+		}
+	}
+	rec, _, err := runProgram(t, projectGetter(stackConfig(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pipeline.SampleSiteThrottle(def.DetailConcurrency())
+	for _, st := range rec.OfType("aws:apigatewayv2/stage:Stage") {
+		for _, rs := range mocktest.Plain(st.Inputs)["routeSettings"].([]any) {
+			s := rs.(map[string]any)
+			if !strings.Contains(s["routeKey"].(string), "/site") && !strings.Contains(s["routeKey"].(string), "robots.txt") {
+				continue
+			}
+			if s["throttlingRateLimit"] != float64(want.Rate) || s["throttlingBurstLimit"] != float64(want.Burst) {
+				t.Errorf("%v: %v/s, burst %v; want %+v", s["routeKey"], s["throttlingRateLimit"], s["throttlingBurstLimit"], want)
+			}
+		}
+	}
+}
+
+// TestScheduleInputIsTheScrapers: the schedule invokes the scraper with
+// an input its Lambda entry point takes for a scheduled run.
+func TestScheduleInputIsTheScrapers(t *testing.T) {
+	in := scheduleInput()
+	if !scraper.IsScheduleInput([]byte(in)) {
+		t.Fatalf("schedule input %s is not the scraper's", in)
+	}
+	if _, err := scraper.ParseScheduleInput([]byte(in)); err != nil {
+		t.Errorf("schedule input %s: %v", in, err)
+	}
+}
+
+// everything is a courseX configuration with every optional resource on:
+// the sample site, a schedule, alarm mail, reservations.
+func everything(t testing.TB) map[string]string {
+	values := stackConfig(t)
+	for k, v := range map[string]string{
+		pipeline.KeySampleSite:          "true",
+		pipeline.KeySchedule:            "rate(1 hour)",
+		pipeline.KeyAlarmEmail:          "ops@example.org",
+		pipeline.KeyReservedConcurrency: "processor=2",
+	} {
+		values["scrape-pipeline:"+k] = v
+	}
+	return values
+}
+
+// TestDeployerPolicyCoversProgram runs the program with every optional
+// resource and checks the deployer policy against what it registers:
+// every resource type must be in the policy's table, and every resource
+// with an ARN must be matched by a statement of its type — by a resource
+// pattern, or, for KMS keys, by the stack tag the statement's condition
+// requires.
+func TestDeployerPolicyCoversProgram(t *testing.T) {
+	rec, _, err := runProgram(t, projectGetter(everything(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := deployer.Policy(deployer.Options{Suffix: stackName, Region: mocktest.Region, Account: mocktest.Account, APIID: mocktest.APIID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySid := map[string]pipeline.PolicyStatement{}
+	for _, s := range doc.Statement {
+		bySid[s.Sid] = s
+	}
+	types := map[string]bool{}
+	for _, res := range rec.Resources() {
+		if !res.Custom {
+			continue // components call no AWS API
+		}
+		types[res.Type] = true
+		sids, ok := deployer.Covers(res.Type)
+		if !ok {
+			t.Errorf("the deployer policy does not cover %s (%s)", res.Type, res.Name)
+			continue
+		}
+		if res.ARN == "" {
+			continue
+		}
+		matched := false
+		for _, sid := range sids {
+			s := bySid[sid]
+			for _, pattern := range s.Resource {
+				if s.Condition == nil && iamArnLike(pattern, res.ARN) {
+					matched = true
+				}
+			}
+			if tag, ok := s.Condition["StringEquals"]["aws:ResourceTag/"+pipeline.StackTagKey]; ok && slices.Contains(s.Resource, "arn:aws:kms:"+mocktest.Region+":"+mocktest.Account+":key/*") {
+				tags, _ := mocktest.Plain(res.Inputs)["tags"].(map[string]any)
+				matched = matched || (iamArnLike(s.Resource[0], res.ARN) && slices.Contains(tag, fmt.Sprint(tags[pipeline.StackTagKey])))
+			}
+		}
+		if !matched {
+			t.Errorf("%s %s: no statement of %v matches %s", res.Type, res.Name, sids, res.ARN)
+		}
+	}
+	// The configuration above must have registered every optional type.
+	for _, typ := range []string{"aws:scheduler/schedule:Schedule", "aws:sns/topic:Topic", "aws:kms/key:Key", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"} {
+		if !types[typ] {
+			t.Errorf("the program registered no %s: the coverage test misses it", typ)
+		}
+	}
+	// The API's execution ARN for POST /scrape is what InvokeScrape names.
+	scrape := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/$default/POST/scrape", mocktest.Region, mocktest.Account, mocktest.APIID)
+	if !iamArnLike(bySid["InvokeScrape"].Resource[0], scrape) {
+		t.Errorf("InvokeScrape %v does not match %s", bySid["InvokeScrape"].Resource, scrape)
+	}
+}
+
+// iamArnLike matches an ARN against a policy's resource pattern: the six
+// colon-separated parts one by one, "*" any run of characters and "?" one
+// (in the last part, the resource, across ":" and "/" too).
+func iamArnLike(pattern, arn string) bool {
+	pp, ap := strings.SplitN(pattern, ":", 6), strings.SplitN(arn, ":", 6)
+	if len(pp) != 6 || len(ap) != 6 {
+		return pattern == "*"
+	}
+	for i := range pp {
+		re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pp[i])) + "$"
+		if !regexp.MustCompile(re).MatchString(ap[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kinesis"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -17,6 +20,21 @@ const (
 	// behind the stream (records are dropped to the on-failure queue at
 	// contract.ProcessorMapping.MaximumRecordAgeInSeconds).
 	IteratorAgeThresholdMs = 10 * 60 * 1000
+	// ArchiveFreshnessThresholdS alarms when the oldest record not yet in
+	// the archive is 30 minutes old: Firehose holds a record for at most
+	// the processor's and the S3 buffer's intervals (two minutes) unless
+	// delivery is failing, and Kinesis keeps it only retentionHours.
+	ArchiveFreshnessThresholdS = 30 * 60
+	// AlarmTopicBase names the alarms' SNS topic: contract.Name(AlarmTopicBase, suffix).
+	AlarmTopicBase = "alarms"
+	// AlarmKeyDeletionDays is the alarm topic key's deletion window, the
+	// shortest KMS allows: pulumi destroy schedules the key's deletion, and
+	// KMS deletes it that many days later.
+	AlarmKeyDeletionDays = 7
+	// StackTagKey tags the alarm topic's KMS key with the stack's suffix.
+	// KMS keys are named by random ids: the deployer policy (package
+	// deployer) can scope the attendee's KMS permissions only by this tag.
+	StackTagKey = "scrape-pipeline:suffix"
 )
 
 // AlarmsArgs configures Alarms.
@@ -35,14 +53,31 @@ type AlarmsArgs struct {
 	// watched for visible messages (SQS does not count a message moved
 	// there by the redrive policy in NumberOfMessagesSent).
 	DLQ *sqs.Queue
+	// Archive is the archive's delivery stream, watched for records that
+	// do not reach the bucket.
+	Archive *kinesis.FirehoseDeliveryStream
+	// Email, when set, is subscribed to a topic that every alarm notifies
+	// (see Alarms).
+	Email string
+	// Account is the stack's AWS account id (the topic key's policy).
+	Account pulumi.StringInput
 }
 
 // Alarms are CloudWatch alarms on what needs a human: the processor
 // lagging behind the stream, a batch sent to the on-failure queue,
-// messages waiting in the dead-letter queue, and function errors. They have no actions; subscribe a topic to
-// them in the console, or watch them in the CloudWatch alarms page.
+// messages waiting in the dead-letter queue, records not reaching the
+// archive, and function errors. With an Email, every alarm notifies an SNS
+// topic, on alarm and on its return to OK, to which that address is
+// subscribed (AWS mails a confirmation first). The topic is encrypted with
+// a KMS key of the stack: CloudWatch can publish to a topic encrypted with
+// a customer managed key whose policy lets it, not with the AWS-managed
+// aws/sns key, whose policy no one can change. Without an Email the
+// alarms only show in the CloudWatch console.
 type Alarms struct {
 	pulumi.ResourceState
+
+	// Topic is the alarms' topic, nil without an Email.
+	Topic *sns.Topic
 }
 
 // NewAlarms creates the alarms; map arguments are walked in sorted order
@@ -53,8 +88,17 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 		return nil, err
 	}
 	parent := pulumi.Parent(a)
+	var actions pulumi.ArrayInput // nil: no actions at all (not an empty list)
+	if args.Email != "" {
+		topic, err := newAlarmTopic(ctx, args, parent)
+		if err != nil {
+			return nil, err
+		}
+		a.Topic = topic
+		actions = pulumi.Array{topic.Arn}
+	}
 	newAlarm := func(base, description, namespace, metric, statistic string, threshold float64, op string, dims pulumi.StringMap) error {
-		_, err := cloudwatch.NewMetricAlarm(ctx, base, &cloudwatch.MetricAlarmArgs{
+		alarm := &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(contract.Name(base, args.Suffix)),
 			AlarmDescription:   pulumi.String(description),
 			Namespace:          pulumi.String(namespace),
@@ -66,7 +110,11 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 			Threshold:          pulumi.Float64(threshold),
 			ComparisonOperator: pulumi.String(op),
 			TreatMissingData:   pulumi.String("notBreaching"),
-		}, parent)
+		}
+		if actions != nil {
+			alarm.AlarmActions, alarm.OkActions = actions, actions
+		}
+		_, err := cloudwatch.NewMetricAlarm(ctx, base, alarm, parent)
 		if err != nil {
 			return fmt.Errorf("alarm %s: %w", base, err)
 		}
@@ -95,6 +143,13 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 		pulumi.StringMap{"QueueName": args.DLQ.Name}); err != nil {
 		return nil, err
 	}
+	if err := newAlarm(ArchiveBase+"-freshness",
+		fmt.Sprintf("Records wait more than %d minutes to reach the archive bucket: Firehose is failing to "+
+			"transform or deliver them (see its log group); Kinesis drops them after the stream's retention.", ArchiveFreshnessThresholdS/60),
+		"AWS/Firehose", "DeliveryToS3.DataFreshness", "Maximum", ArchiveFreshnessThresholdS, "GreaterThanThreshold",
+		pulumi.StringMap{"DeliveryStreamName": args.Archive.Name}); err != nil {
+		return nil, err
+	}
 	for _, svc := range sortedKeys(args.Functions) {
 		if err := newAlarm(svc+"-errors",
 			"The "+svc+" function failed (an error or a timeout).",
@@ -107,4 +162,62 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 		return nil, err
 	}
 	return a, nil
+}
+
+// newAlarmTopic creates the alarms' topic, its KMS key and the e-mail
+// subscription.
+func newAlarmTopic(ctx *pulumi.Context, args *AlarmsArgs, parent pulumi.ResourceOption) (*sns.Topic, error) {
+	name := contract.Name(AlarmTopicBase, args.Suffix)
+	key, err := kms.NewKey(ctx, AlarmTopicBase+"-key", &kms.KeyArgs{
+		Description:          pulumi.String("Encrypts SNS topic " + name),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(AlarmKeyDeletionDays),
+		Policy:               args.Account.ToStringOutput().ApplyT(alarmKeyPolicy).(pulumi.StringOutput),
+		Tags:                 pulumi.StringMap{StackTagKey: pulumi.String(args.Suffix)},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("alarm topic key: %w", err)
+	}
+	topic, err := sns.NewTopic(ctx, AlarmTopicBase, &sns.TopicArgs{
+		Name:           pulumi.String(name),
+		KmsMasterKeyId: key.Arn,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("alarm topic: %w", err)
+	}
+	if _, err := sns.NewTopicSubscription(ctx, AlarmTopicBase+"-email", &sns.TopicSubscriptionArgs{
+		Topic:    topic.Arn,
+		Protocol: pulumi.String("email"),
+		Endpoint: pulumi.String(args.Email),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("alarm subscription: %w", err)
+	}
+	return topic, nil
+}
+
+// alarmKeyPolicy is the key policy of the alarm topic's key: the account
+// manages the key through IAM (the policy every KMS key needs, or no one
+// could change it again), and CloudWatch may use it to publish encrypted
+// alarm messages to the topic (the two actions an SNS publisher needs on
+// the topic's key: GenerateDataKey and Decrypt).
+func alarmKeyPolicy(account string) (string, error) {
+	return marshalPolicy(PolicyDocument{
+		Version: PolicyVersion,
+		Statement: []PolicyStatement{
+			{
+				Sid:       "AccountManagesKeyThroughIAM",
+				Effect:    Allow,
+				Principal: &PolicyPrincipal{AWS: []string{"arn:aws:iam::" + account + ":root"}},
+				Action:    []string{"kms:*"},
+				Resource:  []string{"*"},
+			},
+			{
+				Sid:       "CloudWatchPublishesAlarms",
+				Effect:    Allow,
+				Principal: &PolicyPrincipal{Service: []string{"cloudwatch.amazonaws.com"}},
+				Action:    []string{"kms:Decrypt", "kms:GenerateDataKey"},
+				Resource:  []string{"*"},
+			},
+		},
+	})
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,28 +19,35 @@ import (
 // Stack configuration keys, as declared in Pulumi.yaml (project namespace
 // scrape-pipeline, so `pulumi config set url …` sets scrape-pipeline:url).
 const (
-	KeyURL                   = "url"
-	KeySuffix                = "suffix"
-	KeyProfile               = "profile"
-	KeyShards                = "shards"
-	KeyRetentionHours        = "retentionHours"
-	KeyMemory                = "memory"
-	KeyTimeout               = "timeout"
-	KeyScrapeAuth            = "scrapeAuth"
-	KeyThrottleRate          = "throttleRate"
-	KeyThrottleBurst         = "throttleBurst"
-	KeyScrapeThrottleRate    = "scrapeThrottleRate"
-	KeyScrapeThrottleBurst   = "scrapeThrottleBurst"
-	KeySampleSite            = "sampleSite"
-	KeySampleSiteDrift       = "sampleSiteDrift"
-	KeyParallelizationFactor = "parallelizationFactor"
-	KeyStartingPosition      = "startingPosition"
-	KeyBatchingWindow        = "batchingWindow"
-	KeyTracing               = "tracing"
-	KeyLogRetentionDays      = "logRetentionDays"
-	KeyLogLevel              = "logLevel"
-	KeyAllowHosts            = "allowHosts"
-	KeyCORSOrigins           = "corsOrigins"
+	KeyURL                     = "url"
+	KeySuffix                  = "suffix"
+	KeyProfile                 = "profile"
+	KeyShards                  = "shards"
+	KeyRetentionHours          = "retentionHours"
+	KeyMemory                  = "memory"
+	KeyTimeout                 = "timeout"
+	KeyScrapeAuth              = "scrapeAuth"
+	KeyThrottleRate            = "throttleRate"
+	KeyThrottleBurst           = "throttleBurst"
+	KeyScrapeThrottleRate      = "scrapeThrottleRate"
+	KeyScrapeThrottleBurst     = "scrapeThrottleBurst"
+	KeySampleSite              = "sampleSite"
+	KeySampleSiteDrift         = "sampleSiteDrift"
+	KeyParallelizationFactor   = "parallelizationFactor"
+	KeyStartingPosition        = "startingPosition"
+	KeyBatchingWindow          = "batchingWindow"
+	KeyTracing                 = "tracing"
+	KeyLogRetentionDays        = "logRetentionDays"
+	KeyLogLevel                = "logLevel"
+	KeyAllowHosts              = "allowHosts"
+	KeyCORSOrigins             = "corsOrigins"
+	KeyArchiveDays             = "archiveDays"
+	KeyArchiveForceDestroy     = "archiveForceDestroy"
+	KeySchedule                = "schedule"
+	KeyReservedConcurrency     = "reservedConcurrency"
+	KeyErrorsinkMaxConcurrency = "errorsinkMaxConcurrency"
+	KeyScrapeDetailConcurrency = "scrapeDetailConcurrency"
+	KeyAlarmEmail              = "alarmEmail"
 )
 
 // Keys lists every configuration key the program reads, in declaration
@@ -48,7 +58,9 @@ var Keys = []string{
 	KeyScrapeThrottleRate, KeyScrapeThrottleBurst, KeySampleSite,
 	KeySampleSiteDrift, KeyParallelizationFactor, KeyStartingPosition, KeyBatchingWindow,
 	KeyTracing, KeyLogRetentionDays, KeyLogLevel, KeyAllowHosts,
-	KeyCORSOrigins,
+	KeyCORSOrigins, KeyArchiveDays, KeyArchiveForceDestroy, KeySchedule,
+	KeyReservedConcurrency, KeyErrorsinkMaxConcurrency, KeyScrapeDetailConcurrency,
+	KeyAlarmEmail,
 }
 
 // Scrape authorisation modes of POST /scrape.
@@ -96,6 +108,33 @@ const (
 	// for 60 s by default, so a faster chart would move unseen between
 	// scrapes. The function itself accepts down to samplesite.MinDrift.
 	MinSampleSiteDrift = time.Minute
+	// MaxArchiveDays bounds archiveDays (100 years): a larger number is a
+	// typo; 0 keeps the archive forever.
+	MaxArchiveDays = 36500
+	// MinScheduleMinutes is the shortest schedule period (this project's
+	// choice): the scraper leases a host for 60 s, so a faster schedule
+	// would mostly be refused with 429, and each scrape costs writes.
+	MinScheduleMinutes = 5
+	// UnreservedMinimum is the concurrency Lambda keeps unreserved in
+	// every account: reservations may only take what lies above it
+	// (UnreservedConcurrentExecutions, at least 100).
+	UnreservedMinimum = 100
+	// DefaultAccountConcurrency is Lambda's default account quota
+	// (ConcurrentExecutions, L-B99A9384). New accounts often start with
+	// far less, 10, and then cannot reserve any concurrency at all.
+	DefaultAccountConcurrency = 1000
+	// MaxReservedConcurrency is the most one stack may reserve in all, on
+	// an account with the default quota.
+	MaxReservedConcurrency = DefaultAccountConcurrency - UnreservedMinimum
+	// MinSQSMaxConcurrency and MaxSQSMaxConcurrency bound an SQS mapping's
+	// ScalingConfig.MaximumConcurrency (Lambda's own limits; above 1000
+	// takes a quota increase).
+	MinSQSMaxConcurrency = 2
+	MaxSQSMaxConcurrency = 1000
+	// MaxDetailConcurrency is the most detail pages the scraper fetches at
+	// once (the scraper profile package's MaxConcurrency; a test in
+	// package main compares them).
+	MaxDetailConcurrency = 16
 )
 
 // Config is the stack configuration, loaded once by [LoadConfig].
@@ -151,30 +190,58 @@ type Config struct {
 	// browser (the query function's CORS_ORIGINS): each "*" or an origin
 	// as a browser sends it (see checkOrigin). Empty allows none.
 	CORSOrigins []string
+	// ArchiveDays is how long the archive bucket keeps an object: 0 keeps
+	// it forever.
+	ArchiveDays int
+	// ArchiveForceDestroy lets `pulumi destroy` delete the archive bucket
+	// with its objects; off, a bucket that holds objects stops the
+	// destroy (and stays).
+	ArchiveForceDestroy bool
+	// Schedule is an EventBridge Scheduler expression, "rate(1 hour)" or
+	// "cron(0 * * * ? *)", on which the scraper scrapes its default page;
+	// empty schedules nothing.
+	Schedule string
+	// ReservedConcurrency reserves, by function (service name), that many
+	// concurrent executions; a function not in it is unreserved. Set as
+	// "function=N" items ("processor=2,errorsink=1").
+	ReservedConcurrency map[string]int
+	// ErrorsinkMaxConcurrency caps the concurrent invocations of the error
+	// sink's SQS mapping (ScalingConfig.MaximumConcurrency).
+	ErrorsinkMaxConcurrency int
+	// ScrapeDetailConcurrency is the most detail pages the scraper fetches
+	// at once; 0 keeps its profile's own.
+	ScrapeDetailConcurrency int
+	// AlarmEmail, when set, receives every alarm's state changes through
+	// an encrypted SNS topic (the address must confirm the subscription).
+	AlarmEmail string
 }
 
 // DefaultConfig returns the configuration of a stack that sets nothing.
 // Pulumi.yaml declares the same defaults (a test compares them).
 func DefaultConfig(stack string) Config {
 	return Config{
-		Suffix:                stack,
-		Shards:                1,
-		RetentionHours:        24,
-		Memory:                256,
-		Timeout:               30,
-		ScrapeAuth:            ScrapeAuthIAM,
-		ThrottleRate:          20,
-		ThrottleBurst:         40,
-		ScrapeThrottleRate:    1,
-		ScrapeThrottleBurst:   2,
-		SampleSiteDrift:       time.Hour,
-		ParallelizationFactor: contract.ProcessorMapping.ParallelizationFactor,
-		StartingPosition:      contract.ProcessorMapping.StartingPosition,
-		BatchingWindow:        contract.ProcessorMapping.MaximumBatchingWindowInSeconds,
-		LogRetentionDays:      14,
-		LogLevel:              "INFO",
-		AllowHosts:            []string{},
-		CORSOrigins:           []string{},
+		Suffix:                  stack,
+		Shards:                  1,
+		RetentionHours:          24,
+		Memory:                  256,
+		Timeout:                 30,
+		ScrapeAuth:              ScrapeAuthIAM,
+		ThrottleRate:            20,
+		ThrottleBurst:           40,
+		ScrapeThrottleRate:      1,
+		ScrapeThrottleBurst:     2,
+		SampleSiteDrift:         time.Hour,
+		ParallelizationFactor:   contract.ProcessorMapping.ParallelizationFactor,
+		StartingPosition:        contract.ProcessorMapping.StartingPosition,
+		BatchingWindow:          contract.ProcessorMapping.MaximumBatchingWindowInSeconds,
+		LogRetentionDays:        14,
+		LogLevel:                "INFO",
+		AllowHosts:              []string{},
+		CORSOrigins:             []string{},
+		ArchiveDays:             365,
+		ArchiveForceDestroy:     true,
+		ReservedConcurrency:     map[string]int{},
+		ErrorsinkMaxConcurrency: MinSQSMaxConcurrency,
 	}
 }
 
@@ -255,6 +322,30 @@ func LoadConfig(get func(key string) string, stack string) (Config, error) {
 	}
 	list(KeyAllowHosts, &c.AllowHosts)
 	list(KeyCORSOrigins, &c.CORSOrigins)
+	num(KeyArchiveDays, &c.ArchiveDays)
+	flag(KeyArchiveForceDestroy, &c.ArchiveForceDestroy)
+	if v := get(KeySchedule); v != "" {
+		c.Schedule = strings.TrimSpace(v)
+	}
+	var reserved []string
+	list(KeyReservedConcurrency, &reserved)
+	for _, item := range reserved {
+		name, n, ok := strings.Cut(item, "=")
+		name = strings.TrimSpace(name)
+		count, err := strconv.Atoi(strings.TrimSpace(n))
+		switch {
+		case !ok || name == "" || err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not function=N (e.g. processor=2)", KeyReservedConcurrency, item))
+		default:
+			if _, dup := c.ReservedConcurrency[name]; dup {
+				errs = append(errs, fmt.Errorf("%s: %s is given twice", KeyReservedConcurrency, name))
+			}
+			c.ReservedConcurrency[name] = count
+		}
+	}
+	num(KeyErrorsinkMaxConcurrency, &c.ErrorsinkMaxConcurrency)
+	num(KeyScrapeDetailConcurrency, &c.ScrapeDetailConcurrency)
+	str(KeyAlarmEmail, &c.AlarmEmail)
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -343,7 +434,113 @@ func (c Config) Validate() error {
 			bad("%s[%d]: %w", KeyCORSOrigins, i, err)
 		}
 	}
+	between(KeyArchiveDays, c.ArchiveDays, 0, MaxArchiveDays)
+	if c.Schedule != "" {
+		if err := CheckSchedule(c.Schedule); err != nil {
+			bad("%s: %w", KeySchedule, err)
+		}
+	}
+	reserved := 0
+	for _, name := range slices.Sorted(maps.Keys(c.ReservedConcurrency)) {
+		n := c.ReservedConcurrency[name]
+		switch {
+		case !slices.Contains(Services, name):
+			bad("%s: %q is not a function of the stack (%s)", KeyReservedConcurrency, name, strings.Join(Services, ", "))
+		case name == SampleSite && !c.SampleSite:
+			bad("%s: %s is reserved but %s is off, so there is no such function", KeyReservedConcurrency, name, KeySampleSite)
+		case n < 1:
+			// 0 would stop the function altogether (every invocation
+			// throttled): leave it out to keep it unreserved.
+			bad("%s: %s=%d: want at least 1 (leave the function out to keep it unreserved)", KeyReservedConcurrency, name, n)
+		default:
+			reserved += n
+		}
+	}
+	if reserved > MaxReservedConcurrency {
+		bad("%s: %d reserved in all, more than the %d an account with the default quota of %d can reserve (%d stay unreserved)",
+			KeyReservedConcurrency, reserved, MaxReservedConcurrency, DefaultAccountConcurrency, UnreservedMinimum)
+	}
+	between(KeyErrorsinkMaxConcurrency, c.ErrorsinkMaxConcurrency, MinSQSMaxConcurrency, MaxSQSMaxConcurrency)
+	between(KeyScrapeDetailConcurrency, c.ScrapeDetailConcurrency, 0, MaxDetailConcurrency)
+	if c.AlarmEmail != "" {
+		if err := checkEmail(c.AlarmEmail); err != nil {
+			bad("%s: %w", KeyAlarmEmail, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Shapes of an EventBridge Scheduler expression.
+var (
+	rateRE      = regexp.MustCompile(`^rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)$`)
+	cronRE      = regexp.MustCompile(`^cron\(([^()]*)\)$`)
+	cronFieldRE = regexp.MustCompile(`^[0-9A-Za-z*?,/#-]+$`)
+	cronStepRE  = regexp.MustCompile(`^(\*|[0-9]+)/([0-9]+)$`)
+)
+
+// CheckSchedule accepts the recurring EventBridge Scheduler expressions
+// by shape: "rate(N unit)" with unit minute(s), hour(s) or day(s), the
+// singular form for 1 and the plural otherwise, as Scheduler requires; or
+// "cron(minutes hours day-of-month month day-of-week year)", six fields of
+// cron characters with "?" in exactly one of day-of-month and
+// day-of-week. One-time "at(…)" schedules are refused: a standing stack
+// setting should recur. So are schedules that fire more often than every
+// MinScheduleMinutes: a rate below it, or a cron whose minutes field is
+// "*" or a step below it. Scheduler itself checks the rest (value ranges,
+// month and day names) when the stack is deployed.
+func CheckSchedule(expr string) error {
+	if m := rateRE.FindStringSubmatch(expr); m != nil {
+		n, err := strconv.Atoi(m[1])
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q: the rate must be a positive whole number", expr)
+		}
+		unit := m[2]
+		if plural := strings.HasSuffix(unit, "s"); plural != (n != 1) {
+			return fmt.Errorf("%q: write the unit %s for %d (Scheduler wants rate(1 hour), rate(2 hours))", expr,
+				map[bool]string{true: "in the singular", false: "in the plural"}[n == 1], n)
+		}
+		if strings.HasPrefix(unit, "minute") && n < MinScheduleMinutes {
+			return fmt.Errorf("%q: at most one scrape every %d minutes", expr, MinScheduleMinutes)
+		}
+		return nil
+	}
+	if m := cronRE.FindStringSubmatch(expr); m != nil {
+		fields := strings.Split(m[1], " ")
+		if len(fields) != 6 {
+			return fmt.Errorf("%q: want six fields separated by single spaces: minutes hours day-of-month month day-of-week year", expr)
+		}
+		for _, f := range fields {
+			if !cronFieldRE.MatchString(f) {
+				return fmt.Errorf("%q: field %q has characters cron does not use", expr, f)
+			}
+		}
+		if (fields[2] == "?") == (fields[4] == "?") {
+			return fmt.Errorf("%q: put ? in exactly one of day-of-month and day-of-week", expr)
+		}
+		if minutes := fields[0]; minutes == "*" {
+			return fmt.Errorf("%q: fires every minute; at most one scrape every %d minutes", expr, MinScheduleMinutes)
+		} else if s := cronStepRE.FindStringSubmatch(minutes); s != nil {
+			if step, err := strconv.Atoi(s[2]); err != nil || step < MinScheduleMinutes {
+				return fmt.Errorf("%q: fires every %s minutes; at most one scrape every %d minutes", expr, s[2], MinScheduleMinutes)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("%q is not rate(N unit) or cron(six fields), e.g. rate(1 hour) or cron(0 8 * * ? *)", expr)
+}
+
+// checkEmail accepts a bare e-mail address (no display name), as an SNS
+// email subscription takes it.
+func checkEmail(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return fmt.Errorf("%q is not a bare e-mail address like someone@example.org", s)
+	}
+	_, domain, _ := strings.Cut(a.Address, "@")
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, "[") {
+		return fmt.Errorf("%q: the domain %q is not a DNS name", s, domain)
+	}
+	return nil
 }
 
 // checkPageURL accepts an absolute http(s) URL with a host.

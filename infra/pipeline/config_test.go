@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ func TestLoadConfig(t *testing.T) {
 			KeyTracing: "true", KeyLogRetentionDays: "30", KeyLogLevel: "DEBUG",
 			KeyAllowHosts:  `["a.example.org","b.example.org:8443"]`,
 			KeyCORSOrigins: `["https://app.example.org","http://localhost:5173"]`,
+			KeyArchiveDays: "30", KeyArchiveForceDestroy: "false", KeySchedule: " rate(1 hour) ",
+			KeyReservedConcurrency: `["processor=2"," archiver = 1 "]`, KeyErrorsinkMaxConcurrency: "3",
+			KeyScrapeDetailConcurrency: "4", KeyAlarmEmail: "ops@example.org",
 		}, func(c *Config) {
 			c.URL, c.Suffix, c.Profile = "http://films.example.org:8080/chart?page=1", "team-7", "imdb"
 			c.Shards, c.RetentionHours, c.Memory, c.Timeout = 2, 48, 1024, 60
@@ -39,7 +43,16 @@ func TestLoadConfig(t *testing.T) {
 			c.Tracing, c.LogRetentionDays, c.LogLevel = true, 30, "DEBUG"
 			c.AllowHosts = []string{"a.example.org", "b.example.org:8443"}
 			c.CORSOrigins = []string{"https://app.example.org", "http://localhost:5173"}
+			c.ArchiveDays, c.ArchiveForceDestroy, c.Schedule = 30, false, "rate(1 hour)"
+			c.ReservedConcurrency = map[string]int{Processor: 2, Archiver: 1}
+			c.ErrorsinkMaxConcurrency, c.ScrapeDetailConcurrency, c.AlarmEmail = 3, 4, "ops@example.org"
 		}},
+		{"comma-separated reservations", map[string]string{KeyURL: "https://x.example", KeyReservedConcurrency: "scraper=1,query=3"},
+			func(c *Config) {
+				c.URL, c.ReservedConcurrency = "https://x.example", map[string]int{Scraper: 1, Query: 3}
+			}},
+		{"archive kept forever", map[string]string{KeyURL: "https://x.example", KeyArchiveDays: "0"},
+			func(c *Config) { c.URL, c.ArchiveDays = "https://x.example", 0 }},
 		{"comma-separated hosts", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "a.example, b.example"},
 			func(c *Config) { c.URL, c.AllowHosts = "https://x.example", []string{"a.example", "b.example"} }},
 		{"empty host list", map[string]string{KeyURL: "https://x.example", KeyAllowHosts: "[]"},
@@ -74,6 +87,9 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		KeyParallelizationFactor: "11", KeyStartingPosition: "AT_TIMESTAMP", KeyBatchingWindow: "301",
 		KeyTracing: "yes please", KeyLogRetentionDays: "10", KeyLogLevel: "debug", KeyAllowHosts: `["ok.example","http://x/y",""]`,
 		KeyCORSOrigins: `["https://ok.example","https://app.example/","HTTPS://app.example","https://App.example","https://app.example:443",""]`,
+		KeyArchiveDays: "-1", KeyArchiveForceDestroy: "sometimes", KeySchedule: "every hour",
+		KeyReservedConcurrency:     `["processor=2","processor=3","mailer=1","query=0","samplesite=1","errorsink","scraper=900"]`,
+		KeyErrorsinkMaxConcurrency: "1", KeyScrapeDetailConcurrency: "17", KeyAlarmEmail: "Ops <ops@example.org>",
 	}
 	_, err := LoadConfig(getter(values), testStack)
 	if err == nil {
@@ -108,6 +124,18 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		`corsOrigins[3]: "https://App.example": the host must be lower case`,
 		`corsOrigins[4]: "https://app.example:443": leave out the default port 443`,
 		"corsOrigins[5]: empty origin",
+		"archiveDays: -1 is out of range 0..36500",
+		`archiveForceDestroy: "sometimes" is not a boolean`,
+		`schedule: "every hour" is not rate(N unit) or cron(six fields)`,
+		"reservedConcurrency: processor is given twice",
+		`reservedConcurrency: "mailer" is not a function of the stack`,
+		"reservedConcurrency: query=0: want at least 1",
+		"reservedConcurrency: samplesite is reserved but sampleSite is off",
+		`reservedConcurrency: "errorsink" is not function=N`,
+		"reservedConcurrency: 903 reserved in all, more than the 900",
+		"errorsinkMaxConcurrency: 1 is out of range 2..1000",
+		"scrapeDetailConcurrency: 17 is out of range 0..16",
+		`alarmEmail: "Ops <ops@example.org>" is not a bare e-mail address`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q; got:\n%s", want, msg)
@@ -185,6 +213,79 @@ func TestCheckOrigin(t *testing.T) {
 	}
 }
 
+// TestCheckSchedule covers the schedule expressions the stack accepts.
+func TestCheckSchedule(t *testing.T) {
+	tests := []struct {
+		expr string
+		err  string // "" = valid
+	}{
+		{"rate(1 hour)", ""},
+		{"rate(2 hours)", ""},
+		{"rate(1 day)", ""},
+		{"rate(5 minutes)", ""},
+		{"rate(90 minutes)", ""},
+		{"cron(0 8 * * ? *)", ""},
+		{"cron(15 10 ? * MON-FRI *)", ""},
+		{"cron(0/15 * * * ? *)", ""},
+		{"cron(0 12 L * ? 2027)", ""},
+		{"rate(1 hours)", "in the singular"},
+		{"rate(2 hour)", "in the plural"},
+		{"rate(0 minutes)", "positive whole number"},
+		{"rate(4 minutes)", "at most one scrape every 5 minutes"},
+		{"rate(1 minute)", "at most one scrape every 5 minutes"},
+		{"rate(1 week)", "is not rate(N unit)"},
+		{"rate(-1 hours)", "is not rate(N unit)"},
+		{"rate( 1 hour)", "is not rate(N unit)"},
+		{"cron(* * * * ? *)", "fires every minute"},
+		{"cron(*/2 * * * ? *)", "fires every 2 minutes"},
+		{"cron(0 8 * * *)", "want six fields"},
+		{"cron(0 8 * * * *)", "exactly one of day-of-month and day-of-week"},
+		{"cron(0 8 ? * ? *)", "exactly one of day-of-month and day-of-week"},
+		{"cron(0  8 * * ? *)", "want six fields"},
+		{"cron(0 8 * * ? $)", `field "$"`},
+		{"at(2027-01-01T00:00:00)", "is not rate(N unit) or cron"},
+		{"", "is not rate(N unit) or cron"},
+		{"RATE(1 hour)", "is not rate(N unit) or cron"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expr, func(t *testing.T) {
+			err := CheckSchedule(tc.expr)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("CheckSchedule: %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("CheckSchedule = %v, want an error containing %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestCheckEmail covers the alarm addresses the stack accepts.
+func TestCheckEmail(t *testing.T) {
+	tests := []struct {
+		addr string
+		ok   bool
+	}{
+		{"ops@example.org", true},
+		{"first.last+alarms@mail.example.co.uk", true},
+		{"", false},
+		{"ops", false},
+		{"ops@localhost", false},
+		{"Ops <ops@example.org>", false},
+		{"<ops@example.org>", false},
+		{" ops@example.org", false},
+		{"ops@[192.0.2.1]", false},
+		{"a@b@example.org", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.addr, func(t *testing.T) {
+			if err := checkEmail(tc.addr); (err == nil) != tc.ok {
+				t.Errorf("checkEmail(%q) = %v, want ok=%v", tc.addr, err, tc.ok)
+			}
+		})
+	}
+}
+
 func TestValidateURL(t *testing.T) {
 	tests := []struct {
 		url  string
@@ -217,15 +318,18 @@ func TestValidateURL(t *testing.T) {
 // to every key: LoadConfig must not panic, and whatever it accepts must be
 // valid and deployable in range.
 func FuzzLoadConfig(f *testing.F) {
-	f.Add("https://x.example/", "3", "true", `["a.example"]`, "LATEST")
-	f.Add("", "0", "maybe", "a,,b", "")
-	f.Add("http://[::1]:80/x", "-7", "1", `[1,2]`, "TRIM_HORIZON")
-	f.Fuzz(func(t *testing.T, url, num, flag, hosts, pos string) {
-		values := map[string]string{KeyURL: url, KeyAllowHosts: hosts, KeyCORSOrigins: hosts, KeyStartingPosition: pos}
-		for _, k := range []string{KeyShards, KeyMemory, KeyTimeout, KeyBatchingWindow} {
+	f.Add("https://x.example/", "3", "true", `["a.example"]`, "LATEST", "rate(1 hour)")
+	f.Add("", "0", "maybe", "a,,b", "", "cron(0 8 * * ? *)")
+	f.Add("http://[::1]:80/x", "-7", "1", `[1,2]`, "TRIM_HORIZON", "ops@example.org")
+	f.Add("https://x.example/", "2", "false", `["processor=2","archiver=1"]`, "LATEST", "rate(5 minutes)")
+	f.Fuzz(func(t *testing.T, url, num, flag, list, pos, text string) {
+		values := map[string]string{KeyURL: url, KeyAllowHosts: list, KeyCORSOrigins: list, KeyStartingPosition: pos,
+			KeyReservedConcurrency: list, KeySchedule: text, KeyAlarmEmail: text}
+		for _, k := range []string{KeyShards, KeyMemory, KeyTimeout, KeyBatchingWindow, KeyArchiveDays,
+			KeyErrorsinkMaxConcurrency, KeyScrapeDetailConcurrency} {
 			values[k] = num
 		}
-		for _, k := range []string{KeySampleSite, KeyTracing} {
+		for _, k := range []string{KeySampleSite, KeyTracing, KeyArchiveForceDestroy} {
 			values[k] = flag
 		}
 		c, err := LoadConfig(getter(values), testStack)
@@ -235,8 +339,19 @@ func FuzzLoadConfig(f *testing.F) {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("LoadConfig accepted an invalid config: %v", err)
 		}
-		if c.Memory < MinMemory || c.Shards < 1 || (c.URL == "" && !c.SampleSite) {
+		if c.Memory < MinMemory || c.Shards < 1 || (c.URL == "" && !c.SampleSite) || c.ArchiveDays < 0 ||
+			c.ErrorsinkMaxConcurrency < MinSQSMaxConcurrency {
 			t.Fatalf("accepted out-of-range config %+v", c)
+		}
+		total := 0
+		for name, n := range c.ReservedConcurrency {
+			if !slices.Contains(Deployed(c), name) || n < 1 {
+				t.Fatalf("accepted reservation %s=%d", name, n)
+			}
+			total += n
+		}
+		if total > MaxReservedConcurrency {
+			t.Fatalf("accepted %d reserved in all", total)
 		}
 	})
 }

@@ -54,6 +54,10 @@ type FunctionArgs struct {
 	// ApplicationLogLevel, AWS_LAMBDA_LOG_LEVEL in the function); empty
 	// leaves Lambda's default, INFO.
 	LogLevel string
+	// ReservedConcurrency reserves that many concurrent executions for
+	// the function (and caps it there); 0 leaves it unreserved, drawing on
+	// the account's shared pool.
+	ReservedConcurrency int
 }
 
 // Function is one Lambda function with its execution role, the role's
@@ -92,15 +96,6 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
-	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
-		Name:             pulumi.String(args.Name),
-		Description:      pulumi.String("Execution role of the " + args.Name + " function"),
-		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("function %s: role: %w", name, err)
-	}
-
 	grants := append([]Grant{{
 		Sid:     "WriteOwnLogGroup",
 		Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
@@ -116,13 +111,14 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 			Resources: pulumi.StringArray{pulumi.String("*")},
 		})
 	}
-	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
-		Name:   pulumi.String(args.Name),
-		Role:   role.ID(),
-		Policy: policyJSON(grants),
+	role, policy, err := newServiceRole(ctx, name, &serviceRoleArgs{
+		Name:        args.Name,
+		Description: "Execution role of the " + args.Name + " function",
+		Trust:       pulumi.String(trust),
+		Grants:      grants,
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("function %s: policy: %w", name, err)
+		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
 
 	logging := &lambda.FunctionLoggingConfigArgs{
@@ -150,6 +146,9 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 	if args.Tracing {
 		fnArgs.TracingConfig = &lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")}
 	}
+	if args.ReservedConcurrency > 0 {
+		fnArgs.ReservedConcurrentExecutions = pulumi.Int(args.ReservedConcurrency)
+	}
 	// The policy before the function: the first invocation already has
 	// its permissions (and, for a mapping, Lambda checks them on creation).
 	fn, err := lambda.NewFunction(ctx, name, fnArgs, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
@@ -167,4 +166,38 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 		return nil, err
 	}
 	return f, nil
+}
+
+// serviceRoleArgs configures a role that an AWS service assumes.
+type serviceRoleArgs struct {
+	// Name is the role's and its policy's deployed name.
+	Name        string
+	Description string
+	// Trust is the trust policy (see trustPolicy).
+	Trust pulumi.StringInput
+	// Grants are the role's permissions, its one inline policy.
+	Grants []Grant
+}
+
+// newServiceRole creates a role and its one inline policy, named
+// name+"-role" and name+"-policy" in the program. The role has no managed
+// policies: everything it may do is in Grants.
+func newServiceRole(ctx *pulumi.Context, name string, args *serviceRoleArgs, opts ...pulumi.ResourceOption) (*iam.Role, *iam.RolePolicy, error) {
+	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
+		Name:             pulumi.String(args.Name),
+		Description:      pulumi.String(args.Description),
+		AssumeRolePolicy: args.Trust,
+	}, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("role: %w", err)
+	}
+	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
+		Name:   pulumi.String(args.Name),
+		Role:   role.ID(),
+		Policy: policyJSON(args.Grants),
+	}, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy: %w", err)
+	}
+	return role, policy, nil
 }

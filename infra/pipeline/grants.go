@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
@@ -24,18 +25,27 @@ func tableIndexARN(t *dynamodb.Table, index string) pulumi.StringInput {
 	return pulumi.Sprintf("%s/index/%s", t.Arn, index)
 }
 
+// ScrapeAllowHint is how the scraper's 400 for a host outside the
+// allow-list tells a stack's user to allow it.
+const ScrapeAllowHint = "add it to the stack's allowHosts (pulumi config set --path 'allowHosts[N]' HOST[:PORT], then pulumi up)"
+
 // scraperEnv is the scraper's environment: where to publish, where its
-// run, lease and page-state items live, what to fetch by default and which
-// hosts a request may name.
+// run, lease and page-state items live, what to fetch by default, which
+// hosts a request may name (and how to allow another) and, when set, how
+// many detail pages to fetch at once.
 func scraperEnv(cfg Config, stream *kinesis.Stream, runs *dynamodb.Table, url, hosts pulumi.StringOutput) pulumi.StringMap {
 	env := pulumi.StringMap{
 		contract.EnvStreamName:       stream.Name,
 		contract.EnvRunsTable:        runs.Name,
 		contract.EnvScrapeURL:        url,
 		contract.EnvScrapeAllowHosts: hosts,
+		contract.EnvScrapeAllowHint:  pulumi.String(ScrapeAllowHint),
 	}
 	if cfg.Profile != "" {
 		env[contract.EnvScrapeProfile] = pulumi.String(cfg.Profile)
+	}
+	if cfg.ScrapeDetailConcurrency > 0 {
+		env[contract.EnvScrapeDetailConcurrency] = pulumi.String(strconv.Itoa(cfg.ScrapeDetailConcurrency))
 	}
 	return env
 }
@@ -51,7 +61,15 @@ func scraperGrants(stream *kinesis.Stream, runs *dynamodb.Table) []Grant {
 
 // processorGrants: what its mapping needs to read the stream and send
 // failed batches' metadata to the on-failure queue (Lambda uses the
-// function's role for both), and the projection writes of libs/store's
+// function's role for both) — the Lambda developer guide lists
+// DescribeStream, DescribeStreamSummary, GetRecords, GetShardIterator and
+// ListShards on the stream, and SubscribeToShard for an enhanced fan-out
+// consumer, which this mapping is not
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html).
+// kinesis:ListStreams, which older versions of the guide and the managed
+// AWSLambdaKinesisExecutionRole still grant (on "*"), is left out: the
+// mapping names its stream by ARN and never lists the account's streams.
+// Then the projection writes of libs/store's
 // DynamoDB adapter: ApplyMovie is a conditional UpdateItem (GetItem reads
 // the newer item back where ALL_OLD is missing), preceded by a GetItem of
 // the event's progress marker in runs when the event has a digest,
@@ -60,8 +78,11 @@ func scraperGrants(stream *kinesis.Stream, runs *dynamodb.Table) []Grant {
 // (authorised per item action as PutItem and UpdateItem; it needs no
 // action of its own; a GetItem reads a conflicting marker's digest where
 // the cancellation lacks it), PutError an UpdateItem with a PutItem
-// fallback.
-func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs, errs *dynamodb.Table) []Grant {
+// fallback. RecordObservation keeps every observation of a movie in
+// history: Query finds its neighbours, a transaction puts it and updates
+// its successor's change flag and change point (PutItem, UpdateItem,
+// DeleteItem; ConditionCheck is authorised as GetItem).
+func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs, errs, history *dynamodb.Table) []Grant {
 	return []Grant{
 		{Sid: "MappingReadsStream", Actions: []string{
 			"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
@@ -71,33 +92,47 @@ func processorGrants(stream *kinesis.Stream, onFailure *sqs.Queue, movies, runs,
 		{Sid: "ProjectMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: arns(movies.Arn)},
 		{Sid: "CountRuns", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(runs.Arn)},
 		{Sid: "RecordErrors", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: arns(errs.Arn)},
+		{Sid: "RecordHistory", Actions: []string{
+			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+		}, Resources: arns(history.Arn)},
 	}
 }
 
 // queryEnv is the query service's environment: its tables, the cursor
-// signing key (a secret), and the CORS origins only when some are
-// configured (unset, the service allows none).
-func queryEnv(cfg Config, movies, runs, errs *dynamodb.Table, cursorKey *random.RandomBytes) pulumi.StringMap {
+// signing key (a secret), the CORS origins only when some are configured
+// (unset, the service allows none) and, when POST /scrape needs a
+// signature, the signed curl line the dashboard shows instead of a
+// button.
+func queryEnv(cfg Config, movies, runs, errs, history *dynamodb.Table, cursorKey *random.RandomBytes, scrapeCommand pulumi.StringOutput) pulumi.StringMap {
 	env := pulumi.StringMap{
-		contract.EnvMoviesTable: movies.Name,
-		contract.EnvRunsTable:   runs.Name,
-		contract.EnvErrorsTable: errs.Name,
-		contract.EnvCursorKey:   pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
+		contract.EnvMoviesTable:  movies.Name,
+		contract.EnvRunsTable:    runs.Name,
+		contract.EnvErrorsTable:  errs.Name,
+		contract.EnvHistoryTable: history.Name,
+		contract.EnvCursorKey:    pulumi.ToSecret(cursorKey.Base64).(pulumi.StringOutput),
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		env[contract.EnvCORSOrigins] = pulumi.String(strings.Join(cfg.CORSOrigins, ","))
+	}
+	if cfg.ScrapeAuth != ScrapeAuthNone {
+		env[contract.EnvScrapeCommand] = scrapeCommand
 	}
 	return env
 }
 
 // queryGrants: reads only — a movie by id (GetItem), all movies (Scan of
-// the table) or one year's (Query of byYear); a run by id; errors newest
-// first (Query of byTime).
-func queryGrants(movies, runs, errs *dynamodb.Table) []Grant {
+// the table) or one year's (Query of byYear); a movie's history (Query of
+// its change points); a run by id, runs newest first (Query of byStart);
+// an error item by id with its payload (GetItem), errors newest first
+// (Query of byTime, which projects no payloads).
+func queryGrants(movies, runs, errs, history *dynamodb.Table) []Grant {
 	return []Grant{
 		{Sid: "ReadMovies", Actions: []string{"dynamodb:GetItem", "dynamodb:Scan"}, Resources: arns(movies.Arn)},
 		{Sid: "ListMoviesByYear", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(movies, contract.MoviesByYearIndex))},
+		{Sid: "ListHistory", Actions: []string{"dynamodb:Query"}, Resources: arns(history.Arn)},
 		{Sid: "ReadRuns", Actions: []string{"dynamodb:GetItem"}, Resources: arns(runs.Arn)},
+		{Sid: "ListRuns", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(runs, contract.RunsByStartIndex))},
+		{Sid: "ReadErrors", Actions: []string{"dynamodb:GetItem"}, Resources: arns(errs.Arn)},
 		{Sid: "ListErrors", Actions: []string{"dynamodb:Query"}, Resources: arns(tableIndexARN(errs, contract.ErrorsByTimeIndex))},
 	}
 }

@@ -28,7 +28,26 @@ const (
 	typePermission = "aws:lambda/permission:Permission"
 	typeAlarm      = "aws:cloudwatch/metricAlarm:MetricAlarm"
 	typeRandom     = "random:index/randomBytes:RandomBytes"
+	typeBucket     = "aws:s3/bucketV2:BucketV2"
+	typePAB        = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+	typeOwnership  = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+	typeSSE        = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+	typeBucketPol  = "aws:s3/bucketPolicy:BucketPolicy"
+	typeLifecycle  = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+	typeFirehose   = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+	typeLogStream  = "aws:cloudwatch/logStream:LogStream"
+	typeSchedule   = "aws:scheduler/schedule:Schedule"
+	typeTopic      = "aws:sns/topic:Topic"
+	typeSubscr     = "aws:sns/topicSubscription:TopicSubscription"
+	typeKey        = "aws:kms/key:Key"
 )
+
+// testDetailConcurrency stands in for the scraper profile's detail
+// concurrency (package main compares the real one).
+const testDetailConcurrency = 8
+
+// testScheduleInput stands in for the scraper's schedule input.
+const testScheduleInput = `{"trigger":"schedule"}`
 
 const testStack = "courseX"
 
@@ -80,11 +99,13 @@ func runPipeline(t testing.TB, cfg Config, routes Routes) (result, error) {
 	outputs := map[string]string{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		p, err := NewPipeline(ctx, "scrape-pipeline", &PipelineArgs{
-			Config:         cfg,
-			Routes:         routes,
-			Artifacts:      fakeArtifacts{},
-			SampleSitePage: "/site/chart",
-			MoviesPath:     "/movies",
+			Config:                   cfg,
+			Routes:                   routes,
+			Artifacts:                fakeArtifacts{},
+			SampleSitePage:           "/site/chart",
+			MoviesPath:               "/movies",
+			ProfileDetailConcurrency: testDetailConcurrency,
+			ScheduleInput:            testScheduleInput,
 		})
 		if err != nil {
 			return err
@@ -146,6 +167,19 @@ func queueARN(base string) string {
 func logStreamsARN(service string) string {
 	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/aws/lambda/%s:*", mocktest.Region, mocktest.Account, contract.Name(service, testStack))
 }
+
+func functionARN(service string) string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", mocktest.Region, mocktest.Account, contract.Name(service, testStack))
+}
+
+func logGroupARN(name string) string {
+	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", mocktest.Region, mocktest.Account, name)
+}
+
+// testBucket is the archive bucket's name in the mock account.
+func testBucket() string { return BucketName(mocktest.Account, testStack) }
+
+func bucketARN() string { return "arn:aws:s3:::" + testBucket() }
 
 func apiEndpoint() string {
 	return fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com", mocktest.APIID, mocktest.Region)

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
@@ -22,11 +24,24 @@ const (
 	Query      = "query"
 	Errorsink  = "errorsink"
 	SampleSite = "samplesite"
+	Archiver   = "archiver"
 )
 
 // Services lists the functions the stack may deploy (SampleSite only with
 // Config.SampleSite).
-var Services = []string{Scraper, Processor, Query, Errorsink, SampleSite}
+var Services = []string{Scraper, Processor, Query, Errorsink, SampleSite, Archiver}
+
+// Deployed returns the functions a stack with cfg deploys, in Services
+// order.
+func Deployed(cfg Config) []string {
+	var out []string
+	for _, s := range Services {
+		if s != SampleSite || cfg.SampleSite {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // APIBase is the base name of the HTTP API.
 const APIBase = "scrape-api"
@@ -49,12 +64,29 @@ const ScraperMaxTimeout = 29
 // queue's visibility timeout, as Lambda recommends for SQS sources.
 const visibilityTimeoutFactor = 6
 
-// SampleSiteThrottle is the sample site's own route throttle, looser than
-// the default: with sampleSite on, one scrape fetches the chart and its
-// 250 detail pages (8 at a time) through this same API, and under the
-// default limit (20/s, burst 40) the demo would throttle itself. It is a
-// constant, not config: the site is ours and serves only the scraper.
-var SampleSiteThrottle = Throttle{Rate: 200, Burst: 400}
+// SampleSiteLatency is the least time one request through the HTTP API to
+// the sample site takes, as the scraper (a Lambda function in the same
+// region) sees it: API Gateway's own latency, a warm invocation and the
+// site's few milliseconds of rendering. A scrape's detail pages go out
+// detail-concurrency at a time, each waiting for its answer, so a scrape
+// never asks for more than concurrency / SampleSiteLatency requests a
+// second. Were requests faster still, the scraper would be answered 429 now
+// and then and would retry after a jittered backoff: slower, not lost.
+const SampleSiteLatency = 50 * time.Millisecond
+
+// SampleSiteThrottle is the sample site's route throttle for a scraper
+// fetching detailConcurrency detail pages at once: the most requests a
+// second that scrape can make (see SampleSiteLatency), and a burst of two
+// rounds of concurrent requests, for the chart page and a reader's browser
+// besides. A full scrape of the sample chart is about 255 requests (robots.txt,
+// 5 chart pages, 250 detail pages): 8 at a time it takes a couple of
+// seconds at most and is never throttled by its own API, while the site,
+// public and without authorisation, cannot be made to serve more than that
+// to anyone else (each route was once allowed 200/s, burst 400).
+func SampleSiteThrottle(detailConcurrency int) Throttle {
+	perSecond := float64(detailConcurrency) * float64(time.Second) / float64(SampleSiteLatency)
+	return Throttle{Rate: int(math.Ceil(perSecond)), Burst: 2 * detailConcurrency}
+}
 
 // ScrapeRoute is the route that starts a scrape: IAM-authorised unless
 // scrapeAuth is none, and throttled strictly.
@@ -81,6 +113,14 @@ type PipelineArgs struct {
 	SampleSitePage string
 	// MoviesPath is the query API's path that lists movies (moviesUrl).
 	MoviesPath string
+	// ProfileDetailConcurrency is how many detail pages the scraper's
+	// profile fetches at once when Config.ScrapeDetailConcurrency is 0;
+	// the sample site's throttle follows the concurrency in force. 0 means
+	// unknown: MaxDetailConcurrency, the most the scraper would take.
+	ProfileDetailConcurrency int
+	// ScheduleInput is the event a schedule invokes the scraper with
+	// (Config.Schedule).
+	ScheduleInput string
 }
 
 // Pipeline is the whole stack: stream, tables, queues, functions,
@@ -88,12 +128,15 @@ type PipelineArgs struct {
 type Pipeline struct {
 	pulumi.ResourceState
 
-	// The components, each created by its NewX.
-	Stream *Stream
-	Tables *Tables
-	Queues *Queues
-	API    *API
-	Alarms *Alarms
+	// The components, each created by its NewX. Schedule is nil unless
+	// Config.Schedule is set.
+	Stream   *Stream
+	Tables   *Tables
+	Queues   *Queues
+	API      *API
+	Alarms   *Alarms
+	Archive  *Archive
+	Schedule *Schedule
 	// Functions and Mappings are keyed by service name (Scraper, …).
 	Functions map[string]*Function
 	Mappings  map[string]*lambda.EventSourceMapping
@@ -113,6 +156,7 @@ const (
 	OutRunsTable     = "runsTable"
 	OutErrorsTable   = "errorsTable"
 	OutOnFailureURL  = "onFailureQueueUrl"
+	OutArchiveBucket = "archiveBucket"
 )
 
 // NewPipeline builds the stack. args.Config must be valid (LoadConfig
@@ -132,6 +176,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	}
 	parent := pulumi.Parent(p)
 	sfx := cfg.Suffix
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Parent(p)).AccountId()
 
 	// Data: the event log, the projections and the failure queues.
 	var err error
@@ -169,6 +214,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	movies := p.Tables.ByBase[contract.MoviesTableBase]
 	runs := p.Tables.ByBase[contract.RunsTableBase]
 	errs := p.Tables.ByBase[contract.ErrorsTableBase]
+	history := p.Tables.ByBase[contract.HistoryTableBase]
 	onFailure := p.Queues.OnFailure
 
 	// What the scraper fetches, and which hosts a request may name.
@@ -179,18 +225,30 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		allowHosts = p.API.Host().ApplyT(func(h string) string { return joinHosts(h, cfg.AllowHosts) }).(pulumi.StringOutput)
 	}
 
+	// The line that starts a scrape: a stack output, and what the
+	// dashboard shows when POST /scrape needs a signature.
+	region := aws.GetRegionOutput(ctx, aws.GetRegionOutputArgs{}, pulumi.Parent(p)).Name()
+	endpoint := p.API.Endpoint()
+	scrapeCommand := pulumi.All(endpoint, region).ApplyT(func(v []any) string {
+		return ScrapeCommand(v[0].(string), v[1].(string), cfg.ScrapeAuth)
+	}).(pulumi.StringOutput)
+
 	specs := []struct {
 		service string
 		env     pulumi.StringMap
 		grants  []Grant
 	}{
 		{Scraper, scraperEnv(cfg, stream, runs, scrapeURL, allowHosts), scraperGrants(stream, runs)},
+		// The archiver needs nothing but its logs: Firehose hands it the
+		// records and takes its answer.
+		{Archiver, nil, nil},
 		{Processor, pulumi.StringMap{
-			contract.EnvMoviesTable: movies.Name,
-			contract.EnvRunsTable:   runs.Name,
-			contract.EnvErrorsTable: errs.Name,
-		}, processorGrants(stream, onFailure, movies, runs, errs)},
-		{Query, queryEnv(cfg, movies, runs, errs, cursorKey), queryGrants(movies, runs, errs)},
+			contract.EnvMoviesTable:  movies.Name,
+			contract.EnvRunsTable:    runs.Name,
+			contract.EnvErrorsTable:  errs.Name,
+			contract.EnvHistoryTable: history.Name,
+		}, processorGrants(stream, onFailure, movies, runs, errs, history)},
+		{Query, queryEnv(cfg, movies, runs, errs, history, cursorKey, scrapeCommand), queryGrants(movies, runs, errs, history)},
 		// The errorsink reads the stream each on-failure message names.
 		{Errorsink, pulumi.StringMap{
 			contract.EnvRunsTable:   runs.Name,
@@ -212,20 +270,24 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 			return nil, fmt.Errorf("artifact of %s: %w", s.service, err)
 		}
 		timeout := cfg.Timeout
-		if s.service == Scraper {
+		switch s.service {
+		case Scraper:
 			timeout = min(timeout, ScraperMaxTimeout)
+		case Archiver:
+			timeout = min(timeout, ArchiverMaxTimeout)
 		}
 		f, err := NewFunction(ctx, s.service, &FunctionArgs{
-			Name:             contract.Name(s.service, sfx),
-			Zip:              zip,
-			SHA256:           sha,
-			Memory:           cfg.Memory,
-			Timeout:          timeout,
-			Env:              s.env,
-			Grants:           s.grants,
-			Tracing:          cfg.Tracing,
-			LogRetentionDays: cfg.LogRetentionDays,
-			LogLevel:         cfg.LogLevel,
+			Name:                contract.Name(s.service, sfx),
+			Zip:                 zip,
+			SHA256:              sha,
+			Memory:              cfg.Memory,
+			Timeout:             timeout,
+			Env:                 s.env,
+			Grants:              s.grants,
+			Tracing:             cfg.Tracing,
+			LogRetentionDays:    cfg.LogRetentionDays,
+			LogLevel:            cfg.LogLevel,
+			ReservedConcurrency: cfg.ReservedConcurrency[s.service],
 		}, parent)
 		if err != nil {
 			return nil, err
@@ -235,6 +297,30 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 
 	if err := p.mappings(ctx, cfg); err != nil {
 		return nil, err
+	}
+
+	// The permanent log, and the scrapes on a schedule.
+	if p.Archive, err = NewArchive(ctx, "archive", &ArchiveArgs{
+		Suffix:           sfx,
+		Account:          account,
+		Stream:           stream,
+		Archiver:         p.Functions[Archiver],
+		ExpireDays:       cfg.ArchiveDays,
+		ForceDestroy:     cfg.ArchiveForceDestroy,
+		LogRetentionDays: cfg.LogRetentionDays,
+	}, parent); err != nil {
+		return nil, err
+	}
+	if cfg.Schedule != "" {
+		if p.Schedule, err = NewSchedule(ctx, ScheduleBase, &ScheduleArgs{
+			Suffix:     sfx,
+			Expression: cfg.Schedule,
+			Target:     p.Functions[Scraper],
+			Input:      args.ScheduleInput,
+			Account:    account,
+		}, parent); err != nil {
+			return nil, err
+		}
 	}
 
 	// The HTTP API.
@@ -259,8 +345,9 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	}
 	if cfg.SampleSite {
 		mounts = append(mounts, Mount{Service: SampleSite, Function: p.Functions[SampleSite], Routes: args.Routes.SampleSite})
+		site := SampleSiteThrottle(detailConcurrency(cfg, args.ProfileDetailConcurrency))
 		for _, r := range args.Routes.SampleSite {
-			limits[r.Key()] = SampleSiteThrottle
+			limits[r.Key()] = site
 		}
 	}
 	if err := p.API.Serve(ctx, &ServeArgs{
@@ -277,23 +364,23 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		Functions: p.Functions,
 		OnFailure: p.Queues.OnFailure,
 		DLQ:       p.Queues.DLQ,
+		Archive:   p.Archive.Delivery,
+		Email:     cfg.AlarmEmail,
+		Account:   account,
 	}, parent); err != nil {
 		return nil, err
 	}
 
-	region := aws.GetRegionOutput(ctx, aws.GetRegionOutputArgs{}, pulumi.Parent(p)).Name()
-	endpoint := p.API.Endpoint()
 	p.Outputs = map[string]pulumi.StringOutput{
-		OutAPIURL: endpoint,
-		OutScrapeCommand: pulumi.All(endpoint, region).ApplyT(func(v []any) string {
-			return ScrapeCommand(v[0].(string), v[1].(string), cfg.ScrapeAuth)
-		}).(pulumi.StringOutput),
-		OutMoviesURL:    pulumi.Sprintf("%s%s", endpoint, args.MoviesPath),
-		OutStreamName:   stream.Name,
-		OutMoviesTable:  movies.Name,
-		OutRunsTable:    runs.Name,
-		OutErrorsTable:  errs.Name,
-		OutOnFailureURL: onFailure.Url,
+		OutAPIURL:        endpoint,
+		OutScrapeCommand: scrapeCommand,
+		OutMoviesURL:     pulumi.Sprintf("%s%s", endpoint, args.MoviesPath),
+		OutStreamName:    stream.Name,
+		OutMoviesTable:   movies.Name,
+		OutRunsTable:     runs.Name,
+		OutErrorsTable:   errs.Name,
+		OutOnFailureURL:  onFailure.Url,
+		OutArchiveBucket: p.Archive.Bucket.Bucket,
 	}
 	if cfg.SampleSite {
 		p.Outputs[OutSampleSiteURL] = pulumi.Sprintf("%s%s", endpoint, args.SampleSitePage)
@@ -339,6 +426,12 @@ func (p *Pipeline) mappings(ctx *pulumi.Context, cfg Config) error {
 		BatchSize:                      pulumi.Int(em.BatchSize),
 		MaximumBatchingWindowInSeconds: pulumi.Int(em.MaximumBatchingWindowInSeconds),
 		FunctionResponseTypes:          pulumi.ToStringArray(em.FunctionResponseTypes),
+		// The error sink's share of the account's concurrency: on-failure
+		// messages are rare, and a burst of them should not take the
+		// concurrency the processor and the API need.
+		ScalingConfig: &lambda.EventSourceMappingScalingConfigArgs{
+			MaximumConcurrency: pulumi.Int(cfg.ErrorsinkMaxConcurrency),
+		},
 	}, pulumi.Parent(p))
 	if err != nil {
 		return fmt.Errorf("errorsink mapping: %w", err)
@@ -396,4 +489,16 @@ func joinHosts(first string, more []string) string {
 // sortedKeys returns m's keys in order.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.SortedFunc(maps.Keys(m), cmp.Compare[string])
+}
+
+// detailConcurrency is how many detail pages the scraper fetches at once:
+// the stack's setting, else its profile's, else the most it ever would.
+func detailConcurrency(cfg Config, profile int) int {
+	switch {
+	case cfg.ScrapeDetailConcurrency > 0:
+		return cfg.ScrapeDetailConcurrency
+	case profile > 0:
+		return profile
+	}
+	return MaxDetailConcurrency
 }

@@ -24,24 +24,28 @@ func TestResourceCounts(t *testing.T) {
 			cfg := testConfig()
 			cfg.SampleSite = sample
 			r := mustRun(t, cfg)
-			fns := 4
+			fns := 5                                                      // scraper, processor, query, errorsink, archiver
+			http := 2                                                     // the HTTP-facing ones: scraper, query
 			routes := len(testRoutes.Scraper) + len(testRoutes.Query) + 1 // + $default
 			if sample {
-				fns, routes = 5, routes+len(testRoutes.SampleSite)
+				fns, http, routes = 6, 3, routes+len(testRoutes.SampleSite)
 			}
 			want := map[string]int{
 				typeStream: 1, typeTable: len(contract.Tables), typeQueue: 2,
-				typeFunction: fns, typeRole: fns, typePolicy: fns,
-				typeLogGroup: fns + 1, // + API access log
-				typeMapping:  2, typeAPI: 1, typeStage: 1,
-				typeInteg: fns - 2, typePermission: fns - 2, // HTTP-facing functions
-				typeRoute:                        routes,
-				typeAlarm:                        1 + 2 + fns, // iterator age, two queues, errors per function
-				typeRandom:                       1,
+				typeFunction: fns, typeRole: fns + 1, typePolicy: fns + 1, // + Firehose's
+				typeLogGroup:  fns + 2, // + API access log, Firehose's
+				typeLogStream: 1,
+				typeMapping:   2, typeAPI: 1, typeStage: 1,
+				typeInteg: http, typePermission: http,
+				typeRoute:  routes,
+				typeAlarm:  1 + 2 + 1 + fns, // iterator age, two queues, archive freshness, errors per function
+				typeRandom: 1,
+				typeBucket: 1, typePAB: 1, typeOwnership: 1, typeSSE: 1, typeBucketPol: 1, typeLifecycle: 1,
+				typeFirehose:                     1,
 				"scrape-pipeline:infra:Pipeline": 1, "scrape-pipeline:infra:Stream": 1,
 				"scrape-pipeline:infra:Tables": 1, "scrape-pipeline:infra:Queues": 1,
 				"scrape-pipeline:infra:API": 1, "scrape-pipeline:infra:Function": fns,
-				"scrape-pipeline:infra:Alarms": 1,
+				"scrape-pipeline:infra:Alarms": 1, "scrape-pipeline:infra:Archive": 1,
 			}
 			got := map[string]int{}
 			for _, res := range r.rec.Resources() {
@@ -203,17 +207,18 @@ func TestFunctions(t *testing.T) {
 					contract.EnvScrapeAllowHosts: "films.example.org",
 				},
 				Query: {
-					contract.EnvMoviesTable: name(contract.MoviesTableBase),
-					contract.EnvRunsTable:   name(contract.RunsTableBase),
-					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
-					contract.EnvCursorKey:   secretKey,
-					contract.EnvCORSOrigins: "https://app.example.org,http://localhost:5173",
+					contract.EnvMoviesTable:  name(contract.MoviesTableBase),
+					contract.EnvRunsTable:    name(contract.RunsTableBase),
+					contract.EnvErrorsTable:  name(contract.ErrorsTableBase),
+					contract.EnvHistoryTable: name(contract.HistoryTableBase),
+					contract.EnvCursorKey:    secretKey,
+					contract.EnvCORSOrigins:  "https://app.example.org,http://localhost:5173",
 				},
 			},
 		},
 		{
-			desc:   "timeout above the API's 30 s",
-			mutate: func(c *Config) { c.Timeout = 120 },
+			desc:   "timeout above the API's 30 s and Firehose's 5 minutes",
+			mutate: func(c *Config) { c.Timeout = 600 },
 			env: map[string]map[string]any{
 				Scraper: {
 					contract.EnvStreamName: name(contract.StreamBase), contract.EnvRunsTable: name(contract.RunsTableBase),
@@ -260,15 +265,17 @@ func TestFunctions(t *testing.T) {
 			r := mustRun(t, cfg)
 			env := map[string]map[string]any{
 				Processor: {
-					contract.EnvMoviesTable: name(contract.MoviesTableBase),
-					contract.EnvRunsTable:   name(contract.RunsTableBase),
-					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
+					contract.EnvMoviesTable:  name(contract.MoviesTableBase),
+					contract.EnvRunsTable:    name(contract.RunsTableBase),
+					contract.EnvErrorsTable:  name(contract.ErrorsTableBase),
+					contract.EnvHistoryTable: name(contract.HistoryTableBase),
 				},
 				Query: {
-					contract.EnvMoviesTable: name(contract.MoviesTableBase),
-					contract.EnvRunsTable:   name(contract.RunsTableBase),
-					contract.EnvErrorsTable: name(contract.ErrorsTableBase),
-					contract.EnvCursorKey:   secretKey,
+					contract.EnvMoviesTable:  name(contract.MoviesTableBase),
+					contract.EnvRunsTable:    name(contract.RunsTableBase),
+					contract.EnvErrorsTable:  name(contract.ErrorsTableBase),
+					contract.EnvHistoryTable: name(contract.HistoryTableBase),
+					contract.EnvCursorKey:    secretKey,
 				},
 				Errorsink: {
 					contract.EnvRunsTable:   name(contract.RunsTableBase),
@@ -278,14 +285,19 @@ func TestFunctions(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			services := Services[:4]
-			if cfg.SampleSite {
-				services = Services
+			// Every stack tells the scraper how to allow a host, and the
+			// dashboard the signed line that starts a scrape.
+			env[Scraper][contract.EnvScrapeAllowHint] = ScrapeAllowHint
+			if cfg.ScrapeAuth != ScrapeAuthNone {
+				env[Query][contract.EnvScrapeCommand] = ScrapeCommand(apiEndpoint(), mocktest.Region, cfg.ScrapeAuth)
 			}
-			for _, svc := range services {
+			for _, svc := range Deployed(cfg) {
 				timeout := cfg.Timeout
-				if svc == Scraper { // answers through the HTTP API, which cuts it at 30 s
+				switch svc {
+				case Scraper: // answers through the HTTP API, which cuts it at 30 s
 					timeout = min(timeout, 29)
+				case Archiver: // Firehose waits 5 minutes for a transformation
+					timeout = min(timeout, 300)
 				}
 				want := map[string]any{
 					"name":           name(svc),
@@ -326,6 +338,7 @@ func TestFunctions(t *testing.T) {
 func TestMappings(t *testing.T) {
 	cfg := testConfig()
 	cfg.ParallelizationFactor, cfg.StartingPosition, cfg.BatchingWindow = 4, "LATEST", 5
+	cfg.ErrorsinkMaxConcurrency = 5
 	r := mustRun(t, cfg)
 	pm := contract.ProcessorMapping
 	types := func(ss []string) []any {
@@ -359,14 +372,20 @@ func TestMappings(t *testing.T) {
 		"batchSize":                      float64(em.BatchSize),
 		"maximumBatchingWindowInSeconds": float64(em.MaximumBatchingWindowInSeconds),
 		"functionResponseTypes":          types(em.FunctionResponseTypes),
+		"scalingConfig":                  map[string]any{"maximumConcurrency": 5.0},
 	}, r.plain(t, typeMapping, Errorsink+"-queue")); diff != "" {
 		t.Errorf("errorsink mapping (-want +got):\n%s", diff)
 	}
 
-	// The contract defaults apply when the stack overrides nothing.
-	d := mustRun(t, testConfig()).plain(t, typeMapping, Processor+"-stream")
-	got := []any{d["parallelizationFactor"], d["startingPosition"], d["maximumBatchingWindowInSeconds"]}
-	want := []any{float64(pm.ParallelizationFactor), pm.StartingPosition, float64(pm.MaximumBatchingWindowInSeconds)}
+	// The contract defaults apply when the stack overrides nothing, and
+	// the error sink takes at most two concurrent invocations, the least
+	// Lambda allows.
+	dr := mustRun(t, testConfig())
+	d := dr.plain(t, typeMapping, Processor+"-stream")
+	got := []any{d["parallelizationFactor"], d["startingPosition"], d["maximumBatchingWindowInSeconds"],
+		dr.plain(t, typeMapping, Errorsink+"-queue")["scalingConfig"]}
+	want := []any{float64(pm.ParallelizationFactor), pm.StartingPosition, float64(pm.MaximumBatchingWindowInSeconds),
+		map[string]any{"maximumConcurrency": 2.0}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("default overrides (-want +got):\n%s", diff)
 	}
@@ -519,35 +538,72 @@ func TestStage(t *testing.T) {
 }
 
 // TestStageSampleSiteThrottle checks that the sample site's routes get
-// their own, looser limit (a scrape of it goes through this API) while
-// POST /scrape keeps its strict one.
+// the throttle of the scraper's detail concurrency in force (the stack's
+// setting, else the profile's) while POST /scrape keeps its strict one.
 func TestStageSampleSiteThrottle(t *testing.T) {
-	cfg := testConfig()
-	cfg.URL, cfg.SampleSite = "", true
-	r := mustRun(t, cfg)
-	in := r.plain(t, typeStage, contract.Name(APIBase, testStack)+"-default")
-	setting := func(key string, lim Throttle) any {
-		return map[string]any{"routeKey": key, "throttlingRateLimit": float64(lim.Rate), "throttlingBurstLimit": float64(lim.Burst)}
+	for _, tc := range []struct {
+		setting int // scrapeDetailConcurrency
+		want    Throttle
+	}{
+		{0, Throttle{Rate: 160, Burst: 16}}, // the profile's 8
+		{4, Throttle{Rate: 80, Burst: 8}},
+		{16, Throttle{Rate: 320, Burst: 32}},
+	} {
+		t.Run(fmt.Sprint(tc.setting), func(t *testing.T) {
+			cfg := testConfig()
+			cfg.URL, cfg.SampleSite, cfg.ScrapeDetailConcurrency = "", true, tc.setting
+			r := mustRun(t, cfg)
+			in := r.plain(t, typeStage, contract.Name(APIBase, testStack)+"-default")
+			setting := func(key string, lim Throttle) any {
+				return map[string]any{"routeKey": key, "throttlingRateLimit": float64(lim.Rate), "throttlingBurstLimit": float64(lim.Burst)}
+			}
+			var keys []string
+			for _, rt := range testRoutes.SampleSite {
+				keys = append(keys, rt.Key())
+			}
+			keys = append(keys, ScrapeRoute.Key())
+			slices.Sort(keys)
+			var want []any
+			for _, k := range keys {
+				lim := tc.want
+				if k == ScrapeRoute.Key() {
+					lim = Throttle{Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst}
+				}
+				want = append(want, setting(k, lim))
+			}
+			if diff := cmp.Diff(want, in["routeSettings"]); diff != "" {
+				t.Errorf("route settings (-want +got):\n%s", diff)
+			}
+		})
 	}
-	var keys []string
-	for _, rt := range testRoutes.SampleSite {
-		keys = append(keys, rt.Key())
-	}
-	keys = append(keys, ScrapeRoute.Key())
-	slices.Sort(keys)
-	var want []any
-	for _, k := range keys {
-		lim := SampleSiteThrottle
-		if k == ScrapeRoute.Key() {
-			lim = Throttle{Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst}
+}
+
+// TestSampleSiteThrottleCoversScrape ties the sample site's throttle to
+// what a scrape asks of it: C detail pages in flight, each taking at least
+// SampleSiteLatency, is at most C/SampleSiteLatency requests a second and
+// C at once. The throttle must allow that, and little more: a full scrape
+// (about 255 requests) is then done in the time C workers take, and the
+// public, unauthenticated routes serve no one much faster.
+func TestSampleSiteThrottleCoversScrape(t *testing.T) {
+	const fullScrape = 1 + 5 + 250 // robots.txt, chart pages, detail pages
+	for c := 1; c <= MaxDetailConcurrency; c++ {
+		th := SampleSiteThrottle(c)
+		need := float64(c) / SampleSiteLatency.Seconds()
+		if float64(th.Rate) < need || th.Burst < c {
+			t.Errorf("concurrency %d: throttle %+v is below what a scrape asks (%.0f/s, %d at once)", c, th, need, c)
 		}
-		want = append(want, setting(k, lim))
+		if float64(th.Rate) > need+1 || th.Burst > 2*c {
+			t.Errorf("concurrency %d: throttle %+v allows more than a scrape asks (%.0f/s, %d at once)", c, th, need, c)
+		}
+		// The scrape is not slowed: its requests fit in the burst plus
+		// what the rate refills while C workers take SampleSiteLatency each.
+		minDuration := float64(fullScrape) / float64(c) * SampleSiteLatency.Seconds()
+		if allowed := float64(th.Burst) + float64(th.Rate)*minDuration; allowed < fullScrape {
+			t.Errorf("concurrency %d: a full scrape (%d requests in %.2fs) would be throttled: %v allowed", c, fullScrape, minDuration, allowed)
+		}
 	}
-	if diff := cmp.Diff(want, in["routeSettings"]); diff != "" {
-		t.Errorf("route settings (-want +got):\n%s", diff)
-	}
-	if SampleSiteThrottle.Rate <= cfg.ThrottleRate || SampleSiteThrottle.Burst <= cfg.ThrottleBurst {
-		t.Errorf("sample site throttle %+v is not above the default %d/s, burst %d", SampleSiteThrottle, cfg.ThrottleRate, cfg.ThrottleBurst)
+	if th := SampleSiteThrottle(testDetailConcurrency); th.Rate >= 200 || th.Burst >= 400 {
+		t.Errorf("throttle %+v of the default profile is no tighter than the old 200/s, burst 400", th)
 	}
 }
 
@@ -566,6 +622,9 @@ func TestAlarms(t *testing.T) {
 		if in["treatMissingData"] != "notBreaching" || in["period"] != float64(AlarmPeriod) {
 			t.Errorf("alarm %s: treatMissingData %v, period %v", res.Name, in["treatMissingData"], in["period"])
 		}
+		if in["alarmActions"] != nil || in["okActions"] != nil {
+			t.Errorf("alarm %s has actions %v %v without alarmEmail", res.Name, in["alarmActions"], in["okActions"])
+		}
 	}
 	n := func(base string) string { return contract.Name(base, testStack) }
 	fn := func(svc string) string { return fmt.Sprintf(`{"FunctionName":%q}`, n(svc)) }
@@ -576,8 +635,9 @@ func TestAlarms(t *testing.T) {
 		// never visible): a discarded batch shows as a message sent.
 		n(contract.OnFailureQueue + "-not-empty"):   "AWS/SQS/NumberOfMessagesSent Sum GreaterThanOrEqualToThreshold 1 " + q(contract.OnFailureQueue),
 		n(contract.ErrorsinkDLQBase + "-not-empty"): "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1 " + q(contract.ErrorsinkDLQBase),
+		n(ArchiveBase + "-freshness"):               `AWS/Firehose/DeliveryToS3.DataFreshness Maximum GreaterThanThreshold 1800 {"DeliveryStreamName":"` + n(ArchiveBase) + `"}`,
 	}
-	for _, svc := range Services[:4] {
+	for _, svc := range Deployed(testConfig()) {
 		want[n(svc+"-errors")] = "AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1 " + fn(svc)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -615,13 +675,14 @@ func TestOutputs(t *testing.T) {
 			cfg := testConfig()
 			tc.mutate(&cfg)
 			want := map[string]string{
-				OutAPIURL:       apiEndpoint(),
-				OutMoviesURL:    apiEndpoint() + "/movies",
-				OutStreamName:   n(contract.StreamBase),
-				OutMoviesTable:  n(contract.MoviesTableBase),
-				OutRunsTable:    n(contract.RunsTableBase),
-				OutErrorsTable:  n(contract.ErrorsTableBase),
-				OutOnFailureURL: fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", mocktest.Region, mocktest.Account, n(contract.OnFailureQueue)),
+				OutAPIURL:        apiEndpoint(),
+				OutMoviesURL:     apiEndpoint() + "/movies",
+				OutStreamName:    n(contract.StreamBase),
+				OutMoviesTable:   n(contract.MoviesTableBase),
+				OutRunsTable:     n(contract.RunsTableBase),
+				OutErrorsTable:   n(contract.ErrorsTableBase),
+				OutOnFailureURL:  fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", mocktest.Region, mocktest.Account, n(contract.OnFailureQueue)),
+				OutArchiveBucket: testBucket(),
 			}
 			for k, v := range tc.want {
 				want[k] = v

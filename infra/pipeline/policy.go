@@ -24,12 +24,28 @@ type PolicyStatement struct {
 	Principal *PolicyPrincipal `json:"Principal,omitempty"`
 	Action    []string         `json:"Action"`
 	Resource  []string         `json:"Resource,omitempty"`
+	Condition PolicyCondition  `json:"Condition,omitempty"`
 }
 
-// PolicyPrincipal names the principals of a trust policy statement.
+// PolicyPrincipal names the principals of a trust or resource policy
+// statement: AWS services, or AWS principals (an account's root ARN, or
+// "*" for anyone).
 type PolicyPrincipal struct {
+	AWS     []string `json:"AWS,omitempty"`
 	Service []string `json:"Service,omitempty"`
 }
+
+// PolicyCondition is a statement's Condition block: operator (such as
+// "StringEquals") to condition key to the values it accepts. encoding/json
+// writes the keys of both maps in order, so a document marshals the same
+// way every time.
+type PolicyCondition map[string]map[string][]string
+
+// Policy effects.
+const (
+	Allow = "Allow"
+	Deny  = "Deny"
+)
 
 // Grant allows Actions on Resources, whose ARNs are usually known only once
 // the resources exist.
@@ -47,20 +63,41 @@ type Grant struct {
 // assumeRolePolicy is the trust policy that lets Lambda assume a
 // function's role.
 func assumeRolePolicy() (string, error) {
-	doc := PolicyDocument{
+	return trustPolicy("LambdaAssumeRole", "lambda.amazonaws.com", nil)
+}
+
+// trustPolicy is a trust policy that lets one AWS service assume a role,
+// under condition (nil for none).
+func trustPolicy(sid, service string, condition PolicyCondition) (string, error) {
+	return marshalPolicy(PolicyDocument{
 		Version: PolicyVersion,
 		Statement: []PolicyStatement{{
-			Sid:       "LambdaAssumeRole",
-			Effect:    "Allow",
-			Principal: &PolicyPrincipal{Service: []string{"lambda.amazonaws.com"}},
+			Sid:       sid,
+			Effect:    Allow,
+			Principal: &PolicyPrincipal{Service: []string{service}},
 			Action:    []string{"sts:AssumeRole"},
+			Condition: condition,
 		}},
-	}
+	})
+}
+
+// marshalPolicy marshals a policy document.
+func marshalPolicy(doc PolicyDocument) (string, error) {
 	b, err := json.Marshal(doc)
 	if err != nil {
-		return "", fmt.Errorf("marshal trust policy: %w", err)
+		return "", fmt.Errorf("marshal policy: %w", err)
 	}
 	return string(b), nil
+}
+
+// accountTrustPolicy is trustPolicy with a condition on the account id,
+// known only once the program runs: key (aws:SourceAccount or
+// sts:ExternalId) must equal the stack's account, so that the service
+// assumes the role only on behalf of this account (the confused deputy).
+func accountTrustPolicy(sid, service, key string, account pulumi.StringInput) pulumi.StringOutput {
+	return account.ToStringOutput().ApplyT(func(acct string) (string, error) {
+		return trustPolicy(sid, service, PolicyCondition{"StringEquals": {key: {acct}}})
+	}).(pulumi.StringOutput)
 }
 
 // policyJSON resolves the grants' resources and marshals them as one
@@ -82,7 +119,7 @@ func policyJSON(grants []Grant) pulumi.StringOutput {
 			}
 			doc.Statement = append(doc.Statement, PolicyStatement{
 				Sid:      g.Sid,
-				Effect:   "Allow",
+				Effect:   Allow,
 				Action:   g.Actions,
 				Resource: arns,
 			})

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
+	archives3 "github.com/scrape-pipeline/scrape-pipeline/libs/archive/s3"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
@@ -65,6 +68,8 @@ var wantAccess = map[string][]access{
 		codeAccess(reflect.TypeFor[errorsink.Store](), reflect.TypeFor[stream.RangeReader]()),
 	),
 	SampleSite: nil, // logs only
+	// Firehose hands the archiver its records and takes its answer.
+	Archiver: nil, // logs only
 }
 
 // codeAccess is what the code behind ports calls: for each method of each
@@ -249,5 +254,184 @@ func TestTrustPolicies(t *testing.T) {
 				t.Errorf("role has extra policies: %v %v", in["managedPolicyArns"], in["inlinePolicies"])
 			}
 		})
+	}
+}
+
+// firehoseDocumented are the actions the Firehose developer guide lists
+// for a delivery stream's role with a Kinesis stream source, a Lambda
+// transformation, an S3 destination and CloudWatch error logging ("Grant
+// Firehose access to an Amazon S3 destination"), by the resource each is
+// granted on here. The guide's s3:GetObject is left out: an S3 destination
+// never reads back.
+var firehoseDocumented = map[string][]string{
+	"stream":    {"kinesis:DescribeStream", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"},
+	"function":  {"lambda:GetFunctionConfiguration", "lambda:InvokeFunction"},
+	"bucket":    {"s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
+	"objects":   {"s3:AbortMultipartUpload", "s3:PutObject"},
+	"logStream": {"logs:PutLogEvents"},
+}
+
+// TestFirehosePolicy checks the delivery stream's role statement by
+// statement: it reads this one stream, invokes this one function, writes
+// this bucket's archive objects only — what the archive port's Put needs
+// (libs/archive/s3 Accesses, on the objects of the two archive prefixes)
+// and the bucket-level and multipart actions Firehose documents — and
+// writes to its one log stream.
+func TestFirehosePolicy(t *testing.T) {
+	r := mustRun(t, testConfig())
+	in := r.plain(t, typePolicy, ArchiveBase+"-firehose-policy")
+	role := contract.Name(FirehoseRoleBase, testStack)
+	if in["name"] != role || in["role"] != role {
+		t.Errorf("policy name %v on role %v, want %s on %s", in["name"], in["role"], role, role)
+	}
+	_, stmts := parsePolicy(t, in["policy"].(string))
+
+	objects := list(bucketARN()+"/"+archive.EventsPrefix+"*", bucketARN()+"/"+archive.ErrorsPrefix+"*")
+	// The archive port's Put, on the objects Firehose writes.
+	var put []access
+	for _, a := range archives3.Accesses()["Put"] {
+		switch a.Resource {
+		case archives3.ObjectsResource:
+			put = append(put, grant(objects, a.Action)...)
+		case archives3.BucketResource:
+			put = append(put, grant(list(bucketARN()), a.Action)...)
+		}
+	}
+	if len(put) == 0 {
+		t.Fatal("libs/archive/s3 Accesses lists nothing for Put")
+	}
+	fn := functionARN(Archiver)
+	type statement struct {
+		Sid     string
+		Access  []access
+		Allowed bool
+	}
+	want := []statement{
+		{"ReadSourceStream", grant(list(streamARN()), firehoseDocumented["stream"]...), true},
+		// Qualified as the processor names it, and unqualified.
+		{"InvokeArchiver", grant(list(fn, fn+":$LATEST"), firehoseDocumented["function"]...), true},
+		{"LocateArchiveBucket", grant(list(bucketARN()), firehoseDocumented["bucket"]...), true},
+		{"WriteArchiveObjects", sortAccess(slices.Concat(put, grant(objects, firehoseDocumented["objects"]...))), true},
+		{"LogDeliveryErrors", grant(list(logGroupARN(FirehoseLogGroupName(contract.Name(ArchiveBase, testStack)))+":log-stream:"+FirehoseLogStream),
+			firehoseDocumented["logStream"]...), true},
+	}
+	var got []statement
+	for _, s := range stmts {
+		var acc []access
+		for _, a := range s.Actions {
+			if strings.Contains(a, "*") {
+				t.Errorf("statement %s: wildcard action %q", s.Sid, a)
+			}
+			for _, res := range s.Resources {
+				acc = append(acc, access{a, res})
+			}
+		}
+		got = append(got, statement{s.Sid, sortAccess(acc), s.Effect == "Allow" && !s.HasPrincipal && !s.HasNotAction})
+	}
+	for i := range want {
+		want[i].Access = sortAccess(want[i].Access)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Firehose role policy (-want +got):\n%s", diff)
+	}
+}
+
+// TestServiceTrustPolicies checks the roles that AWS services other than
+// Lambda assume: Firehose's with its documented external id, Scheduler's
+// with aws:SourceAccount, both the stack's account, and nothing else.
+func TestServiceTrustPolicies(t *testing.T) {
+	cfg := testConfig()
+	cfg.Schedule = "rate(1 hour)"
+	r := mustRun(t, cfg)
+	for _, tc := range []struct {
+		role, sid, service, key string
+	}{
+		{ArchiveBase + "-firehose-role", "FirehoseAssumeRole", "firehose.amazonaws.com", "sts:ExternalId"},
+		{ScheduleBase + "-role", "SchedulerAssumeRole", "scheduler.amazonaws.com", "aws:SourceAccount"},
+	} {
+		t.Run(tc.service, func(t *testing.T) {
+			in := r.plain(t, typeRole, tc.role)
+			var doc PolicyDocument
+			if err := json.Unmarshal([]byte(in["assumeRolePolicy"].(string)), &doc); err != nil {
+				t.Fatalf("trust policy: %v", err)
+			}
+			want := PolicyDocument{Version: PolicyVersion, Statement: []PolicyStatement{{
+				Sid: tc.sid, Effect: "Allow",
+				Principal: &PolicyPrincipal{Service: []string{tc.service}},
+				Action:    []string{"sts:AssumeRole"},
+				Condition: PolicyCondition{"StringEquals": {tc.key: {mocktest.Account}}},
+			}}}
+			if diff := cmp.Diff(want, doc); diff != "" {
+				t.Errorf("trust policy (-want +got):\n%s", diff)
+			}
+			if in["managedPolicyArns"] != nil || in["inlinePolicies"] != nil {
+				t.Errorf("role has extra policies: %v %v", in["managedPolicyArns"], in["inlinePolicies"])
+			}
+		})
+	}
+}
+
+// TestSchedulePolicy: the schedule's role may invoke the scraper, by its
+// unqualified ARN as the target names it, and nothing else.
+func TestSchedulePolicy(t *testing.T) {
+	cfg := testConfig()
+	cfg.Schedule = "cron(0 8 * * ? *)"
+	in := mustRun(t, cfg).plain(t, typePolicy, ScheduleBase+"-policy")
+	name := contract.Name(ScheduleBase, testStack)
+	if in["name"] != name || in["role"] != name {
+		t.Errorf("policy name %v on role %v, want %s on %s", in["name"], in["role"], name, name)
+	}
+	_, stmts := parsePolicy(t, in["policy"].(string))
+	want := []parsedStatement{{Sid: "InvokeTarget", Effect: "Allow", Actions: list("lambda:InvokeFunction"), Resources: list(functionARN(Scraper))}}
+	if diff := cmp.Diff(want, stmts); diff != "" {
+		t.Errorf("schedule policy (-want +got):\n%s", diff)
+	}
+}
+
+// TestBucketPolicy checks the archive bucket's policy: it denies, to
+// anyone, every S3 action on the bucket and its objects made without TLS,
+// and allows nothing.
+func TestBucketPolicy(t *testing.T) {
+	in := mustRun(t, testConfig()).plain(t, typeBucketPol, ArchiveBase+"-tls-only")
+	if in["bucket"] != testBucket() {
+		t.Errorf("policy on bucket %v, want %s", in["bucket"], testBucket())
+	}
+	var doc PolicyDocument
+	if err := json.Unmarshal([]byte(in["policy"].(string)), &doc); err != nil {
+		t.Fatalf("bucket policy: %v", err)
+	}
+	want := PolicyDocument{Version: PolicyVersion, Statement: []PolicyStatement{{
+		Sid: "DenyInsecureTransport", Effect: "Deny",
+		Principal: &PolicyPrincipal{AWS: []string{"*"}},
+		Action:    []string{"s3:*"},
+		Resource:  []string{bucketARN(), bucketARN() + "/*"},
+		Condition: PolicyCondition{"Bool": {"aws:SecureTransport": {"false"}}},
+	}}}
+	if diff := cmp.Diff(want, doc); diff != "" {
+		t.Errorf("bucket policy (-want +got):\n%s", diff)
+	}
+}
+
+// TestAlarmKeyPolicy checks the alarm topic key's policy: the account
+// manages it through IAM, CloudWatch may encrypt and decrypt with it, no
+// one else is named.
+func TestAlarmKeyPolicy(t *testing.T) {
+	cfg := testConfig()
+	cfg.AlarmEmail = "ops@example.org"
+	in := mustRun(t, cfg).plain(t, typeKey, AlarmTopicBase+"-key")
+	var doc PolicyDocument
+	if err := json.Unmarshal([]byte(in["policy"].(string)), &doc); err != nil {
+		t.Fatalf("key policy: %v", err)
+	}
+	want := PolicyDocument{Version: PolicyVersion, Statement: []PolicyStatement{
+		{Sid: "AccountManagesKeyThroughIAM", Effect: "Allow",
+			Principal: &PolicyPrincipal{AWS: []string{"arn:aws:iam::" + mocktest.Account + ":root"}},
+			Action:    []string{"kms:*"}, Resource: []string{"*"}},
+		{Sid: "CloudWatchPublishesAlarms", Effect: "Allow",
+			Principal: &PolicyPrincipal{Service: []string{"cloudwatch.amazonaws.com"}},
+			Action:    []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{"*"}},
+	}}
+	if diff := cmp.Diff(want, doc); diff != "" {
+		t.Errorf("key policy (-want +got):\n%s", diff)
 	}
 }

@@ -36,6 +36,15 @@ const (
 	// EnvScrapeInterval is the minimum time between two scrapes of one host
 	// (a Go duration, default 60s).
 	EnvScrapeInterval = "SCRAPE_INTERVAL"
+	// EnvScrapeDetailConcurrency is the most detail pages the scraper
+	// fetches at once (1..32; default: the extraction profile's
+	// detail.concurrency).
+	EnvScrapeDetailConcurrency = "SCRAPE_DETAIL_CONCURRENCY"
+	// EnvScrapeAllowHint ends the message of the 400 that refuses a host
+	// outside EnvScrapeAllowHosts: how whoever deployed the scraper allows
+	// one (e.g. the stack config command). Default: name
+	// EnvScrapeAllowHosts.
+	EnvScrapeAllowHint = "SCRAPE_ALLOW_HINT"
 	// EnvCursorKey is the base64 key that signs the query API's cursors.
 	EnvCursorKey = "CURSOR_KEY"
 	// EnvCORSOrigins is a comma-separated list of origins the query API
@@ -45,6 +54,12 @@ const (
 	// time may lie before the event is refused as coming from the future
 	// (a Go duration, default 5m).
 	EnvMaxClockSkew = "MAX_CLOCK_SKEW"
+	// EnvScrapeCommand is the shell line that starts a scrape of the stack
+	// (the stack output scrapeCommand), for the query service's dashboard:
+	// set it where POST /scrape needs a SigV4 signature (scrapeAuth iam),
+	// and the overview shows this line instead of a button that a browser
+	// could not sign. Empty: the button.
+	EnvScrapeCommand = "SCRAPE_COMMAND"
 	// EnvSampleSiteDrift is how often the sample site's chart moves (a Go
 	// duration such as 1h; empty or 0 freezes it).
 	EnvSampleSiteDrift = "SAMPLE_SITE_DRIFT"
@@ -269,8 +284,20 @@ type Route struct {
 // Key is the API Gateway route key, e.g. "GET /movies/{id}".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
-// Pattern is the net/http ServeMux pattern, identical to the route key.
-func (r Route) Pattern() string { return r.Key() }
+// Pattern is the net/http ServeMux pattern of the route: its key, except
+// that the root path "/" becomes "/{$}". API Gateway's "GET /" matches the
+// root only, a ServeMux's "GET /" every GET path below it.
+func (r Route) Pattern() string { return r.Method + " " + r.PathPattern() }
+
+// PathPattern is the ServeMux pattern of the route's path for every
+// method ("/movies/{id}", "/{$}"), for a router that passes each method
+// on and lets the service's own mux answer 405.
+func (r Route) PathPattern() string {
+	if r.Path == "/" {
+		return "/{$}"
+	}
+	return r.Path
+}
 
 // ProgressMarkerTTL is how long the processor's per-event progress markers
 // (RunsTable "MARK#…" items) live. A record replayed after its marker

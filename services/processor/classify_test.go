@@ -86,9 +86,9 @@ func TestStoreErrorClassification(t *testing.T) {
 	}
 }
 
-// deniedDynamo is a DynamoDB client whose role may not write: every write
-// is the AccessDeniedException DynamoDB answers to a missing IAM
-// statement. It records the tables written to.
+// deniedDynamo is a DynamoDB client whose role may read but not write:
+// every write is the AccessDeniedException DynamoDB answers to a missing
+// IAM statement. It records the tables written to.
 type deniedDynamo struct {
 	dynamo.Client // nil: other calls panic
 	mu            sync.Mutex
@@ -102,6 +102,11 @@ func (d *deniedDynamo) deny(tables ...*string) error {
 		d.tables = append(d.tables, aws.ToString(t))
 	}
 	return accessDenied
+}
+
+// GetItem finds nothing: the role may read, and there is nothing yet.
+func (d *deniedDynamo) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return &dynamodb.GetItemOutput{}, nil
 }
 
 func (d *deniedDynamo) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {

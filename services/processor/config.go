@@ -18,9 +18,10 @@ const LimitMaxClockSkew = 24 * time.Hour
 // environment (names in libs/contract). AWS endpoints and credentials come
 // from the SDK's standard settings.
 type Config struct {
-	MoviesTable string
-	RunsTable   string
-	ErrorsTable string
+	MoviesTable  string
+	RunsTable    string
+	ErrorsTable  string
+	HistoryTable string
 	// MaxClockSkew is Options.MaxClockSkew (contract.EnvMaxClockSkew, a Go
 	// duration; default DefaultMaxClockSkew).
 	MaxClockSkew time.Duration
@@ -34,6 +35,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MoviesTable:  getenv(contract.EnvMoviesTable),
 		RunsTable:    getenv(contract.EnvRunsTable),
 		ErrorsTable:  getenv(contract.EnvErrorsTable),
+		HistoryTable: getenv(contract.EnvHistoryTable),
 		MaxClockSkew: DefaultMaxClockSkew,
 	}
 	var errs []error
@@ -61,6 +63,7 @@ func (c Config) Validate() error {
 		{contract.EnvMoviesTable, c.MoviesTable},
 		{contract.EnvRunsTable, c.RunsTable},
 		{contract.EnvErrorsTable, c.ErrorsTable},
+		{contract.EnvHistoryTable, c.HistoryTable},
 	} {
 		if strings.TrimSpace(s.v) == "" {
 			errs = append(errs, fmt.Errorf("%s is required", s.env))

@@ -16,13 +16,15 @@
 // Each record of a batch ends in exactly one of these states:
 //
 //   - done: decoded and projected (movie.observed → ApplyMovie, which may
-//     answer Applied, Duplicate or Stale; scrape.started → StartRun;
+//     answer Applied, Duplicate or Stale, then RecordObservation into the
+//     movie's history; scrape.started → StartRun, with its trigger;
 //     scrape.completed → CompleteRun), its run progress counted; or a
 //     permanent failure (undecodable, unknown type or version, invalid,
 //     from the future: stamped more than Options.MaxClockSkew ahead of
-//     the processor's clock, or refused by the store for good:
-//     store.ErrInvalid) stored in errors and counted as failed for its
-//     run. Done records are not reported.
+//     the processor's clock, a conflict: an event id applied before with
+//     other content, or refused by the store for good: store.ErrInvalid)
+//     stored in errors and counted as failed for its run. Done records
+//     are not reported.
 //   - failed: any other store failure (store.ErrTransient, the context's
 //     deadline or cancellation, a failed PutError, and every error the
 //     store did not classify, such as a missing IAM permission or a table
@@ -36,6 +38,21 @@
 //     event overtake an earlier one). Reported.
 //   - not started: the deadline was near (see Options.DeadlineMargin).
 //     Reported.
+//
+// # Duplicates and conflicts
+//
+// Event ids are deterministic (run, source, movie), so a record whose id
+// was applied before is a redelivery. Each movie event carries a digest of
+// its bytes into the projection and its run's progress marker: the same
+// id with the same digest is a silent duplicate; with another digest it is
+// a conflict (stage conflict in errors), never applied — even when the id
+// is no longer its movie's latest event.
+//
+// # Redrive
+//
+// [Handler.Project] applies one record as Handle would but stores nothing
+// in errors and returns the verdict: tools/replay's redrive feeds the
+// records kept in errors through it after a fix.
 //
 // # Checkpoint semantics
 //

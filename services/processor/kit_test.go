@@ -2,6 +2,8 @@ package processor_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"testing"
@@ -74,6 +76,7 @@ const (
 	opStart    op = "StartRun"
 	opComplete op = "CompleteRun"
 	opCount    op = "CountEvent"
+	opObserve  op = "RecordObservation"
 	opPutError op = "PutError"
 )
 
@@ -88,7 +91,7 @@ type fault struct {
 // faultStore wraps a Store and injects the failures its hook decides. The
 // key of a call is the movie's event id (ApplyMovie), the run id
 // (StartRun, CompleteRun), "<event id>/<counter>" (CountEvent) or the
-// item's sequence number (PutError).
+// item's sequence number (PutError), "<event id>" (RecordObservation).
 type faultStore struct {
 	inner processor.Store
 	hook  func(o op, key string) fault
@@ -129,6 +132,10 @@ func (f *faultStore) CountEvent(ctx context.Context, runID, eventID string, c st
 		return err
 	})
 	return counted, err
+}
+
+func (f *faultStore) RecordObservation(ctx context.Context, o store.Observation) error {
+	return f.do(opObserve, o.EventID, func() error { return f.inner.RecordObservation(ctx, o) })
 }
 
 func (f *faultStore) PutError(ctx context.Context, e store.ErrorItem) error {
@@ -190,6 +197,13 @@ func (s slowStore) CountEvent(ctx context.Context, runID, eventID string, c stor
 		return false, err
 	}
 	return s.inner.CountEvent(ctx, runID, eventID, c, digest)
+}
+
+func (s slowStore) RecordObservation(ctx context.Context, o store.Observation) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	return s.inner.RecordObservation(ctx, o)
 }
 
 func (s slowStore) PutError(ctx context.Context, e store.ErrorItem) error {
@@ -285,4 +299,11 @@ func allMovies(t testing.TB, s store.Store) map[string]store.Movie {
 		}
 		tok = p.Next
 	}
+}
+
+// contentDigest is the digest the processor gives a record's content: 128
+// bits of SHA-256, in hex.
+func contentDigest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
 }

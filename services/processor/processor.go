@@ -3,6 +3,8 @@ package processor
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,13 +28,24 @@ import (
 type Projections interface {
 	// ApplyMovie replaces the projection of m.ID with m if m's (time, id)
 	// is newer than the stored one, keeping the stored FirstSeen; it
-	// returns Applied, Duplicate or Stale.
+	// returns Applied, Duplicate or Stale, or Conflict (nothing written)
+	// when m's event id was applied before with another digest.
 	ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, error)
 	// StartRun creates run r unless it exists (idempotent).
 	StartRun(ctx context.Context, r store.Run) error
 	// CompleteRun records r's final counts and marks it completed
 	// (idempotent).
 	CompleteRun(ctx context.Context, r store.Run) error
+}
+
+// History keeps each movie's observations.
+type History interface {
+	// RecordObservation adds o to its movie's history (idempotent: the
+	// same observation again is a no-op; the same time and event id with
+	// other values is an error matching store.ErrConflict). Safe for
+	// concurrent use across movies; one movie's observations are
+	// recorded one at a time.
+	RecordObservation(ctx context.Context, o store.Observation) error
 }
 
 // Progress counts a run's events exactly once each.
@@ -56,6 +69,7 @@ type Errors interface {
 // and DynamoDB adapters) satisfies it.
 type Store interface {
 	Projections
+	History
 	Progress
 	Errors
 }
@@ -306,48 +320,117 @@ func (b *batch) process(ctx context.Context, i int) {
 				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 		}
 	}()
-	rec := &b.recs[i]
+	v := b.h.project(ctx, &b.recs[i], b.future)
+	switch {
+	case v.err == nil:
+		b.res[i] = result{state: stateDone, kind: v.kind, outcome: v.outcome}
+	case v.stage != "":
+		b.permanent(ctx, i, v.stage, v.err, v.id)
+	default:
+		b.fail(ctx, i, v.err, v.id)
+	}
+}
+
+// verdict is what projecting one record came to: done (err nil, with
+// kind and outcome), a permanent failure (stage set, err the cause) or a
+// failure to retry (stage empty).
+type verdict struct {
+	kind    kind
+	outcome store.Outcome
+	stage   store.Stage
+	err     error
+	id      ids
+}
+
+// project decodes rec and applies it to the projections; it stores
+// nothing in errors (its caller does, for a permanent failure). Events
+// stamped after future come from the future.
+func (h *Handler) project(ctx context.Context, rec *Record, future time.Time) verdict {
 	e, err := events.Decode(rec.Data)
 	if err != nil {
 		f := events.FailureOf(rec.Data, err)
-		b.permanent(ctx, i, decodeStage(f), err, ids{eventID: f.ID, runID: f.RunID, movie: f.Movie})
-		return
+		return verdict{stage: decodeStage(f), err: err, id: ids{eventID: f.ID, runID: f.RunID, movie: f.Movie}}
 	}
 	_, movie := e.Data.(events.MovieObserved)
 	id := ids{eventID: e.ID, runID: e.RunID, movie: movie}
-	if e.Time.After(b.future) {
-		b.permanent(ctx, i, store.StageValidate, fmt.Errorf("event time %s is more than %s ahead of the processor's clock (%s): a producer's clock is wrong",
-			e.Time.UTC().Format(time.RFC3339Nano), b.h.skew, b.future.Add(-b.h.skew).UTC().Format(time.RFC3339Nano)), id)
-		return
+	if e.Time.After(future) {
+		return verdict{stage: store.StageValidate, id: id, err: fmt.Errorf("event time %s is more than %s ahead of the processor's clock (%s): a producer's clock is wrong",
+			e.Time.UTC().Format(time.RFC3339Nano), h.skew, future.Add(-h.skew).UTC().Format(time.RFC3339Nano))}
 	}
-	st := b.h.store
+	st := h.store
 	switch d := e.Data.(type) {
 	case events.MovieObserved:
-		out, err := st.ApplyMovie(ctx, movieOf(e, d))
+		dig := digest(rec.Data)
+		out, err := st.ApplyMovie(ctx, movieOf(e, d, dig))
 		if err != nil {
-			b.storeFailed(ctx, i, fmt.Errorf("apply movie %s: %w", e.Subject, err), id)
-			return
+			return storeFailed(ctx, fmt.Errorf("apply movie %s: %w", e.Subject, err), id)
 		}
-		if _, err := st.CountEvent(ctx, e.RunID, e.ID, store.CounterProcessed, ""); err != nil {
-			b.storeFailed(ctx, i, fmt.Errorf("count event of run %s: %w", e.RunID, err), id)
-			return
+		if out == store.Conflict {
+			return verdict{stage: store.StageConflict, id: id, err: fmt.Errorf("event %s of movie %s was applied before with other content; this copy (digest %s) is not applied",
+				e.ID, e.Subject, dig)}
 		}
-		b.res[i] = result{state: stateDone, kind: kindMovie, outcome: out}
+		// Every observation goes into the history, a stale one too: the
+		// history is order-independent, a late event finds its place.
+		if err := st.RecordObservation(ctx, observationOf(e, d)); err != nil {
+			return storeFailed(ctx, fmt.Errorf("record observation of movie %s: %w", e.Subject, err), id)
+		}
+		if _, err := st.CountEvent(ctx, e.RunID, e.ID, store.CounterProcessed, dig); err != nil {
+			return storeFailed(ctx, fmt.Errorf("count event of run %s: %w", e.RunID, err), id)
+		}
+		return verdict{kind: kindMovie, outcome: out, id: id}
 	case events.ScrapeStarted:
-		if err := st.StartRun(ctx, store.Run{ID: e.RunID, Source: e.Source, StartedAt: e.Time}); err != nil {
-			b.storeFailed(ctx, i, fmt.Errorf("start run %s: %w", e.RunID, err), id)
-			return
+		if err := st.StartRun(ctx, store.Run{ID: e.RunID, Source: e.Source, StartedAt: e.Time, Trigger: d.Trigger}); err != nil {
+			return storeFailed(ctx, fmt.Errorf("start run %s: %w", e.RunID, err), id)
 		}
-		b.res[i] = result{state: stateDone, kind: kindRun}
+		return verdict{kind: kindRun, id: id}
 	case events.ScrapeCompleted:
 		if err := st.CompleteRun(ctx, runOf(e, d)); err != nil {
-			b.storeFailed(ctx, i, fmt.Errorf("complete run %s: %w", e.RunID, err), id)
-			return
+			return storeFailed(ctx, fmt.Errorf("complete run %s: %w", e.RunID, err), id)
 		}
-		b.res[i] = result{state: stateDone, kind: kindRun}
-	default:
-		b.permanent(ctx, i, store.StageProject, fmt.Errorf("no projection for event type %s", e.Type()), id)
+		return verdict{kind: kindRun, id: id}
 	}
+	return verdict{stage: store.StageProject, id: id, err: fmt.Errorf("no projection for event type %s", e.Type())}
+}
+
+// PermanentError is Project's error for a record that can never be
+// projected: Stage says where it failed, Err why.
+type PermanentError struct {
+	Stage store.Stage
+	// EventID and RunID identify the record's event as far as it could
+	// be read.
+	EventID, RunID string
+	Err            error
+}
+
+// Error says the stage and the cause.
+func (e *PermanentError) Error() string { return string(e.Stage) + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrPermanent) true.
+func (e *PermanentError) Is(target error) bool { return target == ErrPermanent }
+
+// ErrPermanent matches every *PermanentError.
+var ErrPermanent = errors.New("permanent failure")
+
+// Project applies one record to the projections as Handle does, but
+// stores nothing in errors and counts no failure: tools/replay's redrive
+// uses it to try again a record that failed before, and decides itself
+// what to do with the verdict. It returns nil when the record is done
+// (applied, a duplicate or stale), a *PermanentError (matching
+// ErrPermanent) when it can never be projected, or another error when it
+// failed and may succeed later (throttling, a deadline, a store failure
+// nobody classified).
+func (h *Handler) Project(ctx context.Context, rec Record) error {
+	v := h.project(ctx, &rec, h.now().Add(h.skew))
+	switch {
+	case v.err == nil:
+		return nil
+	case v.stage != "":
+		return &PermanentError{Stage: v.stage, EventID: v.id.eventID, RunID: v.id.runID, Err: v.err}
+	}
+	return v.err
 }
 
 // storeFailed classifies a store error. Only store.ErrInvalid (the store
@@ -359,12 +442,18 @@ func (b *batch) process(ctx context.Context, i int) {
 // stream into errors past the checkpoint. An invalid-input error while the
 // context is done is failed too: retrying it is safe, storing it is not
 // needed yet.
-func (b *batch) storeFailed(ctx context.Context, i int, err error, id ids) {
-	if errors.Is(err, store.ErrInvalid) && !transient(ctx, err) {
-		b.permanent(ctx, i, store.StageProject, err, id)
-		return
+//
+// store.ErrConflict (an event id seen before with other content) is
+// permanent too, with its own stage.
+func storeFailed(ctx context.Context, err error, id ids) verdict {
+	switch {
+	case transient(ctx, err):
+	case errors.Is(err, store.ErrConflict):
+		return verdict{stage: store.StageConflict, err: err, id: id}
+	case errors.Is(err, store.ErrInvalid):
+		return verdict{stage: store.StageProject, err: err, id: id}
 	}
-	b.fail(ctx, i, err, id)
+	return verdict{err: err, id: id}
 }
 
 // transient reports whether err is known to be worth retrying: the store
@@ -457,25 +546,48 @@ func decodeStage(f events.Failure) store.Stage {
 	return store.StageDecode
 }
 
-// movieOf is the projection of one observation.
-func movieOf(e events.Event, d events.MovieObserved) store.Movie {
+// digest identifies a record's content: the same event id with another
+// digest is a conflict. 128 bits of SHA-256 of the record's bytes, as
+// they came off the stream.
+func digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
+}
+
+// observationOf is the point an observation adds to its movie's history.
+func observationOf(e events.Event, d events.MovieObserved) store.Observation {
+	return store.Observation{
+		MovieID:    e.Subject,
+		ObservedAt: e.Time,
+		EventID:    e.ID,
+		RunID:      e.RunID,
+		Rank:       d.Rank,
+		Rating:     d.Rating.Value,
+		Votes:      int(d.Rating.Votes),
+	}
+}
+
+// movieOf is the projection of one observation, whose record has the
+// given digest.
+func movieOf(e events.Event, d events.MovieObserved, digest string) store.Movie {
 	return store.Movie{
-		ID:             e.Subject,
-		Title:          d.Title,
-		Year:           d.Year,
-		Rank:           d.Rank,
-		Rating:         d.Rating.Value,
-		Votes:          int(d.Rating.Votes),
-		Director:       d.Director,
-		Genres:         d.Genres,
-		RuntimeMinutes: d.RuntimeMinutes,
-		DetailURL:      d.DetailURL,
-		Source:         e.Source,
-		FirstSeen:      e.Time,
-		LastSeen:       e.Time,
-		LastRunID:      e.RunID,
-		LastEventID:    e.ID,
-		LastEventTime:  e.Time,
+		ID:              e.Subject,
+		Title:           d.Title,
+		Year:            d.Year,
+		Rank:            d.Rank,
+		Rating:          d.Rating.Value,
+		Votes:           int(d.Rating.Votes),
+		Director:        d.Director,
+		Genres:          d.Genres,
+		RuntimeMinutes:  d.RuntimeMinutes,
+		DetailURL:       d.DetailURL,
+		Source:          e.Source,
+		FirstSeen:       e.Time,
+		LastSeen:        e.Time,
+		LastRunID:       e.RunID,
+		LastEventID:     e.ID,
+		LastEventTime:   e.Time,
+		LastEventDigest: digest,
 	}
 }
 

@@ -71,6 +71,10 @@ func TestHandle(t *testing.T) {
 	completedFuture := events.NewRunEvent(runA, testSource, now.Add(time.Hour), events.ScrapeCompleted{Published: 3, Pages: 1, DurationMs: 4000})
 
 	enc := func(e events.Event) []byte { return mustEncode(t, e) }
+	// alienA's id with other content: another rank, and a later time
+	// (later than alienB's too).
+	alienAOther := patch(t, enc(alienA), func(m map[string]any) { m["data"].(map[string]any)["rank"] = 99 })
+	alienALater := patch(t, enc(alienA), func(m map[string]any) { m["time"] = t0.Add(35 * time.Minute).Format(time.RFC3339Nano) })
 	unknownVersion := patch(t, enc(heatA), func(m map[string]any) { m["schemaversion"] = 99 })
 	invalid := patch(t, enc(heatA), func(m map[string]any) { m["data"].(map[string]any)["rating"] = map[string]any{"value": 42} })
 	unknownType := patch(t, enc(heatA), func(m map[string]any) { m["type"] = "movie.deleted" })
@@ -117,6 +121,32 @@ func TestHandle(t *testing.T) {
 			wantMovies:  map[string]string{"alien-1979": alienA.ID},
 			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},
 			wantMetrics: processor.Metrics{Records: 2, Applied: 1, Duplicates: 1},
+		},
+		{
+			// Issue 10: event ids are deterministic (run, source, movie),
+			// so another content under an applied id is a conflict, not
+			// a newer observation.
+			name: "the same id with other content is a conflict, stored and not applied",
+			recs: []rec{mv(alienA), {"alien-1979", alienAOther}, mv(alienA)},
+			wantErrors: []errWant{{Stage: store.StageConflict, SequenceNumber: seqNumber(1), PartitionKey: "alien-1979",
+				EventID: alienA.ID, RunID: runA, PayloadSize: len(alienAOther),
+				Reason: "event " + alienA.ID + " of movie alien-1979 was applied before with other content"}},
+			wantMovies:  map[string]string{"alien-1979": alienA.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 3, Applied: 1, Duplicates: 1, PermanentFailures: 1},
+		},
+		{
+			// The conflicting copy is newer by its own claim, and the id
+			// is no longer the movie's latest: the progress marker still
+			// knows its content.
+			name: "a conflict under an id that is no longer the movie's latest is not applied either",
+			recs: []rec{mv(alienA), mv(alienB), {"alien-1979", alienALater}},
+			wantErrors: []errWant{{Stage: store.StageConflict, SequenceNumber: seqNumber(2), PartitionKey: "alien-1979",
+				EventID: alienA.ID, RunID: runA, PayloadSize: len(alienALater),
+				Reason: "event " + alienA.ID + " of movie alien-1979 was applied before with other content"}},
+			wantMovies:  map[string]string{"alien-1979": alienB.ID},
+			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}, runB: {Processed: 1, Status: store.RunRunning}},
+			wantMetrics: processor.Metrics{Records: 3, Applied: 2, PermanentFailures: 1},
 		},
 		{
 			name:        "an older event after a newer one is stale",

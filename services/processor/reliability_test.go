@@ -199,7 +199,7 @@ func generate(t testing.TB, n, movies int, rng *rand.Rand) *scenario {
 			ID: e.Subject, Title: d.Title, Year: d.Year, Rank: d.Rank, Rating: d.Rating.Value,
 			Votes: int(d.Rating.Votes), Director: d.Director, Genres: d.Genres, RuntimeMinutes: d.RuntimeMinutes,
 			DetailURL: d.DetailURL, Source: e.Source, FirstSeen: e.Time, LastSeen: e.Time, LastRunID: e.RunID,
-			LastEventID: e.ID, LastEventTime: e.Time,
+			LastEventID: e.ID, LastEventTime: e.Time, LastEventDigest: contentDigest(g.data),
 		}
 		if old, ok := sc.wantMovies[e.Subject]; ok {
 			if !old.Newer(e.Time, e.ID) {

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -66,6 +67,10 @@ func BenchmarkHandler(b *testing.B) {
 		{"movie", "/movies/" + godfather},
 		{"run", "/runs/" + runDone},
 		{"errors page of 12", "/errors"},
+		{"error with its payload", "/errors/" + errorItemAt(10).ID},
+		{"runs page of 14", "/runs"},
+		{"runs of a status", "/runs?status=completed"},
+		{"history page of 4", "/movies/" + godfather + "/history"},
 		{"bad limit", "/movies?limit=0"},
 	}
 	for _, c := range cases {
@@ -125,6 +130,50 @@ func BenchmarkStore(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := st.GetMovie(ctx, godfather); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// historyPoints is how many change points BenchmarkHistory's movie has.
+const historyPoints = 120
+
+// BenchmarkHistory is GET /movies/{id}/history?limit=50 on the in-memory
+// store: a page of 50 of a movie's 120 change points, without and with a
+// cursor, and (Store) the store's share of it.
+func BenchmarkHistory(b *testing.B) {
+	h, st := benchHandler(b)
+	ctx := context.Background()
+	for i := range historyPoints {
+		o := store.Observation{MovieID: godfather, ObservedAt: base.Add(time.Duration(i) * time.Hour),
+			EventID: fmt.Sprintf("evt-bench-%03d", i), RunID: fmt.Sprintf("run-bench-%03d", i),
+			Rank: 1 + i%3, Rating: 9.2, Votes: 2000000 + i}
+		if err := st.RecordObservation(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	target := "/movies/" + godfather + "/history?limit=50"
+	rec := serve(h, "GET", target)
+	var page struct {
+		Items      []json.RawMessage
+		NextCursor string
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || len(page.Items) != 50 || page.NextCursor == "" {
+		b.Fatalf("%s: %d items, cursor %q, %v: %s", target, len(page.Items), page.NextCursor, err, rec.Body)
+	}
+	b.Run("page of 50", func(b *testing.B) {
+		loop(b, h, httptest.NewRequest("GET", target, nil))
+	})
+	b.Run("page of 50 with cursor", func(b *testing.B) {
+		loop(b, h, httptest.NewRequest("GET", target+"&cursor="+page.NextCursor, nil))
+	})
+	b.Run("Store", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0, ok := processCPU()
+		defer reportCPU(b, cpu0, ok)
+		for b.Loop() {
+			if _, err := st.ListHistory(ctx, godfather, store.HistoryFilter{}, 50, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -8,20 +8,25 @@ import (
 	"strings"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 )
 
 // Config is the query function's configuration, read once from the
 // environment by LoadConfig.
 type Config struct {
-	// MoviesTable, RunsTable and ErrorsTable name the DynamoDB tables
-	// (required).
-	MoviesTable, RunsTable, ErrorsTable string
+	// MoviesTable, RunsTable, ErrorsTable and HistoryTable name the
+	// DynamoDB tables (required).
+	MoviesTable, RunsTable, ErrorsTable, HistoryTable string
 	// CursorKey is CURSOR_KEY: the standard base64 of 32 random bytes, or
 	// empty for a random key per process (fine for devstack, not for
 	// Lambda, where each instance would refuse the others' cursors).
 	CursorKey Secret
 	// CORSOrigins is CORS_ORIGINS split at commas (default none).
 	CORSOrigins []string
+	// ScrapeCommand is SCRAPE_COMMAND: the line the dashboard shows to
+	// start a scrape where POST /scrape needs a signature (empty: a
+	// button).
+	ScrapeCommand string
 }
 
 // Secret is a configuration value that must not appear in logs.
@@ -38,16 +43,18 @@ func (Secret) String() string { return "REDACTED" }
 // is Lambda's own AWS_LAMBDA_LOG_LEVEL, read by lambdacontext.NewLogger.)
 func LoadConfig(getenv func(string) string) Config {
 	c := Config{
-		MoviesTable: getenv(contract.EnvMoviesTable),
-		RunsTable:   getenv(contract.EnvRunsTable),
-		ErrorsTable: getenv(contract.EnvErrorsTable),
-		CursorKey:   Secret(strings.TrimSpace(getenv(contract.EnvCursorKey))),
+		MoviesTable:  getenv(contract.EnvMoviesTable),
+		RunsTable:    getenv(contract.EnvRunsTable),
+		ErrorsTable:  getenv(contract.EnvErrorsTable),
+		HistoryTable: getenv(contract.EnvHistoryTable),
+		CursorKey:    Secret(strings.TrimSpace(getenv(contract.EnvCursorKey))),
 	}
 	for o := range strings.SplitSeq(getenv(contract.EnvCORSOrigins), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
 	}
+	c.ScrapeCommand = strings.TrimSpace(getenv(contract.EnvScrapeCommand))
 	return c
 }
 
@@ -58,6 +65,7 @@ func (c Config) Validate() error {
 		{contract.EnvMoviesTable, c.MoviesTable},
 		{contract.EnvRunsTable, c.RunsTable},
 		{contract.EnvErrorsTable, c.ErrorsTable},
+		{contract.EnvHistoryTable, c.HistoryTable},
 	} {
 		if t.v == "" {
 			errs = append(errs, fmt.Errorf("%s: required", t.env))
@@ -68,6 +76,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := newCORS(c.CORSOrigins); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvCORSOrigins, err))
+	}
+	if err := c.dashboard().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvScrapeCommand, err))
 	}
 	return errors.Join(errs...)
 }
@@ -96,5 +107,8 @@ func (c Config) Options(log *slog.Logger) (Options, error) {
 		return Options{}, err
 	}
 	key, _ := c.cursorKey()
-	return Options{CursorKey: key, CORSOrigins: c.CORSOrigins, Logger: log}, nil
+	return Options{CursorKey: key, CORSOrigins: c.CORSOrigins, Logger: log, Dashboard: c.dashboard()}, nil
 }
+
+// dashboard is the dashboard's configuration.
+func (c Config) dashboard() ui.Config { return ui.Config{ScrapeCommand: c.ScrapeCommand} }

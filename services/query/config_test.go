@@ -17,11 +17,12 @@ func TestLoadConfig(t *testing.T) {
 	key := base64.StdEncoding.EncodeToString(testKey)
 	got := LoadConfig(envOf(map[string]string{
 		contract.EnvMoviesTable: "movies-x", contract.EnvRunsTable: "runs-x", contract.EnvErrorsTable: "errors-x",
-		contract.EnvCursorKey:   key + "\n",
-		contract.EnvCORSOrigins: " https://a.example , ,http://localhost:8080",
+		contract.EnvHistoryTable: "history-x",
+		contract.EnvCursorKey:    key + "\n",
+		contract.EnvCORSOrigins:  " https://a.example , ,http://localhost:8080",
 	}))
 	want := Config{
-		MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x", CursorKey: Secret(key),
+		MoviesTable: "movies-x", RunsTable: "runs-x", ErrorsTable: "errors-x", HistoryTable: "history-x", CursorKey: Secret(key),
 		CORSOrigins: []string{"https://a.example", "http://localhost:8080"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -40,7 +41,8 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	tables := map[string]string{contract.EnvMoviesTable: "m", contract.EnvRunsTable: "r", contract.EnvErrorsTable: "e"}
+	tables := map[string]string{contract.EnvMoviesTable: "m", contract.EnvRunsTable: "r", contract.EnvErrorsTable: "e",
+		contract.EnvHistoryTable: "h"}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
 		for a, b := range tables {
@@ -57,7 +59,8 @@ func TestConfigValidate(t *testing.T) {
 		{"minimal, random cursor key", tables, nil},
 		{"url-safe key", with(contract.EnvCursorKey, base64.RawURLEncoding.EncodeToString(testKey)), nil},
 		{"wildcard origin", with(contract.EnvCORSOrigins, "*"), nil},
-		{"everything missing", map[string]string{}, []string{"MOVIES_TABLE: required", "RUNS_TABLE: required", "ERRORS_TABLE: required"}},
+		{"everything missing", map[string]string{}, []string{"MOVIES_TABLE: required", "RUNS_TABLE: required", "ERRORS_TABLE: required",
+			"HISTORY_TABLE: required"}},
 		{"short key", with(contract.EnvCursorKey, base64.StdEncoding.EncodeToString(testKey[:16])), []string{"CURSOR_KEY: 16 bytes, want 32"}},
 		{"long key", with(contract.EnvCursorKey, base64.StdEncoding.EncodeToString(append(testKey, 1))), []string{"CURSOR_KEY: 33 bytes"}},
 		{"key not base64", with(contract.EnvCursorKey, "not a key!"), []string{"CURSOR_KEY: not base64"}},

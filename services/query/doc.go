@@ -1,5 +1,6 @@
 // Package query is the read side of the pipeline's HTTP API: a plain
-// net/http handler serving the projections (movies, runs, errors) as JSON.
+// net/http handler serving the projections (movies and their history, runs,
+// errors) as JSON.
 // The same handler runs in Lambda (adapted from API Gateway HTTP API
 // payload 2.0 events by aws-lambda-go-api-proxy, see cmd/lambda), in
 // devstack and under httptest.
@@ -11,17 +12,31 @@
 // The OpenAPI 3.1 document api/openapi.json at the repository root describes
 // every field; a test keeps it equal to the registered routes.
 //
-//	GET /movies?limit=&cursor=&year=  a page of movies
-//	GET /movies/{id}                  one movie
-//	GET /runs/{id}                    a scrape run's progress
-//	GET /errors?limit=&cursor=        failed records, newest first
+//	GET /movies?limit=&cursor=&year=                      a page of movies
+//	GET /movies/{id}                                      one movie
+//	GET /movies/{id}/history?since=&until=&limit=&cursor= its changes, newest first
+//	GET /runs?limit=&cursor=&status=                      scrape runs, newest first
+//	GET /runs/{id}                                        a scrape run's progress
+//	GET /errors?limit=&cursor=                            failed records, newest first
+//	GET /errors/{id}                                      one failed record, with its payload
 //
 // # Parameters
 //
 // limit is an integer from 1 to 100 (default 20); year an integer from 1 to
-// 9999. A parameter the route does not know, a parameter given twice or an
-// empty value is a 400 bad_parameter naming the parameter and the reason:
-// a typo such as ?yaer=1994 must not silently return the unfiltered list.
+// 9999; status one of running, completed, unchanged and failed; since and
+// until RFC 3339 times with a zone, within years 1 to 9999 in UTC, since
+// not after until (both inclusive). A parameter the route does not know, a
+// parameter given twice or an empty value is a 400 bad_parameter naming
+// the parameter and the reason: a typo such as ?yaer=1994 must not
+// silently return the unfiltered list.
+//
+// GET /movies/{id}/history lists the change points of the movie's
+// observations (those whose rank, rating or votes differ from the one
+// before): a known movie without history is an empty list, an unknown
+// movie a 404. GET /runs with a status reads on, up to a bound of store
+// calls, to fill the page that the filter leaves short; where runs of that
+// status are rare a page may still be short, even empty, with a
+// nextCursor: only a page without one ends the listing.
 //
 // # Cursors
 //
@@ -30,7 +45,8 @@
 // version byte, the listing (route and filter, e.g. "GET /movies?year=1994")
 // and the token, keyed with CURSOR_KEY, base64url without padding. A cursor
 // that does not verify for the listing it is sent to (malformed, truncated,
-// altered, made up, or issued for another route or another year) is a 400
+// altered, made up, or issued for another route, year, status, movie or
+// bounds) is a 400
 // bad_cursor and the store is never asked to read from it. The limit is not
 // part of the listing: a client may change it from page to page.
 //
@@ -47,7 +63,13 @@
 // In GET /errors the raw payload is not returned whole: payloadPreview holds
 // its first PreviewBytes bytes, as text when they are valid UTF-8 (a
 // multi-byte character cut by the limit is dropped) and else base64
-// (payloadEncoding says which), with payloadSize the full size.
+// (payloadEncoding says which), with payloadSize the full size. The listing
+// reads only the store's previews (store.PreviewBytes bytes an item), so
+// its cost does not grow with the payloads. GET /errors/{id} (an id is 32
+// lowercase hex digits, what store.ErrorID makes) adds payload, the whole
+// payload the store kept, by the same rule: payloadEncoding is then the
+// payload's, and the preview is given in it too. resolved, in both, is when
+// a redrive of the record succeeded.
 //
 // # CORS
 //

@@ -35,14 +35,38 @@ type fixture struct {
 	byYear      map[int][]string  // id order
 	errorIDs    []string          // newest first failure first
 	errorByID   map[string][]byte // payloads
+	resolved    map[string]string // error id → resolved (RFC 3339)
+	runIDs      []string          // newest start first
 	runStatuses map[string]string // id → status
+	history     []string          // godfather's change points (event ids), newest first
 }
 
 const (
-	nYear1994 = 25
-	nOthers   = 14
-	nErrors   = 12
+	nYear1994  = 25
+	nOthers    = 14
+	nErrors    = 12
+	nOlderRuns = 6 // completed and unchanged in turn, before the four named runs
+	// resolvedError is the index of the error item whose redrive
+	// succeeded.
+	resolvedError = 10
 )
+
+// godfatherHistory are the observations of godfather, oldest first, one
+// an hour up to base: the second and fifth repeat the values before them,
+// so they are no change points.
+var godfatherHistory = []store.Observation{
+	{Rank: 3, Rating: 9.1, Votes: 1000},
+	{Rank: 3, Rating: 9.1, Votes: 1000},
+	{Rank: 2, Rating: 9.1, Votes: 1100},
+	{Rank: 2, Rating: 9.2, Votes: 1100},
+	{Rank: 2, Rating: 9.2, Votes: 1100},
+	{Rank: 2, Rating: 9.2, Votes: 2000000},
+}
+
+// historyAt is the time of godfatherHistory[i].
+func historyAt(i int) time.Time {
+	return base.Add(time.Duration(i-len(godfatherHistory)+1) * time.Hour)
+}
 
 func godfatherMovie() store.Movie {
 	return store.Movie{
@@ -83,7 +107,8 @@ func errorItemAt(i int) store.ErrorItem {
 func seed(t testing.TB, st store.Store) fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := fixture{byYear: map[int][]string{}, errorByID: map[string][]byte{}, runStatuses: map[string]string{}}
+	f := fixture{byYear: map[int][]string{}, errorByID: map[string][]byte{}, resolved: map[string]string{},
+		runStatuses: map[string]string{}}
 	apply := func(m store.Movie) {
 		if _, err := st.ApplyMovie(ctx, m); err != nil {
 			t.Fatalf("apply movie %s: %v", m.ID, err)
@@ -108,10 +133,23 @@ func seed(t testing.TB, st store.Store) fixture {
 		slices.Sort(ids)
 	}
 
+	// Observations in an order other than their times': the change
+	// points must not depend on it.
+	for _, i := range []int{5, 0, 3, 1, 4, 2} {
+		o := godfatherHistory[i]
+		o.MovieID, o.ObservedAt, o.EventID, o.RunID = godfather, historyAt(i), fmt.Sprintf("evt-h-%d", i), fmt.Sprintf("run-h-%d", i)
+		if err := st.RecordObservation(ctx, o); err != nil {
+			t.Fatalf("record observation %d: %v", i, err)
+		}
+	}
+	f.history = []string{"evt-h-5", "evt-h-3", "evt-h-2", "evt-h-0"}
+
+	triggers := map[string]string{runRunning: store.TriggerSchedule, runDone: store.TriggerAPI, runFailed: store.TriggerAPI}
 	start := func(id string, at time.Time) {
-		if err := st.StartRun(ctx, store.Run{ID: id, Source: source, StartedAt: at}); err != nil {
+		if err := st.StartRun(ctx, store.Run{ID: id, Source: source, StartedAt: at, Trigger: triggers[id]}); err != nil {
 			t.Fatalf("start run %s: %v", id, err)
 		}
+		f.runIDs = append(f.runIDs, id)
 	}
 	complete := func(r store.Run) {
 		if err := st.CompleteRun(ctx, r); err != nil {
@@ -144,6 +182,15 @@ func seed(t testing.TB, st store.Store) fixture {
 		Unchanged: true, Pages: 1, DurationMs: 1000})
 	f.runStatuses[runSame] = "unchanged"
 
+	for i := range nOlderRuns {
+		at := base.Add(-4*time.Hour - time.Duration(i)*time.Minute)
+		r := store.Run{ID: fmt.Sprintf("run-%s-%08d", at.Format("20060102-150405"), 10+i), Source: source, StartedAt: at,
+			Trigger: store.TriggerSchedule, FinishedAt: at.Add(time.Second), Pages: 1, DurationMs: 1000, Unchanged: i%2 == 1}
+		start(r.ID, at)
+		complete(r)
+		f.runStatuses[r.ID] = map[bool]string{false: "completed", true: "unchanged"}[r.Unchanged]
+	}
+
 	for i := range nErrors {
 		e := errorItemAt(i)
 		if err := st.PutError(ctx, e); err != nil {
@@ -152,5 +199,11 @@ func seed(t testing.TB, st store.Store) fixture {
 		f.errorIDs = append([]string{e.ID}, f.errorIDs...) // newest first
 		f.errorByID[e.ID] = e.Payload
 	}
+	e := errorItemAt(resolvedError)
+	at := e.LastFailure.Add(time.Hour)
+	if _, err := st.ResolveError(ctx, e.ID, at); err != nil {
+		t.Fatalf("resolve error %d: %v", resolvedError, err)
+	}
+	f.resolved[e.ID] = at.Format(time.RFC3339)
 	return f
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -55,12 +56,28 @@ func (s *issuedOnly) ListErrors(ctx context.Context, limit int, token store.Page
 	return p, err
 }
 
-var fuzzRoutes = []string{"/movies", "/movies/", "/runs/", "/errors"}
+func (s *issuedOnly) ListRuns(ctx context.Context, f store.RunFilter, limit int, token store.PageToken) (store.Page[store.Run], error) {
+	s.check(token)
+	p, err := s.Store.ListRuns(ctx, f, limit, token)
+	s.issue(p.Next)
+	return p, err
+}
+
+func (s *issuedOnly) ListHistory(ctx context.Context, movieID string, f store.HistoryFilter, limit int, token store.PageToken) (store.Page[store.Observation], error) {
+	s.check(token)
+	p, err := s.Store.ListHistory(ctx, movieID, f, limit, token)
+	s.issue(p.Next)
+	return p, err
+}
+
+// fuzzRoutes are the paths FuzzQuery requests; {id} takes the fuzzed id.
+var fuzzRoutes = []string{"/movies", "/movies/{id}", "/runs/{id}", "/errors", "/runs", "/errors/{id}", "/movies/{id}/history"}
 
 // FuzzQuery throws arbitrary paths ids, query strings and cursors at the
 // handler: it must never panic, never answer a 5xx, always answer JSON with
 // a known error code, and never let the store read from a token it did not
-// issue.
+// issue. The query strings reach every parameter parser: limit, year,
+// status, since and until, and the cursors of every listing.
 func FuzzQuery(f *testing.F) {
 	st := &issuedOnly{Store: embedded.NewMemory(), issued: map[string]bool{}}
 	seed(f, st)
@@ -77,6 +94,8 @@ func FuzzQuery(f *testing.F) {
 		return b.NextCursor
 	}
 	movies, year, errs := next("/movies?limit=3"), next("/movies?year=1994&limit=3"), next("/errors?limit=3")
+	runs, completed := next("/runs?limit=3"), next("/runs?status=completed&limit=2")
+	history, since := next("/movies/"+godfather+"/history?limit=1"), next("/movies/"+godfather+"/history?limit=1&since=2026-03-01T08:00:00Z")
 	f.Add(uint8(0), "", "limit=3", movies)
 	f.Add(uint8(0), "", "year=1994&limit=3", year)
 	f.Add(uint8(0), "", "year=1994", movies)
@@ -88,13 +107,22 @@ func FuzzQuery(f *testing.F) {
 	f.Add(uint8(1), "The Godfather/../x", "a=b", "")
 	f.Add(uint8(2), runDone, "", "")
 	f.Add(uint8(2), "run\x00\xff", "", "")
+	f.Add(uint8(4), "", "limit=3", runs)
+	f.Add(uint8(4), "", "status=completed&limit=2", completed)
+	f.Add(uint8(4), "", "status=failed", completed)
+	f.Add(uint8(4), "", "status=Running&limit=1", "")
+	f.Add(uint8(5), errorItemAt(3).ID, "", "")
+	f.Add(uint8(5), "0E4565425C9067ED9FEADC389575D2A8", "", "")
+	f.Add(uint8(6), godfather, "limit=1", history)
+	f.Add(uint8(6), godfather, "limit=1&since=2026-03-01T08:00:00Z", since)
+	f.Add(uint8(6), godfather, "since=2026-03-01T08:00:00%2B01:00&until=2026-03-01T09:00:00.123456789Z", "")
+	f.Add(uint8(6), godfather, "since=0001-01-01T00:00:00%2B00:01&until=9999-12-31T23:59:59-00:01", since)
+	f.Add(uint8(6), godfather, "until=0001-01-01T00:00:00Z", "")
+	f.Add(uint8(6), "film-01-1994", "since=2026-13-01T00:00:00Z", history)
 	codes := []string{httpx.CodeBadRequest, httpx.CodeBadParameter, httpx.CodeBadCursor, httpx.CodeNotFound, httpx.CodeMethodNotAllowed}
 
 	f.Fuzz(func(t *testing.T, route uint8, id, rawQuery, cursor string) {
-		u := &url.URL{Path: fuzzRoutes[int(route)%len(fuzzRoutes)], RawQuery: rawQuery}
-		if u.Path[len(u.Path)-1] == '/' {
-			u.Path += id
-		}
+		u := &url.URL{Path: strings.Replace(fuzzRoutes[int(route)%len(fuzzRoutes)], "{id}", id, 1), RawQuery: rawQuery}
 		if cursor != "" {
 			if u.RawQuery != "" {
 				u.RawQuery += "&"

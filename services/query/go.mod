@@ -14,6 +14,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper v0.0.0
+	golang.org/x/net v0.62.0
 )
 
 require (
@@ -42,7 +43,6 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
 

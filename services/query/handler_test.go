@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
@@ -89,6 +91,12 @@ type listBody struct {
 // of every page.
 func walk(t *testing.T, h http.Handler, target string, limit int) [][]string {
 	t.Helper()
+	return walkKey(t, h, target, limit, "id")
+}
+
+// walkKey is walk for items whose identity is field key.
+func walkKey(t *testing.T, h http.Handler, target string, limit int, key string) [][]string {
+	t.Helper()
 	var pages [][]string
 	next := target
 	for range 100 {
@@ -106,7 +114,7 @@ func walk(t *testing.T, h http.Handler, target string, limit int) [][]string {
 		}
 		var ids []string
 		for _, it := range b.Items {
-			ids = append(ids, it["id"].(string))
+			ids = append(ids, it[key].(string))
 		}
 		if len(ids) > 0 {
 			pages = append(pages, ids)
@@ -181,7 +189,7 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 		rec := serve(h, "GET", "/runs/"+runDone)
 		checkJSON(t, rec, 200)
 		jsonDiff(t, `{
-			"id": "run-20260301-110000-00000002", "source": "https://sample.example/chart", "status": "completed",
+			"id": "run-20260301-110000-00000002", "source": "https://sample.example/chart", "trigger": "api", "status": "completed",
 			"startedAt": "2026-03-01T11:00:00Z", "finishedAt": "2026-03-01T11:00:02Z", "completed": true,
 			"published": 3, "publishFailed": 1, "skipped": 2, "pages": 1, "unchanged": false,
 			"processed": 2, "failed": 1, "durationMs": 2000
@@ -189,7 +197,7 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 		rec = serve(h, "GET", "/runs/"+runRunning)
 		checkJSON(t, rec, 200)
 		jsonDiff(t, `{
-			"id": "run-20260301-120000-00000001", "source": "https://sample.example/chart", "status": "running",
+			"id": "run-20260301-120000-00000001", "source": "https://sample.example/chart", "trigger": "schedule", "status": "running",
 			"startedAt": "2026-03-01T12:00:00Z", "completed": false,
 			"published": 0, "publishFailed": 0, "skipped": 0, "pages": 0, "unchanged": false, "processed": 0, "failed": 0
 		}`, rec.Body.Bytes())
@@ -205,6 +213,48 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 		rec = serve(h, "GET", "/runs/"+runFailed)
 		if !strings.Contains(rec.Body.String(), `"error":"fetch: 503 Service Unavailable"`) {
 			t.Errorf("failed run without its error: %s", rec.Body)
+		}
+		// A run stored before triggers were recorded has none.
+		if rec := serve(h, "GET", "/runs/"+runSame); strings.Contains(rec.Body.String(), `"trigger"`) {
+			t.Errorf("run without a trigger: %s", rec.Body)
+		}
+	})
+
+	t.Run("runs newest first", func(t *testing.T) {
+		for _, limit := range []int{1, 4, DefaultLimit} {
+			target := fmt.Sprintf("/runs?limit=%d", limit)
+			if diff := cmp.Diff(fx.runIDs, flatten(walk(t, h, target, limit))); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", target, diff)
+			}
+		}
+		for _, status := range []string{"running", "completed", "unchanged", "failed"} {
+			var want []string
+			for _, id := range fx.runIDs {
+				if fx.runStatuses[id] == status {
+					want = append(want, id)
+				}
+			}
+			target := "/runs?limit=2&status=" + status
+			if diff := cmp.Diff(want, flatten(walk(t, h, target, 2))); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", target, diff)
+			}
+		}
+		// Each run as GET /runs/{id} answers it.
+		rec := serve(h, "GET", "/runs?limit=100")
+		checkJSON(t, rec, 200)
+		var b struct {
+			Items      []json.RawMessage
+			NextCursor *string
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Items) != len(fx.runIDs) || b.NextCursor != nil {
+			t.Fatalf("/runs?limit=100: %d items, nextCursor %v; want %d and none", len(b.Items), b.NextCursor, len(fx.runIDs))
+		}
+		for i, id := range fx.runIDs {
+			one := serve(h, "GET", "/runs/"+id)
+			jsonDiff(t, one.Body.String(), b.Items[i])
 		}
 	})
 
@@ -265,7 +315,8 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 				"firstFailure": "2026-03-01T12:11:00Z", "lastFailure": "2026-03-01T12:11:01Z",
 				"payloadSize": float64(PreviewBytes + 3), "payloadPreview": strings.Repeat("a", PreviewBytes-1),
 				"payloadEncoding": "utf-8", "payloadTruncated": true},
-			{"payloadSize": 1000.0, "payloadPreview": strings.Repeat("x", PreviewBytes), "payloadEncoding": "utf-8", "payloadTruncated": true},
+			{"payloadSize": 1000.0, "payloadPreview": strings.Repeat("x", PreviewBytes), "payloadEncoding": "utf-8", "payloadTruncated": true,
+				"resolved": fx.resolved[errorItemAt(resolvedError).ID]},
 			{"payloadSize": 403.0, "payloadPreview": base64.StdEncoding.EncodeToString(e9.Payload[:PreviewBytes]), "payloadEncoding": "base64", "payloadTruncated": true},
 			{"payloadSize": float64(len(errorPayload(8))), "payloadPreview": string(errorPayload(8)), "payloadEncoding": "utf-8", "payloadTruncated": false},
 		}
@@ -283,10 +334,113 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 				t.Errorf("item %d (-want +got):\n%s", i, diff)
 			}
 		}
+		for _, it := range b.Items {
+			if _, ok := it["resolved"]; ok != (fx.resolved[it["id"].(string)] != "") {
+				t.Errorf("item %s: resolved %v, want it only on %v", it["id"], it["resolved"], fx.resolved)
+			}
+		}
+	})
+
+	t.Run("error item with its payload", func(t *testing.T) {
+		rec := serve(h, "GET", "/errors?limit=100")
+		checkJSON(t, rec, 200)
+		var list listBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != nErrors {
+			t.Fatalf("%d items listed, want %d", len(list.Items), nErrors)
+		}
+		for _, listed := range list.Items {
+			id := listed["id"].(string)
+			rec := serve(h, "GET", "/errors/"+id)
+			checkJSON(t, rec, 200)
+			var got map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			payload, _ := got["payload"].(string)
+			var raw []byte
+			switch got["payloadEncoding"] {
+			case "utf-8":
+				raw = []byte(payload)
+			case "base64":
+				var err error
+				if raw, err = base64.StdEncoding.DecodeString(payload); err != nil {
+					t.Fatalf("%s: payload: %v", id, err)
+				}
+			default:
+				t.Fatalf("%s: payloadEncoding %v", id, got["payloadEncoding"])
+			}
+			if !bytes.Equal(raw, fx.errorByID[id]) {
+				t.Errorf("%s: payload %q, want %q", id, raw, fx.errorByID[id])
+			}
+			// Everything the listing has (the fixture's payloads are text
+			// or binary from their first bytes, so one encoding fits both).
+			delete(got, "payload")
+			if diff := cmp.Diff(listed, got); diff != "" {
+				t.Errorf("%s: GET /errors/{id} beside its listing item (-listed +got):\n%s", id, diff)
+			}
+		}
+		rec = serve(h, "GET", "/errors/"+errorItemAt(8).ID)
+		e8 := errorItemAt(8)
+		jsonDiff(t, fmt.Sprintf(`{
+			"id": %q, "stage": "decode", "reason": "malformed: record 8", "runId": "run-20260301-110000-00000002",
+			"shardId": "shardId-000000000000", "sequenceNumber": %q, "partitionKey": "movie-8", "attempts": 1,
+			"firstFailure": "2026-03-01T12:08:00Z", "lastFailure": "2026-03-01T12:08:01Z",
+			"payloadSize": %d, "payloadPreview": %q, "payloadEncoding": "utf-8", "payloadTruncated": false, "payload": %q
+		}`, e8.ID, e8.SequenceNumber, len(e8.Payload), e8.Payload, e8.Payload), rec.Body.Bytes())
+	})
+
+	t.Run("history", func(t *testing.T) {
+		target := "/movies/" + godfather + "/history"
+		rec := serve(h, "GET", target+"?limit=2")
+		checkJSON(t, rec, 200)
+		var b listBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+			t.Fatal(err)
+		}
+		want := []map[string]any{
+			{"observedAt": "2026-03-01T12:00:00Z", "runId": "run-h-5", "eventId": "evt-h-5", "rank": 2.0, "rating": 9.2, "votes": 2000000.0},
+			{"observedAt": "2026-03-01T10:00:00Z", "runId": "run-h-3", "eventId": "evt-h-3", "rank": 2.0, "rating": 9.2, "votes": 1100.0},
+		}
+		if diff := cmp.Diff(want, b.Items); diff != "" || b.NextCursor == nil {
+			t.Errorf("first page (-want +got):\n%s\nnextCursor %v", diff, b.NextCursor)
+		}
+		for _, limit := range []int{1, 3, DefaultLimit} {
+			got := flatten(walkKey(t, h, fmt.Sprintf("%s?limit=%d", target, limit), limit, "eventId"))
+			if diff := cmp.Diff(fx.history, got); diff != "" {
+				t.Errorf("limit %d (-want +got):\n%s", limit, diff)
+			}
+		}
+		stamp := func(i int) string { return url.QueryEscape(historyAt(i).Format(time.RFC3339)) }
+		filters := []struct {
+			query string
+			want  []string
+		}{
+			{"since=" + stamp(2), []string{"evt-h-5", "evt-h-3", "evt-h-2"}},
+			{"until=" + stamp(3), []string{"evt-h-3", "evt-h-2", "evt-h-0"}},
+			{"since=" + stamp(1) + "&until=" + stamp(4), []string{"evt-h-3", "evt-h-2"}},
+			{"since=" + stamp(3) + "&until=" + stamp(3), []string{"evt-h-3"}},
+			// The same instant in another offset.
+			{"since=" + url.QueryEscape(historyAt(3).In(time.FixedZone("", 3600)).Format(time.RFC3339)), []string{"evt-h-5", "evt-h-3"}},
+			{"since=" + url.QueryEscape(historyAt(4).Format(time.RFC3339Nano)) + "&until=" + url.QueryEscape(historyAt(4).Add(time.Minute).Format(time.RFC3339Nano)), nil},
+			{"until=2020-01-01T00:00:00Z", nil},
+		}
+		for _, tt := range filters {
+			got := flatten(walkKey(t, h, target+"?limit=1&"+tt.query, 1, "eventId"))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.query, diff)
+			}
+		}
+		rec = serve(h, "GET", "/movies/film-01-1994/history")
+		checkJSON(t, rec, 200)
+		jsonDiff(t, `{"items": []}`, rec.Body.Bytes())
 	})
 
 	t.Run("ETag and If-None-Match", func(t *testing.T) {
-		for _, target := range []string{"/movies/" + godfather, "/runs/" + runDone, "/movies?year=1994", "/errors"} {
+		for _, target := range []string{"/movies/" + godfather, "/runs/" + runDone, "/movies?year=1994", "/errors",
+			"/runs", "/errors/" + errorItemAt(1).ID, "/movies/" + godfather + "/history"} {
 			rec := serve(h, "GET", target)
 			checkJSON(t, rec, 200)
 			tag := rec.Header().Get("ETag")
@@ -315,6 +469,13 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 		moviesCursor := cursorOf(t, h, "/movies?limit=2")
 		yearCursor := cursorOf(t, h, "/movies?year=1994&limit=2")
 		errorsCursor := cursorOf(t, h, "/errors?limit=2")
+		runsCursor := cursorOf(t, h, "/runs?limit=2")
+		completedCursor := cursorOf(t, h, "/runs?status=completed&limit=2")
+		historyTarget := "/movies/" + godfather + "/history"
+		historyCursor := cursorOf(t, h, historyTarget+"?limit=1")
+		sinceCursor := cursorOf(t, h, historyTarget+"?limit=1&since=2026-03-01T07:00:00Z")
+		forgedRuns := h.cursors.seal("GET /runs", store.PageToken("\x00\x01garbage"))
+		forgedHistory := h.cursors.seal("GET /movies/"+godfather+"/history", store.PageToken("\x00\x01garbage"))
 		raw, _ := cursorEncoding.DecodeString(moviesCursor)
 		raw[2] ^= 0x20
 		altered := cursorEncoding.EncodeToString(raw)
@@ -366,13 +527,55 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 			{"plain cursor with a year", "GET", "/movies?year=1994&cursor=" + moviesCursor, 400, httpx.CodeBadCursor, "cursor: "},
 			{"signed token the store refuses", "GET", "/movies?cursor=" + forged, 400, httpx.CodeBadCursor, "cursor: not valid for this listing"},
 			{"signed errors token the store refuses", "GET", "/errors?cursor=" + forgedErrors, 400, httpx.CodeBadCursor, "cursor: not valid for this listing"},
+			{"status unknown", "GET", "/runs?status=done", 400, httpx.CodeBadParameter, `status: must be one of running, completed, unchanged, failed, got "done"`},
+			{"status in capitals", "GET", "/runs?status=FAILED", 400, httpx.CodeBadParameter, "status: "},
+			{"status twice", "GET", "/runs?status=failed&status=running", 400, httpx.CodeBadParameter, "status: given more than once"},
+			{"status empty", "GET", "/runs?status=", 400, httpx.CodeBadParameter, "status: must not be empty"},
+			{"status on errors", "GET", "/errors?status=failed", 400, httpx.CodeBadParameter, `"status": unknown parameter`},
+			{"year on runs", "GET", "/runs?year=1994", 400, httpx.CodeBadParameter, `"year": unknown parameter; allowed: limit, cursor, status`},
+			{"runs limit too big", "GET", "/runs?limit=101", 400, httpx.CodeBadParameter, "limit: "},
+			{"runs cursor of another status", "GET", "/runs?status=failed&cursor=" + completedCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"status cursor without status", "GET", "/runs?cursor=" + completedCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"runs cursor with a status", "GET", "/runs?status=completed&cursor=" + runsCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"errors cursor on runs", "GET", "/runs?cursor=" + errorsCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"runs cursor on errors", "GET", "/errors?cursor=" + runsCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"signed runs token the store refuses", "GET", "/runs?cursor=" + forgedRuns, 400, httpx.CodeBadCursor, "cursor: not valid for this listing"},
+			{"unknown error id", "GET", "/errors/" + strings.Repeat("0", 32), 404, httpx.CodeNotFound, `no error item with id "000`},
+			{"error id in capitals", "GET", "/errors/" + strings.ToUpper(errorItemAt(1).ID), 400, httpx.CodeBadParameter, "id: "},
+			{"error id too short", "GET", "/errors/abc", 400, httpx.CodeBadParameter, `id: "abc" is not an error id (32 lowercase hexadecimal digits)`},
+			{"error id too long", "GET", "/errors/" + errorItemAt(1).ID + "0", 400, httpx.CodeBadParameter, "id: "},
+			{"error id not hex", "GET", "/errors/" + strings.Repeat("g", 32), 400, httpx.CodeBadParameter, "id: "},
+			{"parameter on an error", "GET", "/errors/" + errorItemAt(1).ID + "?limit=1", 400, httpx.CodeBadParameter, "this route takes none"},
+			{"history of an unknown movie", "GET", "/movies/no-such-movie-1999/history", 404, httpx.CodeNotFound, `no movie with id "no-such-movie-1999"`},
+			{"history of a malformed movie id", "GET", "/movies/The%20Godfather/history", 400, httpx.CodeBadParameter, "id: "},
+			{"since not a time", "GET", historyTarget + "?since=yesterday", 400, httpx.CodeBadParameter, `since: must be an RFC 3339 time such as 2026-03-01T12:00:00Z, got "yesterday"`},
+			{"since without a zone", "GET", historyTarget + "?since=2026-03-01T12:00:00", 400, httpx.CodeBadParameter, "since: must be an RFC 3339 time"},
+			{"since a date", "GET", historyTarget + "?since=2026-03-01", 400, httpx.CodeBadParameter, "since: "},
+			{"since with an unescaped +", "GET", historyTarget + "?since=2026-03-01T12:00:00+01:00", 400, httpx.CodeBadParameter, "(escape + as %2B)"},
+			{"since too long", "GET", historyTarget + "?since=2026-03-01T12:00:00.0000000000000000000000000Z", 400, httpx.CodeBadParameter, "since: "},
+			{"until in year 0", "GET", historyTarget + "?until=0000-12-31T23:00:00Z", 400, httpx.CodeBadParameter, "until: "},
+			{"since in year 0 in UTC", "GET", historyTarget + "?since=0001-01-01T00:00:00%2B01:00", 400, httpx.CodeBadParameter, "since: must fall within years 1 to 9999 in UTC"},
+			{"until past year 9999 in UTC", "GET", historyTarget + "?until=9999-12-31T23:00:00-02:00", 400, httpx.CodeBadParameter, "until: must fall within years"},
+			{"until at the zero time", "GET", historyTarget + "?until=0001-01-01T00:00:00Z", 400, httpx.CodeBadParameter, "until: must be later than"},
+			{"since after until", "GET", historyTarget + "?since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z", 400, httpx.CodeBadParameter, "since: 2026-03-02T00:00:00Z is after until 2026-03-01T00:00:00Z"},
+			{"since twice", "GET", historyTarget + "?since=2026-03-01T00:00:00Z&since=2026-03-01T00:00:00Z", 400, httpx.CodeBadParameter, "since: given more than once"},
+			{"year on history", "GET", historyTarget + "?year=1972", 400, httpx.CodeBadParameter, `"year": unknown parameter; allowed: limit, cursor, since, until`},
+			{"history cursor of another movie", "GET", "/movies/film-01-1994/history?cursor=" + historyCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"history cursor of another filter", "GET", historyTarget + "?cursor=" + sinceCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"history cursor with a filter", "GET", historyTarget + "?since=2026-03-01T07:00:00Z&cursor=" + historyCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"movies cursor on history", "GET", historyTarget + "?cursor=" + moviesCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"signed history token the store refuses", "GET", historyTarget + "?cursor=" + forgedHistory, 400, httpx.CodeBadCursor, "cursor: not valid for this listing"},
+			{"bad cursor on an unknown movie's history", "GET", "/movies/no-such-movie-1999/history?cursor=" + historyCursor, 400, httpx.CodeBadCursor, "cursor: "},
+			{"post runs", "POST", "/runs", 405, httpx.CodeMethodNotAllowed, "method POST not allowed"},
+			{"delete an error", "DELETE", "/errors/" + errorItemAt(1).ID, 405, httpx.CodeMethodNotAllowed, ""},
+			{"history, trailing path", "GET", historyTarget + "/x", 404, httpx.CodeNotFound, ""},
 			{"wrong method", "POST", "/movies", 405, httpx.CodeMethodNotAllowed, "method POST not allowed"},
 			{"delete a movie", "DELETE", "/movies/" + godfather, 405, httpx.CodeMethodNotAllowed, ""},
 			{"options without CORS", "OPTIONS", "/movies", 405, httpx.CodeMethodNotAllowed, ""},
 			{"unknown path", "GET", "/films", 404, httpx.CodeNotFound, "no route for GET /films"},
 			{"trailing slash", "GET", "/movies/", 404, httpx.CodeNotFound, ""},
 			{"nested path", "GET", "/movies/a/b", 404, httpx.CodeNotFound, ""},
-			{"root", "GET", "/", 404, httpx.CodeNotFound, ""},
+			{"post to the dashboard's root", "POST", "/", 405, httpx.CodeMethodNotAllowed, ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -409,7 +612,8 @@ func runHandlerSuite(t *testing.T, st store.Store) {
 		}
 		for _, tt := range tests {
 			fh := newTestHandler(t, failing{st, tt.err})
-			for _, target := range []string{"/movies", "/movies?year=1994", "/movies/" + godfather, "/runs/" + runDone, "/errors"} {
+			for _, target := range []string{"/movies", "/movies?year=1994", "/movies/" + godfather, "/runs/" + runDone, "/errors",
+				"/runs", "/runs?status=failed", "/errors/" + errorItemAt(1).ID, "/movies/" + godfather + "/history"} {
 				t.Run(tt.name+" "+target, func(t *testing.T) {
 					rec := serve(fh, "GET", target)
 					checkJSON(t, rec, tt.status)
@@ -447,6 +651,15 @@ func (f failing) ListMovies(context.Context, store.MovieFilter, int, store.PageT
 }
 func (f failing) ListErrors(context.Context, int, store.PageToken) (store.Page[store.ErrorItem], error) {
 	return store.Page[store.ErrorItem]{}, f.err
+}
+func (f failing) GetError(context.Context, string) (store.ErrorItem, error) {
+	return store.ErrorItem{}, f.err
+}
+func (f failing) ListRuns(context.Context, store.RunFilter, int, store.PageToken) (store.Page[store.Run], error) {
+	return store.Page[store.Run]{}, f.err
+}
+func (f failing) ListHistory(context.Context, string, store.HistoryFilter, int, store.PageToken) (store.Page[store.Observation], error) {
+	return store.Page[store.Observation]{}, f.err
 }
 
 func runCORS(t *testing.T, st store.Store) {

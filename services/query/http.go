@@ -21,7 +21,9 @@ func writeOK(w http.ResponseWriter, r *http.Request, v any) error {
 	buf.Reset()
 	// Encode ends the body with a newline: the same framing as
 	// httpx.WriteJSON.
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
+	if a, ok := v.(jsonAppender); ok {
+		buf.Write(append(a.appendJSON(buf.AvailableBuffer()), '\n'))
+	} else if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
 	b := buf.Bytes()

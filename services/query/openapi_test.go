@@ -58,7 +58,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	var registered []string
-	for _, r := range slices.Concat(Routes, scraperRoutes) {
+	// The dashboard's pages (package ui) are HTML for people, not API.
+	for _, r := range slices.Concat(apiRoutes, scraperRoutes) {
 		registered = append(registered, r.Key())
 	}
 	slices.Sort(documented)
@@ -173,7 +174,24 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	ok := newTestHandler(t, st)
 	moviesCursor := cursorOf(t, h, "/movies?limit=2")
 	errorsCursor := cursorOf(t, h, "/errors?limit=2")
+	runsCursor := cursorOf(t, h, "/runs?status=completed&limit=2")
+	history := "/movies/" + godfather + "/history"
+	historyCursor := cursorOf(t, h, history+"?limit=1")
 	tag := serve(h, "GET", "/movies/"+godfather).Header().Get("ETag")
+	transient := newTestHandler(t, failing{st, fmt.Errorf("x: %w", errTransientForTest)})
+	broken := newTestHandler(t, failing{st, errBrokenForTest})
+	// A record that starts as text and turns binary, and one cut by the
+	// store inside a character.
+	mixed := store.ErrorItem{ID: store.ErrorID(store.StageValidate, shard, "1", ""), Stage: store.StageValidate, Reason: "r",
+		Payload: append([]byte(strings.Repeat("t", 300)), 0xff), PayloadSize: 301, FirstFailure: base, LastFailure: base,
+		ExpiresAt: time.Now().Add(time.Hour).Truncate(time.Second)}
+	cut := mixed
+	cut.ID, cut.Payload, cut.PayloadSize = store.ErrorID(store.StageValidate, shard, "2", ""), []byte("x€"[:3]), 1<<20
+	for _, e := range []store.ErrorItem{mixed, cut} {
+		if err := st.PutError(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
 	type req struct {
 		pattern, target string
 		handler         http.Handler
@@ -203,6 +221,30 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 		{"/errors", "/errors?limit=3&cursor=" + errorsCursor, ok, nil},
 		{"/errors", "/errors?limit=x", ok, nil},
 		{"/errors", "/errors", newTestHandler(t, failing{st, fmt.Errorf("x: %w", errTransientForTest)}), nil},
+		{"/errors/{id}", "/errors/" + errorItemAt(resolvedError).ID, ok, nil},
+		{"/errors/{id}", "/errors/" + errorItemAt(9).ID, ok, nil},
+		{"/errors/{id}", "/errors/" + mixed.ID, ok, nil},
+		{"/errors/{id}", "/errors/" + cut.ID, ok, nil},
+		{"/errors/{id}", "/errors/" + errorItemAt(1).ID, ok, []string{"If-None-Match", serve(h, "GET", "/errors/"+errorItemAt(1).ID).Header().Get("ETag")}},
+		{"/errors/{id}", "/errors/" + strings.Repeat("0", 32), ok, nil},
+		{"/errors/{id}", "/errors/nope", ok, nil},
+		{"/errors/{id}", "/errors/" + errorItemAt(1).ID, transient, nil},
+		{"/errors/{id}", "/errors/" + errorItemAt(1).ID, broken, nil},
+		{"/runs", "/runs", ok, nil},
+		{"/runs", "/runs?status=completed&limit=2&cursor=" + runsCursor, ok, nil},
+		{"/runs", "/runs?status=failed&limit=100", ok, nil},
+		{"/runs", "/runs?status=done", ok, nil},
+		{"/runs", "/runs?cursor=" + runsCursor, ok, nil},
+		{"/runs", "/runs", transient, nil},
+		{"/runs", "/runs?status=running", broken, nil},
+		{"/movies/{id}/history", history, ok, nil},
+		{"/movies/{id}/history", history + "?limit=1&cursor=" + historyCursor, ok, nil},
+		{"/movies/{id}/history", history + "?since=2026-03-01T09:00:00Z&until=2026-03-01T11:00:00.5%2B01:00", ok, nil},
+		{"/movies/{id}/history", "/movies/film-01-1994/history", ok, nil},
+		{"/movies/{id}/history", "/movies/nope-1999/history", ok, nil},
+		{"/movies/{id}/history", history + "?since=yesterday", ok, nil},
+		{"/movies/{id}/history", history, transient, nil},
+		{"/movies/{id}/history", history, broken, nil},
 	}
 	for _, r := range reqs {
 		t.Run(r.target, func(t *testing.T) {

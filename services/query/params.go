@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
 // Query parameter names.
@@ -16,6 +18,9 @@ const (
 	paramLimit  = "limit"
 	paramCursor = "cursor"
 	paramYear   = "year"
+	paramStatus = "status"
+	paramSince  = "since"
+	paramUntil  = "until"
 )
 
 // Bounds of the year filter.
@@ -91,6 +96,73 @@ func (p params) year() (int, error) {
 		return 0, httpx.BadParameter(paramYear, fmt.Sprintf("must be an integer from %d to %d, got %s", minYear, maxYear, quote(s)))
 	}
 	return n, nil
+}
+
+// runStatuses are the values of the status filter, in the order the error
+// message lists them.
+var runStatuses = []store.RunStatus{store.RunRunning, store.RunCompleted, store.RunUnchanged, store.RunFailed}
+
+// status is the run status filter, "" when absent.
+func (p params) status() (store.RunStatus, error) {
+	s, ok := p[paramStatus]
+	if !ok {
+		return "", nil
+	}
+	if st := store.RunStatus(s); slices.Contains(runStatuses, st) {
+		return st, nil
+	}
+	return "", httpx.BadParameter(paramStatus, fmt.Sprintf("must be one of running, completed, unchanged, failed, got %s", quote(s)))
+}
+
+// maxTimeLen caps a time parameter before parsing: RFC 3339 with nine
+// fractional digits and an offset is 35 bytes.
+const maxTimeLen = 40
+
+// time is the time parameter name (RFC 3339), the zero time when absent.
+// It must fall within years 1 to 9999 in UTC, what the stores keep.
+func (p params) time(name string) (time.Time, error) {
+	s, ok := p[name]
+	if !ok {
+		return time.Time{}, nil
+	}
+	var t time.Time
+	err := fmt.Errorf("too long")
+	if len(s) <= maxTimeLen {
+		t, err = time.Parse(time.RFC3339, s)
+	}
+	if err != nil {
+		why := "must be an RFC 3339 time such as 2026-03-01T12:00:00Z"
+		if strings.Contains(s, " ") {
+			// url.ParseQuery turned an unescaped + of an offset into a space.
+			why += " (escape + as %2B)"
+		}
+		return time.Time{}, httpx.BadParameter(name, why+", got "+quote(s))
+	}
+	if y := t.UTC().Year(); y < minYear || y > maxYear {
+		return time.Time{}, httpx.BadParameter(name, fmt.Sprintf("must fall within years %d to %d in UTC, got %s", minYear, maxYear, quote(s)))
+	}
+	return t.UTC(), nil
+}
+
+// historyFilter is the since and until bounds of a history listing.
+func (p params) historyFilter() (store.HistoryFilter, error) {
+	since, err := p.time(paramSince)
+	if err != nil {
+		return store.HistoryFilter{}, err
+	}
+	until, err := p.time(paramUntil)
+	if err != nil {
+		return store.HistoryFilter{}, err
+	}
+	if _, given := p[paramUntil]; given && until.IsZero() {
+		// The stores read a zero bound as open.
+		return store.HistoryFilter{}, httpx.BadParameter(paramUntil, "must be later than 0001-01-01T00:00:00Z")
+	}
+	if !since.IsZero() && !until.IsZero() && since.After(until) {
+		return store.HistoryFilter{}, httpx.BadParameter(paramSince, fmt.Sprintf("%s is after until %s",
+			since.Format(time.RFC3339Nano), until.Format(time.RFC3339Nano)))
+	}
+	return store.HistoryFilter{Since: since, Until: until}, nil
 }
 
 // smallUint parses 1 to 6 decimal digits: no sign, no spaces, no

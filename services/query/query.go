@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode"
@@ -16,15 +17,23 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 )
 
 // Routes are the routes the query handler serves, as API Gateway route keys
-// and ServeMux patterns. The handler registers exactly these.
-var Routes = []contract.Route{
+// and ServeMux patterns: the JSON API's and the dashboard's (ui.Routes).
+// The handler registers exactly these.
+var Routes = slices.Concat(apiRoutes, ui.Routes())
+
+// apiRoutes are the JSON API's routes.
+var apiRoutes = []contract.Route{
 	{Method: http.MethodGet, Path: "/movies"},
 	{Method: http.MethodGet, Path: "/movies/{id}"},
+	{Method: http.MethodGet, Path: "/movies/{id}/history"},
+	{Method: http.MethodGet, Path: "/runs"},
 	{Method: http.MethodGet, Path: "/runs/{id}"},
 	{Method: http.MethodGet, Path: "/errors"},
+	{Method: http.MethodGet, Path: "/errors/{id}"},
 }
 
 // Movies reads the movie projection.
@@ -37,25 +46,46 @@ type Movies interface {
 	ListMovies(ctx context.Context, f store.MovieFilter, limit int, token store.PageToken) (store.Page[store.Movie], error)
 }
 
+// History reads the movies' histories.
+type History interface {
+	// ListHistory returns up to limit change points of movieID's history
+	// within f's inclusive bounds, newest first, after token (nil: the
+	// first page). A movie without history is an empty page. A token this
+	// store did not issue for this movie and filter is store.ErrBadToken.
+	ListHistory(ctx context.Context, movieID string, f store.HistoryFilter, limit int, token store.PageToken) (store.Page[store.Observation], error)
+}
+
 // Runs reads the runs projection.
 type Runs interface {
 	// GetRun returns the run or an error wrapping store.ErrNotFound.
 	GetRun(ctx context.Context, id string) (store.Run, error)
+	// ListRuns returns up to limit runs, newest first, after token (nil:
+	// the first page), only those of f.Status when it is set. With a
+	// status, a page may hold fewer runs than limit, even none, while Next
+	// is set. A token this store did not issue for this status is
+	// store.ErrBadToken.
+	ListRuns(ctx context.Context, f store.RunFilter, limit int, token store.PageToken) (store.Page[store.Run], error)
 }
 
 // Errors reads the failed records.
 type Errors interface {
 	// ListErrors returns up to limit items, newest FirstFailure first,
-	// after token (nil: the first page). A token this store did not issue
-	// for this listing is store.ErrBadToken.
+	// after token (nil: the first page), each with only the first
+	// store.PreviewBytes bytes of its payload. A token this store did not
+	// issue for this listing is store.ErrBadToken.
 	ListErrors(ctx context.Context, limit int, token store.PageToken) (store.Page[store.ErrorItem], error)
+	// GetError returns the item with its whole payload, or an error
+	// wrapping store.ErrNotFound.
+	GetError(ctx context.Context, id string) (store.ErrorItem, error)
 }
 
 // Store is what the handler reads. Every method must be safe for concurrent
 // use and honour ctx; a failure worth retrying later (throttling) wraps
 // store.ErrTransient and is answered 503 with Retry-After.
 type Store interface {
+	ui.Store // what the dashboard reads
 	Movies
+	History
 	Runs
 	Errors
 }
@@ -69,8 +99,14 @@ const (
 )
 
 // PreviewBytes is how many bytes of an error item's raw payload GET /errors
-// returns.
+// returns. The store's listing holds store.PreviewBytes of them, which must
+// be more: the preview of a text payload needs the bytes past its cut to
+// tell a character split by the cut from binary data.
 const PreviewBytes = 256
+
+// The preview must fit in what ListErrors returns, with room to look past
+// its cut (this fails to compile otherwise).
+const _ = uint(store.PreviewBytes - PreviewBytes - utf8.UTFMax)
 
 // RetryAfter is the Retry-After sent with a 503 when the store is throttled.
 const RetryAfter = time.Second
@@ -87,6 +123,9 @@ type Options struct {
 	// Logger gets the requests that failed (5xx at error level, others at
 	// info). Nil: slog.Default().
 	Logger *slog.Logger
+	// Dashboard is what the dashboard's pages say about the deployment
+	// (the scrape command, devstack's status path).
+	Dashboard ui.Config
 }
 
 // Handler serves the query API. It is safe for concurrent use.
@@ -124,18 +163,24 @@ func New(st Store, opts Options) (*Handler, error) {
 	}
 	h := &Handler{store: st, cursors: newCursorSigner(key), log: log}
 	handlers := map[string]func(http.ResponseWriter, *http.Request) error{
-		"GET /movies":      h.listMovies,
-		"GET /movies/{id}": h.getMovie,
-		"GET /runs/{id}":   h.getRun,
-		"GET /errors":      h.listErrors,
+		"GET /movies":              h.listMovies,
+		"GET /movies/{id}":         h.getMovie,
+		"GET /movies/{id}/history": h.getHistory,
+		"GET /runs":                h.listRuns,
+		"GET /runs/{id}":           h.getRun,
+		"GET /errors":              h.listErrors,
+		"GET /errors/{id}":         h.getError,
 	}
 	mux := http.NewServeMux()
-	for _, r := range Routes {
+	for _, r := range apiRoutes {
 		f, ok := handlers[r.Key()]
 		if !ok {
 			return nil, fmt.Errorf("query: no handler for route %s", r.Key())
 		}
 		mux.Handle(r.Pattern(), h.handle(f))
+	}
+	if err := h.mountDashboard(mux, st, opts.Dashboard); err != nil {
+		return nil, err
 	}
 	h.mux = mux
 	h.next = cors.wrap(mux, httpx.JSONErrors(mux, h.log))
@@ -216,10 +261,9 @@ func (h *Handler) getMovie(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r.URL.RawQuery, nil); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if !events.ValidMovieID(id) {
-		return httpx.BadParameter("id", fmt.Sprintf("%s is not a movie id (1 to %d characters of a-z, 0-9 and single hyphens)",
-			quote(id), events.MaxMovieIDLen))
+	id, err := movieID(r)
+	if err != nil {
+		return err
 	}
 	m, err := h.store.GetMovie(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -247,6 +291,17 @@ func (h *Handler) getRun(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("get run %s: %w", id, err)
 	}
 	return writeOK(w, r, toRun(run))
+}
+
+// movieID is the movie id of r's path, or a 400 naming what events
+// accept as one.
+func movieID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !events.ValidMovieID(id) {
+		return "", httpx.BadParameter("id", fmt.Sprintf("%s is not a movie id (1 to %d characters of a-z, 0-9 and single hyphens)",
+			quote(id), events.MaxMovieIDLen))
+	}
+	return id, nil
 }
 
 // checkRunID accepts what the event schema accepts as a run id: printable

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
@@ -18,6 +20,9 @@ import (
 
 // DefaultInterval is the least time between two scrapes of one host.
 const DefaultInterval = 60 * time.Second
+
+// MaxDetailConcurrency bounds Config.DetailConcurrency.
+const MaxDetailConcurrency = 32
 
 // Config is the scraper's configuration. LoadConfig reads it from the
 // environment; devstack and tests fill it in directly.
@@ -28,11 +33,18 @@ type Config struct {
 	// Profile is the extraction profile: the name of a built-in one
 	// ("movies", the default) or a profile's JSON (SCRAPE_PROFILE).
 	Profile string
-	// AllowHosts are the hosts a POST /scrape body may name in {"url": …}
-	// (SCRAPE_ALLOW_HOSTS, comma-separated): "host" allows the host on
-	// its scheme's default port (80 for http, 443 for https), "host:port"
-	// on that port only. Empty: no body URL is accepted.
+	// AllowHosts are the hosts a POST /scrape body (or the schedule's
+	// input) may name in {"url": …} (SCRAPE_ALLOW_HOSTS, comma-separated):
+	// "host" allows the host on its scheme's default port (80 for http,
+	// 443 for https), "host:port" on that port only. Empty: only URL is
+	// scraped.
 	AllowHosts []string
+	// AllowHint ends the message of the 400 that refuses a host outside
+	// AllowHosts ("…; to allow it, " + AllowHint): how to allow one where
+	// this scraper was configured (SCRAPE_ALLOW_HINT; devstack names its
+	// flag, the stack its config command). Default: DefaultAllowHint. One
+	// line, at most 256 bytes.
+	AllowHint string
 	// AllowPrivate lets the fetcher connect to loopback and private
 	// addresses (SCRAPE_ALLOW_PRIVATE=true; devstack only).
 	AllowPrivate bool
@@ -46,6 +58,10 @@ type Config struct {
 	// Interval is the least time between two scrapes of one host
 	// (SCRAPE_INTERVAL, a Go duration; default 60s).
 	Interval time.Duration
+	// DetailConcurrency is the most detail pages fetched at once
+	// (SCRAPE_DETAIL_CONCURRENCY, 1..MaxDetailConcurrency). 0 keeps the
+	// profile's detail.concurrency (8 for "movies").
+	DetailConcurrency int
 	// StreamName and RunsTable name the Lambda's stream and runs table
 	// (STREAM_NAME, RUNS_TABLE). The service itself does not use them: its
 	// Deps carry the adapters. Validate requires them; New does not.
@@ -60,6 +76,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		URL:        strings.TrimSpace(getenv(contract.EnvScrapeURL)),
 		Profile:    strings.TrimSpace(getenv(contract.EnvScrapeProfile)),
 		UserAgent:  strings.TrimSpace(getenv(contract.EnvScrapeUserAgent)),
+		AllowHint:  strings.TrimSpace(getenv(contract.EnvScrapeAllowHint)),
 		StreamName: strings.TrimSpace(getenv(contract.EnvStreamName)),
 		RunsTable:  strings.TrimSpace(getenv(contract.EnvRunsTable)),
 	}
@@ -83,6 +100,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.Interval = d
 	}
+	if v := strings.TrimSpace(getenv(contract.EnvScrapeDetailConcurrency)); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number (1..%d)", contract.EnvScrapeDetailConcurrency, v, MaxDetailConcurrency))
+		case n == 0:
+			// 0 would silently mean "the profile's": a value set in the
+			// environment is a choice, so it must be one.
+			errs = append(errs, fmt.Errorf("%s: 0 not in 1..%d (leave it unset for the profile's)", contract.EnvScrapeDetailConcurrency, MaxDetailConcurrency))
+		default:
+			c.DetailConcurrency = n // range checked by Validate
+		}
+	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
@@ -100,7 +130,16 @@ func (c *Config) applyDefaults() {
 	if c.Interval == 0 {
 		c.Interval = DefaultInterval
 	}
+	if c.AllowHint == "" {
+		c.AllowHint = DefaultAllowHint
+	}
 }
+
+// DefaultAllowHint is Config.AllowHint when none is configured.
+const DefaultAllowHint = "add it to " + contract.EnvScrapeAllowHosts + " (host or host:port, comma-separated)"
+
+// maxAllowHint bounds Config.AllowHint.
+const maxAllowHint = 256
 
 // Validate reports every problem of the configuration, the Lambda's stream
 // and table names included.
@@ -130,6 +169,15 @@ func (c Config) validateService() error {
 	}
 	if c.Interval < 0 {
 		errs = append(errs, fmt.Errorf("%s: %v is negative", contract.EnvScrapeInterval, c.Interval))
+	}
+	if c.DetailConcurrency < 0 || c.DetailConcurrency > MaxDetailConcurrency {
+		errs = append(errs, fmt.Errorf("%s: %d not in 1..%d", contract.EnvScrapeDetailConcurrency, c.DetailConcurrency, MaxDetailConcurrency))
+	}
+	if len(c.AllowHint) > maxAllowHint {
+		errs = append(errs, fmt.Errorf("%s: longer than %d bytes", contract.EnvScrapeAllowHint, maxAllowHint))
+	}
+	if !utf8.ValidString(c.AllowHint) || strings.ContainsFunc(c.AllowHint, unicode.IsControl) {
+		errs = append(errs, fmt.Errorf("%s: want one line of text", contract.EnvScrapeAllowHint))
 	}
 	if c.UserAgent != "" && fetch.ProductToken(c.UserAgent) == "" {
 		errs = append(errs, fmt.Errorf("%s: %q has no product token (want e.g. name/1.0)", contract.EnvScrapeUserAgent, c.UserAgent))

@@ -156,3 +156,72 @@ func notObject(body string) bool {
 	rest := strings.TrimLeft(body, " \t\r\n")
 	return strings.TrimSpace(body) != "" && !strings.HasPrefix(rest, "{")
 }
+
+// scheduleKeys are the keys a schedule input may have, spelt exactly.
+var scheduleKeys = map[string]bool{"scrape-pipeline": true, "url": true, "scheduledTime": true, "executionId": true}
+
+// FuzzScheduleInput feeds random events to ParseScheduleInput and, when it
+// accepts one, to RunSchedule. An accepted input is, read independently
+// as generic JSON, one object of our keys only with "scrape-pipeline":
+// "schedule", and its JSON parses back to it; a refused one comes back
+// empty with an error saying it is the schedule input. A run fetches only
+// the configured URL or one whose host the allow-list names.
+func FuzzScheduleInput(f *testing.F) {
+	for _, b := range []string{
+		`{"scrape-pipeline":"schedule"}`, `{"scrape-pipeline":"schedule","url":""}`,
+		`{"scrape-pipeline":"schedule","scheduledTime":"2026-11-27T10:00:00Z","executionId":"d32c5kddcf5bb8c3"}`,
+		`{"scrape-pipeline":"schedule","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>"}`,
+		`{"scrape-pipeline":"schedule","url":"https://other.test:8443/"}`, `{"scrape-pipeline":"schedule","url":"https://example.org/"}`,
+		`{"scrape-pipeline":"schedule","URL":"https://example.org/"}`, `{"Scrape-Pipeline":"schedule"}`,
+		`{"scrape-pipeline":"schedule","scrape-pipeline":"x"}`, `{"scrape-pipeline":"x","scrape-pipeline":"schedule"}`,
+		`{"scrape-pipeline":"schedule","url":"http://a:b@films.test/"}`, `{"scrape-pipeline":"schedule"} x`,
+		`{"scrape-pipeline":"schedule","version":"2.0"}`, `{"scrape-pipeline":"sched\u0075le"}`, "null", "[]", "",
+	} {
+		f.Add(b)
+	}
+	fetcher, pub := &urlRecorder{}, &publishCounter{}
+	svc, err := scraper.New(scraper.Config{URL: "http://films.test" + samplesite.ChartPageURL(1), AllowHosts: fuzzAllow},
+		scraper.Deps{Publisher: pub, Store: openStore{}, Fetcher: fetcher})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		in, err := scraper.ParseScheduleInput([]byte(data))
+		if err != nil {
+			if in != (scraper.ScheduleInput{}) || !strings.HasPrefix(err.Error(), "schedule input: ") {
+				t.Fatalf("%q: %+v, %v; want an empty input and a schedule input error", data, in, err)
+			}
+			return
+		}
+		var generic map[string]any
+		if err := json.Unmarshal([]byte(data), &generic); err != nil {
+			t.Fatalf("%q accepted, but it is no JSON object: %v", data, err)
+		}
+		for k := range generic {
+			if !scheduleKeys[k] {
+				t.Fatalf("%q accepted with key %q", data, k)
+			}
+		}
+		if generic["scrape-pipeline"] != "schedule" {
+			t.Fatalf("%q accepted with scrape-pipeline %v", data, generic["scrape-pipeline"])
+		}
+		again, err := scraper.ParseScheduleInput([]byte(in.JSON()))
+		if err != nil || again != in {
+			t.Fatalf("%q: %+v does not round-trip through %s: %+v, %v", data, in, in.JSON(), again, err)
+		}
+
+		if _, err := svc.RunSchedule(context.Background(), in); err == nil {
+			t.Fatalf("%q: a run against a fetcher that always fails went well", data)
+		}
+		urls := fetcher.take()
+		if pub.calls.Load() != 0 || len(urls) > 1 {
+			t.Fatalf("%q: %d Publish calls, fetched %q; want none and at most one", data, pub.calls.Load(), urls)
+		}
+		if len(urls) == 1 && urls[0] != "http://films.test"+samplesite.ChartPageURL(1) {
+			u, err := url.Parse(urls[0])
+			if err != nil || in.URL == "" || !allowedByList(u) {
+				t.Fatalf("%q: fetched %q, neither the configured URL nor an allowed one", data, urls[0])
+			}
+		}
+	})
+}

@@ -113,12 +113,20 @@ func (s *Service) readTarget(w http.ResponseWriter, r *http.Request) (string, er
 	if req.URL == nil {
 		return "", nil
 	}
-	u, err := checkTarget(*req.URL)
+	return s.allowedTarget(*req.URL)
+}
+
+// allowedTarget checks a URL that a request names instead of Config.URL
+// and returns it in the form Scrape takes: an http(s) URL (see
+// checkTarget) whose host and port are in the allow-list. A refused host
+// gets a 400 whose message ends with Config.AllowHint, how to allow it.
+func (s *Service) allowedTarget(raw string) (string, error) {
+	u, err := checkTarget(raw)
 	if err != nil {
 		return "", httpx.BadParameter("url", err.Error())
 	}
 	if !hostAllowed(s.cfg.AllowHosts, u) {
-		return "", httpx.BadParameter("url", fmt.Sprintf("host %s is not in the allow-list", clip(u.Host)))
+		return "", httpx.BadParameter("url", fmt.Sprintf("host %s is not in the allow-list; to allow it, %s", clip(u.Host), s.cfg.AllowHint))
 	}
 	return u.String(), nil
 }

@@ -27,14 +27,18 @@
 //     decoded) publishes nothing.
 //  3. Record the run, publish scrape.started (partition key: the run id).
 //  4. On 304, publish scrape.completed{unchanged} and stop. Otherwise, per
-//     page: extract, complete items from their detail pages (bounded
-//     concurrency), publish one movie.observed per item (partition key: the
+//     page: extract, complete items from their detail pages (at most
+//     Config.DetailConcurrency, or the profile's detail.concurrency, at
+//     once), publish one movie.observed per item (partition key: the
 //     movie id), follow the next link up to the profile's page limit.
 //     Skipped items (missing required field, bad number, invalid event,
 //     duplicate id) are counted and logged with their reason.
 //  5. Publish scrape.completed with the counts, and the error if a later
-//     page failed. Only a clean run (every event published, no error)
-//     stores the page's validators for the next conditional GET.
+//     page failed. Only a clean run (every event published, no error,
+//     some item found) stores the page's validators for the next
+//     conditional GET. A run whose profile matched no item on any page
+//     says so in Summary.Warning (and its log line): a wrong URL or a
+//     profile that does not fit the page is not a quiet "published: 0".
 //
 // scrape.completed goes out even when the request was cancelled. Under a
 // deadline (Lambda's; devstack gives the same), steps 1–4 draw on one
@@ -51,6 +55,27 @@
 //
 // POST /scrape answers 202 with the Summary; errors are JSON (libs/httpx)
 // with the codes listed at the Code* constants.
+//
+// # Scheduled runs
+//
+// The stack's optional schedule (EventBridge Scheduler, stack config
+// schedule) invokes the scraper function directly through Scheduler's
+// templated Lambda target, which delivers the target's Input as the event,
+// exactly as configured (its context attributes such as
+// <aws.scheduler.execution-id> filled in). That Input is a ScheduleInput
+// (NewScheduleInput(…).JSON()), a JSON object marked by the key
+// ScheduleKey, which no event of AWS's carries; the function
+// (package lambdaadapter) runs it with RunSchedule and anything it does
+// not recognise is an error, never a scrape.
+//
+// Scheduler invokes the function asynchronously. Its retry policy covers
+// delivering the event (throttling, a missing permission); the function's
+// own error is retried by Lambda's asynchronous invocation settings (by
+// default twice, one and then two minutes later; infra may lower it). So
+// RunSchedule returns an error only for a run that failed: a schedule
+// firing while the host's lease is held (a scrape ran within
+// Config.Interval) is a normal skip, answered without error and not
+// retried.
 package scraper
 
 import (
@@ -187,7 +212,15 @@ type Summary struct {
 	Pages     int  `json:"pages"`
 	// DurationMs is the run's wall time.
 	DurationMs int64 `json:"durationMs"`
+	// Warning, when set, says why a run that went well found nothing
+	// worth having: the profile's items expression matched no element on
+	// any page (a wrong URL, or a profile that does not fit the site).
+	Warning string `json:"warning,omitempty"`
 }
+
+// ErrLeaseHeld is in the chain of Scrape's error when another scrape of
+// the host ran within Config.Interval (a 429 for POST /scrape).
+var ErrLeaseHeld = errors.New("scrape lease held")
 
 // errStream marks a failure to put run events on the stream.
 var errStream = errors.New("stream unavailable")
@@ -239,9 +272,13 @@ func (s *Service) Scrape(ctx context.Context, req Request) (Summary, error) {
 			slog.Int("published", sum.Published), slog.Int("pages", sum.Pages))
 		return sum, err
 	}
-	r.log.LogAttrs(ctx, slog.LevelInfo, "scrape done",
-		slog.Int("published", sum.Published), slog.Int("failed", sum.Failed), slog.Int("skipped", sum.Skipped),
-		slog.Bool("unchanged", sum.Unchanged), slog.Int("pages", sum.Pages), slog.Any("skip_reasons", r.reasons))
+	attrs := []slog.Attr{slog.Int("published", sum.Published), slog.Int("failed", sum.Failed), slog.Int("skipped", sum.Skipped),
+		slog.Bool("unchanged", sum.Unchanged), slog.Int("pages", sum.Pages), slog.Any("skip_reasons", r.reasons)}
+	level := slog.LevelInfo
+	if sum.Warning != "" {
+		level, attrs = slog.LevelWarn, append(attrs, slog.String("warning", sum.Warning))
+	}
+	r.log.LogAttrs(ctx, level, "scrape done", attrs...)
 	return sum, nil
 }
 
@@ -267,6 +304,9 @@ type run struct {
 	seen map[string]int
 	// reasons counts skipped items per reason.
 	reasons map[string]int
+	// matched counts the elements the profile's items expression
+	// selected, on every page: items and skipped items.
+	matched int
 	// first holds the first page's validators.
 	first validators
 	// workEnd is when the work stops under a deadline (see reserve); zero
@@ -295,7 +335,8 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	}
 	if !ok {
 		return Summary{}, &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited, RetryAfter: retryAfter,
-			Message: fmt.Sprintf("%s was scraped less than %v ago; retry after %s", r.host, s.cfg.Interval, retryAfter.Round(time.Second))}
+			Message: fmt.Sprintf("%s was scraped less than %v ago; retry after %s", r.host, s.cfg.Interval, retryAfter.Round(time.Second)),
+			Err:     ErrLeaseHeld}
 	}
 
 	state, err := s.store.PageState(ctx, r.source)
@@ -347,6 +388,9 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 		}
 		r.sum.Pages++
 	}
+	if r.matched == 0 {
+		r.sum.Warning = r.noItems()
+	}
 	final, cancel := r.tail(outer, 9)
 	defer cancel()
 	if err := r.complete(final, runErr); err != nil {
@@ -355,10 +399,21 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 	if runErr != nil {
 		return r.sum, clientError(runErr, r.id)
 	}
-	if r.sum.Failed == 0 {
+	// A run that matched nothing keeps no validators either: the next one
+	// (with a corrected profile, say) must read the page again, not be
+	// told it is unchanged.
+	if r.sum.Failed == 0 && r.matched > 0 {
 		r.storeValidators(final)
 	}
 	return r.sum, nil
+}
+
+// noItems is the Summary's warning for a run whose profile matched no
+// item element.
+func (r *run) noItems() string {
+	p := r.svc.profile
+	return fmt.Sprintf("the profile %q matched no items on %s: check the URL or the profile's items XPath %s",
+		clip(p.Name()), clip(r.source), clip(p.Spec().Items))
 }
 
 // tail returns the context of what still has to happen once the work
@@ -438,6 +493,7 @@ func (r *run) page(work, outer context.Context, n int, page *fetch.Page) (next s
 		return "", fmt.Errorf("page %d: parse HTML: %w", n, err)
 	}
 	ext := s.profile.Extract(doc, pageURL)
+	r.matched += len(ext.Items) + len(ext.Skips)
 	for _, sk := range ext.Skips {
 		r.skip(work, n, sk.Index, sk.Reason)
 	}
@@ -488,8 +544,9 @@ func (r *run) event(it profile.Item, source string, now time.Time) (events.Event
 	return events.NewMovieObserved(r.id, source, now, id, m), ""
 }
 
-// details completes items from their detail pages, at most the profile's
-// concurrency at a time, and returns those not skipped, in page order.
+// details completes items from their detail pages, at most
+// Config.DetailConcurrency (or else the profile's concurrency) at a time,
+// and returns those not skipped, in page order.
 // When ctx ends first, the items whose detail page was not read are
 // skipped, required detail fields or not (an observation without fields it
 // has would overwrite what is known), and the error says how many.
@@ -497,7 +554,7 @@ func (r *run) details(ctx context.Context, n int, items []profile.Item) ([]profi
 	p := r.svc.profile
 	reasons := make([]string, len(items))
 	missed := make([]bool, len(items)) // not read: ctx ended first
-	sem := make(chan struct{}, p.DetailConcurrency())
+	sem := make(chan struct{}, cmp.Or(r.svc.cfg.DetailConcurrency, p.DetailConcurrency()))
 	var wg sync.WaitGroup
 	links := 0
 	for i := range items {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -98,6 +99,7 @@ type envOpts struct {
 	site    http.Handler
 	refuse  func(string) bool
 	private *bool
+	logger  *slog.Logger
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -126,7 +128,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc, err = scraper.New(cfg, scraper.Deps{Publisher: e.pub, Store: e.store, Fetcher: f, Now: e.clock.Now})
+	e.svc, err = scraper.New(cfg, scraper.Deps{Publisher: e.pub, Store: e.store, Fetcher: f, Now: e.clock.Now, Logger: o.logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,16 +473,19 @@ func TestRunEventsRefused(t *testing.T) {
 
 func TestNewListsEveryProblem(t *testing.T) {
 	_, err := scraper.New(scraper.Config{
-		URL:        "ftp://x",
-		Profile:    `{"name":"p","items":"//li","fields":[{"name":"title","xpath":".","type":"int"}]}`,
-		AllowHosts: []string{"a/b"},
-		UserAgent:  "/x",
-		Interval:   -time.Second,
+		URL:               "ftp://x",
+		Profile:           `{"name":"p","items":"//li","fields":[{"name":"title","xpath":".","type":"int"}]}`,
+		AllowHosts:        []string{"a/b"},
+		UserAgent:         "/x",
+		Interval:          -time.Second,
+		DetailConcurrency: scraper.MaxDetailConcurrency + 1,
+		AllowHint:         "line\nbreak",
 	}, scraper.Deps{})
 	if err == nil {
 		t.Fatal("New accepted a bad configuration")
 	}
-	for _, want := range []string{"SCRAPE_URL", "SCRAPE_ALLOW_HOSTS", "SCRAPE_INTERVAL", "SCRAPE_USER_AGENT", "Publisher", "Store"} {
+	for _, want := range []string{"SCRAPE_URL", "SCRAPE_ALLOW_HOSTS", "SCRAPE_INTERVAL", "SCRAPE_USER_AGENT", "Publisher", "Store",
+		"SCRAPE_DETAIL_CONCURRENCY: 33 not in 1..32", "SCRAPE_ALLOW_HINT: want one line"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
@@ -513,9 +518,37 @@ func TestLoadConfig(t *testing.T) {
 		URL: "https://films.example/site/chart", Profile: "movies",
 		AllowHosts: []string{"films.example", "other.example:8443"}, AllowPrivate: true,
 		UserAgent: fetch.DefaultUserAgent, Interval: 90 * time.Second, StreamName: "events-dev", RunsTable: "runs-dev",
+		AllowHint: scraper.DefaultAllowHint,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("LoadConfig (-want +got):\n%s", diff)
+	}
+
+	env["SCRAPE_DETAIL_CONCURRENCY"] = " 4 "
+	env["SCRAPE_ALLOW_HINT"] = "pulumi config set --path 'allowHosts[0]' HOST"
+	got, err = scraper.LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.DetailConcurrency, want.AllowHint = 4, "pulumi config set --path 'allowHosts[0]' HOST"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LoadConfig with detail concurrency and allow hint (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct{ value, want string }{
+		{"0", "SCRAPE_DETAIL_CONCURRENCY: 0 not in 1..32 (leave it unset for the profile's)"},
+		{"33", "SCRAPE_DETAIL_CONCURRENCY: 33 not in 1..32"},
+		{"-1", "SCRAPE_DETAIL_CONCURRENCY: -1 not in 1..32"},
+		{"eight", `SCRAPE_DETAIL_CONCURRENCY: "eight" is not a whole number (1..32)`},
+	} {
+		env["SCRAPE_DETAIL_CONCURRENCY"] = tc.value
+		if _, err := scraper.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("SCRAPE_DETAIL_CONCURRENCY=%s: error %v, want %q", tc.value, err, tc.want)
+		}
+	}
+	env["SCRAPE_DETAIL_CONCURRENCY"] = ""
+	env["SCRAPE_ALLOW_HINT"] = strings.Repeat("x", 257)
+	if _, err := scraper.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "SCRAPE_ALLOW_HINT: longer than 256 bytes") {
+		t.Errorf("a 257-byte hint: error %v", err)
 	}
 
 	_, err = scraper.LoadConfig(func(k string) string {

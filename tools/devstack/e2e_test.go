@@ -36,7 +36,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(awsemu.Main(m))
+	code := awsemu.Main(m)
+	closeBrowser() // the dashboard tests' shared Chromium
+	os.Exit(code)
 }
 
 func testConfig(dir string) Config {

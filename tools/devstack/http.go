@@ -15,6 +15,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
+	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 )
@@ -24,16 +25,20 @@ import (
 // /_devstack/.
 func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 	mux := http.NewServeMux()
-	q, err := query.New(s.tables, query.Options{CursorKey: cursorKey, Logger: s.log.With("function", "query")})
+	q, err := query.New(s.tables, query.Options{CursorKey: cursorKey, Logger: s.log.With("function", "query"),
+		Dashboard: ui.Config{StatusPath: statusPath}})
 	if err != nil {
 		return nil, err
 	}
 	// Each service gets its routes' paths with every method, as an API
 	// Gateway route with ANY would: its own mux answers 405 and CORS
-	// preflights.
+	// preflights. Other paths under the dashboard's /ui/ go to the query
+	// function too, as the stack's $default route sends them, for its HTML
+	// 404.
 	for _, r := range query.Routes {
-		mux.Handle(r.Path, s.invocation("query", q))
+		mux.Handle(r.PathPattern(), s.invocation("query", q))
 	}
+	mux.Handle(ui.Prefix, s.invocation("query", q))
 	scrape, scrapeRoutes, err := s.scraperHandler()
 	if err != nil {
 		return nil, err
@@ -42,7 +47,7 @@ func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 		mux.Handle(r.Path, s.watchScrapes(s.invocation("scraper", scrape)))
 	}
 	mux.HandleFunc("POST /_devstack/records", s.putRecord)
-	mux.HandleFunc("GET /_devstack/status", s.status)
+	mux.HandleFunc("GET "+statusPath, s.status)
 	return httpx.JSONErrors(mux, s.log), nil
 }
 
@@ -103,6 +108,10 @@ func (c *captureWriter) Write(p []byte) (int, error) {
 	}
 	return c.ResponseWriter.Write(p)
 }
+
+// statusPath is devstack's status JSON, which the dashboard's overview
+// shows.
+const statusPath = "/_devstack/status"
 
 // recordRequest is the body of POST /_devstack/records: a raw record for
 // the stream, any bytes, to see what the pipeline does with it.

@@ -141,6 +141,7 @@ func printBanner(w io.Writer, s *Stack) {
 	api := s.APIURL()
 	fmt.Fprintf(w, `
 scrape-pipeline devstack
+  dashboard    %[1]s/
   API          %[1]s
   sample site  %[2]s/site/
   scraping     %[3]s

@@ -22,7 +22,7 @@ type tablesBackend struct {
 	Env map[string]string
 }
 
-// newTables creates the three tables under a unique suffix on the test
+// newTables creates the stack's tables under a unique suffix on the test
 // binary's moto_server (skipping or failing tb like awsemu.Moto).
 func newTables(tb testing.TB, endpoints awsemu.Endpoints) tablesBackend {
 	tb.Helper()
@@ -37,9 +37,10 @@ func newTables(tb testing.TB, endpoints awsemu.Endpoints) tablesBackend {
 	return tablesBackend{
 		Store: dynamo.New(client, tables),
 		Env: emulatorEnv(endpoints.Env(), map[string]string{
-			contract.EnvMoviesTable: tables.Movies,
-			contract.EnvRunsTable:   tables.Runs,
-			contract.EnvErrorsTable: tables.Errors,
+			contract.EnvMoviesTable:  tables.Movies,
+			contract.EnvRunsTable:    tables.Runs,
+			contract.EnvErrorsTable:  tables.Errors,
+			contract.EnvHistoryTable: tables.History,
 		}),
 	}
 }

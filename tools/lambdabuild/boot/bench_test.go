@@ -17,6 +17,7 @@ var coldStarts = []struct {
 	fn      string
 	fixture func(tb testing.TB) (map[string]string, []byte)
 }{
+	{"archiver", archiverFixture},
 	{"errorsink", func(tb testing.TB) (map[string]string, []byte) {
 		backend, payload, _, _, _ := errorsinkFixture(tb)
 		return backend.Env, payload

@@ -215,3 +215,27 @@ func TestChecksAreInvalid(t *testing.T) {
 		t.Errorf("Invalid lost the wrapped error or changed the message: %v", wrapped)
 	}
 }
+
+// FuzzParseCanonicalTime keeps the listings' fast time parser equal to
+// what it replaces: ParseTime, then FormatTime giving back the same text.
+func FuzzParseCanonicalTime(f *testing.F) {
+	for _, s := range []string{
+		"2026-03-01T12:00:00.000000000Z", "0000-01-01T00:00:00.000000000Z", "9999-12-31T23:59:59.999999999Z",
+		"2024-02-29T00:00:00.000000000Z", "2025-02-29T00:00:00.000000000Z", "1900-02-29T00:00:00.000000000Z",
+		"2000-02-29T00:00:00.000000000Z", "2026-04-31T00:00:00.000000000Z", "2026-03-01T24:00:00.000000000Z",
+		"2026-03-01T12:60:00.000000000Z", "2026-03-01T12:00:60.000000000Z", "2026-00-01T12:00:00.000000000Z",
+		"2026-13-01T12:00:00.000000000Z", "2026-03-00T12:00:00.000000000Z", "2026-03-01 12:00:00.000000000Z",
+		"2026-03-01T12:00:00.00000000Z0", "+026-03-01T12:00:00.000000000Z", "2026-3-01T12:00:00.000000000Z0",
+		"2026-03-01T12:00:00.000000000z", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := ParseTime(s)
+		wantOK := err == nil && FormatTime(want) == s
+		got, ok := parseCanonicalTime(s)
+		if ok != wantOK || (ok && (!got.Equal(want) || got.Location() != time.UTC)) {
+			t.Fatalf("parseCanonicalTime(%q) = %v, %v; ParseTime and FormatTime: %v, %v (%v)", s, got, ok, want, wantOK, err)
+		}
+	})
+}

@@ -30,7 +30,9 @@ func main() {
 	if err != nil {
 		fail(log, "AWS configuration", err)
 	}
-	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable})
+	st := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{
+		Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable, History: cfg.HistoryTable,
+	})
 	h := processor.New(st, processor.Options{Logger: log, Metrics: os.Stdout, FunctionName: lambdacontext.FunctionName,
 		MaxClockSkew: cfg.MaxClockSkew})
 	lambda.Start(lambdaadapter.Handler(h))

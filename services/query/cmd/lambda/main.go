@@ -35,7 +35,7 @@ func main() {
 	if err != nil {
 		fail(log, "load AWS configuration", err)
 	}
-	tables := dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable}
+	tables := dynamo.Tables{Movies: cfg.MoviesTable, Runs: cfg.RunsTable, Errors: cfg.ErrorsTable, History: cfg.HistoryTable}
 	h, err := query.New(dynamo.New(dynamodb.NewFromConfig(aws), tables), opts)
 	if err != nil {
 		fail(log, "build handler", err)

@@ -1,6 +1,8 @@
 // Command lambda is the scraper's AWS Lambda function: POST /scrape behind
-// API Gateway (HTTP API, payload 2.0). It only wires configuration and
-// adapters; the logic is package scraper.
+// API Gateway (HTTP API, payload 2.0), and the stack's schedule
+// (EventBridge Scheduler) with a scraper.ScheduleInput. It only wires
+// configuration and adapters; package lambdaadapter tells the two events
+// apart, the logic is package scraper.
 package main
 
 import (
@@ -15,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	kinesisadapter "github.com/scrape-pipeline/scrape-pipeline/libs/stream/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/lambdaadapter"
 )
 
 func main() {
@@ -43,7 +45,7 @@ func main() {
 	if err != nil {
 		fail(log, "scraper", err)
 	}
-	lambda.Start(httpx.LambdaV2(svc.Handler()))
+	lambda.Start(lambdaadapter.New(svc, log))
 }
 
 func fail(log *slog.Logger, what string, err error) {
