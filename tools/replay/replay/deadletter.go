@@ -90,9 +90,9 @@ func (e *embeddedDeadLetters) move(ctx context.Context) (int64, string, error) {
 
 func (e *embeddedDeadLetters) close() error { return e.db.Close() }
 
-// SQSAPI is the part of the SQS client the redrive of a dead-letter queue
+// sqsAPI is the part of the SQS client the redrive of a dead-letter queue
 // uses; *sqs.Client implements it.
-type SQSAPI interface {
+type sqsAPI interface {
 	GetQueueUrl(ctx context.Context, in *awssqs.GetQueueUrlInput, optFns ...func(*awssqs.Options)) (*awssqs.GetQueueUrlOutput, error)
 	GetQueueAttributes(ctx context.Context, in *awssqs.GetQueueAttributesInput, optFns ...func(*awssqs.Options)) (*awssqs.GetQueueAttributesOutput, error)
 	// StartMessageMoveTask starts SQS's dead-letter queue redrive.
@@ -101,7 +101,7 @@ type SQSAPI interface {
 	ListMessageMoveTasks(ctx context.Context, in *awssqs.ListMessageMoveTasksInput, optFns ...func(*awssqs.Options)) (*awssqs.ListMessageMoveTasksOutput, error)
 }
 
-var _ SQSAPI = (*awssqs.Client)(nil)
+var _ sqsAPI = (*awssqs.Client)(nil)
 
 // Statuses of a message move task.
 const (
@@ -117,7 +117,7 @@ const (
 // destination as new messages (new ids, retention and receive counts
 // from the start), and waits for it to end (ListMessageMoveTasks).
 type sqsDeadLetters struct {
-	client     SQSAPI
+	client     sqsAPI
 	queue, dlq string
 	// poll is how often the task is looked at.
 	poll time.Duration

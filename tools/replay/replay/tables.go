@@ -301,14 +301,14 @@ func syncFile(path string) error {
 	return f.Sync()
 }
 
-// DynamoAPI is the part of the DynamoDB client a Tool uses: the store's
+// dynamoAPI is the part of the DynamoDB client a Tool uses: the store's
 // calls, creating and describing tables, and the checkpoint item.
-type DynamoAPI interface {
+type dynamoAPI interface {
 	dynamo.Client
 	dynamo.AdminClient
 }
 
-var _ DynamoAPI = (*dynamodb.Client)(nil)
+var _ dynamoAPI = (*dynamodb.Client)(nil)
 
 // checkpointKey is the runs table item holding a replay's checkpoint (the
 // runs table holds items of several kinds, by key prefix; see
@@ -318,7 +318,7 @@ const checkpointKey = "REPLAY#checkpoint"
 // openDynamo opens the tables of suffix through client. With create it
 // makes those missing first; without, a missing table is an error that
 // says to pass --create.
-func openDynamo(ctx context.Context, client DynamoAPI, suffix string, create bool, serial bool) (*tables, error) {
+func openDynamo(ctx context.Context, client dynamoAPI, suffix string, create bool, serial bool) (*tables, error) {
 	names := dynamo.TableNames(suffix)
 	if create {
 		if _, err := dynamo.CreateTables(ctx, client, suffix); err != nil {
@@ -354,7 +354,7 @@ func openDynamo(ctx context.Context, client DynamoAPI, suffix string, create boo
 // prepareDynamo makes t, the tables of suffix, a replay's target: empty
 // tables, or tables that a replay of the same archive and bounds left
 // (whose checkpoint it returns).
-func prepareDynamo(ctx context.Context, client DynamoAPI, t *tables, suffix string, want checkpoint) (checkpoint, error) {
+func prepareDynamo(ctx context.Context, client dynamoAPI, t *tables, suffix string, want checkpoint) (checkpoint, error) {
 	cp, found, err := t.checkpoints.load(ctx)
 	if err != nil {
 		return checkpoint{}, err
@@ -401,7 +401,7 @@ func keyAttr(name string, names dynamo.Tables) string {
 // no listing keys, so no index and no listing sees it. DynamoDB writes are
 // durable when they return, so save writes it at once.
 type dynamoCheckpoints struct {
-	client DynamoAPI
+	client dynamoAPI
 	table  string
 }
 

@@ -33,7 +33,7 @@ type Report struct {
 type Tool struct {
 	o      Options
 	awsCfg aws.Config
-	ddb    DynamoAPI
+	ddb    dynamoAPI
 
 	archive     archive.Reader
 	archiveName string
