@@ -22,6 +22,16 @@ func benchStores(b *testing.B) map[string]func(b *testing.B) *embedded.Store {
 			b.Cleanup(func() { s.Close() })
 			return s
 		},
+		// bolt-bulk: as tools/replay writes, no fsync and many writes
+		// per commit.
+		"bolt-bulk": func(b *testing.B) *embedded.Store {
+			s, err := embedded.Open(filepath.Join(b.TempDir(), "tables.db"), embedded.WithNoSync(), embedded.WithBulkLoad(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		},
 	}
 }
 
@@ -46,7 +56,7 @@ const benchMovies = 250
 // BenchmarkApplyMovie applies newer observations of 250 known movies (the
 // processor's common case: every event changes the projection).
 func BenchmarkApplyMovie(b *testing.B) {
-	for _, name := range []string{"memory", "bolt"} {
+	for _, name := range []string{"memory", "bolt", "bolt-bulk"} {
 		open := benchStores(b)[name]
 		b.Run(name, func(b *testing.B) {
 			s := open(b)
@@ -95,7 +105,7 @@ func BenchmarkApplyMovie(b *testing.B) {
 // BenchmarkCountEvent counts distinct events of one run: marker and counter
 // in one transaction.
 func BenchmarkCountEvent(b *testing.B) {
-	for _, name := range []string{"memory", "bolt"} {
+	for _, name := range []string{"memory", "bolt", "bolt-bulk"} {
 		open := benchStores(b)[name]
 		b.Run(name, func(b *testing.B) {
 			s := open(b)

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +23,9 @@ type boltKV struct {
 	mu      sync.Mutex
 	queue   []*call
 	running bool // a committer is active
+
+	// bulk is set in bulk-loading mode (WithBulkLoad).
+	bulk *bulk
 }
 
 type call struct {
@@ -57,10 +61,16 @@ func openBolt(path string) (*boltKV, error) {
 }
 
 func (kv *boltKV) view(fn func(readTx) error) error {
+	if kv.bulk != nil {
+		return kv.bulkView(fn)
+	}
 	return kv.db.View(func(tx *bolt.Tx) error { return fn(newBoltTx(tx)) })
 }
 
 func (kv *boltKV) update(fn func(writeTx) error) error {
+	if kv.bulk != nil {
+		return kv.bulkUpdate(fn)
+	}
 	c := &call{fn: fn, done: make(chan error, 1)}
 	kv.mu.Lock()
 	kv.queue = append(kv.queue, c)
@@ -122,10 +132,15 @@ func (kv *boltKV) commit(batch []*call) {
 	}
 }
 
-func (kv *boltKV) close() error { return kv.db.Close() }
+func (kv *boltKV) close() error {
+	return errors.Join(kv.flush(), kv.db.Close())
+}
 
 type boltTx struct {
 	tx *bolt.Tx
+	// fill, when not zero, is the FillPercent of the buckets (bulk
+	// loading: mostly appends).
+	fill float64
 	// buckets are opened on first use: opening one allocates, and most
 	// transactions touch two or three of them.
 	buckets [numBuckets]*bolt.Bucket
@@ -138,6 +153,9 @@ func newBoltTx(tx *bolt.Tx) *boltTx { return &boltTx{tx: tx} }
 func (t *boltTx) bucket(b bucket) *bolt.Bucket {
 	if t.buckets[b] == nil {
 		t.buckets[b] = t.tx.Bucket(bucketKeys[b])
+		if t.fill != 0 {
+			t.buckets[b].FillPercent = t.fill
+		}
 	}
 	return t.buckets[b]
 }

@@ -10,9 +10,11 @@
 //	s, err := embedded.Open(".devstack/tables.db") // a bbolt file: devstack
 //	defer s.Close()
 //
-// Options: [WithClock] (a fake clock for TTL tests) and [WithSweepInterval].
-// Both constructors return *[Store], which implements every store.Store
-// method plus [Store.Sweep] and [Store.Close].
+// Options: [WithClock] (a fake clock for TTL tests), [WithSweepInterval],
+// [WithNoSync] and [WithBulkLoad] (many writes per commit, for loading the
+// tables in bulk: tools/replay). Both constructors return *[Store], which
+// implements every store.Store method plus [Store.Sweep], [Store.Flush]
+// and [Store.Close].
 //
 // # Semantics
 //

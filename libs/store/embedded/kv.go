@@ -37,6 +37,8 @@ type kv interface {
 	// its results afresh on every run and touch nothing outside the
 	// transaction.
 	update(fn func(writeTx) error) error
+	// flush commits what a backing holds uncommitted (bulk loading).
+	flush() error
 	close() error
 }
 

@@ -105,6 +105,8 @@ func (kv *memKV) update(fn func(writeTx) error) (err error) {
 
 func (kv *memKV) close() error { return nil }
 
+func (kv *memKV) flush() error { return nil }
+
 type undo struct {
 	b       bucket
 	key     string

@@ -20,6 +20,7 @@ type Store struct {
 	sweepEvery time.Duration
 	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
 	noSync     bool
+	bulkEvery  int // > 0: bulk loading (WithBulkLoad)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -65,6 +66,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	s := newStore(kv, opts)
 	kv.db.NoSync = s.noSync
+	if s.bulkEvery > 0 {
+		kv.bulk = &bulk{every: s.bulkEvery}
+	}
 	return s, nil
 }
 

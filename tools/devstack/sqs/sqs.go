@@ -3,7 +3,8 @@
 // bbolt. Received messages stay hidden for the visibility timeout and come
 // back unless deleted; each receive counts; past the redrive policy's
 // maxReceiveCount a message moves to the dead-letter queue; messages older
-// than the retention period are dropped.
+// than the retention period are dropped. MoveMessages is the dead-letter
+// queue redrive that sends them back.
 package sqs
 
 import (
@@ -123,10 +124,7 @@ func (q *Queue) Send(ctx context.Context, body []byte) error {
 	if err := q.put(m); err != nil {
 		return err
 	}
-	q.mu.Lock()
-	close(q.notify)
-	q.notify = make(chan struct{})
-	q.mu.Unlock()
+	q.wake()
 	return nil
 }
 
@@ -257,6 +255,73 @@ func (q *Queue) Depth() (visible, inFlight int, err error) {
 		})
 	})
 	return visible, inFlight, err
+}
+
+// MoveMessages moves the messages waiting in q, a dead-letter queue, to
+// dest (the queue whose redrive policy sent them to q, or any other), as
+// Amazon SQS's dead-letter queue redrive (StartMessageMoveTask) does:
+// oldest first, each as a new message — a new id, sent now (its retention
+// starts again), never received (its receive count starts again from
+// zero, so dest's redrive policy gives it every receive anew). It moves
+// them in one transaction, so a message is in one queue or the other,
+// never in both or neither. Messages in flight in q (received, their
+// visibility timeout not yet over) stay there, as SQS moves only the
+// messages it can receive; messages past q's retention are dropped, as a
+// receive would. It returns how many it moved (0 when q is empty) and
+// wakes dest's Notify waiters. Both queues must be in the same database;
+// dest must not be q. Safe for concurrent use with every other method.
+func (q *Queue) MoveMessages(ctx context.Context, dest *Queue) (int, error) {
+	switch {
+	case dest == nil || dest == q || dest.opts.Name == q.opts.Name:
+		return 0, fmt.Errorf("sqs: move messages of %s: the destination must be another queue", q.opts.Name)
+	case dest.db != q.db:
+		return 0, fmt.Errorf("sqs: move messages of %s to %s: both queues must be in the same database", q.opts.Name, dest.opts.Name)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("sqs: move messages of %s: %w", q.opts.Name, err)
+	}
+	now := q.opts.Now()
+	var moved int
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		moved = 0
+		c := tx.Bucket(q.bucket).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("corrupt message: %w", err)
+			}
+			expired := now.Sub(m.SentAt) > q.opts.Retention
+			if !expired && m.VisibleAt.After(now) {
+				continue // in flight
+			}
+			if !expired {
+				fresh := Message{ID: uuid.New(), Body: m.Body, SentAt: now, VisibleAt: now}
+				if err := dest.putTx(tx, fresh); err != nil {
+					return fmt.Errorf("move %s to %s: %w", m.ID, dest.opts.Name, err)
+				}
+				moved++
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqs: move messages of %s to %s: %w", q.opts.Name, dest.opts.Name, err)
+	}
+	if moved > 0 {
+		dest.wake()
+	}
+	return moved, nil
+}
+
+// wake closes the Notify channel of the moment and makes the next one.
+func (q *Queue) wake() {
+	q.mu.Lock()
+	close(q.notify)
+	q.notify = make(chan struct{})
+	q.mu.Unlock()
 }
 
 // MD5OfBody is the hex MD5 of a body, as SQS reports it.
