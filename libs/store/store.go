@@ -303,12 +303,14 @@ var (
 // the first page); the last page has a nil Next.
 type Store interface {
 	// ApplyMovie replaces the projection of m.ID with m if (m.LastEventTime,
-	// m.LastEventID) is newer than the stored one, keeping the stored
-	// FirstSeen. It returns
+	// m.LastEventID) is newer than the stored one, keeping the earlier of
+	// the stored FirstSeen and m's. It returns
 	//   - Applied: m replaced the projection;
 	//   - Duplicate: this event id was applied before (with the same
 	//     digest, or either digest unknown); nothing written;
-	//   - Stale: a newer event was applied before; nothing written;
+	//   - Stale: a newer event was applied before; only FirstSeen is
+	//     written, lowered to m.FirstSeen when that is earlier (the
+	//     projection does not depend on the order of delivery);
 	//   - Conflict: m.LastEventDigest is set and differs from the digest
 	//     stored for the same event id, either on the projection (its
 	//     latest event) or on the event's progress marker of run

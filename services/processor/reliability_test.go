@@ -202,10 +202,17 @@ func generate(t testing.TB, n, movies int, rng *rand.Rand) *scenario {
 			LastEventID: e.ID, LastEventTime: e.Time, LastEventDigest: contentDigest(g.data),
 		}
 		if old, ok := sc.wantMovies[e.Subject]; ok {
+			// FirstSeen is the earliest observation, whatever the order.
 			if !old.Newer(e.Time, e.ID) {
+				if e.Time.Before(old.FirstSeen) {
+					old.FirstSeen = e.Time
+					sc.wantMovies[e.Subject] = old
+				}
 				continue
 			}
-			next.FirstSeen = old.FirstSeen
+			if old.FirstSeen.Before(next.FirstSeen) {
+				next.FirstSeen = old.FirstSeen
+			}
 		}
 		sc.wantMovies[e.Subject] = next
 	}

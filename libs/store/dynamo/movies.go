@@ -90,7 +90,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 		// No ALL_OLD item (an emulator without it): read it back. The
 		// condition failed, so an item exists, and items are never deleted.
 		proj, err := expression.NewBuilder().WithProjection(expression.NamesList(expression.Name(attrLastEventID),
-			expression.Name(attrLastDigest))).Build()
+			expression.Name(attrLastDigest), expression.Name(attrFirstSeen))).Build()
 		if err != nil {
 			return 0, fmt.Errorf("apply movie %q: read the newer event: build expression: %w", m.ID, err)
 		}
@@ -107,12 +107,47 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 		old = out.Item
 	}
 	if stringAttr(old, attrLastEventID) != m.LastEventID {
+		if err := s.lowerFirstSeen(ctx, m.ID, item[attrFirstSeen], old); err != nil {
+			return 0, fmt.Errorf("apply movie %q: %w", m.ID, err)
+		}
 		return store.Stale, nil
 	}
 	if d := stringAttr(old, attrLastDigest); d != "" && m.LastEventDigest != "" && d != m.LastEventDigest {
 		return store.Conflict, nil
 	}
 	return store.Duplicate, nil
+}
+
+// lowerFirstSeen sets the movie's first-seen time to fs when fs is earlier
+// than the stored one (old, as the failed condition returned it): a stale
+// event, older than the movie's latest, may still be the earliest seen, and
+// the projection must not depend on the order of delivery. Times are
+// stored fixed-width, so they compare as strings; the update's condition
+// makes a concurrent lowering win or lose atomically.
+func (s *Store) lowerFirstSeen(ctx context.Context, id string, fs types.AttributeValue, old map[string]types.AttributeValue) error {
+	v, ok := fs.(*types.AttributeValueMemberS)
+	if !ok || v.Value >= stringAttr(old, attrFirstSeen) {
+		return nil
+	}
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name(attrFirstSeen), expression.Value(fs))).
+		WithCondition(expression.Name(attrFirstSeen).GreaterThan(expression.Value(fs))).Build()
+	if err != nil {
+		return fmt.Errorf("lower first seen: build expression: %w", err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.tables.Movies),
+		Key:                       key(contract.AttrID, id),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}, s.opt)
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("lower first seen: %w", wrap(err))
+	}
+	return nil
 }
 
 // GetMovie implements store.Store with a consistent GetItem.

@@ -149,9 +149,15 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 				return nil
 			default:
 				out = store.Stale
-				return nil
+				if !m.FirstSeen.Before(old.FirstSeen) {
+					return nil
+				}
+				// An older event delivered late: the movie was first
+				// seen at its time, whatever the order of delivery.
+				old.FirstSeen = m.FirstSeen
+				return tx.put(bMovies, key, encodeMovie(old))
 			}
-			next.FirstSeen = old.FirstSeen
+			next.FirstSeen = earlier(old.FirstSeen, m.FirstSeen)
 			if old.Year == m.Year {
 				indexed = true
 			} else if old.Year != 0 {
@@ -173,6 +179,14 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 		return 0, fmt.Errorf("apply movie %q: %w", m.ID, err)
 	}
 	return out, nil
+}
+
+// earlier returns the earlier of a and b.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // GetMovie implements store.Store.

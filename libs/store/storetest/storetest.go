@@ -148,7 +148,10 @@ func testApplyMovie(t *testing.T, newStore NewStore) {
 		{"same event twice is a duplicate", []store.Movie{m1, m1}, []store.Outcome{store.Applied, store.Duplicate}, m1},
 		{"newer event replaces fields and keeps first seen", []store.Movie{m1, m2},
 			[]store.Outcome{store.Applied, store.Applied}, withFirstSeen(m2, m1.FirstSeen)},
-		{"older event is stale", []store.Movie{m2, m1}, []store.Outcome{store.Applied, store.Stale}, m2},
+		// The projection is order-independent: an older event arriving
+		// late is stale, but the movie was first seen at its time.
+		{"older event is stale and lowers first seen", []store.Movie{m2, m1}, []store.Outcome{store.Applied, store.Stale},
+			withFirstSeen(m2, m1.FirstSeen)},
 		{"redelivered old event after a newer one is stale", []store.Movie{m1, m2, m1, m2},
 			[]store.Outcome{store.Applied, store.Applied, store.Stale, store.Duplicate}, withFirstSeen(m2, m1.FirstSeen)},
 		{"same time: greater id wins", []store.Movie{sameTimeA, sameTimeB},
@@ -161,7 +164,7 @@ func testApplyMovie(t *testing.T, newStore NewStore) {
 			[]store.Outcome{store.Applied, store.Applied}, withFirstSeen(sparse, m1.FirstSeen)},
 		{"many events out of order converge on the newest", []store.Movie{m2, sameTimeA, sparse, m1, nanoLater, sparse},
 			[]store.Outcome{store.Applied, store.Stale, store.Applied, store.Stale, store.Stale, store.Duplicate},
-			withFirstSeen(sparse, m2.FirstSeen)},
+			withFirstSeen(sparse, m1.FirstSeen)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
