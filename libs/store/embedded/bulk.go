@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/internal/layout"
 )
 
 // DefaultBulkCommitEvery is how many writes a bulk-loading store gathers
@@ -30,6 +32,14 @@ const DefaultBulkCommitEvery = 20_000
 // it records how far it got. Should a commit fail, every later write and
 // Flush fails with that error. Writes and reads are serialised. A memory
 // store ignores the option.
+//
+// A bulk load keeps in memory what a load writes over and over (the
+// movies and runs in use, decoded, each movie's latest history key) and
+// the progress markers of the open transaction, and puts them into the
+// file at commit (see bulkcache.go); it also keeps a Bloom filter of the
+// progress markers' keys (about 10 bits a marker), filled from the file
+// when it opens, so that a new event's marker is known to be absent
+// without a lookup.
 func WithBulkLoad(every int) Option {
 	return func(s *Store) {
 		if every < 1 {
@@ -60,9 +70,30 @@ type bulk struct {
 	btx   *boltTx
 	calls int
 	undo  undoTx
+	// cache holds the movies, runs and greatest history keys the
+	// transaction writes (see bulkcache.go).
+	cache *writeCache
 	// failed is the error of a failed commit: the writes since the last
 	// commit are lost, and so every later call fails.
 	failed error
+}
+
+// newBulk returns the bulk of db, committing every `every` writes. Its
+// filter of the markers' keys starts with those in db.
+func newBulk(db *bolt.DB, every int) (*bulk, error) {
+	b := &bulk{every: every, cache: newWriteCache()}
+	err := db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketKeys[bRuns]).Cursor()
+		prefix := []byte(layout.MarkerPrefix)
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			b.cache.markerKeys.add(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the progress markers: %w", err)
+	}
+	return b, nil
 }
 
 // begin opens the transaction if none is open.
@@ -82,17 +113,25 @@ func (b *bulk) begin(db *bolt.DB) error {
 	return nil
 }
 
-// commit commits the open transaction, if any.
+// commit commits the open transaction, if any, with the cache's dirty
+// values.
 func (b *bulk) commit() error {
 	if b.tx == nil {
 		return b.failed
 	}
-	err := b.tx.Commit()
+	err := b.cache.writeBack(b.btx.put, true, nil)
+	if err == nil {
+		err = b.tx.Commit()
+	} else {
+		_ = b.tx.Rollback()
+	}
 	b.tx, b.btx = nil, nil
 	if err != nil {
 		b.failed = fmt.Errorf("bulk commit failed, the writes since the previous one are lost: %w", err)
+		return b.failed
 	}
-	return b.failed
+	b.cache.evict()
+	return nil
 }
 
 func (kv *boltKV) bulkUpdate(fn func(writeTx) error) error {
@@ -103,8 +142,13 @@ func (kv *boltKV) bulkUpdate(fn func(writeTx) error) error {
 		return err
 	}
 	u := &b.undo
-	u.reset(b.btx)
-	if err := fn(u); err != nil {
+	u.reset(b.btx, b.cache)
+	err := fn(u)
+	if err == nil {
+		err = u.err
+	}
+	if err != nil {
+		b.cache.rollback()
 		if uerr := u.undo(); uerr != nil {
 			// The transaction holds a part of fn's writes: drop it all.
 			_ = b.tx.Rollback()
@@ -114,6 +158,7 @@ func (kv *boltKV) bulkUpdate(fn func(writeTx) error) error {
 		}
 		return err
 	}
+	b.cache.keep()
 	if b.calls++; b.calls >= b.every {
 		return b.commit()
 	}
@@ -128,6 +173,11 @@ func (kv *boltKV) bulkView(fn func(readTx) error) error {
 		return kv.db.View(func(tx *bolt.Tx) error { return fn(newBoltTx(tx)) })
 	}
 	defer b.mu.Unlock()
+	// The view reads the tree: the cache's dirty values go there first.
+	// (Without a transaction they are all in the file: a commit wrote them.)
+	if err := b.cache.writeBack(b.btx.put, true, nil); err != nil {
+		return err
+	}
 	return fn(b.btx)
 }
 
@@ -146,18 +196,22 @@ func (kv *boltKV) flush() error {
 // reads what it then writes), so most writes cost no extra lookup.
 type undoTx struct {
 	*boltTx
+	cache *writeCache
 	undos []boltUndo // in the order of the first writes
 	reads []boltRead // reads of keys not written yet
 	// keys holds copies of the keys of reads: one buffer, reused from
 	// call to call (calls are serialised).
 	keys []byte
+	// err is the first failure to put a cached value into the
+	// transaction for a read: the call fails with it.
+	err error
 }
 
 // reset readies u for the next call.
-func (u *undoTx) reset(tx *boltTx) {
+func (u *undoTx) reset(tx *boltTx, c *writeCache) {
 	clear(u.undos) // drop the references to the transaction's memory
 	clear(u.reads)
-	u.boltTx, u.undos, u.reads, u.keys = tx, u.undos[:0], u.reads[:0], u.keys[:0]
+	u.boltTx, u.cache, u.undos, u.reads, u.keys, u.err = tx, c, u.undos[:0], u.reads[:0], u.keys[:0], nil
 }
 
 type boltUndo struct {
@@ -173,6 +227,12 @@ type boltRead struct {
 }
 
 func (u *undoTx) get(b bucket, key []byte) []byte {
+	if v, ok, err := u.cache.get(u, b, key); ok || err != nil {
+		if err != nil && u.err == nil {
+			u.err = err
+		}
+		return v
+	}
 	v := u.boltTx.get(b, key)
 	if !u.written(b, key) {
 		start := len(u.keys)
@@ -215,13 +275,46 @@ func (u *undoTx) note(b bucket, key []byte) {
 }
 
 func (u *undoTx) put(b bucket, key, v []byte) error {
+	if u.cache.put(b, key, v) {
+		return nil
+	}
+	return u.rawPut(b, key, v)
+}
+
+func (u *undoTx) insert(b bucket, key, v []byte) error {
+	if u.cache.put(b, key, v) {
+		return nil
+	}
+	if !u.written(b, key) {
+		u.undos = append(u.undos, boltUndo{b: b, key: key})
+	}
+	return u.boltTx.put(b, key, v)
+}
+
+// rawPut is put without a look at the cache.
+func (u *undoTx) rawPut(b bucket, key, v []byte) error {
 	u.note(b, key)
 	return u.boltTx.put(b, key, v)
 }
 
 func (u *undoTx) del(b bucket, key []byte) error {
+	u.cache.del(b, key)
 	u.note(b, key)
 	return u.boltTx.del(b, key)
+}
+
+func (u *undoTx) ascend(b bucket, after []byte, fn func(k, v []byte) bool) {
+	if err := u.cache.beforeScan(u, b); err != nil && u.err == nil {
+		u.err = err
+	}
+	u.boltTx.ascend(b, after, fn)
+}
+
+func (u *undoTx) descend(b bucket, before []byte, fn func(k, v []byte) bool) {
+	if err := u.cache.beforeScan(u, b); err != nil && u.err == nil {
+		u.err = err
+	}
+	u.boltTx.descend(b, before, fn)
 }
 
 // undo puts back, last first, what the call's writes replaced.

@@ -66,7 +66,12 @@
 // and a bbolt file. Items are kept in a compact versioned binary encoding.
 // The bbolt backing fsyncs every commit but groups concurrent writers into
 // one transaction, so a processor writing from many goroutines pays one
-// fsync per group.
+// fsync per group. A bulk load (WithBulkLoad) instead commits every many
+// thousand writes, and keeps the movies and runs it writes in a
+// write-back cache, each movie's latest history key, and the transaction's
+// progress markers in a buffer put into the file in key order at commit
+// (see bulkcache.go): per movie event, it writes three keys to the B+tree
+// and looks up none.
 //
 // # Upgrades
 //

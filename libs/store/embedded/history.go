@@ -19,12 +19,15 @@ import (
 // own flag against its predecessor and recomputes its successor's against
 // it, in one transaction: the result does not depend on the order in which
 // observations arrive (t1:A, t3:A, then t2:B turns t3 into a change point).
+// RecordObservation is the only writer of the history: a bulk load caches
+// each movie's greatest key (see bulkcache.go).
 
 // historyPrefix is the key prefix of movieID's history: its length as a
 // uvarint, then the id, so that no movie's keys continue another's.
-func historyPrefix(movieID string) []byte {
-	b := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen16+len(movieID)+len(layout.TimeFormat)+40), uint64(len(movieID)))
-	return append(b, movieID...)
+func historyPrefix(movieID string) []byte { return appendHistoryPrefix(nil, movieID) }
+
+func appendHistoryPrefix(dst []byte, movieID string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(movieID))), movieID...)
 }
 
 func sameValues(a, b observation) bool {
@@ -36,11 +39,26 @@ func (s *Store) RecordObservation(ctx context.Context, o store.Observation) erro
 	if err := layout.CheckObservation(o); err != nil {
 		return fmt.Errorf("record observation: %w", err)
 	}
-	prefix := historyPrefix(o.MovieID)
-	pos := layout.HistoryPos(o.ObservedAt, o.EventID)
-	key := append(bytes.Clone(prefix), pos...)
+	// One allocation: the key, which the transaction keeps.
+	key := appendHistoryPrefix(make([]byte, 0, binary.MaxVarintLen16+len(o.MovieID)+len(layout.TimeFormat)+1+len(o.EventID)), o.MovieID)
+	prefix := key[:len(key):len(key)]
+	key = layout.AppendHistoryPos(key, o.ObservedAt, o.EventID)
+	pos := key[len(prefix):] // for messages
 	obs := observation{RunID: o.RunID, Rank: o.Rank, Rating: o.Rating, Votes: o.Votes}
 	err := s.update(ctx, func(tx writeTx) error {
+		c := cacheOf(tx)
+		if c != nil {
+			if tail, ok := c.history[o.MovieID]; ok && bytes.Compare(key, tail.key) > 0 {
+				// After the movie's greatest key: not there yet, the
+				// greatest is its predecessor, and it has no successor.
+				obs.Changed = !sameValues(tail.obs, obs)
+				if err := putObservation(tx, key, obs, true); err != nil {
+					return err
+				}
+				set(c.history, &c.historyUndo, o.MovieID, historyTail{key: key, obs: obs, gen: c.gen})
+				return nil
+			}
+		}
 		if v := tx.get(bHistory, key); v != nil {
 			cur, err := decodeObservation(v)
 			if err != nil {
@@ -72,15 +90,23 @@ func (s *Store) RecordObservation(ctx context.Context, o store.Observation) erro
 			return derr
 		}
 		obs.Changed = pred == nil || !sameValues(*pred, obs)
-		if err := putObservation(tx, key, obs); err != nil {
+		if err := putObservation(tx, key, obs, true); err != nil {
 			return err
 		}
 		if succ == nil {
+			if c != nil { // the movie's greatest key now
+				set(c.history, &c.historyUndo, o.MovieID, historyTail{key: key, obs: obs, gen: c.gen})
+			}
 			return nil
 		}
 		if changed := !sameValues(obs, *succ); changed != succ.Changed {
+			if c != nil {
+				// The successor may be the cached greatest key, whose
+				// observation changes.
+				drop(c.history, &c.historyUndo, o.MovieID)
+			}
 			succ.Changed = changed
-			if err := putObservation(tx, succKey, *succ); err != nil {
+			if err := putObservation(tx, succKey, *succ, false); err != nil {
 				return err
 			}
 			if !changed {
@@ -96,14 +122,20 @@ func (s *Store) RecordObservation(ctx context.Context, o store.Observation) erro
 }
 
 // putObservation stores o at key, and in the change points if it is one
-// (removing it from there is the caller's business).
-func putObservation(tx writeTx, key []byte, o observation) error {
+// (removing it from there is the caller's business). With isNew the key
+// is known to be in neither bucket.
+func putObservation(tx writeTx, key []byte, o observation, isNew bool) error {
+	put := tx.put
+	if isNew {
+		put = tx.insert
+	}
 	v := encodeObservation(o)
-	if err := tx.put(bHistory, key, v); err != nil {
+	if err := put(bHistory, key, v); err != nil {
 		return err
 	}
 	if o.Changed {
-		return tx.put(bHistoryChanges, bytes.Clone(key), bytes.Clone(v))
+		// Neither key nor value is ever modified: both buckets may hold them.
+		return put(bHistoryChanges, key, v)
 	}
 	return nil
 }

@@ -87,7 +87,14 @@ const (
 // HistoryPos is an observation's position in its movie's history:
 // "<time in TimeFormat>#<event id>", so byte order is (time, event id)
 // order.
-func HistoryPos(t time.Time, eventID string) string { return FormatTime(t) + "#" + eventID }
+func HistoryPos(t time.Time, eventID string) string { return string(AppendHistoryPos(nil, t, eventID)) }
+
+// AppendHistoryPos appends HistoryPos(t, eventID) to dst.
+func AppendHistoryPos(dst []byte, t time.Time, eventID string) []byte {
+	dst = slices.Grow(dst, len(TimeFormat)+1+len(eventID))
+	dst = t.UTC().AppendFormat(dst, TimeFormat)
+	return append(append(dst, '#'), eventID...)
+}
 
 // ParseHistoryPos splits a HistoryPos.
 func ParseHistoryPos(pos string) (time.Time, string, bool) { return splitTimeKey(pos) }
