@@ -275,33 +275,61 @@ func (u *undoTx) note(b bucket, key []byte) {
 }
 
 func (u *undoTx) put(b bucket, key, v []byte) error {
-	if u.cache.put(b, key, v) {
-		return nil
+	if done, err := u.cache.put(u, b, key, v); done || err != nil {
+		return err
 	}
 	return u.rawPut(b, key, v)
 }
 
 func (u *undoTx) insert(b bucket, key, v []byte) error {
-	if u.cache.put(b, key, v) {
-		return nil
+	if done, err := u.cache.put(u, b, key, v); done || err != nil {
+		return err
 	}
+	return u.rawInsert(b, key, v)
+}
+
+func (u *undoTx) del(b bucket, key []byte) error {
+	if err := u.cache.del(u, b, key); err != nil {
+		return err
+	}
+	return u.rawDel(b, key)
+}
+
+// rawPut, rawInsert and rawDel are put, insert and del without a look at
+// the cache.
+func (u *undoTx) rawPut(b bucket, key, v []byte) error {
+	u.note(b, key)
+	return u.boltTx.put(b, key, v)
+}
+
+func (u *undoTx) rawInsert(b bucket, key, v []byte) error {
 	if !u.written(b, key) {
 		u.undos = append(u.undos, boltUndo{b: b, key: key})
 	}
 	return u.boltTx.put(b, key, v)
 }
 
-// rawPut is put without a look at the cache.
-func (u *undoTx) rawPut(b bucket, key, v []byte) error {
-	u.note(b, key)
-	return u.boltTx.put(b, key, v)
-}
-
-func (u *undoTx) del(b bucket, key []byte) error {
-	u.cache.del(b, key)
+func (u *undoTx) rawDel(b bucket, key []byte) error {
 	u.note(b, key)
 	return u.boltTx.del(b, key)
 }
+
+// rawTx is a bulk write without the cache: its writes are undone with the
+// write's, but it neither looks at nor changes the cache. The bulk path of
+// RecordObservation, which keeps the cache of the history itself, works
+// on the tree through it.
+type rawTx struct{ u *undoTx }
+
+func (r rawTx) get(b bucket, key []byte) []byte { return r.u.boltTx.get(b, key) }
+func (r rawTx) ascend(b bucket, after []byte, fn func(k, v []byte) bool) {
+	r.u.boltTx.ascend(b, after, fn)
+}
+func (r rawTx) descend(b bucket, before []byte, fn func(k, v []byte) bool) {
+	r.u.boltTx.descend(b, before, fn)
+}
+func (r rawTx) put(b bucket, key, v []byte) error    { return r.u.rawPut(b, key, v) }
+func (r rawTx) insert(b bucket, key, v []byte) error { return r.u.rawInsert(b, key, v) }
+func (r rawTx) del(b bucket, key []byte) error       { return r.u.rawDel(b, key) }
 
 func (u *undoTx) ascend(b bucket, after []byte, fn func(k, v []byte) bool) {
 	if err := u.cache.beforeScan(u, b); err != nil && u.err == nil {

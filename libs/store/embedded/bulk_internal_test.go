@@ -163,10 +163,15 @@ func TestBulkCacheUndoneWithFailedWrite(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordObservation(ctx, obs(1)); err != nil {
-		t.Fatal(err)
+	for _, h := range []int{1, 3} {
+		if err := s.RecordObservation(ctx, obs(h)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tail := kv.bulk.cache.history["tt1"]
+	if len(tail.pending) != 1 {
+		t.Fatalf("%d observations waiting, want the second", len(tail.pending))
+	}
 	boom := errors.New("boom")
 	for _, scan := range []bool{false, true} {
 		err := kv.update(func(tx writeTx) error {
@@ -177,12 +182,12 @@ func TestBulkCacheUndoneWithFailedWrite(t *testing.T) {
 			m3 := bulkMovie("tt2", "three")
 			return errors.Join(storeMovie(tx, m2), storeMovie(tx, m3), writeRun(tx, store.Run{ID: "r1", Processed: 2}),
 				writeRun(tx, store.Run{ID: "r2", Processed: 1}), tx.put(bRuns, mk1, []byte("changed")), tx.put(bRuns, mk2, []byte("m2")),
-				recordIn(tx, obs(2)), boom)
+				recordIn(tx, obs(4)), recordIn(tx, obs(2)), boom)
 		})
 		if !errors.Is(err, boom) {
 			t.Fatalf("update = %v, want boom", err)
 		}
-		if diff := cmp.Diff(tail, kv.bulk.cache.history["tt1"], cmp.AllowUnexported(historyTail{}, observation{})); diff != "" {
+		if diff := cmp.Diff(tail, kv.bulk.cache.history["tt1"], cmp.AllowUnexported(historyTail{}, observation{}, pendingObs{})); diff != "" {
 			t.Errorf("scan %v: the movie's greatest history key (-want +got):\n%s", scan, diff)
 		}
 		checkBulkState(t, kv, m1, mk1, mk2)
@@ -192,22 +197,16 @@ func TestBulkCacheUndoneWithFailedWrite(t *testing.T) {
 	}
 	checkBulkState(t, kv, m1, mk1, mk2)
 	p, err := s.ListHistory(ctx, "tt1", store.HistoryFilter{}, 10, nil)
-	if err != nil || len(p.Items) != 1 {
-		t.Errorf("history = %+v, %v; want the first observation only", p.Items, err)
+	if err != nil || len(p.Items) != 2 {
+		t.Errorf("history = %+v, %v; want the first two observations only", p.Items, err)
 	}
 }
 
 // recordIn records o in tx as RecordObservation does.
 func recordIn(tx writeTx, o store.Observation) error {
-	key := append(historyPrefix(o.MovieID), layout.HistoryPos(o.ObservedAt, o.EventID)...)
-	c := cacheOf(tx)
-	t := c.history[o.MovieID]
-	ob := observation{RunID: o.RunID, Rank: o.Rank, Rating: o.Rating, Votes: o.Votes, Changed: !sameValues(t.obs, observation{Rank: o.Rank, Rating: o.Rating, Votes: o.Votes})}
-	if err := putObservation(tx, key, ob, true); err != nil {
-		return err
-	}
-	set(c.history, &c.historyUndo, o.MovieID, historyTail{key: key, obs: ob, gen: c.gen})
-	return nil
+	prefix := historyPrefix(o.MovieID)
+	key := append(bytes.Clone(prefix), layout.HistoryPos(o.ObservedAt, o.EventID)...)
+	return recordObservation(tx, o.MovieID, key, prefix, observation{RunID: o.RunID, Rank: o.Rank, Rating: o.Rating, Votes: o.Votes})
 }
 
 // checkBulkState checks the state TestBulkCacheUndoneWithFailedWrite
@@ -242,11 +241,48 @@ func checkBulkState(t *testing.T, kv *boltKV, m1 store.Movie, mk1, mk2 []byte) {
 	}
 }
 
+// The observations waiting in the cache are seen by a direct read of the
+// history in a write, and a direct write to the history makes the cache
+// forget the movies' greatest keys.
+func TestBulkHistoryDirectAccess(t *testing.T) {
+	kv := openBulkKV(t, filepath.Join(t.TempDir(), "t.db"), 1000)
+	o := func(h int) store.Observation {
+		return store.Observation{MovieID: "tt1", ObservedAt: bulkT0.Add(time.Duration(h) * time.Hour), EventID: fmt.Sprint("e", h),
+			RunID: "r1", Rank: h, Votes: h}
+	}
+	for h := 1; h <= 3; h++ {
+		if err := kv.update(func(tx writeTx) error { return recordIn(tx, o(h)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(kv.bulk.cache.history["tt1"].pending); n != 2 {
+		t.Fatalf("%d observations waiting, want 2 (the first looked at the tree)", n)
+	}
+	var keys []string
+	err := kv.update(func(tx writeTx) error {
+		tx.ascend(bHistoryChanges, nil, func(k, _ []byte) bool { keys = append(keys, string(k)); return true })
+		return nil
+	})
+	if err != nil || len(keys) != 3 {
+		t.Fatalf("change points seen by a scan: %d, %v; want 3", len(keys), err)
+	}
+	if n := len(kv.bulk.cache.history["tt1"].pending); n != 0 {
+		t.Errorf("%d observations waiting after the scan, want none", n)
+	}
+	if err := kv.update(func(tx writeTx) error { return tx.del(bHistoryChanges, []byte(keys[0])) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := kv.bulk.cache.history["tt1"]; ok {
+		t.Error("greatest key still cached after a direct write to the history")
+	}
+}
+
 // The filter never rules out a key it was given, and rules out nearly
 // every other one, across its growth.
 func TestKeyFilter(t *testing.T) {
-	f := newKeyFilter()
-	const n = 5 * firstFilterKeys
+	const first = 1 << 14
+	f := newKeyFilter(first)
+	const n = 5 * first
 	for i := range n {
 		f.add(fmt.Appendf(nil, "MARK#run-%d#event-%d", i/250, i))
 	}

@@ -17,7 +17,12 @@ import (
 // not once per write. Each movie's greatest history key is cached too:
 // observations mostly arrive in time order, so the one before a new
 // observation is usually that one, and RecordObservation then needs no
-// lookup of its neighbours (the history itself is written through).
+// lookup of its neighbours. Such an observation waits with that key, and
+// the movie's others after it, to be put into the tree at commit in key
+// order: scattered over the 250 movies' leaves, each put missed the CPU's
+// caches all the way down (3x the time of a put in key order). An
+// observation that does not come after the movie's greatest key is looked
+// up in the tree, after the movie's waiting ones are put there.
 //
 // The progress markers are buffered: a bulk load writes one per event,
 // keyed by run and event id, so the markers of a run in progress go to
@@ -37,6 +42,11 @@ import (
 //     buffered markers into the transaction; a write's get of a cached
 //     movie or run puts that one first; its put or delete of one drops it
 //     from the cache. Markers are read, put and deleted through the buffer.
+//     The history's waiting observations go into the transaction before a
+//     view or any read of the history in a write other than
+//     RecordObservation's (which works on the tree through rawTx); a write
+//     to the history other than RecordObservation's also drops the
+//     greatest keys.
 //   - A write that fails leaves the cache as it found it (the journals), as
 //     it leaves the transaction (undoTx).
 //   - A commit puts every dirty value into the transaction first, then
@@ -77,11 +87,22 @@ type cachedRun struct {
 	gen    uint32
 }
 
-// historyTail is a movie's greatest history key and its observation.
+// historyTail is a movie's greatest history key and its observation,
+// with the movie's observations not in the tree yet.
 type historyTail struct {
 	key []byte
 	obs observation
 	gen uint32
+	// pending are the movie's observations after its greatest key in the
+	// tree, in key order (the last is key).
+	pending []pendingObs
+}
+
+// pendingObs is an observation waiting to be put into the history: its
+// key and value, and whether it is a change point (also put there).
+type pendingObs struct {
+	key, v  []byte
+	changed bool
 }
 
 // keyed is a cache entry as a change found it (had false: absent).
@@ -93,7 +114,7 @@ type keyed[T any] struct {
 
 func newWriteCache() *writeCache {
 	return &writeCache{movies: map[string]cachedMovie{}, runs: map[string]cachedRun{}, history: map[string]historyTail{},
-		markers: map[string][]byte{}, markerKeys: newKeyFilter()}
+		markers: map[string][]byte{}, markerKeys: newKeyFilter(markerFilterKeys)}
 }
 
 // cacheOf returns the write-back cache of tx, nil unless tx is a bulk
@@ -160,6 +181,9 @@ func (c *writeCache) writeBack(put func(b bucket, key, v []byte) error, clean bo
 	if err := c.writeMarkers(put, undo); err != nil {
 		return err
 	}
+	if err := c.writePending(put, !clean); err != nil {
+		return err
+	}
 	if c.dirty == 0 {
 		return nil
 	}
@@ -220,6 +244,67 @@ func (c *writeCache) writeMarkers(put func(b bucket, key, v []byte) error, undo 
 	return nil
 }
 
+// writePending puts every movie's waiting observations into the history
+// with put, in key order, and empties their lists (through the journal
+// with journal set: in a write, which may be undone).
+func (c *writeCache) writePending(put func(b bucket, key, v []byte) error, journal bool) error {
+	var movies []string
+	for id, t := range c.history {
+		if len(t.pending) > 0 {
+			movies = append(movies, id)
+		}
+	}
+	if len(movies) == 0 {
+		return nil
+	}
+	// The movies' key ranges are disjoint: their greatest keys order them.
+	slices.SortFunc(movies, func(a, b string) int { return bytes.Compare(c.history[a].key, c.history[b].key) })
+	for _, b := range []bucket{bHistory, bHistoryChanges} {
+		for _, id := range movies {
+			for _, p := range c.history[id].pending {
+				if b == bHistoryChanges && !p.changed {
+					continue
+				}
+				if err := put(b, p.key, p.v); err != nil {
+					return fmt.Errorf("write back the history of movie %q: %w", id, err)
+				}
+			}
+		}
+	}
+	for _, id := range movies {
+		t := c.history[id]
+		t.pending = nil
+		if journal {
+			set(c.history, &c.historyUndo, id, t)
+		} else {
+			c.history[id] = t
+		}
+	}
+	return nil
+}
+
+// writeMoviePending puts the waiting observations of movie id into the
+// tree through u (undone with the write) and empties its list.
+func (c *writeCache) writeMoviePending(u *undoTx, id string) error {
+	t, ok := c.history[id]
+	if !ok || len(t.pending) == 0 {
+		return nil
+	}
+	for _, p := range t.pending {
+		if err := u.rawInsert(bHistory, p.key, p.v); err != nil {
+			return err
+		}
+		if p.changed {
+			if err := u.rawInsert(bHistoryChanges, p.key, p.v); err != nil {
+				return err
+			}
+		}
+	}
+	t.pending = nil
+	set(c.history, &c.historyUndo, id, t)
+	return nil
+}
+
 // evict drops the clean entries that the commit interval now ending did
 // not use, and starts the next interval.
 func (c *writeCache) evict() {
@@ -234,7 +319,7 @@ func (c *writeCache) evict() {
 		}
 	}
 	for id, t := range c.history {
-		if t.gen != c.gen {
+		if t.gen != c.gen && len(t.pending) == 0 {
 			delete(c.history, id)
 		}
 	}
@@ -272,29 +357,36 @@ func (c *writeCache) get(u *undoTx, b bucket, key []byte) (v []byte, ok bool, er
 		if e, ok := c.runs[string(key[len(layout.RunPrefix):])]; ok && e.dirty && e.exists {
 			return nil, false, u.rawPut(bRuns, bytes.Clone(key), encodeRun(e.r))
 		}
+	case b == bHistory || b == bHistoryChanges:
+		return nil, false, c.writePending(u.rawInsert, true)
 	}
 	return nil, false, nil
 }
 
-// put buffers a bulk write's put of a marker (ok set). A put or delete of
-// a cached movie or run makes the cached value stale: the cache drops it.
-func (c *writeCache) put(b bucket, key, v []byte) (ok bool) {
+// put buffers a bulk write's put of a marker (done set). A put or delete
+// of a cached movie or run makes the cached value stale: the cache drops
+// it. One of the history (not RecordObservation's) may change a movie's
+// greatest key: the waiting observations go into the tree and the cache
+// forgets the greatest keys.
+func (c *writeCache) put(u *undoTx, b bucket, key, v []byte) (done bool, err error) {
 	switch {
 	case isMarker(b, key):
 		c.markerKeys.add(key)
 		set(c.markers, &c.markerUndo, string(key), v)
-		return true
+		return true, nil
 	case b == bMovies:
 		drop(c.movies, &c.movieUndo, string(key))
 	case isRun(b, key):
 		drop(c.runs, &c.runUndo, string(key[len(layout.RunPrefix):]))
+	case b == bHistory || b == bHistoryChanges:
+		return false, c.forgetHistory(u)
 	}
-	return false
+	return false, nil
 }
 
 // del is put for a delete: a buffered marker leaves the buffer (and is
 // then deleted from the tree, which may hold an older value).
-func (c *writeCache) del(b bucket, key []byte) {
+func (c *writeCache) del(u *undoTx, b bucket, key []byte) error {
 	switch {
 	case isMarker(b, key):
 		drop(c.markers, &c.markerUndo, string(key))
@@ -302,17 +394,36 @@ func (c *writeCache) del(b bucket, key []byte) {
 		drop(c.movies, &c.movieUndo, string(key))
 	case isRun(b, key):
 		drop(c.runs, &c.runUndo, string(key[len(layout.RunPrefix):]))
+	case b == bHistory || b == bHistoryChanges:
+		return c.forgetHistory(u)
 	}
+	return nil
+}
+
+// forgetHistory puts the waiting observations into the tree and drops the
+// greatest keys, before a write to the history that RecordObservation did
+// not make.
+func (c *writeCache) forgetHistory(u *undoTx) error {
+	if err := c.writePending(u.rawInsert, true); err != nil {
+		return err
+	}
+	for id := range c.history {
+		drop(c.history, &c.historyUndo, id)
+	}
+	return nil
 }
 
 // beforeScan is called before a bulk write scans bucket b: the dirty
-// values of the cache and the buffered markers are put into the
-// transaction first.
+// values of the cache, the buffered markers and the waiting observations
+// are put into the transaction first.
 func (c *writeCache) beforeScan(u *undoTx, b bucket) error {
-	if b != bMovies && b != bRuns {
-		return nil
+	switch b {
+	case bMovies, bRuns:
+		return c.writeBack(u.rawPut, false, &c.markerUndo)
+	case bHistory, bHistoryChanges:
+		return c.writePending(u.rawInsert, true)
 	}
-	return c.writeBack(u.rawPut, false, &c.markerUndo)
+	return nil
 }
 
 // loadMovie returns the stored movie id, and whether there is one.

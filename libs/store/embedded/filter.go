@@ -2,58 +2,66 @@ package embedded
 
 import (
 	"hash/maphash"
-	"math"
+	"math/bits"
 )
 
 // keyFilter is a Bloom filter of byte keys: mayHave is false only for a
 // key never added, so a lookup it rules out needs no look at the tree. It
-// grows as keys are added (a chain of filters, each twice the size of the
-// one before, as in a scalable Bloom filter), keeping the rate of false
-// positives, the lookups it cannot rule out, near 1%.
+// grows as keys are added (a chain of filters, each for twice the keys of
+// the one before, as in a scalable Bloom filter), each with a
+// false-positive rate near 1%.
+//
+// Each filter is blocked: a key's bits are all in one 64-byte block (a
+// cache line), so adding or looking up a key reads one line per filter, not
+// one per bit (a bulk load looks up a marker that is not there twice per
+// event, in a filter of megabytes).
 type keyFilter struct {
 	seed  maphash.Seed
+	first int // keys of the first filter
 	parts []*bloom
 }
 
+// bloom is one filter of the chain.
 type bloom struct {
-	bits  []uint64
-	mask  uint64 // len(bits)*64 - 1: the bit count is a power of two
-	k     int    // bits set per key
-	n     int    // keys added
-	limit int    // keys it takes at its false-positive rate
+	blocks []block
+	n      int // keys added
+	limit  int // keys it takes at its false-positive rate
 }
 
-// firstFilterKeys is the number of keys the first filter is sized for.
-const firstFilterKeys = 1 << 16
+// block is 512 bits: a cache line.
+type block [8]uint64
 
-func newKeyFilter() *keyFilter { return &keyFilter{seed: maphash.MakeSeed()} }
+const (
+	// markerFilterKeys is the number of keys the first filter of the
+	// markers is sized for: a replay of a million events, in 2 MB.
+	markerFilterKeys = 1 << 20
+	// filterBitsPerKey and filterProbes give a blocked filter a
+	// false-positive rate below 1%.
+	filterBitsPerKey = 12
+	filterProbes     = 8
+)
 
-// newBloom returns a filter for n keys with a false-positive rate of
-// about p.
-func newBloom(n int, p float64) *bloom {
-	bitsPerKey := -math.Log(p) / (math.Ln2 * math.Ln2)
-	m := uint64(1) << uint(math.Ceil(math.Log2(float64(n)*bitsPerKey)))
-	m = max(m, 64)
-	k := max(1, int(math.Round(float64(m)/float64(n)*math.Ln2)))
-	return &bloom{bits: make([]uint64, m/64), mask: m - 1, k: k, limit: n}
+// newKeyFilter returns an empty filter whose first part takes first keys.
+func newKeyFilter(first int) *keyFilter { return &keyFilter{seed: maphash.MakeSeed(), first: first} }
+
+// newBloom returns a filter for n keys.
+func newBloom(n int) *bloom {
+	blocks := 1 << bits.Len(uint(n*filterBitsPerKey/512)) // a power of two, n*filterBitsPerKey bits or more
+	return &bloom{blocks: make([]block, blocks), limit: n}
 }
 
 // add adds key.
 func (f *keyFilter) add(key []byte) {
 	last := len(f.parts) - 1
 	if last < 0 || f.parts[last].n >= f.parts[last].limit {
-		// Twice the keys and half the rate of the one before, so that the
-		// chain's rate stays below 2%.
-		n, p := firstFilterKeys, 0.01
+		n := f.first
 		if last >= 0 {
 			n = 2 * f.parts[last].limit
-			p = 0.01 / math.Pow(2, float64(len(f.parts)))
 		}
-		f.parts = append(f.parts, newBloom(n, p))
+		f.parts = append(f.parts, newBloom(n))
 		last++
 	}
-	h := maphash.Bytes(f.seed, key)
-	f.parts[last].add(h)
+	f.parts[last].add(maphash.Bytes(f.seed, key))
 }
 
 // mayHave reports whether key may have been added: false means it was
@@ -71,26 +79,29 @@ func (f *keyFilter) mayHave(key []byte) bool {
 	return false
 }
 
-// The k bit positions of a key come from its 64-bit hash by double
-// hashing (Kirsch and Mitzenmacher): h1 + i*h2.
+// The high bits of a key's hash choose its block; the low bits, by double
+// hashing (Kirsch and Mitzenmacher), its filterProbes bits in the block.
+func (b *bloom) probe(h uint64) (blk *block, pos, step uint32) {
+	blk = &b.blocks[(h>>32)&uint64(len(b.blocks)-1)]
+	return blk, uint32(h), uint32(h>>16) | 1
+}
+
 func (b *bloom) add(h uint64) {
-	h1, h2 := h, h>>32|h<<32|1
-	for range b.k {
-		i := h1 & b.mask
-		b.bits[i/64] |= 1 << (i % 64)
-		h1 += h2
+	blk, pos, step := b.probe(h)
+	for range filterProbes {
+		blk[pos>>6&7] |= 1 << (pos & 63)
+		pos += step
 	}
 	b.n++
 }
 
 func (b *bloom) has(h uint64) bool {
-	h1, h2 := h, h>>32|h<<32|1
-	for range b.k {
-		i := h1 & b.mask
-		if b.bits[i/64]&(1<<(i%64)) == 0 {
+	blk, pos, step := b.probe(h)
+	for range filterProbes {
+		if blk[pos>>6&7]&(1<<(pos&63)) == 0 {
 			return false
 		}
-		h1 += h2
+		pos += step
 	}
 	return true
 }

@@ -45,78 +45,88 @@ func (s *Store) RecordObservation(ctx context.Context, o store.Observation) erro
 	key = layout.AppendHistoryPos(key, o.ObservedAt, o.EventID)
 	pos := key[len(prefix):] // for messages
 	obs := observation{RunID: o.RunID, Rank: o.Rank, Rating: o.Rating, Votes: o.Votes}
-	err := s.update(ctx, func(tx writeTx) error {
-		c := cacheOf(tx)
-		if c != nil {
-			if tail, ok := c.history[o.MovieID]; ok && bytes.Compare(key, tail.key) > 0 {
-				// After the movie's greatest key: not there yet, the
-				// greatest is its predecessor, and it has no successor.
-				obs.Changed = !sameValues(tail.obs, obs)
-				if err := putObservation(tx, key, obs, true); err != nil {
-					return err
-				}
-				set(c.history, &c.historyUndo, o.MovieID, historyTail{key: key, obs: obs, gen: c.gen})
-				return nil
-			}
-		}
-		if v := tx.get(bHistory, key); v != nil {
-			cur, err := decodeObservation(v)
-			if err != nil {
-				return err
-			}
-			if cur.RunID != obs.RunID || !sameValues(cur, obs) {
-				return layout.Conflict("observation %s of movie %q recorded before with other values", pos, o.MovieID)
-			}
-			return nil
-		}
-		var pred, succ *observation
-		var succKey []byte
-		var derr error
-		tx.descend(bHistory, key, func(k, v []byte) bool {
-			if bytes.HasPrefix(k, prefix) {
-				p, err := decodeObservation(v)
-				pred, derr = &p, err
-			}
-			return false
-		})
-		tx.ascend(bHistory, key, func(k, v []byte) bool {
-			if bytes.HasPrefix(k, prefix) {
-				n, err := decodeObservation(v)
-				succ, succKey, derr = &n, bytes.Clone(k), errors.Join(derr, err)
-			}
-			return false
-		})
-		if derr != nil {
-			return derr
-		}
-		obs.Changed = pred == nil || !sameValues(*pred, obs)
-		if err := putObservation(tx, key, obs, true); err != nil {
-			return err
-		}
-		if succ == nil {
-			if c != nil { // the movie's greatest key now
-				set(c.history, &c.historyUndo, o.MovieID, historyTail{key: key, obs: obs, gen: c.gen})
-			}
-			return nil
-		}
-		if changed := !sameValues(obs, *succ); changed != succ.Changed {
-			if c != nil {
-				// The successor may be the cached greatest key, whose
-				// observation changes.
-				drop(c.history, &c.historyUndo, o.MovieID)
-			}
-			succ.Changed = changed
-			if err := putObservation(tx, succKey, *succ, false); err != nil {
-				return err
-			}
-			if !changed {
-				return tx.del(bHistoryChanges, succKey)
-			}
-		}
-		return nil
-	})
+	err := s.update(ctx, func(tx writeTx) error { return recordObservation(tx, o.MovieID, key, prefix, obs) })
 	if err != nil {
 		return fmt.Errorf("record observation %s of movie %q: %w", pos, o.MovieID, err)
+	}
+	return nil
+}
+
+// recordObservation records obs of movieID at key (prefix is the movie's
+// key prefix). In a bulk load, an observation after the movie's greatest
+// key waits in the cache; any other is looked up in the tree, once the
+// movie's waiting ones are there.
+func recordObservation(tx writeTx, movieID string, key, prefix []byte, obs observation) error {
+	c := cacheOf(tx)
+	if c != nil {
+		tail, ok := c.history[movieID]
+		if ok && bytes.Compare(key, tail.key) > 0 {
+			// Not there yet; the greatest is its predecessor, and it has
+			// no successor.
+			obs.Changed = !sameValues(tail.obs, obs)
+			p := pendingObs{key: key, v: encodeObservation(obs), changed: obs.Changed}
+			set(c.history, &c.historyUndo, movieID, historyTail{key: key, obs: obs, gen: c.gen, pending: append(tail.pending, p)})
+			return nil
+		}
+		u := tx.(*undoTx)
+		if err := c.writeMoviePending(u, movieID); err != nil {
+			return err
+		}
+		tx = rawTx{u} // the history cache is this function's business
+	}
+	if v := tx.get(bHistory, key); v != nil {
+		cur, err := decodeObservation(v)
+		if err != nil {
+			return err
+		}
+		if cur.RunID != obs.RunID || !sameValues(cur, obs) {
+			return layout.Conflict("observation %s of movie %q recorded before with other values", key[len(prefix):], movieID)
+		}
+		return nil
+	}
+	var pred, succ *observation
+	var succKey []byte
+	var derr error
+	tx.descend(bHistory, key, func(k, v []byte) bool {
+		if bytes.HasPrefix(k, prefix) {
+			p, err := decodeObservation(v)
+			pred, derr = &p, err
+		}
+		return false
+	})
+	tx.ascend(bHistory, key, func(k, v []byte) bool {
+		if bytes.HasPrefix(k, prefix) {
+			n, err := decodeObservation(v)
+			succ, succKey, derr = &n, bytes.Clone(k), errors.Join(derr, err)
+		}
+		return false
+	})
+	if derr != nil {
+		return derr
+	}
+	obs.Changed = pred == nil || !sameValues(*pred, obs)
+	if err := putObservation(tx, key, obs, true); err != nil {
+		return err
+	}
+	if succ == nil {
+		if c != nil { // the movie's greatest key now
+			set(c.history, &c.historyUndo, movieID, historyTail{key: key, obs: obs, gen: c.gen})
+		}
+		return nil
+	}
+	if changed := !sameValues(obs, *succ); changed != succ.Changed {
+		if c != nil {
+			// The successor may be the cached greatest key, whose
+			// observation changes.
+			drop(c.history, &c.historyUndo, movieID)
+		}
+		succ.Changed = changed
+		if err := putObservation(tx, succKey, *succ, false); err != nil {
+			return err
+		}
+		if !changed {
+			return tx.del(bHistoryChanges, succKey)
+		}
 	}
 	return nil
 }

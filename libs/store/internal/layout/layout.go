@@ -433,6 +433,14 @@ func CheckRunFilter(f store.RunFilter) error {
 // CheckObservation validates an observation: movie and event ids, valid
 // UTF-8, a finite rating and a storable time.
 func CheckObservation(o store.Observation) error {
+	if observationOK(o) {
+		return nil
+	}
+	return checkObservation(o)
+}
+
+// checkObservation is CheckObservation without the fast path.
+func checkObservation(o store.Observation) error {
 	errs := []error{checkID("movie id", o.MovieID, MaxIDLen), checkID("event id", o.EventID, MaxIDLen),
 		checkTime("observed at", o.ObservedAt)}
 	if len(o.RunID) > MaxIDLen || !utf8.ValidString(o.RunID) {
@@ -445,6 +453,15 @@ func CheckObservation(o store.Observation) error {
 		return Invalid(fmt.Errorf("observation of %q: %w", o.MovieID, err))
 	}
 	return nil
+}
+
+// observationOK is CheckObservation's fast path: true when o is valid,
+// without building any error.
+func observationOK(o store.Observation) bool {
+	okID := func(s string) bool { return s != "" && len(s) <= MaxIDLen && utf8.ValidString(s) }
+	y := o.ObservedAt.UTC().Year()
+	return okID(o.MovieID) && okID(o.EventID) && y >= 1 && y <= 9999 && len(o.RunID) <= MaxIDLen &&
+		utf8.ValidString(o.RunID) && !math.IsNaN(o.Rating) && !math.IsInf(o.Rating, 0)
 }
 
 // CheckHistory validates the arguments of a history listing: a movie id

@@ -239,3 +239,21 @@ func FuzzParseCanonicalTime(f *testing.F) {
 		}
 	})
 }
+
+// CheckObservation's fast path accepts exactly what its full check
+// accepts.
+func FuzzCheckObservation(f *testing.F) {
+	f.Add("tt1", "e1", "r1", int64(1700000000), 8.5, false)
+	f.Add("", "e1", "r1", int64(0), 8.5, false)
+	f.Add("tt1", "e\xff", "", int64(-62135596800), math.Inf(1), false)
+	f.Add("tt1", "e1", "r1", int64(253402300800), 1.0, true)
+	f.Fuzz(func(t *testing.T, movieID, eventID, runID string, sec int64, rating float64, nan bool) {
+		if nan {
+			rating = math.NaN()
+		}
+		o := store.Observation{MovieID: movieID, EventID: eventID, RunID: runID, ObservedAt: time.Unix(sec, 0), Rating: rating}
+		if fast, full := observationOK(o), checkObservation(o) == nil; fast != full {
+			t.Fatalf("%+v: fast path %v, full check %v (%v)", o, fast, full, checkObservation(o))
+		}
+	})
+}
