@@ -304,3 +304,28 @@ func TestKeyFilter(t *testing.T) {
 		t.Errorf("%d filters for %d keys, want it to have grown", len(f.parts), n)
 	}
 }
+
+// A commit in the background that fails makes every later write, view and
+// Flush fail: the writes since the commit before are lost.
+func TestBulkCommitFailureFailsLaterCalls(t *testing.T) {
+	kv := openBulkKV(t, filepath.Join(t.TempDir(), "t.db"), 2)
+	put := func(k string) error {
+		return kv.update(func(tx writeTx) error { return tx.put(bRuns, []byte(layout.MarkerPrefix+k), []byte("v")) })
+	}
+	if err := put("a"); err != nil {
+		t.Fatal(err)
+	}
+	kv.bulk.cache.markers[""] = []byte("x") // bbolt refuses an empty key: the commit fails
+	if err := put("b"); err != nil {        // the second write seals the interval: its commit starts
+		t.Fatalf("the write that starts the commit: %v", err)
+	}
+	if err := kv.flush(); err == nil {
+		t.Fatal("Flush after a failed commit succeeded")
+	}
+	if err := put("c"); err == nil {
+		t.Error("a write after a failed commit succeeded")
+	}
+	if err := kv.view(func(readTx) error { return nil }); err == nil {
+		t.Error("a view after a failed commit succeeded")
+	}
+}

@@ -33,25 +33,34 @@ import (
 // event), which a Bloom filter of the markers' keys tells without looking
 // at the tree: each event's marker is looked up twice (ApplyMovie and
 // CountEvent), and a lookup in the tree descends through a million keys.
+// The index entries (movies by year, runs by start), which writes only
+// put and delete, are buffered too.
+//
+// So a replay's writes need no transaction: the commit, in the background
+// (bulk.go), puts what an interval wrote into the tree while the next
+// interval writes to the cache.
 //
 // Who sees what:
 //   - Store methods read and write movies and runs through loadMovie,
-//     storeMovie, getRun and writeRun, which use the cache.
+//     storeMovie, getRun and writeRun, which use the cache and, for what
+//     it does not hold, the file (bulk.lookup).
 //   - Anything else sees the cache too: a view, and a scan of the movies
 //     or runs bucket in a write, first put the dirty values and the
 //     buffered markers into the transaction; a write's get of a cached
 //     movie or run puts that one first; its put or delete of one drops it
-//     from the cache. Markers are read, put and deleted through the buffer.
-//     The history's waiting observations go into the transaction before a
-//     view or any read of the history in a write other than
-//     RecordObservation's (which works on the tree through rawTx); a write
-//     to the history other than RecordObservation's also drops the
-//     greatest keys.
+//     from the cache. Markers and index entries are read, put and deleted
+//     through the buffers (a read or scan of an index puts its buffered
+//     entries into the transaction first). The history's waiting
+//     observations go into the transaction before a view or any read of
+//     the history in a write other than RecordObservation's (which works
+//     on the tree through rawTx); a write to the history other than
+//     RecordObservation's also drops the greatest keys.
 //   - A write that fails leaves the cache as it found it (the journals), as
 //     it leaves the transaction (undoTx).
-//   - A commit puts every dirty value into the transaction first, then
-//     drops the entries nobody used since the previous commit: the cache
-//     holds what a commit interval uses, not every movie and run loaded.
+//   - At the end of a commit interval the cache is sealed: what it holds
+//     for the file becomes the batch a commit puts there, its dirty values
+//     become clean, and the entries nobody used in the interval are
+//     dropped (they are in the file: the commit before is over).
 
 // writeCache is the write-back cache of a bulk load. It is used under the
 // bulk's lock only.
@@ -59,24 +68,28 @@ type writeCache struct {
 	movies  map[string]cachedMovie // by movie id
 	runs    map[string]cachedRun   // by run id
 	history map[string]historyTail // by movie id
-	// markers are the markers written since the commit, by key.
+	// markers are the markers written since the last seal, by key.
 	markers map[string][]byte
-	// markerKeys has the key of every marker in the tree or in markers
-	// (and of a few deleted since).
+	// markerKeys has the key of every marker in the file, in a batch or
+	// in markers (and of a few deleted since).
 	markerKeys *keyFilter
+	// byYear and byStart are the index entries written since the last
+	// seal, by key (nil: deleted).
+	byYear, byStart map[string][]byte
 	// The current write's changes, to undo them if it fails.
 	movieUndo   []keyed[cachedMovie]
 	runUndo     []keyed[cachedRun]
 	historyUndo []keyed[historyTail]
 	markerUndo  []keyed[[]byte]
-	gen         uint32 // the commit interval, to drop the entries it did not use
-	dirty       int    // dirty movies and runs: an upper bound
+	indexUndo   [2][]keyed[[]byte] // byYear, byStart
+	gen         uint32             // the commit interval, to drop the entries it did not use
+	dirty       int                // dirty movies and runs: an upper bound
 }
 
 type cachedMovie struct {
 	m      store.Movie
 	exists bool // false: no movie is stored
-	dirty  bool // the tree holds another value, or none
+	dirty  bool // the file holds another value, or none
 	gen    uint32
 }
 
@@ -114,7 +127,8 @@ type keyed[T any] struct {
 
 func newWriteCache() *writeCache {
 	return &writeCache{movies: map[string]cachedMovie{}, runs: map[string]cachedRun{}, history: map[string]historyTail{},
-		markers: map[string][]byte{}, markerKeys: newKeyFilter(markerFilterKeys)}
+		markers: map[string][]byte{}, markerKeys: newKeyFilter(markerFilterKeys),
+		byYear: map[string][]byte{}, byStart: map[string][]byte{}}
 }
 
 // cacheOf returns the write-back cache of tx, nil unless tx is a bulk
@@ -150,6 +164,11 @@ func rollback[T any](m map[string]T, undo *[]keyed[T]) {
 			delete(m, u.id)
 		}
 	}
+	forget(undo)
+}
+
+// forget empties undo.
+func forget[T any](undo *[]keyed[T]) {
 	clear(*undo) // drop the references
 	*undo = (*undo)[:0]
 }
@@ -160,131 +179,203 @@ func (c *writeCache) rollback() {
 	rollback(c.runs, &c.runUndo)
 	rollback(c.history, &c.historyUndo)
 	rollback(c.markers, &c.markerUndo)
+	rollback(c.byYear, &c.indexUndo[0])
+	rollback(c.byStart, &c.indexUndo[1])
 }
 
 // keep ends a write that succeeded: its changes stay.
 func (c *writeCache) keep() {
-	clear(c.movieUndo)
-	clear(c.runUndo)
-	clear(c.historyUndo)
-	clear(c.markerUndo)
-	c.movieUndo, c.runUndo, c.historyUndo, c.markerUndo = c.movieUndo[:0], c.runUndo[:0], c.historyUndo[:0], c.markerUndo[:0]
+	forget(&c.movieUndo)
+	forget(&c.runUndo)
+	forget(&c.historyUndo)
+	forget(&c.markerUndo)
+	forget(&c.indexUndo[0])
+	forget(&c.indexUndo[1])
 }
 
-// writeBack puts every dirty movie and run, and the buffered markers in
-// key order, with put. With clean set (a commit's, between writes) the
-// movies and runs are clean afterwards; without (in a write, which may be
-// undone) they stay dirty. The markers leave the buffer either way: a
-// write that is undone takes its puts back, and its journal the buffer's
-// markers.
-func (c *writeCache) writeBack(put func(b bucket, key, v []byte) error, clean bool, undo *[]keyed[[]byte]) error {
-	if err := c.writeMarkers(put, undo); err != nil {
-		return err
+// index returns the buffer of index bucket b and its journal, nil for any
+// other bucket.
+func (c *writeCache) index(b bucket) (map[string][]byte, *[]keyed[[]byte]) {
+	switch b {
+	case bMoviesByYear:
+		return c.byYear, &c.indexUndo[0]
+	case bRunsByStart:
+		return c.byStart, &c.indexUndo[1]
 	}
-	if err := c.writePending(put, !clean); err != nil {
-		return err
-	}
-	if c.dirty == 0 {
-		return nil
-	}
-	for id, e := range c.movies {
-		if !e.dirty {
-			continue
+	return nil, nil
+}
+
+// batch is what a commit puts into the file: the cache's dirty movies and
+// runs, encoded, and the markers, index entries and history observations
+// written in the interval.
+type batch struct {
+	movies, runs    map[string][]byte // by movie id, by run id
+	markers         map[string][]byte
+	byYear, byStart map[string][]byte // nil values: deleted
+	history         []pendingObs      // in key order
+}
+
+// seal ends a commit interval: it returns what the cache holds for the
+// file and empties its buffers; its dirty values become clean.
+func (c *writeCache) seal() *batch {
+	bt := &batch{markers: c.markers, byYear: c.byYear, byStart: c.byStart}
+	c.markers, c.byYear, c.byStart = map[string][]byte{}, map[string][]byte{}, map[string][]byte{}
+	if c.dirty > 0 {
+		bt.movies, bt.runs = map[string][]byte{}, map[string][]byte{}
+		for id, e := range c.movies {
+			if e.dirty {
+				bt.movies[id] = encodeMovie(e.m)
+				e.dirty = false
+				c.movies[id] = e
+			}
 		}
-		if err := put(bMovies, []byte(id), encodeMovie(e.m)); err != nil {
-			return fmt.Errorf("write back movie %q: %w", id, err)
+		for id, e := range c.runs {
+			if e.dirty {
+				bt.runs[id] = encodeRun(e.r)
+				e.dirty = false
+				c.runs[id] = e
+			}
 		}
-		if clean {
-			e.dirty = false
-			c.movies[id] = e
-		}
-	}
-	for id, e := range c.runs {
-		if !e.dirty {
-			continue
-		}
-		if err := put(bRuns, []byte(layout.RunKey(id)), encodeRun(e.r)); err != nil {
-			return fmt.Errorf("write back run %q: %w", id, err)
-		}
-		if clean {
-			e.dirty = false
-			c.runs[id] = e
-		}
-	}
-	if clean {
 		c.dirty = 0
 	}
-	return nil
-}
-
-// writeMarkers puts the buffered markers with put, in key order, and
-// empties the buffer (noting each in undo, if not nil).
-func (c *writeCache) writeMarkers(put func(b bucket, key, v []byte) error, undo *[]keyed[[]byte]) error {
-	if len(c.markers) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(c.markers))
-	for k := range c.markers {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		// bbolt copies the key; the value is the transaction's.
-		if err := put(bRuns, bytesOf(k), c.markers[k]); err != nil {
-			return fmt.Errorf("write back marker %q: %w", k, err)
-		}
-	}
-	if undo == nil {
-		clear(c.markers)
-		return nil
-	}
-	for k := range c.markers {
-		drop(c.markers, undo, k)
-	}
-	return nil
-}
-
-// writePending puts every movie's waiting observations into the history
-// with put, in key order, and empties their lists (through the journal
-// with journal set: in a write, which may be undone).
-func (c *writeCache) writePending(put func(b bucket, key, v []byte) error, journal bool) error {
 	var movies []string
 	for id, t := range c.history {
 		if len(t.pending) > 0 {
 			movies = append(movies, id)
 		}
 	}
-	if len(movies) == 0 {
-		return nil
-	}
 	// The movies' key ranges are disjoint: their greatest keys order them.
 	slices.SortFunc(movies, func(a, b string) int { return bytes.Compare(c.history[a].key, c.history[b].key) })
-	for _, b := range []bucket{bHistory, bHistoryChanges} {
-		for _, id := range movies {
-			for _, p := range c.history[id].pending {
-				if b == bHistoryChanges && !p.changed {
-					continue
-				}
-				if err := put(b, p.key, p.v); err != nil {
-					return fmt.Errorf("write back the history of movie %q: %w", id, err)
-				}
+	for _, id := range movies {
+		t := c.history[id]
+		bt.history = append(bt.history, t.pending...)
+		t.pending = nil
+		c.history[id] = t
+	}
+	return bt
+}
+
+// empty reports whether bt holds nothing.
+func (bt *batch) empty() bool {
+	return len(bt.movies)+len(bt.runs)+len(bt.markers)+len(bt.byYear)+len(bt.byStart)+len(bt.history) == 0
+}
+
+// write puts bt into tx, each bucket in key order.
+func (bt *batch) write(tx writeTx) error {
+	buckets := []struct {
+		b    bucket
+		m    map[string][]byte
+		key  func(string) []byte
+		what string
+	}{
+		{bMovies, bt.movies, func(id string) []byte { return []byte(id) }, "movie"},
+		{bRuns, bt.runs, func(id string) []byte { return []byte(layout.RunKey(id)) }, "run"},
+		{bRuns, bt.markers, bytesOf, "marker"},
+		{bMoviesByYear, bt.byYear, bytesOf, "year index entry"},
+		{bRunsByStart, bt.byStart, bytesOf, "start index entry"},
+	}
+	for _, w := range buckets {
+		// bbolt copies the keys; the values are the transaction's.
+		for _, k := range slices.Sorted(mapKeys(w.m)) {
+			var err error
+			if v := w.m[k]; v != nil {
+				err = tx.put(w.b, w.key(k), v)
+			} else {
+				err = tx.del(w.b, w.key(k))
+			}
+			if err != nil {
+				return fmt.Errorf("write %s %q: %w", w.what, k, err)
 			}
 		}
 	}
-	for _, id := range movies {
-		t := c.history[id]
-		t.pending = nil
-		if journal {
-			set(c.history, &c.historyUndo, id, t)
+	for _, b := range []bucket{bHistory, bHistoryChanges} {
+		for _, p := range bt.history {
+			if b == bHistoryChanges && !p.changed {
+				continue
+			}
+			if err := tx.insert(b, p.key, p.v); err != nil {
+				return fmt.Errorf("write history entry %q: %w", p.key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// mapKeys returns an iterator over the keys of m.
+func mapKeys(m map[string][]byte) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// flush puts, in a write, everything the cache holds for the file into
+// the writers' transaction (the dirty movies and runs stay dirty: the
+// write may be undone; the buffered entries leave the buffers through the
+// journals).
+func (c *writeCache) flush(u *undoTx) error {
+	for id, e := range c.movies {
+		if e.dirty && e.exists {
+			if err := u.rawPut(bMovies, []byte(id), encodeMovie(e.m)); err != nil {
+				return err
+			}
+		}
+	}
+	for id, e := range c.runs {
+		if e.dirty && e.exists {
+			if err := u.rawPut(bRuns, []byte(layout.RunKey(id)), encodeRun(e.r)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.flushBuffer(u, bRuns, c.markers, &c.markerUndo); err != nil {
+		return err
+	}
+	for _, b := range []bucket{bMoviesByYear, bRunsByStart} {
+		m, undo := c.index(b)
+		if err := c.flushBuffer(u, b, m, undo); err != nil {
+			return err
+		}
+	}
+	return c.flushPending(u)
+}
+
+// flushBuffer puts the entries of buffer m (of bucket b) into the writers'
+// transaction, in key order, and empties m through its journal.
+func (c *writeCache) flushBuffer(u *undoTx, b bucket, m map[string][]byte, undo *[]keyed[[]byte]) error {
+	for _, k := range slices.Sorted(mapKeys(m)) {
+		var err error
+		if v := m[k]; v != nil {
+			err = u.rawPut(b, []byte(k), v)
 		} else {
-			c.history[id] = t
+			err = u.rawDel(b, []byte(k))
+		}
+		if err != nil {
+			return err
+		}
+		drop(m, undo, k)
+	}
+	return nil
+}
+
+// flushPending puts every movie's waiting observations into the writers'
+// transaction and empties their lists, through the journal.
+func (c *writeCache) flushPending(u *undoTx) error {
+	for id, t := range c.history {
+		if len(t.pending) > 0 {
+			if err := c.writeMoviePending(u, id); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 // writeMoviePending puts the waiting observations of movie id into the
-// tree through u (undone with the write) and empties its list.
+// writers' transaction (undone with the write) and empties its list.
 func (c *writeCache) writeMoviePending(u *undoTx, id string) error {
 	t, ok := c.history[id]
 	if !ok || len(t.pending) == 0 {
@@ -306,7 +397,8 @@ func (c *writeCache) writeMoviePending(u *undoTx, id string) error {
 }
 
 // evict drops the clean entries that the commit interval now ending did
-// not use, and starts the next interval.
+// not use, and starts the next interval. The commit before is over, so
+// the file has their values.
 func (c *writeCache) evict() {
 	for id, e := range c.movies {
 		if !e.dirty && e.gen != c.gen {
@@ -337,8 +429,10 @@ func isRun(b bucket, key []byte) bool {
 }
 
 // get serves a bulk write's get of a marker (ok set). A cached movie or
-// run that the tree does not hold yet is put there first (it stays dirty:
-// the write may be undone), so that the tree's value, read next, is it.
+// run that the file does not hold yet is put into the writers'
+// transaction first (it stays dirty: the write may be undone), so that its
+// value there, read next, is the cached one; so are the buffered entries
+// of an index and the waiting observations of the history.
 func (c *writeCache) get(u *undoTx, b bucket, key []byte) (v []byte, ok bool, err error) {
 	switch {
 	case isMarker(b, key):
@@ -348,7 +442,8 @@ func (c *writeCache) get(u *undoTx, b bucket, key []byte) (v []byte, ok bool, er
 		if v, ok := c.markers[string(key)]; ok {
 			return v, true, nil
 		}
-		return u.boltTx.get(b, key), true, nil
+		v, err := u.b.lookup(b, key)
+		return v, true, err
 	case b == bMovies:
 		if e, ok := c.movies[string(key)]; ok && e.dirty && e.exists {
 			return nil, false, u.rawPut(bMovies, bytes.Clone(key), encodeMovie(e.m))
@@ -357,17 +452,20 @@ func (c *writeCache) get(u *undoTx, b bucket, key []byte) (v []byte, ok bool, er
 		if e, ok := c.runs[string(key[len(layout.RunPrefix):])]; ok && e.dirty && e.exists {
 			return nil, false, u.rawPut(bRuns, bytes.Clone(key), encodeRun(e.r))
 		}
+	case b == bMoviesByYear || b == bRunsByStart:
+		m, undo := c.index(b)
+		return nil, false, c.flushBuffer(u, b, m, undo)
 	case b == bHistory || b == bHistoryChanges:
-		return nil, false, c.writePending(u.rawInsert, true)
+		return nil, false, c.flushPending(u)
 	}
 	return nil, false, nil
 }
 
-// put buffers a bulk write's put of a marker (done set). A put or delete
-// of a cached movie or run makes the cached value stale: the cache drops
-// it. One of the history (not RecordObservation's) may change a movie's
-// greatest key: the waiting observations go into the tree and the cache
-// forgets the greatest keys.
+// put buffers a bulk write's put of a marker or an index entry (done
+// set). A put of a cached movie or run makes the cached value stale: the
+// cache drops it. One of the history (not RecordObservation's) may change
+// a movie's greatest key: the waiting observations go into the writers'
+// transaction and the cache forgets the greatest keys.
 func (c *writeCache) put(u *undoTx, b bucket, key, v []byte) (done bool, err error) {
 	switch {
 	case isMarker(b, key):
@@ -378,6 +476,10 @@ func (c *writeCache) put(u *undoTx, b bucket, key, v []byte) (done bool, err err
 		drop(c.movies, &c.movieUndo, string(key))
 	case isRun(b, key):
 		drop(c.runs, &c.runUndo, string(key[len(layout.RunPrefix):]))
+	case b == bMoviesByYear || b == bRunsByStart:
+		m, undo := c.index(b)
+		set(m, undo, string(key), v)
+		return true, nil
 	case b == bHistory || b == bHistoryChanges:
 		return false, c.forgetHistory(u)
 	}
@@ -385,8 +487,9 @@ func (c *writeCache) put(u *undoTx, b bucket, key, v []byte) (done bool, err err
 }
 
 // del is put for a delete: a buffered marker leaves the buffer (and is
-// then deleted from the tree, which may hold an older value).
-func (c *writeCache) del(u *undoTx, b bucket, key []byte) error {
+// then deleted from the tree, which may hold an older value); an index
+// entry's delete is buffered.
+func (c *writeCache) del(u *undoTx, b bucket, key []byte) (done bool, err error) {
 	switch {
 	case isMarker(b, key):
 		drop(c.markers, &c.markerUndo, string(key))
@@ -394,17 +497,21 @@ func (c *writeCache) del(u *undoTx, b bucket, key []byte) error {
 		drop(c.movies, &c.movieUndo, string(key))
 	case isRun(b, key):
 		drop(c.runs, &c.runUndo, string(key[len(layout.RunPrefix):]))
+	case b == bMoviesByYear || b == bRunsByStart:
+		m, undo := c.index(b)
+		set(m, undo, string(key), nil)
+		return true, nil
 	case b == bHistory || b == bHistoryChanges:
-		return c.forgetHistory(u)
+		return false, c.forgetHistory(u)
 	}
-	return nil
+	return false, nil
 }
 
-// forgetHistory puts the waiting observations into the tree and drops the
-// greatest keys, before a write to the history that RecordObservation did
-// not make.
+// forgetHistory puts the waiting observations into the writers'
+// transaction and drops the greatest keys, before a write to the history
+// that RecordObservation did not make.
 func (c *writeCache) forgetHistory(u *undoTx) error {
-	if err := c.writePending(u.rawInsert, true); err != nil {
+	if err := c.flushPending(u); err != nil {
 		return err
 	}
 	for id := range c.history {
@@ -413,15 +520,17 @@ func (c *writeCache) forgetHistory(u *undoTx) error {
 	return nil
 }
 
-// beforeScan is called before a bulk write scans bucket b: the dirty
-// values of the cache, the buffered markers and the waiting observations
-// are put into the transaction first.
+// beforeScan is called before a bulk write scans bucket b: what the cache
+// holds for that bucket goes into the writers' transaction first.
 func (c *writeCache) beforeScan(u *undoTx, b bucket) error {
 	switch b {
 	case bMovies, bRuns:
-		return c.writeBack(u.rawPut, false, &c.markerUndo)
+		return c.flush(u)
+	case bMoviesByYear, bRunsByStart:
+		m, undo := c.index(b)
+		return c.flushBuffer(u, b, m, undo)
 	case bHistory, bHistoryChanges:
-		return c.writePending(u.rawInsert, true)
+		return c.flushPending(u)
 	}
 	return nil
 }
@@ -429,17 +538,22 @@ func (c *writeCache) beforeScan(u *undoTx, b bucket) error {
 // loadMovie returns the stored movie id, and whether there is one.
 func loadMovie(tx readTx, id string) (store.Movie, bool, error) {
 	c := cacheOf(tx)
+	var v []byte
 	if c != nil {
 		if e, ok := c.movies[id]; ok {
 			if e.gen != c.gen {
-				e.gen = c.gen // used: kept at the next commit
+				e.gen = c.gen // used: kept at the next seal
 				c.movies[id] = e
 			}
 			return e.m, e.exists, nil
 		}
-		tx = tx.(*undoTx).boltTx // the tree, unrecorded: the write puts the movie into the cache
+		var err error
+		if v, err = tx.(*undoTx).b.lookup(bMovies, []byte(id)); err != nil {
+			return store.Movie{}, false, err
+		}
+	} else {
+		v = tx.get(bMovies, []byte(id))
 	}
-	v := tx.get(bMovies, []byte(id))
 	var m store.Movie
 	if v != nil {
 		var err error
@@ -468,6 +582,7 @@ func storeMovie(tx writeTx, m store.Movie) error {
 // a run with only its ID.
 func getRun(tx readTx, id string) (store.Run, bool, error) {
 	c := cacheOf(tx)
+	var v []byte
 	if c != nil {
 		if e, ok := c.runs[id]; ok {
 			if e.gen != c.gen {
@@ -476,9 +591,13 @@ func getRun(tx readTx, id string) (store.Run, bool, error) {
 			}
 			return e.r, e.exists, nil
 		}
-		tx = tx.(*undoTx).boltTx
+		var err error
+		if v, err = tx.(*undoTx).b.lookup(bRuns, []byte(layout.RunKey(id))); err != nil {
+			return store.Run{}, false, err
+		}
+	} else {
+		v = tx.get(bRuns, []byte(layout.RunKey(id)))
 	}
-	v := tx.get(bRuns, []byte(layout.RunKey(id)))
 	r := store.Run{ID: id}
 	if v != nil {
 		var err error

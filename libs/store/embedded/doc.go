@@ -67,11 +67,13 @@
 // The bbolt backing fsyncs every commit but groups concurrent writers into
 // one transaction, so a processor writing from many goroutines pays one
 // fsync per group. A bulk load (WithBulkLoad) instead commits every many
-// thousand writes, and keeps the movies and runs it writes in a
-// write-back cache, each movie's latest history key, and the transaction's
-// progress markers in a buffer put into the file in key order at commit
-// (see bulkcache.go): per movie event, it writes three keys to the B+tree
-// and looks up none.
+// thousand writes, in the background: it keeps the movies and runs it
+// writes in a write-back cache, each movie's latest history key, and
+// buffers the progress markers, index entries and in-order observations,
+// which the commit puts into the file in key order while the next writes
+// go on (see bulk.go and bulkcache.go). Per movie event, the writes look
+// nothing up in the B+tree and write nothing to it; the commit writes
+// three keys.
 //
 // # Upgrades
 //
