@@ -126,6 +126,31 @@ func BenchmarkCountEvent(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordObservation records observations of 250 movies in time
+// order, each with other values than the one before (a change point): the
+// history writes of the processor's common case.
+func BenchmarkRecordObservation(b *testing.B) {
+	for _, name := range []string{"memory", "bolt", "bolt-bulk"} {
+		open := benchStores(b)[name]
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			ctx := b.Context()
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				o := store.Observation{MovieID: fmt.Sprintf("film-number-%d", i%benchMovies), ObservedAt: t0.Add(time.Duration(i) * time.Millisecond),
+					EventID: fmt.Sprintf("%08x-0000-5000-8000-000000000000", i), RunID: "run-0001", Rank: 1 + i%benchMovies, Rating: 8.1,
+					Votes: 10_000 + i}
+				if err := s.RecordObservation(ctx, o); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
 // BenchmarkListMovies reads a page of 20 of 250 movies, following the
 // tokens through the whole listing, without and with a year.
 func BenchmarkListMovies(b *testing.B) {

@@ -87,7 +87,7 @@ func TestBulkCacheSeenByDirectAccess(t *testing.T) {
 	m1, m2 := bulkMovie("tt1", "one"), bulkMovie("tt1", "two")
 	run := store.Run{ID: "r1", Processed: 3}
 	if err := kv.update(func(tx writeTx) error {
-		return errors.Join(storeMovie(tx, m1), writeRun(tx, run))
+		return errors.Join(storeMovie(tx, m1, nil), writeRun(tx, run))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestBulkCacheSeenByDirectAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := kv.update(func(tx writeTx) error {
-		m, ok, err := loadMovie(tx, "tt1")
+		m, ok, err := loadMovie(tx, "tt1", nil)
 		if err == nil && !ok {
 			err = errors.New("no movie")
 		}
@@ -159,7 +159,7 @@ func TestBulkCacheUndoneWithFailedWrite(t *testing.T) {
 			RunID: "r1", Rank: h, Rating: 8, Votes: 100 * h}
 	}
 	if err := kv.update(func(tx writeTx) error {
-		return errors.Join(storeMovie(tx, m1), writeRun(tx, store.Run{ID: "r1", Processed: 1}), tx.put(bRuns, mk1, []byte("m1")))
+		return errors.Join(storeMovie(tx, m1, nil), writeRun(tx, store.Run{ID: "r1", Processed: 1}), tx.put(bRuns, mk1, []byte("m1")))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestBulkCacheUndoneWithFailedWrite(t *testing.T) {
 			}
 			m2 := bulkMovie("tt1", "two")
 			m3 := bulkMovie("tt2", "three")
-			return errors.Join(storeMovie(tx, m2), storeMovie(tx, m3), writeRun(tx, store.Run{ID: "r1", Processed: 2}),
+			return errors.Join(storeMovie(tx, m2, nil), storeMovie(tx, m3, nil), writeRun(tx, store.Run{ID: "r1", Processed: 2}),
 				writeRun(tx, store.Run{ID: "r2", Processed: 1}), tx.put(bRuns, mk1, []byte("changed")), tx.put(bRuns, mk2, []byte("m2")),
 				recordIn(tx, obs(4)), recordIn(tx, obs(2)), boom)
 		})
@@ -215,11 +215,11 @@ func recordIn(tx writeTx, o store.Observation) error {
 func checkBulkState(t *testing.T, kv *boltKV, m1 store.Movie, mk1, mk2 []byte) {
 	t.Helper()
 	err := kv.update(func(tx writeTx) error {
-		m, ok, err := loadMovie(tx, "tt1")
+		m, ok, err := loadMovie(tx, "tt1", nil)
 		if diff := cmp.Diff(m1, m); diff != "" || !ok || err != nil {
 			return fmt.Errorf("movie tt1 (%v, %v) (-want +got):\n%s", ok, err, diff)
 		}
-		if _, ok, _ := loadMovie(tx, "tt2"); ok {
+		if _, ok, _ := loadMovie(tx, "tt2", nil); ok {
 			return errors.New("movie tt2 is there")
 		}
 		if r, _, err := getRun(tx, "r1"); r.Processed != 1 || err != nil {

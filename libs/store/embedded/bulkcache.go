@@ -535,8 +535,9 @@ func (c *writeCache) beforeScan(u *undoTx, b bucket) error {
 	return nil
 }
 
-// loadMovie returns the stored movie id, and whether there is one.
-func loadMovie(tx readTx, id string) (store.Movie, bool, error) {
+// loadMovie returns the stored movie id, and whether there is one. key is
+// id as bytes, or nil (made when needed).
+func loadMovie(tx readTx, id string, key []byte) (store.Movie, bool, error) {
 	c := cacheOf(tx)
 	var v []byte
 	if c != nil {
@@ -552,7 +553,10 @@ func loadMovie(tx readTx, id string) (store.Movie, bool, error) {
 			return store.Movie{}, false, err
 		}
 	} else {
-		v = tx.get(bMovies, []byte(id))
+		if key == nil {
+			key = []byte(id)
+		}
+		v = tx.get(bMovies, key)
 	}
 	var m store.Movie
 	if v != nil {
@@ -567,15 +571,18 @@ func loadMovie(tx readTx, id string) (store.Movie, bool, error) {
 	return m, v != nil, nil
 }
 
-// storeMovie stores m.
-func storeMovie(tx writeTx, m store.Movie) error {
+// storeMovie stores m; key is its id as bytes, or nil.
+func storeMovie(tx writeTx, m store.Movie, key []byte) error {
 	if c := cacheOf(tx); c != nil {
 		m.Genres = slices.Clone(m.Genres) // kept: not the caller's
 		set(c.movies, &c.movieUndo, m.ID, cachedMovie{m: m, exists: true, dirty: true, gen: c.gen})
 		c.dirty++
 		return nil
 	}
-	return tx.put(bMovies, []byte(m.ID), encodeMovie(m))
+	if key == nil {
+		key = []byte(m.ID)
+	}
+	return tx.put(bMovies, key, encodeMovie(m))
 }
 
 // getRun returns run id as stored, and whether there is one; without one,

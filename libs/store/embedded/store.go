@@ -39,9 +39,10 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 func WithSweepInterval(d time.Duration) Option { return func(s *Store) { s.sweepEvery = d } }
 
 // WithNoSync makes a bbolt store return from a write before the disk has
-// it: a killed process loses nothing (the OS has the pages), a machine
-// crash may lose the last writes. devstack uses it, as its event log can
-// replay them; a memory store ignores it.
+// it (nor syncs the file when it grows): a killed process loses nothing
+// (the OS has the pages), a machine crash may lose the last writes.
+// devstack uses it, as its event log can replay them; a memory store
+// ignores it.
 func WithNoSync() Option { return func(s *Store) { s.noSync = true } }
 
 // DefaultSweepInterval is how often writes sweep expired items by default.
@@ -139,9 +140,13 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 				return nil
 			}
 		}
+		var key []byte // the movie's key in the tree, when the cache does not hold it
+		if cacheOf(tx) == nil {
+			key = []byte(m.ID)
+		}
 		next := m
 		indexed := false // the byYear entry is there already
-		old, exists, err := loadMovie(tx, m.ID)
+		old, exists, err := loadMovie(tx, m.ID, key)
 		if err != nil {
 			return err
 		}
@@ -164,7 +169,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 				// An older event delivered late: the movie was first
 				// seen at its time, whatever the order of delivery.
 				old.FirstSeen = m.FirstSeen
-				return storeMovie(tx, old)
+				return storeMovie(tx, old, key)
 			}
 			next.FirstSeen = earlier(old.FirstSeen, m.FirstSeen)
 			if old.Year == m.Year {
@@ -181,7 +186,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 				return err
 			}
 		}
-		return storeMovie(tx, next)
+		return storeMovie(tx, next, key)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("apply movie %q: %w", m.ID, err)
