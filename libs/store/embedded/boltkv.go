@@ -35,20 +35,13 @@ type call struct {
 
 // openBolt opens (creating it and its directory if needed) the bbolt file
 // at path. It fails after a second if another process holds the file.
-// For a bulk load it maps a gigabyte of the file at once (address space,
-// not memory): a growing file is not remapped (a pause of every write) at
-// every doubling up to there.
-func openBolt(path string, bulk bool) (*boltKV, error) {
+func openBolt(path string) (*boltKV, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 	}
-	opts := &bolt.Options{Timeout: time.Second}
-	if bulk {
-		opts.InitialMmapSize = 1 << 30
-	}
-	db, err := bolt.Open(path, 0o600, opts)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

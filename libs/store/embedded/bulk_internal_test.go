@@ -17,7 +17,7 @@ import (
 // A write that fails after writing leaves nothing behind in the shared
 // transaction: what it replaced is put back, what it added removed.
 func TestBulkWriteThatFailsIsUndone(t *testing.T) {
-	kv, err := openBolt(filepath.Join(t.TempDir(), "t.db"), true)
+	kv, err := openBolt(filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestBulkWriteThatFailsIsUndone(t *testing.T) {
 // writes.
 func openBulkKV(t *testing.T, path string, every int) *boltKV {
 	t.Helper()
-	kv, err := openBolt(path, true)
+	kv, err := openBolt(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func kvBackings(t *testing.T) map[string]kv {
-	b, err := openBolt(filepath.Join(t.TempDir(), "kv.db"), false)
+	b, err := openBolt(filepath.Join(t.TempDir(), "kv.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

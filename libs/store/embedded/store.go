@@ -58,7 +58,7 @@ func NewMemory(opts ...Option) *Store { return newStore(newMemKV(), opts) }
 // a second if another holds it. Close the store when done.
 func Open(path string, opts ...Option) (*Store, error) {
 	s := newStore(nil, opts)
-	kv, err := openBolt(path, s.bulkEvery > 0)
+	kv, err := openBolt(path)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
