@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
@@ -276,7 +277,7 @@ func (bt *batch) write(tx writeTx) error {
 	}
 	for _, w := range buckets {
 		// bbolt copies the keys; the values are the transaction's.
-		for _, k := range slices.Sorted(mapKeys(w.m)) {
+		for _, k := range slices.Sorted(maps.Keys(w.m)) {
 			var err error
 			if v := w.m[k]; v != nil {
 				err = tx.put(w.b, w.key(k), v)
@@ -299,17 +300,6 @@ func (bt *batch) write(tx writeTx) error {
 		}
 	}
 	return nil
-}
-
-// mapKeys returns an iterator over the keys of m.
-func mapKeys(m map[string][]byte) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // flush puts, in a write, everything the cache holds for the file into
@@ -346,7 +336,7 @@ func (c *writeCache) flush(u *undoTx) error {
 // flushBuffer puts the entries of buffer m (of bucket b) into the writers'
 // transaction, in key order, and empties m through its journal.
 func (c *writeCache) flushBuffer(u *undoTx, b bucket, m map[string][]byte, undo *[]keyed[[]byte]) error {
-	for _, k := range slices.Sorted(mapKeys(m)) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		var err error
 		if v := m[k]; v != nil {
 			err = u.rawPut(b, []byte(k), v)

@@ -53,6 +53,9 @@ func MarkerKey(runID, eventID string) string {
 func AppendMarkerKey(dst []byte, runID, eventID string) []byte {
 	dst = slices.Grow(dst, len(MarkerPrefix)+len(runID)+1+len(eventID))
 	dst = append(dst, MarkerPrefix...)
+	if !strings.ContainsAny(runID, "%#") { // the usual run id: nothing to escape
+		return append(append(append(dst, runID...), '#'), eventID...)
+	}
 	for i := 0; i < len(runID); i++ {
 		switch c := runID[i]; c {
 		case '%':

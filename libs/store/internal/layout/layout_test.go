@@ -149,6 +149,25 @@ func TestMarkerKeyUnambiguous(t *testing.T) {
 	}
 }
 
+// Marker keys are stored (data directories, DynamoDB tables): their form
+// never changes.
+func TestMarkerKeyFormat(t *testing.T) {
+	tests := []struct{ run, event, want string }{
+		{"run-20261127-042000-3f9a2c1b", "bcadddeb-75eb-5e67-8998-ecdd34e77708", "MARK#run-20261127-042000-3f9a2c1b#bcadddeb-75eb-5e67-8998-ecdd34e77708"},
+		{"r#a", "b", "MARK#r%23a#b"},
+		{"r%a", "b#c", "MARK#r%25a#b#c"},
+		{"%#", "", "MARK#%25%23#"},
+	}
+	for _, tt := range tests {
+		if got := MarkerKey(tt.run, tt.event); got != tt.want {
+			t.Errorf("MarkerKey(%q, %q) = %q, want %q", tt.run, tt.event, got, tt.want)
+		}
+		if got := string(AppendMarkerKey([]byte("x"), tt.run, tt.event)); got != "x"+tt.want {
+			t.Errorf("AppendMarkerKey(x, %q, %q) = %q, want %q", tt.run, tt.event, got, "x"+tt.want)
+		}
+	}
+}
+
 func TestListSKOrder(t *testing.T) {
 	a := time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)
 	b := time.Date(2025, 1, 1, 0, 0, 0, 5, time.UTC)
