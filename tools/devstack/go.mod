@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/aws/aws-lambda-go v1.55.1
+	github.com/scrape-pipeline/scrape-pipeline/libs/archive v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
@@ -56,6 +57,7 @@ require (
 )
 
 replace (
+	github.com/scrape-pipeline/scrape-pipeline/libs/archive => ../../libs/archive
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../libs/awsemu
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../../libs/events
