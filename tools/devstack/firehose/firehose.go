@@ -401,14 +401,20 @@ func (a *Archiver) flush(ctx context.Context) bool {
 		a.retryAt = a.o.Now().Add(delay)
 		n, size := a.buf.Pending()
 		a.mu.Lock()
+		same := a.stats.lastError == err.Error()
 		a.stats.lastError, a.stats.lastErrorAt = err.Error(), a.o.Now()
 		a.mu.Unlock()
-		a.o.Logger.Warn("archiver: writing an object failed; its records are kept and retried",
+		// Once per cause: a full disk fails every retry alike.
+		level := slog.LevelWarn
+		if same {
+			level = slog.LevelDebug
+		}
+		a.o.Logger.Log(ctx, level, "archiver: writing an object failed; its records are kept and retried",
 			"records", n, "bytes", size, "failures", a.failures, "retry_in", delay.String(), "error", err.Error())
 		return false
 	}
 	if a.failures > 0 {
-		a.o.Logger.Info("archiver: writing objects again", "after_failures", a.failures)
+		a.o.Logger.Info("archiver: writing objects again", "after_failures", a.failures, "records", f.Records)
 	}
 	a.failures, a.retryAt = 0, time.Time{}
 	a.mu.Lock()
