@@ -146,8 +146,11 @@ func drain(b *testing.B, recs []stream.Record, archiving bool) {
 		wg.Go(func() { arch.Run(ctx) })
 	}
 	for {
-		st, _ := m.Status()
-		caught := true
+		st, err := m.Status()
+		if err != nil {
+			b.Fatal(err)
+		}
+		caught := len(st) > 0
 		for _, s := range st {
 			caught = caught && s.Checkpoint == s.Latest
 		}

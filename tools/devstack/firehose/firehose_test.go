@@ -25,14 +25,14 @@ import (
 
 // fixture is an embedded stream, checkpoints and a directory archive.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	db     *bolt.DB
 	stream *kinesis.Stream
 	store  *dir.Store
 	now    func() time.Time
 }
 
-func newFixture(t *testing.T, opts kinesis.Options) *fixture {
+func newFixture(t testing.TB, opts kinesis.Options) *fixture {
 	t.Helper()
 	d := t.TempDir()
 	db, err := bolt.Open(filepath.Join(d, "stream.db"), 0o600, &bolt.Options{Timeout: time.Second})
