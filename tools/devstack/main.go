@@ -2,11 +2,14 @@
 // cloud account and no Docker: the sample site, the HTTP API (the scraper's
 // and the query service's own handlers), an embedded Kinesis-like stream,
 // the processor and error-sink handlers behind event source mappings with
-// Lambda's semantics, an on-failure queue and DynamoDB-like tables — all in
-// one process, persisted under --data.
+// Lambda's semantics, an on-failure queue, DynamoDB-like tables, and the
+// archiver that keeps every record of the stream (package firehose) — all
+// in one process, persisted under --data. With --schedule it also scrapes
+// by itself, as EventBridge Scheduler does on AWS.
 //
 //	go run ./tools/devstack            # then follow the curl lines it prints
 //	go run ./tools/devstack --fresh    # start from empty tables and stream
+//	go run ./tools/devstack -h         # every flag
 //
 // See the README's "Run it locally" section for every flag and the
 // poison-record walk-through.
