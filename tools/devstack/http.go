@@ -17,6 +17,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/firehose"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 )
 
@@ -198,12 +199,28 @@ func decodeRecordRequest(body io.Reader) (stream.Record, error) {
 // statusResponse is GET /_devstack/status.
 type statusResponse struct {
 	Stream struct {
-		Name   string            `json:"name"`
-		ARN    string            `json:"arn"`
+		Name string `json:"name"`
+		ARN  string `json:"arn"`
+		// Shards are the processor mapping's view of each shard.
 		Shards []esm.ShardStatus `json:"shards"`
 	} `json:"stream"`
-	OnFailureQueue  queueStatus `json:"onFailureQueue"`
-	DeadLetterQueue queueStatus `json:"deadLetterQueue"`
+	// ErrorsinkMapping is what the error sink's mapping did.
+	ErrorsinkMapping esm.SQSStatus `json:"errorsinkMapping"`
+	OnFailureQueue   queueStatus   `json:"onFailureQueue"`
+	DeadLetterQueue  queueStatus   `json:"deadLetterQueue"`
+	Archive          archiveStatus `json:"archive"`
+	// Storage is whether the data directory takes writes.
+	Storage  storageStatus  `json:"storage"`
+	Schedule scheduleStatus `json:"schedule"`
+}
+
+// archiveStatus is the archiver in GET /_devstack/status.
+type archiveStatus struct {
+	// Location is the archive: a directory, or s3://BUCKET/PREFIX.
+	Location string `json:"location"`
+	// IntervalMs is the buffering interval (--archive-interval).
+	IntervalMs int64 `json:"intervalMs"`
+	firehose.Status
 }
 
 type queueStatus struct {
@@ -221,6 +238,11 @@ func (s *Stack) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.Stream.Shards = shards
+	out.ErrorsinkMapping = s.errorsinkMapping.Status()
+	out.Archive = archiveStatus{Location: s.archiveLocation, IntervalMs: s.cfg.ArchiveInterval.Milliseconds(), Status: s.archiver.Status()}
+	out.Storage = s.health.status()
+	out.Schedule = s.schedule.get()
+	out.Schedule.Enabled, out.Schedule.IntervalMs = s.cfg.Schedule > 0, s.cfg.Schedule.Milliseconds()
 	for _, q := range []struct {
 		dst *queueStatus
 		src interface {

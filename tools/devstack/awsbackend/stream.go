@@ -54,15 +54,16 @@ var _ KinesisAdmin = (*kinesis.Client)(nil)
 // stream.RangeReader for the error sink (both by libs/stream/kinesis), and
 // PutRecord for /_devstack/records. It is safe for concurrent use.
 type Stream struct {
-	client  KinesisAPI
-	adapter *kinesisadapter.Stream
-	name    string
-	arn     string
-	created time.Time
-	shards  []string
-	readers map[string]*shardReader
-	poll    *poller
-	opts    options
+	client    KinesisAPI
+	adapter   *kinesisadapter.Stream
+	name      string
+	arn       string
+	created   time.Time
+	retention time.Duration
+	shards    []string
+	readers   map[string]*shardReader
+	poll      *poller
+	opts      options
 }
 
 var (
@@ -156,7 +157,8 @@ func OpenStream(ctx context.Context, client KinesisAPI, name string, opts ...Opt
 		return nil, fmt.Errorf("open stream %s: %w", name, err)
 	}
 	s := &Stream{client: client, name: name, arn: aws.ToString(sum.StreamARN), created: aws.ToTime(sum.StreamCreationTimestamp),
-		readers: map[string]*shardReader{}, poll: newPoller(o.pollInterval), opts: o}
+		retention: time.Duration(aws.ToInt32(sum.RetentionPeriodHours)) * time.Hour,
+		readers:   map[string]*shardReader{}, poll: newPoller(o.pollInterval), opts: o}
 	in := &kinesis.ListShardsInput{StreamARN: aws.String(s.arn)}
 	for {
 		out, err := client.ListShards(ctx, in)
@@ -192,6 +194,30 @@ func (s *Stream) ARN() string { return s.arn }
 // again under its name has the same ARN but not the same creation time,
 // and its sequence numbers start over.
 func (s *Stream) Created() time.Time { return s.created }
+
+// Retention is how long the stream keeps a record, as DescribeStreamSummary
+// gave it when the stream was opened.
+func (s *Stream) Retention() time.Duration { return s.retention }
+
+// Reader returns a second consumer of the same stream: its Records and
+// Latest keep read positions and shard iterators of their own, and its
+// Notify polls every pollEvery (0: as s does). Devstack's archiver reads
+// through one, apart from the processor mapping, as Firehose reads a
+// stream beside Lambda: on one reader, two consumers at different
+// positions would restart each other's iterators on every call. Kinesis's
+// five GetRecords calls per second and shard are shared by all readers.
+func (s *Stream) Reader(pollEvery time.Duration) *Stream {
+	o := s.opts
+	if pollEvery > 0 {
+		o.pollInterval = pollEvery
+	}
+	r := &Stream{client: s.client, adapter: s.adapter, name: s.name, arn: s.arn, created: s.created, retention: s.retention,
+		shards: s.shards, readers: make(map[string]*shardReader, len(s.shards)), poll: newPoller(o.pollInterval), opts: o}
+	for _, id := range s.shards {
+		r.readers[id] = &shardReader{s: r, id: id}
+	}
+	return r
+}
 
 // Shards lists the stream's shard ids as ListShards gave them when the
 // stream was opened.

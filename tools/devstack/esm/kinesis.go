@@ -22,6 +22,13 @@
 //     records, and moves on.
 //   - Checkpoints are persisted per shard after each batch is disposed of;
 //     a batch in flight at a crash is delivered again (at least once).
+//   - Throttling: while the function cannot be invoked (Options.Throttled;
+//     devstack: no space left for what it writes), a mapping does not
+//     invoke it, and an invocation that failed while it was throttled does
+//     not spend a retry attempt nor bisect: Lambda retries a throttled
+//     invocation until its records expire, without counting it against
+//     MaximumRetryAttempts. MaximumRecordAgeInSeconds still applies. The
+//     SQS mapping does not receive meanwhile, so no receive count is spent.
 //
 // What devstack runs is what Lambda runs. A mapping takes the function
 // Lambda runs: the services' Lambda adapters (services/processor/lambdaadapter
@@ -109,6 +116,43 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	Now                 func() time.Time
 	Logger              *slog.Logger
+	// Throttled, if set, returns why the function cannot be invoked now,
+	// or nil when it can (see the package doc). The mapping asks before
+	// each invocation and after each failed one, and every
+	// throttleRecheck while it waits.
+	Throttled func() error
+}
+
+// throttleRecheck is how often a throttled mapping asks again.
+const throttleRecheck = 200 * time.Millisecond
+
+// throttled returns why the function cannot be invoked now, or nil.
+func (o *Options) throttled() error {
+	if o.Throttled == nil {
+		return nil
+	}
+	return o.Throttled()
+}
+
+// awaitInvocable waits until the function is not throttled, logging when
+// a wait begins and ends. It reports false if stop was done first.
+func (o *Options) awaitInvocable(stop context.Context, waiting *atomic.Bool, attrs ...any) bool {
+	for {
+		err := o.throttled()
+		if err == nil {
+			if waiting.CompareAndSwap(true, false) {
+				o.Logger.Info("function no longer throttled: invoking again", append([]any{"mapping", o.Name}, attrs...)...)
+			}
+			return true
+		}
+		if waiting.CompareAndSwap(false, true) {
+			o.Logger.Warn("function throttled: not invoked until it can be, retries not spent",
+				append([]any{"mapping", o.Name, "reason", err.Error()}, attrs...)...)
+		}
+		if !backoff.Sleep(stop, throttleRecheck) {
+			return false
+		}
+	}
 }
 
 func (o *Options) defaults() {
@@ -153,7 +197,10 @@ type shardState struct {
 	retries        atomic.Int64
 	inFlight       atomic.Int64
 	invocations    atomic.Int64
+	batchesDone    atomic.Int64
 	sentToFailures atomic.Int64
+	// throttled: a wait for the function is logged, until it ends.
+	throttled atomic.Bool
 }
 
 // NewKinesis returns a mapping of src to handler with AWS's settings set.
@@ -372,6 +419,7 @@ func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.S
 			if !m.dispose(ctx, stop, shard, lane[:n], 0) {
 				return false
 			}
+			st.batchesDone.Add(1)
 			lane = lane[n:]
 		}
 		return true
@@ -474,6 +522,9 @@ func (m *Kinesis) fit(recs []stream.Stored) int {
 func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []stream.Stored, attempts int) bool {
 	st := m.state(shard)
 	for {
+		if !m.opts.awaitInvocable(stop, &st.throttled, "shard", shard) {
+			return false
+		}
 		if expired := m.expired(batch); expired > 0 {
 			if !m.sendFailure(ctx, stop, shard, batch[:expired], "RecordAgeExceeded", attempts, "") {
 				return false
@@ -504,6 +555,13 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 			}
 			// Done up to the lowest failure; retry from it.
 			batch = batch[lowest:]
+		}
+		if err := m.opts.throttled(); err != nil {
+			// It failed because it could not do its work now: a throttle,
+			// not the batch's fault.
+			m.opts.Logger.Warn("invocation failed while the function is throttled: retried without spending an attempt",
+				"mapping", m.opts.Name, "shard", shard, "records", len(batch), "reason", err.Error())
+			continue
 		}
 		if functionError != "" && m.set.BisectBatchOnFunctionError && len(batch) > 1 {
 			half := len(batch) / 2
@@ -758,10 +816,14 @@ type ShardStatus struct {
 	Checkpoint string `json:"checkpoint"`
 	// IteratorAgeMs is how far behind the mapping is: the age of the oldest
 	// record not yet disposed of (0 when caught up).
-	IteratorAgeMs      int64 `json:"iteratorAgeMs"`
-	RetriesInFlight    int64 `json:"retriesInFlight"`
-	BatchesInFlight    int64 `json:"batchesInFlight"`
-	Invocations        int64 `json:"invocations"`
+	IteratorAgeMs   int64 `json:"iteratorAgeMs"`
+	RetriesInFlight int64 `json:"retriesInFlight"`
+	BatchesInFlight int64 `json:"batchesInFlight"`
+	Invocations     int64 `json:"invocations"`
+	// BatchesDone counts the batches disposed of since the mapping
+	// started: processed, or sent to the on-failure destination
+	// (BatchesToOnFailure of them).
+	BatchesDone        int64 `json:"batchesDone"`
 	BatchesToOnFailure int64 `json:"batchesToOnFailure"`
 }
 
@@ -777,7 +839,7 @@ func (m *Kinesis) Status() ([]ShardStatus, error) {
 		m.mu.Lock()
 		s := ShardStatus{ShardID: sh, Latest: latest, Checkpoint: st.checkpoint,
 			RetriesInFlight: st.retries.Load(), BatchesInFlight: st.inFlight.Load(),
-			Invocations: st.invocations.Load(), BatchesToOnFailure: st.sentToFailures.Load()}
+			Invocations: st.invocations.Load(), BatchesDone: st.batchesDone.Load(), BatchesToOnFailure: st.sentToFailures.Load()}
 		oldest := st.oldestArrival
 		cp := st.checkpoint
 		m.mu.Unlock()

@@ -7,11 +7,13 @@
 //   - Sequence numbers are 56-digit decimal strings, increasing within a
 //     shard and across restarts ("49" + 3-digit shard index + 51-digit
 //     counter).
-//   - PutRecords' limits hold: a partition key of 1..256 characters, at most
-//     1 MiB per record; an invalid record fails alone (with the key's later
-//     records, which must not overtake it) instead of failing the call.
+//   - PutRecords' limits hold: a partition key of 1..256 Unicode characters
+//     (valid UTF-8: Kinesis's keys are strings), at most 1 MiB per record;
+//     an invalid record fails alone (with the key's later records, which
+//     must not overtake it) instead of failing the call.
 //   - Records older than the retention period are trimmed; reading a
-//     trimmed range is stream.ErrTrimmed.
+//     trimmed range is stream.ErrTrimmed, and Expired tells a consumer how
+//     many records it never read expired.
 //
 // *Stream implements stream.Publisher and stream.RangeReader, and the reads
 // devstack's event source mapping needs (Records, Notify, Latest).
@@ -151,6 +153,9 @@ func ShardID(i int) string { return fmt.Sprintf("shardId-%012d", i) }
 // ARN is the stream's ARN.
 func (s *Stream) ARN() string { return s.arn }
 
+// Retention is how long the stream keeps a record.
+func (s *Stream) Retention() time.Duration { return s.opts.Retention }
+
 // Name is the stream's name.
 func (s *Stream) Name() string { return s.opts.Name }
 
@@ -243,6 +248,8 @@ func validate(r stream.Record) error {
 	switch n := utf8.RuneCountInString(r.PartitionKey); {
 	case n == 0:
 		return errors.New("partition key must not be empty")
+	case !utf8.ValidString(r.PartitionKey):
+		return errors.New("partition key is not valid UTF-8")
 	case n > MaxPartitionKeyLen:
 		return fmt.Errorf("partition key of %d characters exceeds %d", n, MaxPartitionKeyLen)
 	case len(r.Data)+len(r.PartitionKey) > MaxRecordSize:
@@ -542,6 +549,35 @@ func trimmedUpTo(root *bolt.Bucket, shardID string) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(v)
+}
+
+// Expired returns how many records of shardID after sequence number after
+// ("" = from the first record ever) were trimmed by retention, and the
+// sequence number of the last of them ("" when none was): what a consumer
+// positioned at after lost for good. A consumer that moves its position
+// to last does not count them again.
+func (s *Stream) Expired(shardID, after string) (n int64, last string, err error) {
+	i, err := s.shardByID(shardID)
+	if err != nil {
+		return 0, "", err
+	}
+	var from uint64
+	if after != "" {
+		if from, err = parseSeq(i, after); err != nil {
+			return 0, "", err
+		}
+	}
+	var horizon uint64
+	err = s.db.View(func(tx *bolt.Tx) error {
+		horizon = trimmedUpTo(tx.Bucket(s.bucket), shardID)
+		return nil
+	})
+	if err != nil || horizon <= from {
+		return 0, "", err
+	}
+	// Counters are consecutive per shard: every one up to the horizon was
+	// a record.
+	return int64(horizon - from), seq(i, horizon), nil
 }
 
 // TrimBefore drops the records of shardID whose sequence number is below
