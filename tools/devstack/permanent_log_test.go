@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -44,6 +43,7 @@ import (
 // model predicts for the periods the runs read the chart in.
 func TestPermanentLogAndTime(t *testing.T) {
 	awsemu.SkipIfShort(t, "starts devstack as a child process")
+	t.Parallel() // mostly waiting: beside the other parallel end-to-end test
 	live, rebuilt := t.TempDir(), filepath.Join(t.TempDir(), "rebuilt")
 	var logs lockedBuffer // the children's logs, shown if the test fails
 	t.Cleanup(func() {
@@ -63,18 +63,16 @@ func TestPermanentLogAndTime(t *testing.T) {
 	began := time.Now()
 	step := func(what string) { t.Logf("%6.2fs %s", time.Since(began).Seconds(), what) }
 
-	// The poison records, by sequence number: their exact bytes.
+	// The poison records, by shard and sequence number: their exact bytes.
 	poisons := map[string][]byte{}
 	putPoison := func(c client, key string, data []byte, text bool) {
 		body := map[string]string{"partitionKey": key, "dataBase64": base64.StdEncoding.EncodeToString(data)}
 		if text {
 			body = map[string]string{"partitionKey": key, "data": string(data)}
 		}
-		var put struct {
-			SequenceNumber string `json:"sequenceNumber"`
-		}
+		var put recordResponse
 		c.json("POST", "/_devstack/records", body, http.StatusCreated, &put)
-		poisons[put.SequenceNumber] = data
+		poisons[put.ShardID+"/"+put.SequenceNumber] = data
 	}
 
 	// 1. Poison, a scrape, and a SIGKILL while the processor works.
@@ -136,10 +134,10 @@ func TestPermanentLogAndTime(t *testing.T) {
 			if e.Stage != string(store.StageDecode) || e.Reason == "" {
 				t.Errorf("error item %s: stage %q reason %q, want decode with a reason", e.ID, e.Stage, e.Reason)
 			}
-			got[e.SequenceNumber] = payloadBytes(t, e)
+			got[e.ShardID+"/"+e.SequenceNumber] = payloadBytes(t, e)
 		}
 		if diff := cmp.Diff(poisons, got); diff != "" {
-			t.Errorf("error items' payloads by sequence number (-posted +listed):\n%s", diff)
+			t.Errorf("error items' payloads by shard and sequence number (-posted +listed):\n%s", diff)
 		}
 	})
 
@@ -222,7 +220,7 @@ func TestPermanentLogAndTime(t *testing.T) {
 	// 4. Replay the archive into a new directory and verify it.
 	var report bytes.Buffer
 	tool, err := replay.New(t.Context(), replay.Options{Archive: filepath.Join(live, "archive"), Data: rebuilt, Verify: live,
-		Out: &report, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Out: &report, Logger: replayLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

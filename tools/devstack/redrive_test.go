@@ -30,6 +30,7 @@ import (
 // The tables fail with EIO, a write error that is not a full disk: a full
 // disk throttles the mappings instead, spending no retries (TestFullDisk).
 func TestRedriveFromTheDeadLetterQueue(t *testing.T) {
+	t.Parallel() // mostly waiting: beside the other parallel end-to-end test
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	cfg.Suffix = "redrive"
@@ -189,7 +190,7 @@ func TestRedriveFromTheDeadLetterQueue(t *testing.T) {
 	// says, redrive, then verify.
 	var out bytes.Buffer
 	tool, err := replay.New(t.Context(), replay.Options{Archive: filepath.Join(dir, "archive"), Data: filepath.Join(t.TempDir(), "rebuilt"),
-		Verify: dir, Out: &out, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))})
+		Verify: dir, Out: &out, Logger: replayLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func redrive(t *testing.T, dir, suffix string) replay.RedriveReport {
 	t.Helper()
 	var out bytes.Buffer
 	tool, err := replay.New(t.Context(), replay.Options{Redrive: true, Data: dir, Suffix: suffix, Out: &out,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))})
+		Logger: replayLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,4 +217,10 @@ func redrive(t *testing.T, dir, suffix string) replay.RedriveReport {
 		t.Fatalf("redrive: %v", err)
 	}
 	return *rep.Redrive
+}
+
+// replayLogger is tools/replay's logger in a test: errors only (the
+// processor it runs logs every poison record), into the test's log.
+func replayLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
 }
