@@ -59,6 +59,7 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/google/go-cmp v0.7.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/tools/replay v0.0.0
 	golang.org/x/sys v0.49.0 // indirect
 )
 
@@ -78,3 +79,5 @@ replace (
 )
 
 replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../libs/backoff
+
+replace github.com/scrape-pipeline/scrape-pipeline/tools/replay => ../replay

@@ -113,7 +113,18 @@ type Config struct {
 	// that write's, as if the file system had returned it (see
 	// storageHealth).
 	diskFault func(path string) error
+	// errorsinkVisibility, when set (tests only), replaces
+	// defaultErrorsinkVisibility: how long a message the error sink
+	// failed stays hidden before it comes back, so that a test reaches
+	// the dead-letter queue (after the queue's maxReceiveCount receives)
+	// in a second rather than in half a minute.
+	errorsinkVisibility time.Duration
 }
+
+// defaultErrorsinkVisibility is the on-failure queue's visibility timeout
+// for the error sink's mapping: a few seconds, so that a redelivery is
+// seen (AWS advises six times the function's timeout).
+const defaultErrorsinkVisibility = 5 * time.Second
 
 // maxArchiveInterval is Firehose's longest buffering interval.
 const maxArchiveInterval = 900 * time.Second
@@ -349,7 +360,8 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 		return nil, err
 	}
 	sink := errorsink.New(s.stream, s.tables, errorsink.Options{Logger: log.With("function", "errorsink")})
-	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sinklambda.Handler(sink), 5*time.Second, esm.Options{
+	visibility := cmp.Or(cfg.errorsinkVisibility, defaultErrorsinkVisibility)
+	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sinklambda.Handler(sink), visibility, esm.Options{
 		Name: "errorsink", FunctionARN: fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:errorsink-%s", cfg.Region, cfg.Suffix),
 		FunctionTimeout: cfg.FunctionTimeout, Region: cfg.Region, Logger: log.With("mapping", "errorsink"),
 		Throttled: s.health.Throttled,
