@@ -111,7 +111,7 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
 	github.com/santhosh-tekuri/jsonschema/v5 v5.0.0 // indirect
-	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
