@@ -57,9 +57,9 @@ func parseHTML(t testing.TB, b []byte) *html.Node {
 	return doc
 }
 
-// text is the whitespace-normalised string value of the first node that
+// xpathText is the whitespace-normalised string value of the first node that
 // expr selects from n ("" when none).
-func text(t testing.TB, n *html.Node, expr string) string {
+func xpathText(t testing.TB, n *html.Node, expr string) string {
 	t.Helper()
 	node, err := htmlquery.Query(n, expr)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // ScheduleKey is the key that marks the schedule's input, and
@@ -120,7 +121,7 @@ func ParseScheduleInput(data []byte) (ScheduleInput, error) {
 	var errs []error
 	for k := range obj {
 		if !slices.Contains(scheduleFields, k) {
-			errs = append(errs, fmt.Errorf("unknown key %q (want %s)", clip(k), strings.Join(scheduleFields, ", ")))
+			errs = append(errs, fmt.Errorf("unknown key %q (want %s)", text.Clip(k, maxQuoted), strings.Join(scheduleFields, ", ")))
 		}
 	}
 	field := func(key string, dst *string) {
@@ -145,7 +146,7 @@ func ParseScheduleInput(data []byte) (ScheduleInput, error) {
 		in.ExecutionID = ""
 	}
 	if in.Kind != ScheduleKind {
-		errs = append(errs, fmt.Errorf("%s: %q, want %q", ScheduleKey, clip(in.Kind), ScheduleKind))
+		errs = append(errs, fmt.Errorf("%s: %q, want %q", ScheduleKey, text.Clip(in.Kind, maxQuoted), ScheduleKind))
 	}
 	if in.URL != "" {
 		if _, err := checkTarget(in.URL); err != nil {
@@ -154,11 +155,11 @@ func ParseScheduleInput(data []byte) (ScheduleInput, error) {
 	}
 	if in.ScheduledTime != "" {
 		if _, err := time.Parse(time.RFC3339, in.ScheduledTime); err != nil {
-			errs = append(errs, fmt.Errorf("scheduledTime: %q is not an RFC 3339 time", clip(in.ScheduledTime)))
+			errs = append(errs, fmt.Errorf("scheduledTime: %q is not an RFC 3339 time", text.Clip(in.ScheduledTime, maxQuoted)))
 		}
 	}
 	if len(in.ExecutionID) > 128 || strings.ContainsFunc(in.ExecutionID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		errs = append(errs, fmt.Errorf("executionId: %q is not up to 128 printable ASCII characters", clip(in.ExecutionID)))
+		errs = append(errs, fmt.Errorf("executionId: %q is not up to 128 printable ASCII characters", text.Clip(in.ExecutionID, maxQuoted)))
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	if err := errors.Join(errs...); err != nil {
@@ -204,7 +205,7 @@ func (s *Service) RunSchedule(ctx context.Context, in ScheduleInput) (ScheduleRe
 	if in.URL != "" {
 		var err error
 		if target, err = s.allowedTarget(in.URL); err != nil {
-			log.LogAttrs(ctx, slog.LevelError, "scheduled scrape refused", slog.String("url", clip(in.URL)), slog.String("error", err.Error()))
+			log.LogAttrs(ctx, slog.LevelError, "scheduled scrape refused", slog.String("url", text.Clip(in.URL, maxQuoted)), slog.String("error", err.Error()))
 			return ScheduleResult{}, fmt.Errorf("scheduled scrape: %w", err)
 		}
 	}

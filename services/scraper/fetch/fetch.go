@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // DefaultUserAgent identifies the scraper; its product token
@@ -504,10 +505,10 @@ func checkHTML(ct string) error {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return fmt.Errorf("Content-Type %q: %v", clip(ct), err)
+		return fmt.Errorf("Content-Type %q: %v", text.Clip(ct, maxQuoted), err)
 	}
 	if mt != "text/html" && mt != "application/xhtml+xml" {
-		return fmt.Errorf("Content-Type %s, want text/html", clip(mt))
+		return fmt.Errorf("Content-Type %s, want text/html", text.Clip(mt, maxQuoted))
 	}
 	return nil
 }
@@ -540,10 +541,6 @@ func (f *Fetcher) backoff(n int) time.Duration {
 	return backoff.Jittered(n, f.opts.BaseDelay, f.opts.MaxDelay)
 }
 
-func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
-}
+// maxQuoted is the most bytes of a value from outside that a fetch error
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 80
