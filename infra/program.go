@@ -5,14 +5,14 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
-	"github.com/scrape-pipeline/scrape-pipeline/services/query"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
 )
 
 // moviesPath is the query API's listing of movies, the moviesUrl output
-// (a test checks that query.Routes serves it).
+// (a test checks that contract.QueryRoutes serves it).
 const moviesPath = "/movies"
 
 // scheduleInput is the event a schedule (stack config schedule) invokes
@@ -49,13 +49,13 @@ func profileDetailConcurrency(spec string) int {
 	return p.DetailConcurrency()
 }
 
-// serviceRoutes are the routes the HTTP-facing services export: the API's
-// routes are built from exactly these.
+// serviceRoutes are the routes the HTTP-facing services register: the
+// API's routes are built from exactly these.
 func serviceRoutes() pipeline.Routes {
 	return pipeline.Routes{
-		Scraper:    scraper.Routes,
-		Query:      query.Routes,
-		SampleSite: samplesite.Routes,
+		Scraper:    contract.ScraperRoutes(),
+		Query:      contract.QueryRoutes(),
+		SampleSite: contract.SampleSiteRoutes(),
 	}
 }
 

@@ -3,7 +3,11 @@ package contract
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestRoutePattern checks that a route's pattern matches on a ServeMux
@@ -41,5 +45,45 @@ func TestRoutePattern(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRoutesAreFresh: each call returns a slice of its own, so no caller
+// can change another's routes.
+func TestRoutesAreFresh(t *testing.T) {
+	for name, routes := range map[string]func() []Route{
+		"ScraperRoutes": ScraperRoutes, "QueryAPIRoutes": QueryAPIRoutes, "DashboardRoutes": DashboardRoutes,
+		"QueryRoutes": QueryRoutes, "SampleSiteRoutes": SampleSiteRoutes,
+	} {
+		a := routes()
+		want := a[0]
+		a[0] = Route{"DELETE", "/changed"}
+		if got := routes()[0]; got != want {
+			t.Errorf("%s()[0] = %v after a caller changed its copy, want %v", name, got, want)
+		}
+	}
+}
+
+// TestRoutesAreAPIGatewayRoutes: every route is a valid API Gateway route
+// key, and no key belongs to two services (API Gateway routes a key to one
+// integration).
+func TestRoutesAreAPIGatewayRoutes(t *testing.T) {
+	apiPath := regexp.MustCompile(`^/$|^(/[A-Za-z0-9._-]+|/\{[a-z]+\})+$`)
+	owner := map[string]string{}
+	for name, routes := range map[string][]Route{
+		"scraper": ScraperRoutes(), "query": QueryRoutes(), "sample site": SampleSiteRoutes(),
+	} {
+		for _, r := range routes {
+			if !slices.Contains([]string{"GET", "POST"}, r.Method) || !apiPath.MatchString(r.Path) {
+				t.Errorf("%s route %q is not an API Gateway route key", name, r.Key())
+			}
+			if o, ok := owner[r.Key()]; ok {
+				t.Errorf("route %s is both the %s's and the %s's", r.Key(), o, name)
+			}
+			owner[r.Key()] = name
+		}
+	}
+	if diff := cmp.Diff(slices.Concat(QueryAPIRoutes(), DashboardRoutes()), QueryRoutes()); diff != "" {
+		t.Errorf("QueryRoutes (-API and dashboard +got):\n%s", diff)
 	}
 }

@@ -18,10 +18,6 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
 )
 
-// Routes are the scraper's HTTP routes; infra builds the API Gateway routes
-// from them.
-var Routes = []contract.Route{{Method: http.MethodPost, Path: "/scrape"}}
-
 // Error codes of POST /scrape besides libs/httpx's (bad_request,
 // bad_parameter, too_large, rate_limited, unavailable, internal).
 const (
@@ -59,11 +55,21 @@ type scrapeRequest struct {
 	URL *string `json:"url"`
 }
 
-// Handler serves Routes: POST /scrape runs a scrape and answers 202 with
-// the Summary. Unknown paths and methods get JSON 404 and 405.
+// Handler serves contract.ScraperRoutes: POST /scrape runs a scrape and
+// answers 202 with the Summary. Unknown paths and methods get JSON 404 and
+// 405.
 func (s *Service) Handler() http.Handler {
+	handlers := map[string]http.HandlerFunc{
+		contract.ScrapePath: s.handleScrape,
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc(Routes[0].Pattern(), s.handleScrape)
+	for _, r := range contract.ScraperRoutes() {
+		h, ok := handlers[r.Path]
+		if !ok { // the contract and this file disagree: TestRoutes fails
+			panic("scraper: no handler for route " + r.Key())
+		}
+		mux.Handle(r.Pattern(), h)
+	}
 	return httpx.JSONErrors(mux, s.log)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -564,7 +565,7 @@ func TestLoadConfig(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	want := []string{"POST /scrape"}
 	var got []string
-	for _, r := range scraper.Routes {
+	for _, r := range contract.ScraperRoutes() {
 		got = append(got, r.Key())
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -17,6 +17,8 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"golang.org/x/net/html"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
 // pages are one address of each page, over the fixture.
@@ -609,11 +611,11 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestRoutes checks that the handler serves each of Routes with the
-// route's pattern.
+// TestRoutes checks that the handler serves each of
+// contract.DashboardRoutes with the route's pattern.
 func TestRoutes(t *testing.T) {
 	h := newDash(t, embedded.NewMemory(), Config{})
-	for _, r := range Routes() {
+	for _, r := range contract.DashboardRoutes() {
 		path := strings.NewReplacer("{id}", "x", "{file}", "app.js").Replace(r.Path)
 		_, pattern := h.mux.Handler(httptest.NewRequest(r.Method, path, nil))
 		if pattern != r.Pattern() {
