@@ -1,7 +1,7 @@
 // Package contract holds the names and settings that the services, the
 // Pulumi program (infra) and devstack must agree on: environment variables,
 // table key schemas, the stream and queue names, the event source mapping
-// settings and the HTTP routes of each service.
+// settings, the HTTP routes of each service and the schedule's input.
 //
 // Everything here is plain data so that each party imports the same values
 // instead of repeating string literals; tests in infra and devstack compare
@@ -66,6 +66,17 @@ const (
 	// duration such as 1h; empty or 0 freezes it).
 	EnvSampleSiteDrift = "SAMPLE_SITE_DRIFT"
 )
+
+// DefaultProfile is the extraction profile the scraper uses when
+// EnvScrapeProfile is empty: its built-in profile for the sample site's
+// chart.
+const DefaultProfile = "movies"
+
+// DefaultDetailConcurrency is how many detail pages DefaultProfile fetches
+// at once (its detail.concurrency; a scraper test ties them), and so how
+// many the scraper fetches unless EnvScrapeDetailConcurrency says
+// otherwise. Infra sizes the sample site's throttle by it.
+const DefaultDetailConcurrency = 8
 
 // Base names of the stack's data resources. The deployed name is
 // Name(base, suffix): several workshop attendees share one account.

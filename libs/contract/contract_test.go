@@ -3,8 +3,10 @@ package contract
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -85,5 +87,30 @@ func TestRoutesAreAPIGatewayRoutes(t *testing.T) {
 	}
 	if diff := cmp.Diff(slices.Concat(QueryAPIRoutes(), DashboardRoutes()), QueryRoutes()); diff != "" {
 		t.Errorf("QueryRoutes (-API and dashboard +got):\n%s", diff)
+	}
+}
+
+// TestScheduleInputKeys ties ScheduleInput's JSON tags to the key names
+// the scraper parses with.
+func TestScheduleInputKeys(t *testing.T) {
+	var got []string
+	for f := range reflect.TypeFor[ScheduleInput]().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		got = append(got, name)
+	}
+	if diff := cmp.Diff(ScheduleKeys(), got); diff != "" {
+		t.Errorf("ScheduleInput's JSON keys (-ScheduleKeys +tags):\n%s", diff)
+	}
+}
+
+func TestScheduledScrapeJSON(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"", `{"scrape-pipeline":"schedule","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>"}`},
+		{"https://films.example/chart?a=1&b=2", `{"scrape-pipeline":"schedule","url":"https://films.example/chart?a=1&b=2","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>"}`},
+	}
+	for _, tc := range tests {
+		if diff := cmp.Diff(tc.want, ScheduledScrape(tc.url).JSON()); diff != "" {
+			t.Errorf("ScheduledScrape(%q).JSON() (-want +got):\n%s", tc.url, diff)
+		}
 	}
 }

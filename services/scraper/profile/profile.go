@@ -72,6 +72,7 @@ import (
 
 	"github.com/antchfx/xpath"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
@@ -437,8 +438,9 @@ func Builtins() []string {
 	return names
 }
 
-// Default is the name of the default profile, for the sample site.
-const Default = "movies"
+// Default is the name of the default profile, for the sample site
+// (contract.DefaultProfile).
+const Default = contract.DefaultProfile
 
 // Builtin returns the embedded profile called name.
 func Builtin(name string) (*Profile, error) {
