@@ -95,12 +95,11 @@ type env struct {
 }
 
 type envOpts struct {
-	cfg     func(*scraper.Config)
-	fetch   func(*fetch.Options)
-	site    http.Handler
-	refuse  func(string) bool
-	private *bool
-	logger  *slog.Logger
+	cfg    func(*scraper.Config)
+	fetch  func(*fetch.Options)
+	site   http.Handler
+	refuse func(string) bool
+	logger *slog.Logger
 }
 
 func newEnv(t *testing.T, o envOpts) *env {

@@ -248,20 +248,12 @@ func NewKinesis(src KinesisSource, cps Checkpoints, set contract.KinesisMapping,
 	return m, nil
 }
 
-// window is the batching window; AWS treats 0 as "invoke at once". Tests
-// and devstack may set a sub-second window with SetWindow.
-func (m *Kinesis) window() time.Duration {
-	return time.Duration(m.set.MaximumBatchingWindowInSeconds) * time.Second
-}
-
-// Run polls every shard until ctx is done; then it finishes the batches in
-// flight, checkpoints and returns nil. Call it once.
-func (m *Kinesis) Run(ctx context.Context) error {
-	return m.RunWindow(ctx, m.window())
-}
-
-// RunWindow is Run with a batching window given with sub-second precision
-// (AWS counts whole seconds; devstack's default is 200 ms).
+// RunWindow polls every shard until ctx is done; then it finishes the
+// batches in flight, checkpoints and returns nil. Call it once. window is
+// the batching window, in place of the setting's
+// MaximumBatchingWindowInSeconds: AWS counts whole seconds, devstack
+// (default 200 ms) and the tests want less; 0 invokes at once, as AWS
+// does.
 func (m *Kinesis) RunWindow(ctx context.Context, window time.Duration) error {
 	var wg sync.WaitGroup
 	shards := m.src.Shards()
