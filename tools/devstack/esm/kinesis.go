@@ -111,8 +111,9 @@ type Options struct {
 	// FunctionTimeout is each invocation's deadline (default 30s).
 	FunctionTimeout time.Duration
 	Region          string
-	// Backoff is the first retry delay, doubled per attempt up to
-	// MaxBackoff (defaults 100ms and 2s; AWS's are seconds to minutes).
+	// Backoff bounds the first retry's delay; the bound doubles per
+	// attempt up to MaxBackoff, and each delay is drawn below its bound
+	// (full jitter). Defaults 100ms and 2s; AWS's are seconds to minutes.
 	Backoff, MaxBackoff time.Duration
 	Now                 func() time.Time
 	Logger              *slog.Logger
@@ -159,12 +160,13 @@ func (o *Options) defaults() {
 	if o.FunctionTimeout == 0 {
 		o.FunctionTimeout = 30 * time.Second
 	}
-	if o.Backoff == 0 {
+	if o.Backoff <= 0 {
 		o.Backoff = 100 * time.Millisecond
 	}
-	if o.MaxBackoff == 0 {
+	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 2 * time.Second
 	}
+	o.MaxBackoff = max(o.MaxBackoff, o.Backoff) // backoff.Jittered wants a positive bound
 	if o.Region == "" {
 		o.Region = "local"
 	}
@@ -573,14 +575,14 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 	}
 }
 
-// backoff is the delay before retry n (1-based): Backoff doubled per
-// attempt, at most MaxBackoff.
+// backoff is the delay before retry n (1-based): exponential, Backoff
+// doubled per attempt up to MaxBackoff, with the project's full jitter
+// (backoff.Jittered). Lambda documents an exponential backoff and not its
+// exact delays; the jitter keeps the batches of several lanes and shards,
+// failing together on one cause (a throttled table), from retrying in
+// step.
 func (m *Kinesis) backoff(n int) time.Duration {
-	delay := m.opts.Backoff << min(n-1, 20)
-	if delay > m.opts.MaxBackoff || delay <= 0 {
-		delay = m.opts.MaxBackoff
-	}
-	return delay
+	return backoff.Jittered(n, m.opts.Backoff, m.opts.MaxBackoff)
 }
 
 // expired counts the leading records of batch older than the maximum
