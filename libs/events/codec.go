@@ -292,9 +292,9 @@ func checkEnvelope(id, source, runID, subject, typ string) error {
 }
 
 // checkToken accepts printable text without spaces.
-func checkToken(field, s string, max int) error {
-	if len(s) > max {
-		return fmt.Errorf("%s: longer than %d bytes", field, max)
+func checkToken(field, s string, maxLen int) error {
+	if len(s) > maxLen {
+		return fmt.Errorf("%s: longer than %d bytes", field, maxLen)
 	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) || unicode.IsSpace(r) {

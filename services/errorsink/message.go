@@ -191,12 +191,12 @@ func checkSeq(field, s string) error {
 }
 
 // checkToken accepts up to max bytes of printable text without spaces.
-func checkToken(field, s string, max int, required bool) error {
+func checkToken(field, s string, maxLen int, required bool) error {
 	switch {
 	case s == "" && required:
 		return fmt.Errorf("%s is required", field)
-	case len(s) > max:
-		return fmt.Errorf("%s is longer than %d bytes", field, max)
+	case len(s) > maxLen:
+		return fmt.Errorf("%s is longer than %d bytes", field, maxLen)
 	case strings.ContainsFunc(s, func(r rune) bool {
 		return r == unicode.ReplacementChar || !unicode.IsPrint(r) || unicode.IsSpace(r)
 	}):

@@ -315,11 +315,11 @@ func TestDriftingKnobs(t *testing.T) {
 	}
 
 	chart1 := body(t, do(t, h, "GET", ChartPath, nil))
-	min := newHugePage(chart1).min()
-	resp := do(t, h, "GET", ChartPath+"?huge="+strconv.FormatInt(min+1000, 10), nil)
+	smallest := newHugePage(chart1).min()
+	resp := do(t, h, "GET", ChartPath+"?huge="+strconv.FormatInt(smallest+1000, 10), nil)
 	huge := body(t, resp)
-	if resp.StatusCode != 200 || int64(len(huge)) != min+1000 {
-		t.Fatalf("huge page: status %d, %d bytes, want %d", resp.StatusCode, len(huge), min+1000)
+	if resp.StatusCode != 200 || int64(len(huge)) != smallest+1000 {
+		t.Fatalf("huge page: status %d, %d bytes, want %d", resp.StatusCode, len(huge), smallest+1000)
 	}
 	got := extractChart(t, parseHTML(t, huge))
 	if diff := cmp.Diff(extractChart(t, parseHTML(t, chart1)), got); diff != "" {

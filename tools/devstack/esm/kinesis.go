@@ -74,9 +74,9 @@ import (
 type KinesisSource interface {
 	ARN() string
 	Shards() []string
-	// Records returns up to max records of shardID after sequence number
+	// Records returns up to limit records of shardID after sequence number
 	// after ("" = the trim horizon), in order.
-	Records(shardID, after string, max int) ([]stream.Stored, error)
+	Records(shardID, after string, limit int) ([]stream.Stored, error)
 	// Latest is the newest sequence number of the shard ("" when empty).
 	Latest(shardID string) (string, error)
 	// Notify returns a channel closed at the next append.
@@ -136,8 +136,8 @@ func (o *Options) throttled() error {
 }
 
 // awaitInvocable waits until the function is not throttled, logging when
-// a wait begins and ends. It reports false if stop was done first.
-func (o *Options) awaitInvocable(stop context.Context, waiting *atomic.Bool, attrs ...any) bool {
+// a wait begins and ends. It reports false if waitCtx was done first.
+func (o *Options) awaitInvocable(waitCtx context.Context, waiting *atomic.Bool, attrs ...any) bool {
 	for {
 		err := o.throttled()
 		if err == nil {
@@ -150,7 +150,7 @@ func (o *Options) awaitInvocable(stop context.Context, waiting *atomic.Bool, att
 			o.Logger.Warn("function throttled: not invoked until it can be, retries not spent",
 				append([]any{"mapping", o.Name, "reason", err.Error()}, attrs...)...)
 		}
-		if !backoff.Sleep(stop, throttleRecheck) {
+		if !backoff.Sleep(waitCtx, throttleRecheck) {
 			return false
 		}
 	}
@@ -312,13 +312,13 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 			}
 		}
 	}
-	max := m.set.BatchSize * m.set.ParallelizationFactor
+	perRound := m.set.BatchSize * m.set.ParallelizationFactor
 	for {
 		if ctx.Err() != nil {
 			return nil // stopped between batches: nothing in flight
 		}
 		notify := m.src.Notify()
-		recs, err := m.src.Records(shard, cp, max)
+		recs, err := m.src.Records(shard, cp, perRound)
 		if err != nil {
 			// A read that fails (throttling past the adapter's retries, a
 			// network error) is retried, as Lambda's poller does: the
@@ -337,11 +337,11 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 				continue
 			}
 		}
-		if !m.full(recs, max) && window > 0 {
+		if !m.full(recs, perRound) && window > 0 {
 			// Gather for the batching window, counted from the first
 			// record's arrival, unless a batch fills up first.
 			deadline := recs[0].ArrivalTime.Add(window)
-			for !m.full(recs, max) {
+			for !m.full(recs, perRound) {
 				wait := deadline.Sub(m.opts.Now())
 				if wait <= 0 {
 					break
@@ -356,7 +356,7 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 				case <-t.C:
 				}
 				notify = m.src.Notify()
-				if more, err := m.src.Records(shard, cp, max); err == nil {
+				if more, err := m.src.Records(shard, cp, perRound); err == nil {
 					recs = more
 				} else {
 					break // invoke with what we have; the next read retries
@@ -393,9 +393,11 @@ func (m *Kinesis) setCheckpoint(shard, seq string) error {
 
 // round splits recs into lanes by partition key and disposes of each
 // lane's batch concurrently. It reports whether every record was either
-// processed or sent to the on-failure destination; false means stop was
-// done first (see dispose). Invocations use ctx, waits end with stop.
-func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.Stored) bool {
+// processed or sent to the on-failure destination; false means waitCtx
+// was done first (see dispose). Invocations and on-failure sends run under
+// invokeCtx, which a graceful stop does not cancel, so what is in flight
+// finishes; waits (backoffs, throttles) end when waitCtx is done.
+func (m *Kinesis) round(invokeCtx, waitCtx context.Context, shard string, recs []stream.Stored) bool {
 	st := m.state(shard)
 	m.mu.Lock()
 	st.oldestArrival = recs[0].ArrivalTime
@@ -410,7 +412,7 @@ func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.S
 	disposeLane := func(lane []stream.Stored) bool {
 		for len(lane) > 0 {
 			n := m.fit(lane)
-			if !m.dispose(ctx, stop, shard, lane[:n], 0) {
+			if !m.dispose(invokeCtx, waitCtx, shard, lane[:n], 0) {
 				return false
 			}
 			st.batchesDone.Add(1)
@@ -451,11 +453,11 @@ func (m *Kinesis) lane(key string) int {
 	return int(h.Sum32() % uint32(m.set.ParallelizationFactor))
 }
 
-// full reports whether recs (a read of at most max records) hold a batch
+// full reports whether recs (a read of at most perRound records) hold a batch
 // ready to invoke without waiting out the batching window: a lane with
 // BatchSize records, or with records whose event reaches maxPayload.
-func (m *Kinesis) full(recs []stream.Stored, max int) bool {
-	if len(recs) >= max {
+func (m *Kinesis) full(recs []stream.Stored, perRound int) bool {
+	if len(recs) >= perRound {
 		return true
 	}
 	counts := make([]int, m.set.ParallelizationFactor)
@@ -511,16 +513,16 @@ func (m *Kinesis) fit(recs []stream.Stored) int {
 // dispose invokes the function with batch until it succeeds, retrying,
 // bisecting and finally sending the batch to the on-failure destination as
 // the settings say. attempts counts failed invocations of this batch. It
-// reports false if stop was done before the batch was disposed of: during
+// reports false if waitCtx was done before the batch was disposed of: during
 // a retry backoff, or while the on-failure destination refused the batch.
-func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []stream.Stored, attempts int) bool {
+func (m *Kinesis) dispose(invokeCtx, waitCtx context.Context, shard string, batch []stream.Stored, attempts int) bool {
 	st := m.state(shard)
 	for {
-		if !m.opts.awaitInvocable(stop, &st.throttled, "shard", shard) {
+		if !m.opts.awaitInvocable(waitCtx, &st.throttled, "shard", shard) {
 			return false
 		}
 		if expired := m.expired(batch); expired > 0 {
-			if !m.sendFailure(ctx, stop, shard, batch[:expired], "RecordAgeExceeded", attempts, "") {
+			if !m.sendFailure(invokeCtx, waitCtx, shard, batch[:expired], "RecordAgeExceeded", attempts, "") {
 				return false
 			}
 			if batch = batch[expired:]; len(batch) == 0 {
@@ -528,7 +530,7 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 			}
 		}
 		st.inFlight.Add(1)
-		resp, ferr := m.invoke(ctx, shard, batch)
+		resp, ferr := m.invoke(invokeCtx, shard, batch)
 		st.inFlight.Add(-1)
 		st.invocations.Add(1)
 		var functionError string
@@ -560,14 +562,14 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 		if functionError != "" && m.set.BisectBatchOnFunctionError && len(batch) > 1 {
 			half := len(batch) / 2
 			m.opts.Logger.Info("bisecting failed batch", "mapping", m.opts.Name, "shard", shard, "records", len(batch))
-			return m.dispose(ctx, stop, shard, batch[:half], 0) && m.dispose(ctx, stop, shard, batch[half:], 0)
+			return m.dispose(invokeCtx, waitCtx, shard, batch[:half], 0) && m.dispose(invokeCtx, waitCtx, shard, batch[half:], 0)
 		}
 		attempts++
 		if m.set.MaximumRetryAttempts >= 0 && attempts > m.set.MaximumRetryAttempts {
-			return m.sendFailure(ctx, stop, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
+			return m.sendFailure(invokeCtx, waitCtx, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
 		}
 		st.retries.Add(1)
-		slept := backoff.Sleep(stop, m.backoff(attempts))
+		slept := backoff.Sleep(waitCtx, m.backoff(attempts))
 		st.retries.Add(-1)
 		if !slept {
 			return false
@@ -747,9 +749,9 @@ func payload[R any](recs []R) ([]byte, error) {
 const invokeIdentity = "arn:aws:iam::000000000000:role/devstack-function-role"
 
 // sendFailure sends batch's metadata to the on-failure destination,
-// retrying until the destination takes it. It reports false if stop was
+// retrying until the destination takes it. It reports false if waitCtx was
 // done first: the batch must then not be checkpointed (nothing is dropped).
-func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) bool {
+func (m *Kinesis) sendFailure(invokeCtx, waitCtx context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) bool {
 	rec := errorsink.OnFailure{
 		RequestContext: errorsink.RequestContext{
 			RequestID:              uuid.New(),
@@ -783,13 +785,13 @@ func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []s
 		return false
 	}
 	for n := 1; ; n++ {
-		err := m.onFailure.Send(ctx, body)
+		err := m.onFailure.Send(invokeCtx, body)
 		if err == nil {
 			break
 		}
 		m.opts.Logger.Error("the on-failure destination refused a batch; retrying", "mapping", m.opts.Name,
 			"shard", shard, "condition", condition, "error", err.Error())
-		if !backoff.Sleep(stop, m.backoff(n)) {
+		if !backoff.Sleep(waitCtx, m.backoff(n)) {
 			return false
 		}
 	}

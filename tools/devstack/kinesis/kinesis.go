@@ -433,9 +433,9 @@ func (s *Stream) shardByID(id string) (int, error) {
 	return 0, fmt.Errorf("kinesis: stream %s has no shard %q", s.opts.Name, text.Clip(id, maxQuoted))
 }
 
-// Records returns up to max records of shardID after sequence number after
+// Records returns up to limit records of shardID after sequence number after
 // ("" = from the trim horizon), in order. It is the mapping's GetRecords.
-func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error) {
+func (s *Stream) Records(shardID, after string, limit int) ([]stream.Stored, error) {
 	i, err := s.shardByID(shardID)
 	if err != nil {
 		return nil, err
@@ -451,7 +451,7 @@ func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error
 	var out []stream.Stored
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(s.bucket).Bucket([]byte(shardID)).Cursor()
-		for k, v := c.Seek(key(from)); k != nil && len(out) < max; k, v = c.Next() {
+		for k, v := c.Seek(key(from)); k != nil && len(out) < limit; k, v = c.Next() {
 			r, err := decode(i, k, v)
 			if err != nil {
 				return err
