@@ -298,9 +298,7 @@ func (s *Stream) Publish(ctx context.Context, recs []stream.Record) (stream.Resu
 			break
 		}
 		accept, retry := s.admit(recs, pending, blocked, attempt >= s.opts.RetryBudget)
-		for _, f := range retry.failed {
-			res.Failed = append(res.Failed, f)
-		}
+		res.Failed = append(res.Failed, retry.failed...)
 		if len(accept) > 0 {
 			if err := s.append(recs, accept); err != nil {
 				if res.Published == 0 && len(res.Failed) == 0 {
