@@ -336,3 +336,16 @@ func numberAttr(av map[string]types.AttributeValue, name string) int64 {
 func key(name, value string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: value}}
 }
+
+// txUpdate is a transaction's update of item k of table by e: e's update,
+// its condition if it has one, and their names and values.
+func txUpdate(table *string, k map[string]types.AttributeValue, e expression.Expression) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 table,
+		Key:                       k,
+		UpdateExpression:          e.Update(),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}}
+}

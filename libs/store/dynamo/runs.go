@@ -171,13 +171,7 @@ func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c sto
 			ExpressionAttributeValues:           condExpr.Values(),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
-		{Update: &types.Update{
-			TableName:                 aws.String(s.tables.Runs),
-			Key:                       key(contract.AttrPK, layout.RunKey(runID)),
-			UpdateExpression:          updExpr.Update(),
-			ExpressionAttributeNames:  updExpr.Names(),
-			ExpressionAttributeValues: updExpr.Values(),
-		}},
+		txUpdate(aws.String(s.tables.Runs), key(contract.AttrPK, layout.RunKey(runID)), updExpr),
 	}
 	if extra != nil {
 		items = append(items, *extra)
