@@ -57,18 +57,24 @@ func extractChart(t testing.TB, doc *html.Node) []chartRow {
 	t.Helper()
 	var rows []chartRow
 	for _, li := range htmlquery.Find(doc, xItems) {
-		rows = append(rows, chartRow{
-			ID:        xpathText(t, li, xItemID),
-			Rank:      atoi(t, xpathText(t, li, xItemRank)),
-			Title:     xpathText(t, li, xItemTitle),
-			URL:       xpathText(t, li, xItemURL),
-			Year:      atoi(t, xpathText(t, li, xItemYear)),
-			Rating:    xpathText(t, li, xItemRating),
-			Votes:     atoi(t, xpathText(t, li, xItemVotes)),
-			VotesText: xpathText(t, li, xItemVotesT),
-		})
+		rows = append(rows, chartRowOf(t, li))
 	}
 	return rows
+}
+
+// chartRowOf reads one chart item with the documented XPaths.
+func chartRowOf(t testing.TB, li *html.Node) chartRow {
+	t.Helper()
+	return chartRow{
+		ID:        xpathText(t, li, xItemID),
+		Rank:      atoi(t, xpathText(t, li, xItemRank)),
+		Title:     xpathText(t, li, xItemTitle),
+		URL:       xpathText(t, li, xItemURL),
+		Year:      atoi(t, xpathText(t, li, xItemYear)),
+		Rating:    xpathText(t, li, xItemRating),
+		Votes:     atoi(t, xpathText(t, li, xItemVotes)),
+		VotesText: xpathText(t, li, xItemVotesT),
+	}
 }
 
 func wantRow(f Film) chartRow {
@@ -221,16 +227,7 @@ func TestMalformedExtraction(t *testing.T) {
 			}
 			for i, li := range items {
 				f := dataset[(p-1)*PageSize+i]
-				got := chartRow{
-					ID:        xpathText(t, li, xItemID),
-					Rank:      atoi(t, xpathText(t, li, xItemRank)),
-					Title:     xpathText(t, li, xItemTitle),
-					URL:       xpathText(t, li, xItemURL),
-					Year:      atoi(t, xpathText(t, li, xItemYear)),
-					Rating:    xpathText(t, li, xItemRating),
-					Votes:     atoi(t, xpathText(t, li, xItemVotes)),
-					VotesText: xpathText(t, li, xItemVotesT),
-				}
+				got := chartRowOf(t, li)
 				want := wantRow(f)
 				switch (f.Rank - 1) % malformedKinds {
 				case malformedNoRating:
