@@ -44,14 +44,7 @@ func (s *Store) PutError(ctx context.Context, e store.ErrorItem) error {
 	if err != nil {
 		return fmt.Errorf("put error %q: build expression: %w", e.ID, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Errors),
-		Key:                       key(contract.AttrID, e.ID),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}, s.opt)
+	_, err = s.client.UpdateItem(ctx, updateInput(s.tables.Errors, key(contract.AttrID, e.ID), expr), s.opt)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Errors), Item: item}, s.opt)
@@ -188,7 +181,7 @@ func (s *Store) resolveOnce(ctx context.Context, id string, at time.Time) (done,
 	if err != nil {
 		return false, false, fmt.Errorf("build expression: %w", err)
 	}
-	items = append(items, txUpdate(aws.String(s.tables.Errors), key(contract.AttrID, id), expr))
+	items = append(items, txUpdate(s.tables.Errors, key(contract.AttrID, id), expr))
 	if it.RunID != "" {
 		eventKey := store.EventKey(it.EventID, it.ShardID, it.SequenceNumber)
 		m, ok, err := s.getMarker(ctx, it.RunID, eventKey)
@@ -238,7 +231,7 @@ func (s *Store) moveCount(runID, eventKey string, now time.Time) ([]types.Transa
 		return nil, fmt.Errorf("build expression: %w", err)
 	}
 	return []types.TransactWriteItem{
-		txUpdate(aws.String(s.tables.Runs), key(contract.AttrPK, layout.MarkerKey(runID, eventKey)), markExpr),
-		txUpdate(aws.String(s.tables.Runs), key(contract.AttrPK, layout.RunKey(runID)), moveExpr),
+		txUpdate(s.tables.Runs, key(contract.AttrPK, layout.MarkerKey(runID, eventKey)), markExpr),
+		txUpdate(s.tables.Runs, key(contract.AttrPK, layout.RunKey(runID)), moveExpr),
 	}, nil
 }

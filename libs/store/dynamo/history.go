@@ -193,7 +193,7 @@ func (s *Store) recordOnce(ctx context.Context, o store.Observation, pos string)
 			if err != nil {
 				return false, fmt.Errorf("build expression: %w", err)
 			}
-			items = append(items, txUpdate(table, historyKey(o.MovieID, succ.SK), expr))
+			items = append(items, txUpdate(s.tables.History, historyKey(o.MovieID, succ.SK), expr))
 			pointSK := layout.HistoryChangePrefix + strings.TrimPrefix(succ.SK, layout.HistoryObsPrefix)
 			if changed {
 				point := succ
@@ -218,7 +218,7 @@ func (s *Store) recordOnce(ctx context.Context, o store.Observation, pos string)
 	if err != nil {
 		return false, fmt.Errorf("build expression: %w", err)
 	}
-	items = append(items, txUpdate(table, historyKey(o.MovieID, layout.HistoryVersionSK), vexpr))
+	items = append(items, txUpdate(s.tables.History, historyKey(o.MovieID, layout.HistoryVersionSK), vexpr))
 	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}, s.opt)
 	if err == nil {
 		return true, nil

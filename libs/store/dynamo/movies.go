@@ -69,15 +69,9 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 	if err != nil {
 		return 0, fmt.Errorf("apply movie %q: build expression: %w", m.ID, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.tables.Movies),
-		Key:                                 key(contract.AttrID, m.ID),
-		UpdateExpression:                    expr.Update(),
-		ConditionExpression:                 expr.Condition(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}, s.opt)
+	in := updateInput(s.tables.Movies, key(contract.AttrID, m.ID), expr)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err = s.client.UpdateItem(ctx, in, s.opt)
 	if err == nil {
 		return store.Applied, nil
 	}
@@ -135,14 +129,7 @@ func (s *Store) lowerFirstSeen(ctx context.Context, id string, fs types.Attribut
 	if err != nil {
 		return fmt.Errorf("lower first seen: build expression: %w", err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Movies),
-		Key:                       key(contract.AttrID, id),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}, s.opt)
+	_, err = s.client.UpdateItem(ctx, updateInput(s.tables.Movies, key(contract.AttrID, id), expr), s.opt)
 	var ccf *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &ccf) {
 		return fmt.Errorf("lower first seen: %w", wrap(err))
