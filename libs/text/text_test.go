@@ -12,10 +12,10 @@ import (
 
 func TestClip(t *testing.T) {
 	tests := []struct {
-		name string
-		s    string
-		max  int
-		want string
+		name     string
+		s        string
+		maxBytes int
+		want     string
 	}{
 		{"empty", "", 8, ""},
 		{"fits", "hello", 5, "hello"},
@@ -37,8 +37,8 @@ func TestClip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, text.Clip(tc.s, tc.max)); diff != "" {
-				t.Errorf("Clip(%q, %d) (-want +got):\n%s", tc.s, tc.max, diff)
+			if diff := cmp.Diff(tc.want, text.Clip(tc.s, tc.maxBytes)); diff != "" {
+				t.Errorf("Clip(%q, %d) (-want +got):\n%s", tc.s, tc.maxBytes, diff)
 			}
 		})
 	}
