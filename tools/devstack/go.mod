@@ -13,6 +13,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/errorsink v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/processor v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/query v0.0.0
@@ -71,6 +72,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text
 	github.com/scrape-pipeline/scrape-pipeline/services/errorsink => ../../services/errorsink
 	github.com/scrape-pipeline/scrape-pipeline/services/processor => ../../services/processor
 	github.com/scrape-pipeline/scrape-pipeline/services/query => ../../services/query

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
@@ -36,15 +37,15 @@ func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 	// preflights. Other paths under the dashboard's /ui/ go to the query
 	// function too, as the stack's $default route sends them, for its HTML
 	// 404.
-	for _, r := range query.Routes {
+	for _, r := range contract.QueryRoutes() {
 		mux.Handle(r.PathPattern(), s.invocation("query", q))
 	}
 	mux.Handle(ui.Prefix, s.invocation("query", q))
-	scrape, scrapeRoutes, err := s.scraperHandler()
+	scrape, err := s.scraperHandler()
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range scrapeRoutes {
+	for _, r := range contract.ScraperRoutes() {
 		mux.Handle(r.Path, s.watchScrapes(s.invocation("scraper", scrape)))
 	}
 	mux.HandleFunc("POST /_devstack/records", s.putRecord)

@@ -6,19 +6,18 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
 )
 
 // scraperHandler builds the scraper service on devstack's backends, keeps
-// it for the schedule and returns its handler and routes.
-func (s *Stack) scraperHandler() (http.Handler, []contract.Route, error) {
+// it for the schedule and returns its handler.
+func (s *Stack) scraperHandler() (http.Handler, error) {
 	// The scraper's guard refuses loopback and private addresses; devstack
 	// lets through exactly its own sample site, and everything private
 	// only with --allow-private.
 	site, err := netip.ParseAddrPort(s.siteLn.Addr().String())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	svc, err := scraper.New(scraper.Config{
 		URL:          s.scrapeURL,
@@ -36,10 +35,10 @@ func (s *Stack) scraperHandler() (http.Handler, []contract.Route, error) {
 		Logger:    s.log.With("function", "scraper"),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s.scraper = svc
-	return svc.Handler(), scraper.Routes, nil
+	return svc.Handler(), nil
 }
 
 // allowHint ends the 400 for a host outside the allow-list: how to allow

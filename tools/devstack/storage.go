@@ -269,8 +269,8 @@ func (g guardedQueue) Send(ctx context.Context, body []byte) error {
 	return g.h.write(g.path, func() error { return g.queueBackend.Send(ctx, body) })
 }
 
-func (g guardedQueue) Receive(max int, visibility time.Duration) (msgs []sqs.Message, err error) {
-	err = g.h.write(g.path, func() (err error) { msgs, err = g.queueBackend.Receive(max, visibility); return err })
+func (g guardedQueue) Receive(limit int, visibility time.Duration) (msgs []sqs.Message, err error) {
+	err = g.h.write(g.path, func() (err error) { msgs, err = g.queueBackend.Receive(limit, visibility); return err })
 	return msgs, err
 }
 

@@ -125,10 +125,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestNoSpaceIsTold: the errors a full disk gives are recognised, wrapped
 // or not, and nothing else is.
 func TestNoSpaceIsTold(t *testing.T) {
-	// A real one: writing to /dev/full fails with ENOSPC.
-	var real error
+	// A enospc one: writing to /dev/full fails with ENOSPC.
+	var enospc error
 	if f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0); err == nil {
-		_, real = f.Write([]byte("x"))
+		_, enospc = f.Write([]byte("x"))
 		f.Close()
 	}
 	for _, tc := range []struct {
@@ -145,9 +145,9 @@ func TestNoSpaceIsTold(t *testing.T) {
 			t.Errorf("%s: noSpace(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
 		}
 	}
-	if real != nil {
-		if cause, ok := noSpace(real); !ok || !strings.HasPrefix(cause, "ENOSPC") {
-			t.Errorf("writing to /dev/full: %v not told as ENOSPC (%q)", real, cause)
+	if enospc != nil {
+		if cause, ok := noSpace(enospc); !ok || !strings.HasPrefix(cause, "ENOSPC") {
+			t.Errorf("writing to /dev/full: %v not told as ENOSPC (%q)", enospc, cause)
 		}
 	}
 }

@@ -274,17 +274,17 @@ func (s *Stream) PutRecord(ctx context.Context, rec stream.Record) (shardID, seq
 // few reads came back empty (a sparse shard: the next call goes on from
 // there). An unknown shard, max < 1, and reads that still fail after the
 // retries or the call timeout are errors.
-func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error) {
+func (s *Stream) Records(shardID, after string, limit int) ([]stream.Stored, error) {
 	r := s.readers[shardID]
 	if r == nil {
 		return nil, fmt.Errorf("records of %s: no such shard in stream %s", shardID, s.name)
 	}
-	if max < 1 {
-		return nil, fmt.Errorf("records of %s: max %d: want at least 1", shardID, max)
+	if limit < 1 {
+		return nil, fmt.Errorf("records of %s: limit %d: want at least 1", shardID, limit)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.callTimeout)
 	defer cancel()
-	recs, err := r.records(ctx, after, max)
+	recs, err := r.records(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("records of %s after %q: %w", shardID, after, err)
 	}
@@ -355,11 +355,11 @@ func (r *shardReader) newest() string {
 	return r.seen
 }
 
-func (r *shardReader) records(ctx context.Context, after string, max int) ([]stream.Stored, error) {
+func (r *shardReader) records(ctx context.Context, after string, limit int) ([]stream.Stored, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.place(after)
-	for empty := 0; len(r.buf) < max && !r.closed && empty < emptyReads; {
+	for empty := 0; len(r.buf) < limit && !r.closed && empty < emptyReads; {
 		from := r.base
 		if len(r.buf) > 0 {
 			from = r.buf[len(r.buf)-1].SequenceNumber
@@ -371,7 +371,7 @@ func (r *shardReader) records(ctx context.Context, after string, max int) ([]str
 			}
 			r.next = it
 		}
-		out, err := r.get(ctx, r.next, max-len(r.buf), func() (*string, error) { return r.iterator(ctx, from) })
+		out, err := r.get(ctx, r.next, limit-len(r.buf), func() (*string, error) { return r.iterator(ctx, from) })
 		if err != nil {
 			return nil, err
 		}
@@ -390,7 +390,7 @@ func (r *shardReader) records(ctx context.Context, after string, max int) ([]str
 			empty++
 		}
 	}
-	return slices.Clone(r.buf[:min(max, len(r.buf))]), nil
+	return slices.Clone(r.buf[:min(limit, len(r.buf))]), nil
 }
 
 // place moves the read position to after: within what was read it drops

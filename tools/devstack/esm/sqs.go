@@ -17,7 +17,7 @@ import (
 // SQSSource is the queue an SQS mapping reads.
 type SQSSource interface {
 	ARN() string
-	Receive(max int, visibility time.Duration) ([]sqs.Message, error)
+	Receive(limit int, visibility time.Duration) ([]sqs.Message, error)
 	Delete(receiptHandle string) error
 	Notify() <-chan struct{}
 }

@@ -57,9 +57,9 @@ import (
 type Source interface {
 	// Shards lists the shard ids.
 	Shards() []string
-	// Records returns up to max records of shardID after sequence number
-	// after ("" = from the trim horizon), in order.
-	Records(shardID, after string, max int) ([]stream.Stored, error)
+	// Records returns up to limit records of shardID after sequence
+	// number after ("" = from the trim horizon), in order.
+	Records(shardID, after string, limit int) ([]stream.Stored, error)
 	// Notify returns a channel closed at the next append (or poll).
 	Notify() <-chan struct{}
 }

@@ -34,6 +34,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Limits of PutRecords.
@@ -188,11 +189,11 @@ func seq(i int, n uint64) string { return fmt.Sprintf("49%03d%051d", i, n) }
 // parseSeq reads a sequence number of shard i back to its counter.
 func parseSeq(i int, sq string) (uint64, error) {
 	if len(sq) != 56 || sq[:2] != "49" || sq[2:5] != fmt.Sprintf("%03d", i) {
-		return 0, fmt.Errorf("sequence number %q does not belong to %s", clip(sq), ShardID(i))
+		return 0, fmt.Errorf("sequence number %q does not belong to %s", text.Clip(sq, maxQuoted), ShardID(i))
 	}
 	n, err := strconv.ParseUint(trimZeros(sq[5:]), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("sequence number %q: %w", clip(sq), err)
+		return 0, fmt.Errorf("sequence number %q: %w", text.Clip(sq, maxQuoted), err)
 	}
 	return n, nil
 }
@@ -209,13 +210,6 @@ func digits(s string) bool {
 func trimZeros(s string) string {
 	for len(s) > 1 && s[0] == '0' {
 		s = s[1:]
-	}
-	return s
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
 	}
 	return s
 }
@@ -304,9 +298,7 @@ func (s *Stream) Publish(ctx context.Context, recs []stream.Record) (stream.Resu
 			break
 		}
 		accept, retry := s.admit(recs, pending, blocked, attempt >= s.opts.RetryBudget)
-		for _, f := range retry.failed {
-			res.Failed = append(res.Failed, f)
-		}
+		res.Failed = append(res.Failed, retry.failed...)
 		if len(accept) > 0 {
 			if err := s.append(recs, accept); err != nil {
 				if res.Published == 0 && len(res.Failed) == 0 {
@@ -436,12 +428,12 @@ func (s *Stream) shardByID(id string) (int, error) {
 			return sh.index, nil
 		}
 	}
-	return 0, fmt.Errorf("kinesis: stream %s has no shard %q", s.opts.Name, clip(id))
+	return 0, fmt.Errorf("kinesis: stream %s has no shard %q", s.opts.Name, text.Clip(id, maxQuoted))
 }
 
-// Records returns up to max records of shardID after sequence number after
+// Records returns up to limit records of shardID after sequence number after
 // ("" = from the trim horizon), in order. It is the mapping's GetRecords.
-func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error) {
+func (s *Stream) Records(shardID, after string, limit int) ([]stream.Stored, error) {
 	i, err := s.shardByID(shardID)
 	if err != nil {
 		return nil, err
@@ -457,7 +449,7 @@ func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error
 	var out []stream.Stored
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(s.bucket).Bucket([]byte(shardID)).Cursor()
-		for k, v := c.Seek(key(from)); k != nil && len(out) < max; k, v = c.Next() {
+		for k, v := c.Seek(key(from)); k != nil && len(out) < limit; k, v = c.Next() {
 			r, err := decode(i, k, v)
 			if err != nil {
 				return err
@@ -490,7 +482,7 @@ func (s *Stream) Latest(shardID string) (string, error) {
 // ReadRange implements stream.RangeReader.
 func (s *Stream) ReadRange(ctx context.Context, streamARN, shardID, first, last string, fn func(stream.Stored) error) error {
 	if streamARN != s.arn {
-		return fmt.Errorf("kinesis: no stream %q (this is %s)", clip(streamARN), s.arn)
+		return fmt.Errorf("kinesis: no stream %q (this is %s)", text.Clip(streamARN, maxQuoted), s.arn)
 	}
 	i, err := s.shardByID(shardID)
 	if err != nil {
@@ -696,3 +688,7 @@ func (s *Stream) PutRecord(ctx context.Context, r stream.Record) (shardID, seque
 	s.wake()
 	return sh.id, seq(sh.index, n), nil
 }
+
+// maxQuoted is the most bytes of a value from outside that an error message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 80
