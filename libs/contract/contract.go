@@ -78,6 +78,11 @@ const DefaultProfile = "movies"
 // otherwise. Infra sizes the sample site's throttle by it.
 const DefaultDetailConcurrency = 8
 
+// MaxDetailConcurrency is the most detail pages the scraper fetches at
+// once, whoever sets it: a profile, EnvScrapeDetailConcurrency, the
+// stack's scrapeDetailConcurrency or devstack's --detail-concurrency.
+const MaxDetailConcurrency = 16
+
 // Base names of the stack's data resources. The deployed name is
 // Name(base, suffix): several workshop attendees share one account.
 const (

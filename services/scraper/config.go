@@ -22,8 +22,9 @@ import (
 // DefaultInterval is the least time between two scrapes of one host.
 const DefaultInterval = 60 * time.Second
 
-// MaxDetailConcurrency bounds Config.DetailConcurrency.
-const MaxDetailConcurrency = 32
+// MaxDetailConcurrency bounds Config.DetailConcurrency, as it bounds a
+// profile's.
+const MaxDetailConcurrency = contract.MaxDetailConcurrency
 
 // Config is the scraper's configuration. LoadConfig reads it from the
 // environment; devstack and tests fill it in directly.

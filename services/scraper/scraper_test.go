@@ -488,7 +488,7 @@ func TestNewListsEveryProblem(t *testing.T) {
 		t.Fatal("New accepted a bad configuration")
 	}
 	for _, want := range []string{"SCRAPE_URL", "SCRAPE_ALLOW_HOSTS", "SCRAPE_INTERVAL", "SCRAPE_USER_AGENT", "Publisher", "Store",
-		"SCRAPE_DETAIL_CONCURRENCY: 33 not in 1..32", "SCRAPE_ALLOW_HINT: want one line"} {
+		"SCRAPE_DETAIL_CONCURRENCY: 17 not in 1..16", "SCRAPE_ALLOW_HINT: want one line"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
@@ -538,10 +538,10 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("LoadConfig with detail concurrency and allow hint (-want +got):\n%s", diff)
 	}
 	for _, tc := range []struct{ value, want string }{
-		{"0", "SCRAPE_DETAIL_CONCURRENCY: 0 not in 1..32 (leave it unset for the profile's)"},
-		{"33", "SCRAPE_DETAIL_CONCURRENCY: 33 not in 1..32"},
-		{"-1", "SCRAPE_DETAIL_CONCURRENCY: -1 not in 1..32"},
-		{"eight", `SCRAPE_DETAIL_CONCURRENCY: "eight" is not a whole number (1..32)`},
+		{"0", "SCRAPE_DETAIL_CONCURRENCY: 0 not in 1..16 (leave it unset for the profile's)"},
+		{"17", "SCRAPE_DETAIL_CONCURRENCY: 17 not in 1..16"},
+		{"-1", "SCRAPE_DETAIL_CONCURRENCY: -1 not in 1..16"},
+		{"eight", `SCRAPE_DETAIL_CONCURRENCY: "eight" is not a whole number (1..16)`},
 	} {
 		env["SCRAPE_DETAIL_CONCURRENCY"] = tc.value
 		if _, err := scraper.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tc.want) {

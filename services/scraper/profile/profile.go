@@ -81,7 +81,7 @@ const (
 	// MaxPages is the most pages a profile may follow in one run.
 	MaxPages = 100
 	// MaxConcurrency is the most detail pages fetched at once.
-	MaxConcurrency = 16
+	MaxConcurrency = contract.MaxDetailConcurrency
 	// MaxSize is the largest profile JSON accepted.
 	MaxSize = 64 << 10
 	// MaxFields is the most fields of a profile (items and detail).
