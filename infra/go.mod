@@ -36,6 +36,7 @@ require (
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2 // indirect
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0 // indirect
 	github.com/spf13/cast v1.4.1 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
 )
@@ -111,7 +112,7 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
 	github.com/santhosh-tekuri/jsonschema/v5 v5.0.0 // indirect
-	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
@@ -170,6 +171,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../libs/text
 	github.com/scrape-pipeline/scrape-pipeline/services/archiver => ../services/archiver
 	github.com/scrape-pipeline/scrape-pipeline/services/errorsink => ../services/errorsink
 	github.com/scrape-pipeline/scrape-pipeline/services/processor => ../services/processor

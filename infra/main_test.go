@@ -247,7 +247,8 @@ func TestProjectFile(t *testing.T) {
 }
 
 // TestRoutesAreTheServices checks that the API registers exactly the
-// routes the services export, each to its own function, plus the $default
+// routes the contract lists for each service (what each service registers,
+// as its own tests check), each to its own function, plus the $default
 // route to the query service (its JSON 404 and 405 and its CORS preflights
 // for every request no route matches), and that the outputs' paths are
 // served.
@@ -260,7 +261,7 @@ func TestRoutesAreTheServices(t *testing.T) {
 	}
 	var want, got []string
 	for svc, routes := range map[string][]contract.Route{
-		pipeline.Scraper: scraper.Routes, pipeline.Query: query.Routes, pipeline.SampleSite: samplesite.Routes,
+		pipeline.Scraper: contract.ScraperRoutes(), pipeline.Query: contract.QueryRoutes(), pipeline.SampleSite: contract.SampleSiteRoutes(),
 	} {
 		for _, r := range routes {
 			want = append(want, "integrations/"+svc+"-id "+r.Key())
@@ -276,14 +277,14 @@ func TestRoutesAreTheServices(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("API routes (-services +API):\n%s", diff)
 	}
-	if !slices.Contains(query.Routes, contract.Route{Method: "GET", Path: moviesPath}) {
-		t.Errorf("query.Routes do not serve GET %s (the moviesUrl output)", moviesPath)
+	if !slices.Contains(contract.QueryRoutes(), contract.Route{Method: "GET", Path: moviesPath}) {
+		t.Errorf("contract.QueryRoutes do not serve GET %s (the moviesUrl output)", moviesPath)
 	}
-	if !slices.Contains(samplesite.Routes, contract.Route{Method: "GET", Path: samplesite.ChartPath}) {
-		t.Errorf("samplesite.Routes do not serve GET %s (the default page)", samplesite.ChartPath)
+	if !slices.Contains(contract.SampleSiteRoutes(), contract.Route{Method: "GET", Path: contract.SampleSiteChartPath}) {
+		t.Errorf("contract.SampleSiteRoutes do not serve GET %s (the default page)", contract.SampleSiteChartPath)
 	}
-	if !slices.Contains(scraper.Routes, pipeline.ScrapeRoute) {
-		t.Errorf("scraper.Routes lack %s", pipeline.ScrapeRoute.Key())
+	if !slices.Contains(contract.ScraperRoutes(), pipeline.ScrapeRoute) {
+		t.Errorf("contract.ScraperRoutes lack %s", pipeline.ScrapeRoute.Key())
 	}
 }
 

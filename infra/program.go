@@ -5,57 +5,39 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
-	"github.com/scrape-pipeline/scrape-pipeline/services/query"
-	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
-	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
-	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
 // moviesPath is the query API's listing of movies, the moviesUrl output
-// (a test checks that query.Routes serves it).
+// (a test checks that contract.QueryRoutes serves it).
 const moviesPath = "/movies"
 
 // scheduleInput is the event a schedule (stack config schedule) invokes
 // the scraper with: the scraper's own, scraping its configured URL.
-func scheduleInput() string {
-	in, err := scraper.NewScheduleInput("")
-	if err != nil { // only a URL can be wrong, and there is none
-		panic(err)
-	}
-	return in.JSON()
-}
+func scheduleInput() string { return contract.ScheduledScrape("").JSON() }
 
 // profileDetailConcurrency is how many detail pages the scraper's profile
 // (stack config profile: a built-in name, inline JSON, or empty for the
-// default) fetches at once, 0 when the profile does not load here (the
-// scraper then refuses to start, and the sample site's throttle assumes
-// the most the scraper ever fetches).
+// default) fetches at once: contract.DefaultDetailConcurrency for the
+// default profile, else 0, unknown here. The program does not link the
+// scraper to load a profile; with 0 the sample site's throttle assumes the
+// most the scraper ever fetches (the stack's scrapeDetailConcurrency, when
+// set, says exactly).
 func profileDetailConcurrency(spec string) int {
-	var (
-		p   *profile.Profile
-		err error
-	)
-	switch spec = strings.TrimSpace(spec); {
-	case spec == "":
-		p, err = profile.Builtin(profile.Default)
-	case strings.HasPrefix(spec, "{"):
-		p, err = profile.Parse([]byte(spec))
-	default:
-		p, err = profile.Builtin(spec)
+	switch strings.TrimSpace(spec) {
+	case "", contract.DefaultProfile:
+		return contract.DefaultDetailConcurrency
 	}
-	if err != nil {
-		return 0
-	}
-	return p.DetailConcurrency()
+	return 0
 }
 
-// serviceRoutes are the routes the HTTP-facing services export: the API's
-// routes are built from exactly these.
+// serviceRoutes are the routes the HTTP-facing services register: the
+// API's routes are built from exactly these.
 func serviceRoutes() pipeline.Routes {
 	return pipeline.Routes{
-		Scraper:    scraper.Routes,
-		Query:      query.Routes,
-		SampleSite: samplesite.Routes,
+		Scraper:    contract.ScraperRoutes(),
+		Query:      contract.QueryRoutes(),
+		SampleSite: contract.SampleSiteRoutes(),
 	}
 }
 
@@ -70,7 +52,7 @@ func program(ctx *pulumi.Context, get func(string) string, arts pipeline.Artifac
 		Config:                   cfg,
 		Routes:                   serviceRoutes(),
 		Artifacts:                arts,
-		SampleSitePage:           samplesite.ChartPath,
+		SampleSitePage:           contract.SampleSiteChartPath,
 		MoviesPath:               moviesPath,
 		ProfileDetailConcurrency: profileDetailConcurrency(cfg.Profile),
 		ScheduleInput:            scheduleInput(),

@@ -286,14 +286,14 @@ var rules = []rule{
 
 // fill replaces the templates of s.
 func (o Options) fill(s string) string {
-	any := func(v string) string {
+	orAll := func(v string) string {
 		if v == "" {
 			return "*"
 		}
 		return v
 	}
 	return strings.NewReplacer(
-		"{region}", any(o.Region), "{account}", any(o.Account), "{api}", any(o.APIID),
+		"{region}", orAll(o.Region), "{account}", orAll(o.Account), "{api}", orAll(o.APIID),
 		"{suffix}", o.Suffix, "{lsuffix}", strings.ToLower(o.Suffix),
 	).Replace(s)
 }

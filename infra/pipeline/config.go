@@ -132,9 +132,8 @@ const (
 	MinSQSMaxConcurrency = 2
 	MaxSQSMaxConcurrency = 1000
 	// MaxDetailConcurrency is the most detail pages the scraper fetches at
-	// once (the scraper profile package's MaxConcurrency; a test in
-	// package main compares them).
-	MaxDetailConcurrency = 16
+	// once.
+	MaxDetailConcurrency = contract.MaxDetailConcurrency
 )
 
 // Config is the stack configuration, loaded once by [LoadConfig].

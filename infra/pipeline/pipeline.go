@@ -90,11 +90,12 @@ func SampleSiteThrottle(detailConcurrency int) Throttle {
 
 // ScrapeRoute is the route that starts a scrape: IAM-authorised unless
 // scrapeAuth is none, and throttled strictly.
-var ScrapeRoute = contract.Route{Method: "POST", Path: "/scrape"}
+var ScrapeRoute = contract.Route{Method: "POST", Path: contract.ScrapePath}
 
-// Routes are the HTTP routes each HTTP-facing service exports.
+// Routes are the HTTP routes of each HTTP-facing service.
 type Routes struct {
-	// Scraper, Query and SampleSite are each service's exported Routes.
+	// Scraper, Query and SampleSite are each service's routes
+	// (contract.ScraperRoutes, QueryRoutes, SampleSiteRoutes).
 	Scraper    []contract.Route
 	Query      []contract.Route
 	SampleSite []contract.Route

@@ -67,10 +67,10 @@ func (o BufferOptions) Validate() error {
 		errs = append(errs, err)
 	}
 	if o.MaxBytes < 0 {
-		errs = append(errs, fmt.Errorf("MaxBytes %d is negative", o.MaxBytes))
+		errs = append(errs, fmt.Errorf("BufferOptions.MaxBytes %d is negative", o.MaxBytes))
 	}
 	if o.Interval < 0 {
-		errs = append(errs, fmt.Errorf("Interval %s is negative", o.Interval))
+		errs = append(errs, fmt.Errorf("BufferOptions.Interval %s is negative", o.Interval))
 	}
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/google/go-cmp v0.7.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 )
 
 require (
@@ -26,3 +27,5 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/kinesis v1.56.13 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0 // indirect
 )
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/text => ../text

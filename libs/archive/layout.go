@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Where objects live. Keys are relative to the archive's root (a directory,
@@ -112,12 +114,12 @@ func NewUnique() string {
 // names are.
 func CheckWriterName(name string) error {
 	if name == "" || len(name) > 64 || name[0] == '.' {
-		return fmt.Errorf("writer name %q: want 1 to 64 characters, not starting with '.'", clip(name))
+		return fmt.Errorf("writer name %q: want 1 to 64 characters, not starting with '.'", text.Clip(name, maxQuoted))
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return fmt.Errorf("writer name %q: character %q is not one of [A-Za-z0-9_.-]", clip(name), c)
+			return fmt.Errorf("writer name %q: character %q is not one of [A-Za-z0-9_.-]", text.Clip(name, maxQuoted), c)
 		}
 	}
 	return nil

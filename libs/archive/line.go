@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // MaxLineSize is the most bytes of one line, its newline included. It fits
@@ -236,7 +238,7 @@ func (w *wireLine) record() (Record, error) {
 	if w.ArrivalTime != "" {
 		t, err := time.Parse(time.RFC3339Nano, w.ArrivalTime)
 		if err != nil {
-			timeErr = fmt.Errorf("%w: arrivalTime %q is not RFC 3339", ErrInvalidRecord, clip(w.ArrivalTime))
+			timeErr = fmt.Errorf("%w: arrivalTime %q is not RFC 3339", ErrInvalidRecord, text.Clip(w.ArrivalTime, maxQuoted))
 			t = time.Unix(0, 0)
 		}
 		rec.ArrivalTime = t.UTC()

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Object is one stored object, as a listing reports it.
@@ -87,7 +89,7 @@ const MaxKeyLen = 1024
 // error wraps ErrInvalidKey.
 func CheckKey(key string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w %q: %s", ErrInvalidKey, clip(key), why)
+		return fmt.Errorf("%w %q: %s", ErrInvalidKey, text.Clip(key, maxQuoted), why)
 	}
 	switch {
 	case key == "":

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Record is one Kinesis record as the archive keeps it: its place in the
@@ -71,7 +73,7 @@ func (rec Record) Validate() error {
 	checkText("shardId", rec.ShardID)
 	checkText("partitionKey", rec.PartitionKey)
 	if !validSequence(rec.SequenceNumber) {
-		bad("sequenceNumber %q is not 1 to %d decimal digits", clip(rec.SequenceNumber), MaxSequenceDigits)
+		bad("sequenceNumber %q is not 1 to %d decimal digits", text.Clip(rec.SequenceNumber, maxQuoted), MaxSequenceDigits)
 	}
 	if rec.SubsequenceNumber < 0 {
 		bad("subsequenceNumber %d is negative", rec.SubsequenceNumber)
@@ -129,11 +131,6 @@ func trimZeros(s string) string {
 	return s
 }
 
-// clip shortens s for an error message.
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+// maxQuoted is the most bytes of a value from outside that an error message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 64

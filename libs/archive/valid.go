@@ -30,9 +30,9 @@ func scanValue(b []byte, i, depth int) (int, bool) {
 	case c == '"':
 		return scanString(b, i)
 	case c == '{':
-		return scanObject(b, i, depth+1)
+		return scanContainer(b, i, depth+1, '}')
 	case c == '[':
-		return scanArray(b, i, depth+1)
+		return scanContainer(b, i, depth+1, ']')
 	case c == '-' || c >= '0' && c <= '9':
 		return scanNumber(b, i)
 	case c == 't':
@@ -52,54 +52,32 @@ func scanLiteral(b []byte, i int, lit string) (int, bool) {
 	return i + len(lit), true
 }
 
-func scanObject(b []byte, i, depth int) (int, bool) {
+// scanContainer returns the index just past the object or array that
+// opens at b[i]: its members separated by commas up to end ('}' or ']'),
+// an object's each a string key, a colon and a value.
+func scanContainer(b []byte, i, depth int, end byte) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
 	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if i < len(b) && b[i] == end {
 		return i + 1, true
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, false
-		}
 		var ok bool
-		if i, ok = scanString(b, i); !ok {
-			return i, false
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		if i, ok = scanValue(b, skipSpace(b, i+1), depth); !ok {
-			return i, false
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
+		if end == '}' {
+			if i >= len(b) || b[i] != '"' {
+				return i, false
+			}
+			if i, ok = scanString(b, i); !ok {
+				return i, false
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return i, false
+			}
 			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
 		}
-	}
-}
-
-func scanArray(b []byte, i, depth int) (int, bool) {
-	if depth > maxDepth {
-		return i, false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		var ok bool
 		if i, ok = scanValue(b, i, depth); !ok {
 			return i, false
 		}
@@ -110,7 +88,7 @@ func scanArray(b []byte, i, depth int) (int, bool) {
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
-		case ']':
+		case end:
 			return i + 1, true
 		default:
 			return i, false

@@ -314,7 +314,7 @@ type tailBuffer struct {
 	buf []byte
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+func newTailBuffer(size int) *tailBuffer { return &tailBuffer{max: size} }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()

@@ -10,14 +10,14 @@ import (
 )
 
 // Jittered returns the wait before retry n (n >= 1): full jitter, uniform in
-// (0, ceiling], over a ceiling of base doubled per retry and capped at max
+// (0, ceiling], over a ceiling of base doubled per retry and capped at maxDelay
 // ("Exponential Backoff And Jitter", AWS Architecture Blog).
-func Jittered(n int, base, max time.Duration) time.Duration {
+func Jittered(n int, base, maxDelay time.Duration) time.Duration {
 	ceil := base
-	for i := 1; i < n && ceil < max; i++ {
+	for i := 1; i < n && ceil < maxDelay; i++ {
 		ceil *= 2
 	}
-	ceil = min(ceil, max)
+	ceil = min(ceil, maxDelay)
 	return time.Duration(rand.Int64N(int64(ceil)) + 1)
 }
 

@@ -9,11 +9,11 @@ import (
 )
 
 func TestJitteredStaysUnderItsCeiling(t *testing.T) {
-	const base, max = 10 * time.Millisecond, 80 * time.Millisecond
+	const base, maxDelay = 10 * time.Millisecond, 80 * time.Millisecond
 	for n, ceil := range map[int]time.Duration{1: 10 * time.Millisecond, 2: 20 * time.Millisecond, 3: 40 * time.Millisecond, 4: 80 * time.Millisecond, 9: 80 * time.Millisecond, 1000: 80 * time.Millisecond} {
 		seen := map[time.Duration]bool{}
 		for range 200 {
-			d := backoff.Jittered(n, base, max)
+			d := backoff.Jittered(n, base, maxDelay)
 			if d <= 0 || d > ceil {
 				t.Fatalf("Jittered(%d) = %v, want in (0, %v]", n, d, ceil)
 			}

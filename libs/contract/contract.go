@@ -1,11 +1,13 @@
 // Package contract holds the names and settings that the services, the
 // Pulumi program (infra) and devstack must agree on: environment variables,
-// table key schemas, the stream and queue names and the event source mapping
-// settings.
+// table key schemas, the stream and queue names, the event source mapping
+// settings, the HTTP routes of each service and the schedule's input.
 //
 // Everything here is plain data so that each party imports the same values
 // instead of repeating string literals; tests in infra and devstack compare
-// what they build against these declarations.
+// what they build against these declarations. It imports nothing but the
+// standard library, so the Pulumi program reads the services' routes
+// without linking the services.
 package contract
 
 import (
@@ -64,6 +66,22 @@ const (
 	// duration such as 1h; empty or 0 freezes it).
 	EnvSampleSiteDrift = "SAMPLE_SITE_DRIFT"
 )
+
+// DefaultProfile is the extraction profile the scraper uses when
+// EnvScrapeProfile is empty: its built-in profile for the sample site's
+// chart.
+const DefaultProfile = "movies"
+
+// DefaultDetailConcurrency is how many detail pages DefaultProfile fetches
+// at once (its detail.concurrency; a scraper test ties them), and so how
+// many the scraper fetches unless EnvScrapeDetailConcurrency says
+// otherwise. Infra sizes the sample site's throttle by it.
+const DefaultDetailConcurrency = 8
+
+// MaxDetailConcurrency is the most detail pages the scraper fetches at
+// once, whoever sets it: a profile, EnvScrapeDetailConcurrency, the
+// stack's scrapeDetailConcurrency or devstack's --detail-concurrency.
+const MaxDetailConcurrency = 16
 
 // Base names of the stack's data resources. The deployed name is
 // Name(base, suffix): several workshop attendees share one account.
@@ -273,31 +291,6 @@ var ErrorsinkMapping = SQSMapping{
 
 // OnFailureQueueRetention is how long the on-failure queue keeps a message.
 const OnFailureQueueRetention = 14 * 24 * time.Hour
-
-// Route is one HTTP route of a service, as an API Gateway route key
-// ("GET /movies/{id}") and as a Go 1.22 ServeMux pattern.
-type Route struct {
-	Method string
-	Path   string
-}
-
-// Key is the API Gateway route key, e.g. "GET /movies/{id}".
-func (r Route) Key() string { return r.Method + " " + r.Path }
-
-// Pattern is the net/http ServeMux pattern of the route: its key, except
-// that the root path "/" becomes "/{$}". API Gateway's "GET /" matches the
-// root only, a ServeMux's "GET /" every GET path below it.
-func (r Route) Pattern() string { return r.Method + " " + r.PathPattern() }
-
-// PathPattern is the ServeMux pattern of the route's path for every
-// method ("/movies/{id}", "/{$}"), for a router that passes each method
-// on and lets the service's own mux answer 405.
-func (r Route) PathPattern() string {
-	if r.Path == "/" {
-		return "/{$}"
-	}
-	return r.Path
-}
 
 // ProgressMarkerTTL is how long the processor's per-event progress markers
 // (RunsTable "MARK#…" items) live. A record replayed after its marker

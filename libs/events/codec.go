@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // The kinds of decode failure. Every one is permanent: the same bytes will
@@ -148,7 +150,7 @@ func Decode(raw []byte) (Event, error) {
 			kind, attr, err = ErrMalformed, "", syntaxErr(raw)
 		}
 		// Type and id are echoed for tracing, clipped: they may be hostile.
-		return Event{}, &DecodeError{Kind: kind, Attribute: attr, Type: clip(env.typ), Version: env.schemaVersion, EventID: clip(env.id), Err: err}
+		return Event{}, &DecodeError{Kind: kind, Attribute: attr, Type: text.Clip(env.typ, maxQuoted), Version: env.schemaVersion, EventID: text.Clip(env.id, maxQuoted), Err: err}
 	}
 	if env.attrErr != nil {
 		return fail(ErrMalformed, "", env.attrErr)
@@ -157,7 +159,7 @@ func Decode(raw []byte) (Event, error) {
 	case env.specVersion == "":
 		return fail(ErrMissingAttribute, "specversion", nil)
 	case env.specVersion != SpecVersion:
-		return fail(ErrUnknownVersion, "specversion", fmt.Errorf("%q, want %q", clip(env.specVersion), SpecVersion))
+		return fail(ErrUnknownVersion, "specversion", fmt.Errorf("%q, want %q", text.Clip(env.specVersion, maxQuoted), SpecVersion))
 	case env.id == "":
 		return fail(ErrMissingAttribute, "id", nil)
 	case env.source == "":
@@ -186,7 +188,7 @@ func Decode(raw []byte) (Event, error) {
 		return fail(ErrMalformed, "data", errors.New("not a JSON object"))
 	}
 	if env.dataContentType != "" && env.dataContentType != DataContentType {
-		return fail(ErrInvalid, "datacontenttype", fmt.Errorf("%q, want %q", clip(env.dataContentType), DataContentType))
+		return fail(ErrInvalid, "datacontenttype", fmt.Errorf("%q, want %q", text.Clip(env.dataContentType, maxQuoted), DataContentType))
 	}
 	if err := checkEnvelope(env.id, env.source, env.runID, env.subject, env.typ); err != nil {
 		return fail(ErrInvalid, "", err)
@@ -284,15 +286,15 @@ func checkEnvelope(id, source, runID, subject, typ string) error {
 	p.add(checkToken("subject", subject, MaxSubjectLen))
 	p.add(checkURL("source", source))
 	if typ == TypeMovieObserved && !ValidMovieID(subject) {
-		p.add(fmt.Errorf("subject: %q is not a movie id", clip(subject)))
+		p.add(fmt.Errorf("subject: %q is not a movie id", text.Clip(subject, maxQuoted)))
 	}
 	return p.err()
 }
 
 // checkToken accepts printable text without spaces.
-func checkToken(field, s string, max int) error {
-	if len(s) > max {
-		return fmt.Errorf("%s: longer than %d bytes", field, max)
+func checkToken(field, s string, maxLen int) error {
+	if len(s) > maxLen {
+		return fmt.Errorf("%s: longer than %d bytes", field, maxLen)
 	}
 	i := 0
 	for ; i < len(s) && s[i] > ' ' && s[i] < 0x7f; i++ {
@@ -321,7 +323,7 @@ func checkURL(field, s string) error {
 		rest, ok = cutPrefixFold(s, "http://")
 	}
 	if !ok {
-		return fmt.Errorf("%s: %q is not an absolute http(s) URL", field, clip(s))
+		return fmt.Errorf("%s: %q is not an absolute http(s) URL", field, text.Clip(s, maxQuoted))
 	}
 	host := rest
 	for i := 0; i < len(rest); i++ {
@@ -331,7 +333,7 @@ func checkURL(field, s string) error {
 		}
 	}
 	if host == "" {
-		return fmt.Errorf("%s: %q has no host", field, clip(s))
+		return fmt.Errorf("%s: %q has no host", field, text.Clip(s, maxQuoted))
 	}
 	// parse: the fast checks cannot tell, net/url must agree.
 	parse := false
@@ -339,7 +341,7 @@ func checkURL(field, s string) error {
 	for i := 0; i < len(host); i++ {
 		c := host[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_' || c == '%') {
-			return fmt.Errorf("%s: %q has a bad host", field, clip(s))
+			return fmt.Errorf("%s: %q has a bad host", field, text.Clip(s, maxQuoted))
 		}
 		switch {
 		case c == '[' || c == ']':
@@ -363,7 +365,7 @@ func checkURL(field, s string) error {
 	if parse {
 		// Rare, so the allocation is paid only here.
 		if u, err := url.Parse(s); err != nil || u.Host == "" {
-			return fmt.Errorf("%s: %q is not a valid URL", field, clip(s))
+			return fmt.Errorf("%s: %q is not a valid URL", field, text.Clip(s, maxQuoted))
 		}
 	}
 	return nil
@@ -376,11 +378,6 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s[len(prefix):], true
 }
 
-// clip shortens attacker-controlled text quoted in error messages.
-func clip(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return strings.ToValidUTF8(s, "?")
-	}
-	return strings.ToValidUTF8(s[:max], "?") + "…"
-}
+// maxQuoted is the most bytes of a value from outside that an error message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 64

@@ -146,11 +146,11 @@ func Slug(s string) string {
 	return b.String()
 }
 
-func trimSlug(s string, max int) string {
-	if len(s) <= max {
+func trimSlug(s string, maxLen int) string {
+	if len(s) <= maxLen {
 		return s
 	}
-	return strings.TrimRight(s[:max], "-")
+	return strings.TrimRight(s[:maxLen], "-")
 }
 
 // lossy reports whether slugging s dropped letters or digits (not just

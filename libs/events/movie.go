@@ -166,12 +166,12 @@ func (p problems) err() error { return errors.Join(p...) }
 
 func checkTitle(s string) error { return checkString("title", s, MaxTitleLen, true) }
 
-func checkString(field, s string, max int, required bool) error {
+func checkString(field, s string, maxLen int, required bool) error {
 	switch {
 	case s == "" && required:
 		return fmt.Errorf("%s: required", field)
-	case len(s) > max:
-		return fmt.Errorf("%s: longer than %d bytes", field, max)
+	case len(s) > maxLen:
+		return fmt.Errorf("%s: longer than %d bytes", field, maxLen)
 	case s != strings.TrimSpace(s):
 		return fmt.Errorf("%s: leading or trailing space", field)
 	}
@@ -181,8 +181,8 @@ func checkString(field, s string, max int, required bool) error {
 // checkYear accepts MinYear up to the year after the observation (films are
 // announced with next year's date).
 func checkYear(y int, t time.Time) error {
-	if max := t.UTC().Year() + 1; y < MinYear || y > max {
-		return fmt.Errorf("year: %d not in %d..%d", y, MinYear, max)
+	if latest := t.UTC().Year() + 1; y < MinYear || y > latest {
+		return fmt.Errorf("year: %d not in %d..%d", y, MinYear, latest)
 	}
 	return nil
 }

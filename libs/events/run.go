@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Caps on run data.
@@ -69,7 +71,7 @@ func (s ScrapeStartedV2) validate(time.Time) error {
 	var p problems
 	p.add(checkString("profile", s.Profile, MaxProfileLen, true))
 	if s.Trigger != TriggerAPI && s.Trigger != TriggerSchedule {
-		p.add(fmt.Errorf("trigger: %q is not %q or %q", clip(s.Trigger), TriggerAPI, TriggerSchedule))
+		p.add(fmt.Errorf("trigger: %q is not %q or %q", text.Clip(s.Trigger, maxQuoted), TriggerAPI, TriggerSchedule))
 	}
 	return p.err()
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // The envelope is read by a small scanner instead of a second
@@ -131,7 +133,7 @@ func scanEnvelope(raw []byte) (envelope, error) {
 			}
 			n, err := strconv.Atoi(string(val))
 			if err != nil {
-				env.setErr(fmt.Errorf("schemaversion: %s is not an integer", clip(string(val))))
+				env.setErr(fmt.Errorf("schemaversion: %s is not an integer", text.Clip(string(val), maxQuoted)))
 			}
 			env.schemaVersion = n
 		case "time":
@@ -145,7 +147,7 @@ func scanEnvelope(raw []byte) (envelope, error) {
 			}
 			t, err := time.Parse(time.RFC3339Nano, str("time"))
 			if err != nil {
-				env.setErr(fmt.Errorf("time: %q is not an RFC 3339 time", clip(string(val))))
+				env.setErr(fmt.Errorf("time: %q is not an RFC 3339 time", text.Clip(string(val), maxQuoted)))
 			}
 			env.time = t
 		case "data":

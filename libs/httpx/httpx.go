@@ -113,12 +113,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// NotFound is a handler answering every request with a JSON 404; use it as
-// the catch-all of a ServeMux so unknown paths are JSON too.
-func NotFound(w http.ResponseWriter, r *http.Request) {
-	WriteError(w, r, nil, Errorf(http.StatusNotFound, CodeNotFound, "no route for "+r.Method+" "+r.URL.Path))
-}
-
 // JSONErrors wraps a ServeMux-based handler so that the plain-text 404 and
 // 405 answers of net/http become JSON errors (the 405 keeps its Allow
 // header), and a panic becomes a JSON 500 instead of a dropped connection

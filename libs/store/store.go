@@ -210,6 +210,11 @@ type ErrorItem struct {
 // DynamoDB's 400 KB item limit.
 const MaxPayload = 300 * 1000
 
+// MaxReason caps the reason kept in an error item, before the ellipsis
+// that marks a cut (text.Clip): whoever writes one (the processor, the
+// error sink, a redrive) clips it to this.
+const MaxReason = 4 << 10
+
 // PreviewBytes is how much of an error item's payload ListErrors returns:
 // a listing costs what it shows, not what the items hold. It is more than
 // a reader previews (the query service shows 256 bytes) so that the reader

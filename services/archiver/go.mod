@@ -8,9 +8,13 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/archive v0.0.0
 )
 
-require github.com/stretchr/testify v1.12.1 // indirect
+require (
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+)
 
 replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/archive => ../../libs/archive
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../libs/awsemu
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text
 )

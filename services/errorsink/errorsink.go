@@ -62,6 +62,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Store is where the handler writes. store.Store (the embedded and
@@ -310,7 +311,7 @@ func (h *Handler) undecodable(ctx context.Context, item store.ErrorItem, raw []b
 		item.Stage = store.StageValidate
 	}
 	item.ID = store.ErrorID(item.Stage, item.ShardID, item.SequenceNumber, f.ID)
-	item.Reason = clipText(cause.Error())
+	item.Reason = text.Clip(cause.Error(), store.MaxReason)
 	if f.Movie && f.RunID != "" {
 		key := store.EventKey(f.ID, item.ShardID, item.SequenceNumber)
 		failed, err := h.store.FailEvent(ctx, f.RunID, key, item)
@@ -332,7 +333,7 @@ func (h *Handler) undecodable(ctx context.Context, item store.ErrorItem, raw []b
 func (h *Handler) badMessage(ctx context.Context, msg Message, of OnFailure, at time.Time, cause error) error {
 	item := h.item(of, at)
 	item.ID = store.ErrorID(store.StageRetriesExhausted, "", "", "sqs-message:"+msg.ID)
-	item.Reason = "unusable on-failure message, its records were not read back: " + clipText(cause.Error())
+	item.Reason = "unusable on-failure message, its records were not read back: " + text.Clip(cause.Error(), store.MaxReason)
 	item.Payload = clipPayload(msg.Body)
 	item.PayloadSize = len(msg.Body)
 	// Only what passed the checks names a table key or a stream.
@@ -394,11 +395,3 @@ func reason(rc RequestContext) string {
 }
 
 func clipPayload(b []byte) []byte { return bytes.Clone(b[:min(len(b), store.MaxPayload)]) }
-
-func clipText(s string) string {
-	const max = 4 << 10
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return string(bytes.ToValidUTF8([]byte(s), nil))
-}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // OnFailure is the invocation record that Lambda sends to the on-failure
@@ -158,7 +159,7 @@ func (of OnFailure) Validate() error {
 	case arn == "":
 		errs = append(errs, errors.New("KinesisBatchInfo.streamArn is required"))
 	case checkToken("", arn, maxARN, true) != nil || !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":kinesis:"):
-		errs = append(errs, fmt.Errorf("KinesisBatchInfo.streamArn %q is not a Kinesis stream ARN", clip(arn)))
+		errs = append(errs, fmt.Errorf("KinesisBatchInfo.streamArn %q is not a Kinesis stream ARN", text.Clip(arn, maxQuoted)))
 	}
 	if b.BatchSize < 0 || b.BatchSize > MaxBatchSize {
 		errs = append(errs, fmt.Errorf("KinesisBatchInfo.batchSize %d not in 0..%d", b.BatchSize, MaxBatchSize))
@@ -184,31 +185,26 @@ func checkSeq(field, s string) error {
 	case s == "":
 		return fmt.Errorf("%s is required", field)
 	case len(s) > maxSeqDigits || strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' }):
-		return fmt.Errorf("%s %q is not a decimal sequence number of up to %d digits", field, clip(s), maxSeqDigits)
+		return fmt.Errorf("%s %q is not a decimal sequence number of up to %d digits", field, text.Clip(s, maxQuoted), maxSeqDigits)
 	}
 	return nil
 }
 
 // checkToken accepts up to max bytes of printable text without spaces.
-func checkToken(field, s string, max int, required bool) error {
+func checkToken(field, s string, maxLen int, required bool) error {
 	switch {
 	case s == "" && required:
 		return fmt.Errorf("%s is required", field)
-	case len(s) > max:
-		return fmt.Errorf("%s is longer than %d bytes", field, max)
+	case len(s) > maxLen:
+		return fmt.Errorf("%s is longer than %d bytes", field, maxLen)
 	case strings.ContainsFunc(s, func(r rune) bool {
 		return r == unicode.ReplacementChar || !unicode.IsPrint(r) || unicode.IsSpace(r)
 	}):
-		return fmt.Errorf("%s %q contains a space or control character", field, clip(s))
+		return fmt.Errorf("%s %q contains a space or control character", field, text.Clip(s, maxQuoted))
 	}
 	return nil
 }
 
-// clip shortens text from a message quoted in an error.
-func clip(s string) string {
-	const max = 64
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
-}
+// maxQuoted is the most bytes of a value from outside that an error message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 64

@@ -46,7 +46,7 @@ func TestStoreErrorClassification(t *testing.T) {
 			[]string{seqNumber(0)}, nil, runWant{Processed: 1, Status: store.RunRunning}},
 		{"ResourceNotFoundException", tableNotFound,
 			[]string{seqNumber(0)}, nil, runWant{Processed: 1, Status: store.RunRunning}},
-		{"ErrTransient", transientErr,
+		{"ErrTransient", errTransient,
 			[]string{seqNumber(0)}, nil, runWant{Processed: 1, Status: store.RunRunning}},
 		{"ErrInvalid", fmt.Errorf("ValidationException: item too large: %w", store.ErrInvalid),
 			[]string{}, []store.Stage{store.StageProject}, runWant{Processed: 1, Failed: 1, Status: store.RunRunning}},

@@ -13,6 +13,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 )
 
 require (
@@ -47,4 +48,5 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../../libs/events
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text
 )

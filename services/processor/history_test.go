@@ -138,7 +138,7 @@ func TestProject(t *testing.T) {
 	throttled := false
 	fs := &faultStore{inner: mem, hook: func(o op, key string) fault {
 		if throttled && o == opApply {
-			return fault{err: transientErr}
+			return fault{err: errTransient}
 		}
 		return fault{}
 	}}

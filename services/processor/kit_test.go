@@ -142,8 +142,8 @@ func (f *faultStore) PutError(ctx context.Context, e store.ErrorItem) error {
 	return f.do(opPutError, e.SequenceNumber, func() error { return f.inner.PutError(ctx, e) })
 }
 
-// transientErr is what a throttled store returns.
-var transientErr = fmt.Errorf("throttled: %w", store.ErrTransient)
+// errTransient is what a throttled store returns.
+var errTransient = fmt.Errorf("throttled: %w", store.ErrTransient)
 
 // accessDenied and tableNotFound are what the DynamoDB adapter returns,
 // unclassified (neither store.ErrTransient nor store.ErrInvalid), when the

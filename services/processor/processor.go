@@ -17,6 +17,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Projections writes the movies and runs projections. Implementations are
@@ -87,9 +88,6 @@ const (
 	// DefaultNamespace is the CloudWatch namespace of the metrics.
 	DefaultNamespace = "ScrapePipeline"
 )
-
-// maxReason caps the failure reason kept in an error item and in logs.
-const maxReason = 4 << 10
 
 // Options tunes a Handler. The zero value of every field selects its
 // default.
@@ -477,7 +475,7 @@ func (b *batch) fail(ctx context.Context, i int, err error, id ids) {
 	b.h.log.LogAttrs(ctx, level, msg,
 		slog.String("event_id", id.eventID), slog.String("run_id", id.runID),
 		slog.String("shard_id", rec.ShardID), slog.String("sequence_number", rec.SequenceNumber),
-		slog.String("partition_key", rec.PartitionKey), slog.String("error", clip(err.Error())))
+		slog.String("partition_key", rec.PartitionKey), slog.String("error", text.Clip(err.Error(), store.MaxReason)))
 }
 
 // permanent stores record i in errors and counts it as failed for its
@@ -491,7 +489,7 @@ func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause e
 	item := store.ErrorItem{
 		ID:             store.ErrorID(stage, shard, seq, id.eventID),
 		Stage:          stage,
-		Reason:         clip(cause.Error()),
+		Reason:         text.Clip(cause.Error(), store.MaxReason),
 		EventID:        id.eventID,
 		RunID:          id.runID,
 		Payload:        bytes.Clone(data[:min(len(data), store.MaxPayload)]),
@@ -506,7 +504,7 @@ func (b *batch) permanent(ctx context.Context, i int, stage store.Stage, cause e
 		ExpiresAt:      now.Add(contract.ErrorTTL),
 	}
 	if err := b.h.store.PutError(ctx, item); err != nil {
-		b.fail(ctx, i, fmt.Errorf("store permanent failure (%s): %w", clip(cause.Error()), err), id)
+		b.fail(ctx, i, fmt.Errorf("store permanent failure (%s): %w", text.Clip(cause.Error(), store.MaxReason), err), id)
 		return
 	}
 	if id.movie && id.runID != "" {
@@ -609,12 +607,4 @@ func runOf(e events.Event, d events.ScrapeCompleted) store.Run {
 		DurationMs:    d.DurationMs,
 		Error:         d.Error,
 	}
-}
-
-// clip caps a reason's length, keeping it valid UTF-8.
-func clip(s string) string {
-	if len(s) <= maxReason {
-		return s
-	}
-	return string(bytes.ToValidUTF8([]byte(s[:maxReason]), nil)) + "…"
 }

@@ -236,7 +236,7 @@ func TestHandle(t *testing.T) {
 		{
 			name:        "transient failure halts its key only and is retried",
 			recs:        []rec{mv(alienA), mv(heatA), mv(alienB), mv(ranA)},
-			hook:        failOnce(opApply, alienA.ID, fault{err: transientErr}),
+			hook:        failOnce(opApply, alienA.ID, fault{err: errTransient}),
 			wantFailed:  []int{0, 2},
 			wantMovies:  map[string]string{"alien-1979": alienB.ID, "heat-1995": heatA.ID, "ran-1985": ranA.ID},
 			wantRuns:    map[string]runWant{runA: {Processed: 3, Status: store.RunRunning}, runB: {Processed: 1, Status: store.RunRunning}},
@@ -245,7 +245,7 @@ func TestHandle(t *testing.T) {
 		{
 			name:        "failure after the write is retried without double counting",
 			recs:        []rec{mv(alienA), mv(heatA)},
-			hook:        failOnce(opApply, alienA.ID, fault{err: transientErr, after: true}),
+			hook:        failOnce(opApply, alienA.ID, fault{err: errTransient, after: true}),
 			wantFailed:  []int{0},
 			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
 			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
@@ -254,7 +254,7 @@ func TestHandle(t *testing.T) {
 		{
 			name:        "counter failure after the apply is retried",
 			recs:        []rec{mv(alienA), mv(heatA)},
-			hook:        failOnce(opCount, alienA.ID+"/processed", fault{err: transientErr}),
+			hook:        failOnce(opCount, alienA.ID+"/processed", fault{err: errTransient}),
 			wantFailed:  []int{0},
 			wantMovies:  map[string]string{"alien-1979": alienA.ID, "heat-1995": heatA.ID},
 			wantRuns:    map[string]runWant{runA: {Processed: 2, Status: store.RunRunning}},
@@ -272,7 +272,7 @@ func TestHandle(t *testing.T) {
 		{
 			name:       "a bad record whose error item cannot be stored is reported",
 			recs:       []rec{{"alien-1979", malformed}, mv(heatA)},
-			hook:       failOnce(opPutError, seqNumber(0), fault{err: transientErr}),
+			hook:       failOnce(opPutError, seqNumber(0), fault{err: errTransient}),
 			wantFailed: []int{0},
 			wantErrors: []errWant{{Stage: store.StageDecode, SequenceNumber: seqNumber(0), PartitionKey: "alien-1979",
 				Reason: "malformed event", PayloadSize: len(malformed)}},
@@ -283,7 +283,7 @@ func TestHandle(t *testing.T) {
 		{
 			name:       "a bad record whose failed count cannot be stored is reported",
 			recs:       []rec{{"heat-1995", invalid}},
-			hook:       failOnce(opCount, heatA.ID+"/failed", fault{err: transientErr, after: true}),
+			hook:       failOnce(opCount, heatA.ID+"/failed", fault{err: errTransient, after: true}),
 			wantFailed: []int{0},
 			wantErrors: []errWant{{Stage: store.StageValidate, SequenceNumber: seqNumber(0), PartitionKey: "heat-1995",
 				EventID: heatA.ID, RunID: runA, Reason: "invalid event data", PayloadSize: len(invalid)}},
@@ -332,7 +332,7 @@ func TestHandle(t *testing.T) {
 		{
 			name:        "failed run event is retried, movie events go on",
 			recs:        []rec{{runA, enc(startedA)}, mv(alienA), {runA, enc(completedA)}},
-			hook:        failOnce(opStart, runA, fault{err: transientErr}),
+			hook:        failOnce(opStart, runA, fault{err: errTransient}),
 			wantFailed:  []int{0, 2},
 			wantMovies:  map[string]string{"alien-1979": alienA.ID},
 			wantRuns:    map[string]runWant{runA: {Processed: 1, Status: store.RunRunning}},

@@ -349,12 +349,12 @@ func runReliability(t *testing.T, st store.Store, cfg relConfig) {
 			stats.mu.Lock()
 			stats.faults++
 			stats.mu.Unlock()
-			return fault{err: transientErr}
+			return fault{err: errTransient}
 		case 1:
 			stats.mu.Lock()
 			stats.faults++
 			stats.mu.Unlock()
-			return fault{err: transientErr, after: true}
+			return fault{err: errTransient, after: true}
 		}
 		return fault{}
 	}}}

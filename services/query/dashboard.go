@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 )
@@ -18,7 +19,7 @@ func (h *Handler) mountDashboard(mux *http.ServeMux, st Store, cfg ui.Config) er
 	if err != nil {
 		return fmt.Errorf("query: dashboard: %w", err)
 	}
-	for _, r := range ui.Routes() {
+	for _, r := range contract.DashboardRoutes() {
 		mux.Handle(r.Pattern(), dash)
 	}
 	mux.Handle(ui.Prefix, dash)

@@ -7,8 +7,10 @@
 //
 // # Routes
 //
-// [Routes] lists them; the handler registers exactly these on a Go 1.22
-// ServeMux, and infra builds the API Gateway route keys from the same list.
+// contract.QueryRoutes lists them (the API's, contract.QueryAPIRoutes, and
+// the dashboard's); the handler registers exactly these on a Go 1.22
+// ServeMux, infra builds the API Gateway route keys from the same list and
+// devstack mounts it.
 // The OpenAPI 3.1 document api/openapi.json at the repository root describes
 // every field; a test keeps it equal to the registered routes.
 //

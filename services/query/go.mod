@@ -13,6 +13,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper v0.0.0
 	golang.org/x/net v0.62.0
 )
@@ -59,6 +60,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../samplesite
 	github.com/scrape-pipeline/scrape-pipeline/services/scraper => ../scraper
 )

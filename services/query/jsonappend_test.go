@@ -35,7 +35,7 @@ func TestHistoryAppendJSON(t *testing.T) {
 			{RunID: "a\"b\\c\n\r\t\b\f\x00\x1f<>&\u2028\u2029é€😀", EventID: "bad \xff\xfe utf-8 \xe2\x82"},
 		}}},
 		{"floats", historyList{Items: []historyPoint{
-			{Rating: 1e-7}, {Rating: 1e21}, {Rating: 123456789012345678}, {Rating: -0.0}, {Rating: math.Copysign(0, -1)},
+			{Rating: 1e-7}, {Rating: 1e21}, {Rating: 123456789012345678}, {Rating: 0}, {Rating: math.Copysign(0, -1)},
 			{Rating: 5e-324}, {Rating: math.MaxFloat64}, {Rating: 0.000001}, {Rating: 1.5e-10}, {Rating: -2.5e300},
 		}}},
 		{"extreme ints", historyList{Items: []historyPoint{{Rank: math.MinInt, Votes: math.MaxInt}}}},

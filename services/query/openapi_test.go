@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -25,9 +26,6 @@ import (
 // openAPIPath is the OpenAPI document of the whole HTTP API, at the root of
 // the repository.
 var openAPIPath = filepath.Join("..", "..", "api", "openapi.json")
-
-// scraperRoutes are the scraper's routes, as the scraper registers them.
-var scraperRoutes = scraper.Routes
 
 // oaDoc is the document as generic JSON.
 type oaDoc map[string]any
@@ -59,7 +57,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	var registered []string
 	// The dashboard's pages (package ui) are HTML for people, not API.
-	for _, r := range slices.Concat(apiRoutes, scraperRoutes) {
+	for _, r := range slices.Concat(contract.QueryAPIRoutes(), contract.ScraperRoutes()) {
 		registered = append(registered, r.Key())
 	}
 	slices.Sort(documented)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Query parameter names.
@@ -183,9 +184,6 @@ func smallUint(s string) (int, bool) {
 // quote quotes client-supplied text for an error message, cut to a length
 // that keeps the message readable.
 func quote(s string) string {
-	const max = 40
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strconv.Quote(strings.ToValidUTF8(s, "\uFFFD"))
+	const maxQuoted = 40
+	return strconv.Quote(text.Clip(s, maxQuoted))
 }

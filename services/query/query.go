@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 	"unicode"
@@ -19,22 +18,6 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 )
-
-// Routes are the routes the query handler serves, as API Gateway route keys
-// and ServeMux patterns: the JSON API's and the dashboard's (ui.Routes).
-// The handler registers exactly these.
-var Routes = slices.Concat(apiRoutes, ui.Routes())
-
-// apiRoutes are the JSON API's routes.
-var apiRoutes = []contract.Route{
-	{Method: http.MethodGet, Path: "/movies"},
-	{Method: http.MethodGet, Path: "/movies/{id}"},
-	{Method: http.MethodGet, Path: "/movies/{id}/history"},
-	{Method: http.MethodGet, Path: "/runs"},
-	{Method: http.MethodGet, Path: "/runs/{id}"},
-	{Method: http.MethodGet, Path: "/errors"},
-	{Method: http.MethodGet, Path: "/errors/{id}"},
-}
 
 // Movies reads the movie projection.
 type Movies interface {
@@ -172,7 +155,7 @@ func New(st Store, opts Options) (*Handler, error) {
 		"GET /errors/{id}":         h.getError,
 	}
 	mux := http.NewServeMux()
-	for _, r := range apiRoutes {
+	for _, r := range contract.QueryAPIRoutes() {
 		f, ok := handlers[r.Key()]
 		if !ok {
 			return nil, fmt.Errorf("query: no handler for route %s", r.Key())

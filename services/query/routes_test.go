@@ -7,17 +7,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
-	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 )
 
-// TestRoutesRegistered checks that the handler serves exactly Routes: each
-// route's pattern is what the mux matches for a request of that route, and
-// the patterns are unique (so none is registered twice or left out).
+// TestRoutesRegistered checks that the handler serves exactly
+// contract.QueryRoutes: each route's pattern is what the mux matches for a
+// request of that route, and the patterns are unique (so none is
+// registered twice or left out).
 func TestRoutesRegistered(t *testing.T) {
 	h := newTestHandler(t, embedded.NewMemory())
 	seen := map[string]bool{}
-	for _, r := range Routes {
+	for _, r := range contract.QueryRoutes() {
 		if (r.Pattern() != r.Method+" "+r.Path && r.Path != "/") || !strings.HasPrefix(r.Path, "/") {
 			t.Errorf("route %+v: pattern %q is not its route key", r, r.Pattern())
 		}
@@ -31,8 +32,8 @@ func TestRoutesRegistered(t *testing.T) {
 			t.Errorf("%s %s is served by pattern %q, want %q", r.Method, path, pattern, r.Pattern())
 		}
 	}
-	if want := 7 + len(ui.Routes()); len(Routes) != want {
-		t.Errorf("%d routes, want the 7 of the query API and the %d of the dashboard", len(Routes), len(ui.Routes()))
+	if want := 7 + len(contract.DashboardRoutes()); len(contract.QueryRoutes()) != want {
+		t.Errorf("%d routes, want the 7 of the query API and the %d of the dashboard", len(contract.QueryRoutes()), len(contract.DashboardRoutes()))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // MinDrift is the shortest period a drifting site accepts. HTTP dates
@@ -40,7 +41,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := strings.TrimSpace(getenv(contract.EnvSampleSiteDrift)); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 1h, 30m, or 0 for a frozen chart)", contract.EnvSampleSiteDrift, clip(v)))
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 1h, 30m, or 0 for a frozen chart)", contract.EnvSampleSiteDrift, text.Clip(v, maxQuoted)))
 		}
 		c.Drift = d
 	}
@@ -62,11 +63,6 @@ func (c Config) Validate() error {
 // instance and every deployment serve the same history), the real clock.
 func (c Config) Options() Options { return Options{Drift: c.Drift} }
 
-// clip shortens a value from outside for an error message.
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+// maxQuoted is the most bytes of a value from outside that an error message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 64

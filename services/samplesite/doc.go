@@ -16,7 +16,8 @@
 //
 // # Routes
 //
-// Routes lists them (contract.Route, for API Gateway and ServeMux alike):
+// contract.SampleSiteRoutes lists them (for API Gateway and ServeMux
+// alike; the handler serves exactly these):
 //
 //	GET /robots.txt              disallows /site/private/ for everyone and the whole site for User-agent BadBot
 //	GET /site  (and /site/)      home page linking to the chart

@@ -8,6 +8,7 @@ require (
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2
 	github.com/google/go-cmp v0.7.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 	golang.org/x/net v0.62.0
 )
 
@@ -23,3 +24,5 @@ require (
 replace github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
 
 replace github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
+
+replace github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text

@@ -287,8 +287,8 @@ func TestFlakyKeyLimit(t *testing.T) {
 
 func TestHuge(t *testing.T) {
 	h := New(Options{Knobs: true})
-	min := newHugePage(renderChart(dataset, 1, frozenAsOf)).min()
-	for _, size := range []int64{min, min + 1, min + int64(len(fillerLine)) - 1, 1 << 20, 3<<20 + 17} {
+	smallest := newHugePage(renderChart(dataset, 1, frozenAsOf)).min()
+	for _, size := range []int64{smallest, smallest + 1, smallest + int64(len(fillerLine)) - 1, 1 << 20, 3<<20 + 17} {
 		for _, enc := range []string{"", "gzip"} {
 			t.Run(fmt.Sprintf("%d bytes %q", size, enc), func(t *testing.T) {
 				resp := do(t, h, "GET", fmt.Sprintf("/site/chart?huge=%d", size), map[string]string{"Accept-Encoding": enc})

@@ -57,18 +57,24 @@ func extractChart(t testing.TB, doc *html.Node) []chartRow {
 	t.Helper()
 	var rows []chartRow
 	for _, li := range htmlquery.Find(doc, xItems) {
-		rows = append(rows, chartRow{
-			ID:        text(t, li, xItemID),
-			Rank:      atoi(t, text(t, li, xItemRank)),
-			Title:     text(t, li, xItemTitle),
-			URL:       text(t, li, xItemURL),
-			Year:      atoi(t, text(t, li, xItemYear)),
-			Rating:    text(t, li, xItemRating),
-			Votes:     atoi(t, text(t, li, xItemVotes)),
-			VotesText: text(t, li, xItemVotesT),
-		})
+		rows = append(rows, chartRowOf(t, li))
 	}
 	return rows
+}
+
+// chartRowOf reads one chart item with the documented XPaths.
+func chartRowOf(t testing.TB, li *html.Node) chartRow {
+	t.Helper()
+	return chartRow{
+		ID:        xpathText(t, li, xItemID),
+		Rank:      atoi(t, xpathText(t, li, xItemRank)),
+		Title:     xpathText(t, li, xItemTitle),
+		URL:       xpathText(t, li, xItemURL),
+		Year:      atoi(t, xpathText(t, li, xItemYear)),
+		Rating:    xpathText(t, li, xItemRating),
+		Votes:     atoi(t, xpathText(t, li, xItemVotes)),
+		VotesText: xpathText(t, li, xItemVotesT),
+	}
 }
 
 func wantRow(f Film) chartRow {
@@ -98,7 +104,7 @@ func TestChartWalk(t *testing.T) {
 			t.Errorf("%s: %d items, want %d", url, len(rows), PageSize)
 		}
 		got = append(got, rows...)
-		head, a := text(t, doc, xNextLink), text(t, doc, xNextA)
+		head, a := xpathText(t, doc, xNextLink), xpathText(t, doc, xNextA)
 		if head != a {
 			t.Errorf("%s: <link rel=next> %q but <a rel=next> %q", url, head, a)
 		}
@@ -125,11 +131,11 @@ func TestChartPrevLinks(t *testing.T) {
 		if p > 1 {
 			want = ChartPageURL(p - 1)
 		}
-		got := []string{text(t, doc, "//link[@rel='prev']/@href"), text(t, doc, "//a[@rel='prev']/@href")}
+		got := []string{xpathText(t, doc, "//link[@rel='prev']/@href"), xpathText(t, doc, "//a[@rel='prev']/@href")}
 		if diff := cmp.Diff([]string{want, want}, got); diff != "" {
 			t.Errorf("page %d prev links (-want +got):\n%s", p, diff)
 		}
-		if got := text(t, doc, "//span[@class='page-number-current']"); got != strconv.Itoa(p) {
+		if got := xpathText(t, doc, "//span[@class='page-number-current']"); got != strconv.Itoa(p) {
 			t.Errorf("page %d: current page marker %q", p, got)
 		}
 	}
@@ -149,14 +155,14 @@ func extractFilm(t testing.TB, doc *html.Node) filmRow {
 		t.Fatalf("%d film articles, want 1", n)
 	}
 	got := filmRow{
-		ID:       text(t, doc, xFilmID),
-		Title:    text(t, doc, xFilmTitle),
-		Director: text(t, doc, xFilmDir),
-		Rating:   text(t, doc, xFilmRating),
-		Year:     atoi(t, text(t, doc, xFilmYear)),
-		Runtime:  atoi(t, text(t, doc, xFilmRuntime)),
-		Votes:    atoi(t, text(t, doc, xFilmVotes)),
-		Rank:     atoi(t, text(t, doc, xFilmRank)),
+		ID:       xpathText(t, doc, xFilmID),
+		Title:    xpathText(t, doc, xFilmTitle),
+		Director: xpathText(t, doc, xFilmDir),
+		Rating:   xpathText(t, doc, xFilmRating),
+		Year:     atoi(t, xpathText(t, doc, xFilmYear)),
+		Runtime:  atoi(t, xpathText(t, doc, xFilmRuntime)),
+		Votes:    atoi(t, xpathText(t, doc, xFilmVotes)),
+		Rank:     atoi(t, xpathText(t, doc, xFilmRank)),
 	}
 	for _, n := range htmlquery.Find(doc, xFilmPersons) {
 		got.Directors = append(got.Directors, htmlquery.InnerText(n))
@@ -190,7 +196,7 @@ func TestFilmPages(t *testing.T) {
 
 func TestIndexLinksToChart(t *testing.T) {
 	doc := parseHTML(t, body(t, do(t, New(Options{}), "GET", "/site/", nil)))
-	if got := text(t, doc, "//a[@class='chart-link button']/@href"); got != ChartPath {
+	if got := xpathText(t, doc, "//a[@class='chart-link button']/@href"); got != ChartPath {
 		t.Errorf("chart link %q, want %q", got, ChartPath)
 	}
 	var got []string
@@ -221,16 +227,7 @@ func TestMalformedExtraction(t *testing.T) {
 			}
 			for i, li := range items {
 				f := dataset[(p-1)*PageSize+i]
-				got := chartRow{
-					ID:        text(t, li, xItemID),
-					Rank:      atoi(t, text(t, li, xItemRank)),
-					Title:     text(t, li, xItemTitle),
-					URL:       text(t, li, xItemURL),
-					Year:      atoi(t, text(t, li, xItemYear)),
-					Rating:    text(t, li, xItemRating),
-					Votes:     atoi(t, text(t, li, xItemVotes)),
-					VotesText: text(t, li, xItemVotesT),
-				}
+				got := chartRowOf(t, li)
 				want := wantRow(f)
 				switch (f.Rank - 1) % malformedKinds {
 				case malformedNoRating:
@@ -246,7 +243,7 @@ func TestMalformedExtraction(t *testing.T) {
 			if p < Pages {
 				wantNext = ChartPageURL(p+1) + "&malformed=1"
 			}
-			got := []string{text(t, doc, xNextLink), text(t, doc, xNextA)}
+			got := []string{xpathText(t, doc, xNextLink), xpathText(t, doc, xNextA)}
 			if diff := cmp.Diff([]string{wantNext, wantNext}, got); diff != "" {
 				t.Errorf("next links (-want +got):\n%s", diff)
 			}
@@ -260,7 +257,7 @@ func TestPeriodStamp(t *testing.T) {
 	h := New(Options{Knobs: true})
 	for _, p := range []string{"/site/", ChartPageURL(2), "/site/films/m-1931", "/site/films/no-such-film-1900"} {
 		doc := parseHTML(t, body(t, do(t, h, "GET", p, nil)))
-		got := []string{text(t, doc, "//p[@class='footer-updated']/time/@datetime"), text(t, doc, "//p[@class='footer-updated']/time")}
+		got := []string{xpathText(t, doc, "//p[@class='footer-updated']/time/@datetime"), xpathText(t, doc, "//p[@class='footer-updated']/time")}
 		if diff := cmp.Diff([]string{"2025-03-01", "1 March 2025"}, got); diff != "" {
 			t.Errorf("%s: stamp (-want +got):\n%s", p, diff)
 		}

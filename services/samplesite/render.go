@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
 // Site-relative paths. The index is served at both IndexPath and
@@ -16,7 +18,7 @@ import (
 const (
 	RobotsPath     = "/robots.txt"
 	IndexPath      = "/site"
-	ChartPath      = "/site/chart"
+	ChartPath      = contract.SampleSiteChartPath
 	FilmPathPrefix = "/site/films/"
 	StylePath      = "/site/static/style.css"
 	// DisallowedPrefix is disallowed for every user agent in robots.txt.

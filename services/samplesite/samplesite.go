@@ -9,18 +9,6 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
-// Routes are the site's routes, as API Gateway route keys and ServeMux
-// patterns. The index is listed as "GET /site" because API Gateway route
-// paths cannot end in "/" (it routes "/site/" to "/site"); the handler
-// serves both.
-var Routes = []contract.Route{
-	{Method: http.MethodGet, Path: RobotsPath},
-	{Method: http.MethodGet, Path: IndexPath},
-	{Method: http.MethodGet, Path: ChartPath},
-	{Method: http.MethodGet, Path: FilmPathPrefix + "{id}"},
-	{Method: http.MethodGet, Path: StylePath},
-}
-
 // Options configures New.
 type Options struct {
 	// Knobs enables the test knobs (query parameters such as slow=,
@@ -55,12 +43,12 @@ type site struct {
 	views  viewCache
 }
 
-// New returns the sample site's handler. It serves Routes (and "/site/"),
-// answers 404 with an HTML page elsewhere and 405 for other methods on the
-// routes. It is safe for concurrent use. The dataset is embedded, so New
-// cannot fail; it panics on a Drift that CheckDrift refuses, a
-// programming error (Config.Validate and devstack's flags check values
-// from outside).
+// New returns the sample site's handler. It serves
+// contract.SampleSiteRoutes (and "/site/"), answers 404 with an HTML page
+// elsewhere and 405 for other methods on the routes. It is safe for
+// concurrent use. The dataset is embedded, so New cannot fail; it panics
+// on a Drift that CheckDrift refuses, a programming error
+// (Config.Validate and devstack's flags check values from outside).
 func New(opts Options) http.Handler {
 	if err := CheckDrift(opts.Drift); err != nil {
 		panic("samplesite: Options.Drift " + err.Error())
@@ -87,8 +75,12 @@ func New(opts Options) http.Handler {
 		FilmPathPrefix + "{id}": s.knobbed(false, s.serveFilm),
 		StylePath:               s.knobbed(false, s.serveStyle),
 	}
-	for _, r := range Routes {
-		s.mux.Handle(r.Pattern(), handlers[r.Path])
+	for _, r := range contract.SampleSiteRoutes() {
+		h, ok := handlers[r.Path]
+		if !ok { // the contract and this file disagree: TestRoutes fails
+			panic("samplesite: no handler for route " + r.Key())
+		}
+		s.mux.Handle(r.Pattern(), h)
 	}
 	s.mux.Handle("GET "+IndexPath+"/{$}", handlers[IndexPath])
 	return s

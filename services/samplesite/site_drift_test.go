@@ -55,7 +55,7 @@ func TestDriftingPagesAgreeWithTheChart(t *testing.T) {
 			for p := 1; p <= Pages; p++ {
 				doc := parseHTML(t, body(t, do(t, h, "GET", ChartPageURL(p), nil)))
 				got = append(got, extractChart(t, doc)...)
-				stamp := []string{text(t, doc, "//p[@class='footer-updated']/time/@datetime"), text(t, doc, "//p[@class='footer-updated']/time")}
+				stamp := []string{xpathText(t, doc, "//p[@class='footer-updated']/time/@datetime"), xpathText(t, doc, "//p[@class='footer-updated']/time")}
 				if diff := cmp.Diff(wantStamp, stamp); diff != "" {
 					t.Errorf("page %d: period stamp (-want +got):\n%s", p, diff)
 				}
@@ -309,17 +309,17 @@ func TestDriftingKnobs(t *testing.T) {
 		t.Fatalf("malformed page: %d items", len(items))
 	}
 	for i, li := range items {
-		if got, want := text(t, li, xItemID), films[PageSize+i].ID; got != want {
+		if got, want := xpathText(t, li, xItemID), films[PageSize+i].ID; got != want {
 			t.Errorf("malformed page 2 item %d: %s, want the period's %s", i, got, want)
 		}
 	}
 
 	chart1 := body(t, do(t, h, "GET", ChartPath, nil))
-	min := newHugePage(chart1).min()
-	resp := do(t, h, "GET", ChartPath+"?huge="+strconv.FormatInt(min+1000, 10), nil)
+	smallest := newHugePage(chart1).min()
+	resp := do(t, h, "GET", ChartPath+"?huge="+strconv.FormatInt(smallest+1000, 10), nil)
 	huge := body(t, resp)
-	if resp.StatusCode != 200 || int64(len(huge)) != min+1000 {
-		t.Fatalf("huge page: status %d, %d bytes, want %d", resp.StatusCode, len(huge), min+1000)
+	if resp.StatusCode != 200 || int64(len(huge)) != smallest+1000 {
+		t.Fatalf("huge page: status %d, %d bytes, want %d", resp.StatusCode, len(huge), smallest+1000)
 	}
 	got := extractChart(t, parseHTML(t, huge))
 	if diff := cmp.Diff(extractChart(t, parseHTML(t, chart1)), got); diff != "" {

@@ -15,6 +15,8 @@ import (
 	"github.com/antchfx/htmlquery"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
 // do serves one request through h and returns the recorded response.
@@ -57,9 +59,9 @@ func parseHTML(t testing.TB, b []byte) *html.Node {
 	return doc
 }
 
-// text is the whitespace-normalised string value of the first node that
+// xpathText is the whitespace-normalised string value of the first node that
 // expr selects from n ("" when none).
-func text(t testing.TB, n *html.Node, expr string) string {
+func xpathText(t testing.TB, n *html.Node, expr string) string {
 	t.Helper()
 	node, err := htmlquery.Query(n, expr)
 	if err != nil {
@@ -80,7 +82,7 @@ func TestRoutes(t *testing.T) {
 		"GET /site/static/style.css",
 	}
 	var got []string
-	for _, r := range Routes {
+	for _, r := range contract.SampleSiteRoutes() {
 		got = append(got, r.Key())
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -88,14 +90,14 @@ func TestRoutes(t *testing.T) {
 	}
 	// API Gateway route paths: no trailing slash, only {name} parameters.
 	apiPath := regexp.MustCompile(`^(/[A-Za-z0-9._-]+|/\{[a-z]+\})+$`)
-	for _, r := range Routes {
+	for _, r := range contract.SampleSiteRoutes() {
 		if !apiPath.MatchString(r.Path) {
 			t.Errorf("route %q is not an API Gateway route path", r.Key())
 		}
 	}
 	// Every route answers 200 on a concrete path.
 	h := New(Options{})
-	for _, r := range Routes {
+	for _, r := range contract.SampleSiteRoutes() {
 		path := strings.Replace(r.Path, "{id}", dataset[0].ID, 1)
 		if resp := do(t, h, r.Method, path, nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("%s %s: status %d, want 200", r.Method, path, resp.StatusCode)

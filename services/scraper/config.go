@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
 )
@@ -21,8 +22,9 @@ import (
 // DefaultInterval is the least time between two scrapes of one host.
 const DefaultInterval = 60 * time.Second
 
-// MaxDetailConcurrency bounds Config.DetailConcurrency.
-const MaxDetailConcurrency = 32
+// MaxDetailConcurrency bounds Config.DetailConcurrency, as it bounds a
+// profile's.
+const MaxDetailConcurrency = contract.MaxDetailConcurrency
 
 // Config is the scraper's configuration. LoadConfig reads it from the
 // environment; devstack and tests fill it in directly.
@@ -209,13 +211,13 @@ func checkTarget(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%q is not a URL", clip(raw))
+		return nil, fmt.Errorf("%q is not a URL", text.Clip(raw, maxQuoted))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%q: want an http or https URL", clip(raw))
+		return nil, fmt.Errorf("%q: want an http or https URL", text.Clip(raw, maxQuoted))
 	case u.Hostname() == "":
-		return nil, fmt.Errorf("%q has no host", clip(raw))
+		return nil, fmt.Errorf("%q has no host", text.Clip(raw, maxQuoted))
 	case u.User != nil:
-		return nil, fmt.Errorf("%q carries credentials", clip(raw))
+		return nil, fmt.Errorf("%q carries credentials", text.Clip(raw, maxQuoted))
 	case len(raw) > 2048:
 		return nil, errors.New("URL longer than 2048 bytes")
 	case len(u.String()) > 2048:
@@ -267,11 +269,6 @@ func hostAllowed(allow []string, u *url.URL) bool {
 	return false
 }
 
-// clip shortens text quoted in messages.
-func clip(s string) string {
-	const max = 120
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
-}
+// maxQuoted is the most bytes of a value from outside that a message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 120

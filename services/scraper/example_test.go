@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
@@ -38,7 +39,7 @@ func Example() {
 		return
 	}
 	mux := http.NewServeMux()
-	for _, r := range scraper.Routes {
+	for _, r := range contract.ScraperRoutes() {
 		mux.Handle(r.Pattern(), svc.Handler())
 	}
 	api := httptest.NewServer(mux)

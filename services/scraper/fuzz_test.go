@@ -98,12 +98,7 @@ func FuzzScrapeBody(f *testing.F) {
 	} {
 		f.Add(b)
 	}
-	fetcher, pub := &urlRecorder{}, &publishCounter{}
-	svc, err := scraper.New(scraper.Config{URL: "http://films.test" + samplesite.ChartPageURL(1), AllowHosts: fuzzAllow},
-		scraper.Deps{Publisher: pub, Store: openStore{}, Fetcher: fetcher})
-	if err != nil {
-		f.Fatal(err)
-	}
+	svc, fetcher, pub := newFuzzService(f)
 	h := svc.Handler()
 	f.Fuzz(func(t *testing.T, body string) {
 		w := httptest.NewRecorder()
@@ -179,12 +174,7 @@ func FuzzScheduleInput(f *testing.F) {
 	} {
 		f.Add(b)
 	}
-	fetcher, pub := &urlRecorder{}, &publishCounter{}
-	svc, err := scraper.New(scraper.Config{URL: "http://films.test" + samplesite.ChartPageURL(1), AllowHosts: fuzzAllow},
-		scraper.Deps{Publisher: pub, Store: openStore{}, Fetcher: fetcher})
-	if err != nil {
-		f.Fatal(err)
-	}
+	svc, fetcher, pub := newFuzzService(f)
 	f.Fuzz(func(t *testing.T, data string) {
 		in, err := scraper.ParseScheduleInput([]byte(data))
 		if err != nil {
@@ -224,4 +214,18 @@ func FuzzScheduleInput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// newFuzzService is a scraper of http://films.test's chart with the fuzz
+// allow-list, fetching through a recorder that answers nothing and
+// publishing to a counter.
+func newFuzzService(f *testing.F) (*scraper.Service, *urlRecorder, *publishCounter) {
+	f.Helper()
+	fetcher, pub := &urlRecorder{}, &publishCounter{}
+	svc, err := scraper.New(scraper.Config{URL: "http://films.test" + samplesite.ChartPageURL(1), AllowHosts: fuzzAllow},
+		scraper.Deps{Publisher: pub, Store: openStore{}, Fetcher: fetcher})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return svc, fetcher, pub
 }

@@ -18,6 +18,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite v0.0.0
 	golang.org/x/net v0.62.0
 	golang.org/x/text v0.43.0
@@ -55,6 +56,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../samplesite
 )
 

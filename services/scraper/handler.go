@@ -14,12 +14,9 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
 )
-
-// Routes are the scraper's HTTP routes; infra builds the API Gateway routes
-// from them.
-var Routes = []contract.Route{{Method: http.MethodPost, Path: "/scrape"}}
 
 // Error codes of POST /scrape besides libs/httpx's (bad_request,
 // bad_parameter, too_large, rate_limited, unavailable, internal).
@@ -58,11 +55,21 @@ type scrapeRequest struct {
 	URL *string `json:"url"`
 }
 
-// Handler serves Routes: POST /scrape runs a scrape and answers 202 with
-// the Summary. Unknown paths and methods get JSON 404 and 405.
+// Handler serves contract.ScraperRoutes: POST /scrape runs a scrape and
+// answers 202 with the Summary. Unknown paths and methods get JSON 404 and
+// 405.
 func (s *Service) Handler() http.Handler {
+	handlers := map[string]http.HandlerFunc{
+		contract.ScrapePath: s.handleScrape,
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc(Routes[0].Pattern(), s.handleScrape)
+	for _, r := range contract.ScraperRoutes() {
+		h, ok := handlers[r.Path]
+		if !ok { // the contract and this file disagree: TestRoutes fails
+			panic("scraper: no handler for route " + r.Key())
+		}
+		mux.Handle(r.Pattern(), h)
+	}
 	return httpx.JSONErrors(mux, s.log)
 }
 
@@ -105,7 +112,7 @@ func (s *Service) readTarget(w http.ResponseWriter, r *http.Request) (string, er
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return "", httpx.Errorf(http.StatusBadRequest, httpx.CodeBadRequest, "body: want a JSON object {\"url\": \"…\"}: "+clip(err.Error()))
+		return "", httpx.Errorf(http.StatusBadRequest, httpx.CodeBadRequest, "body: want a JSON object {\"url\": \"…\"}: "+text.Clip(err.Error(), maxQuoted))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return "", httpx.Errorf(http.StatusBadRequest, httpx.CodeBadRequest, "body: data after the JSON object")
@@ -126,7 +133,7 @@ func (s *Service) allowedTarget(raw string) (string, error) {
 		return "", httpx.BadParameter("url", err.Error())
 	}
 	if !hostAllowed(s.cfg.AllowHosts, u) {
-		return "", httpx.BadParameter("url", fmt.Sprintf("host %s is not in the allow-list; to allow it, %s", clip(u.Host), s.cfg.AllowHint))
+		return "", httpx.BadParameter("url", fmt.Sprintf("host %s is not in the allow-list; to allow it, %s", text.Clip(u.Host, maxQuoted), s.cfg.AllowHint))
 	}
 	return u.String(), nil
 }
@@ -155,7 +162,7 @@ func clientError(err error, runID string) error {
 		// The run's own words ("deadline: page 2: 3 of 50 detail pages
 		// not fetched: context deadline exceeded") say what was left.
 		if left, ok := strings.CutPrefix(err.Error(), "deadline: "); ok {
-			e.Message += " (" + clip(strings.TrimSuffix(left, ": "+context.DeadlineExceeded.Error())) + ")"
+			e.Message += " (" + text.Clip(strings.TrimSuffix(left, ": "+context.DeadlineExceeded.Error()), maxQuoted) + ")"
 		}
 	default:
 		return err // a 500 without internals
@@ -166,7 +173,7 @@ func clientError(err error, runID string) error {
 
 // fetchStatus maps a fetch failure to status, code and message.
 func fetchStatus(fe *fetch.Error) (status int, code, msg string, retryAfter time.Duration) {
-	u := clip(fe.URL)
+	u := text.Clip(fe.URL, maxQuoted)
 	switch {
 	case errors.Is(fe, fetch.ErrBlocked):
 		return http.StatusForbidden, CodeTargetForbidden, u + ": the address is not one the scraper may connect to", 0

@@ -12,76 +12,47 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // ScheduleKey is the key that marks the schedule's input, and
-// ScheduleKind its value.
+// ScheduleKind its value (contract.ScheduleKey and contract.ScheduleKind).
 const (
-	ScheduleKey  = "scrape-pipeline"
-	ScheduleKind = "schedule"
-)
-
-// Context attributes that EventBridge Scheduler replaces in the target's
-// Input on every invocation.
-const (
-	scheduledTimeAttr = "<aws.scheduler.scheduled-time>"
-	executionIDAttr   = "<aws.scheduler.execution-id>"
+	ScheduleKey  = contract.ScheduleKey
+	ScheduleKind = contract.ScheduleKind
 )
 
 // maxScheduleInput bounds the input ParseScheduleInput reads.
 const maxScheduleInput = 4 << 10
 
 // ScheduleInput is the event of a scheduled scrape: the Input of the
-// stack's schedule, as JSON
+// stack's schedule, whose wire shape is the contract's
 //
 //	{"scrape-pipeline":"schedule","url":"…","scheduledTime":"…","executionId":"…"}
 //
-// Build it with NewScheduleInput and hand its JSON to the schedule's
-// target.
-type ScheduleInput struct {
-	// Kind is ScheduleKind.
-	Kind string `json:"scrape-pipeline"`
-	// URL is the page to scrape; "" (left out) is Config.URL. Another URL
-	// must pass the allow-list, as a POST /scrape body's.
-	URL string `json:"url,omitempty"`
-	// ScheduledTime and ExecutionID identify the invocation in the logs
-	// (scheduled_time, execution_id): EventBridge Scheduler writes them in
-	// place of the context attributes that NewScheduleInput puts there.
-	// Both are optional; ParseScheduleInput takes the attributes left
-	// unreplaced (the input sent by hand) for absent.
-	ScheduledTime string `json:"scheduledTime,omitempty"`
-	ExecutionID   string `json:"executionId,omitempty"`
-}
-
-// scheduleFields are the JSON keys of a ScheduleInput, exactly.
-var scheduleFields = []string{ScheduleKey, "url", "scheduledTime", "executionId"}
+// URL "" (left out) is Config.URL; another URL must pass the allow-list,
+// as a POST /scrape body's. ScheduledTime and ExecutionID go to the logs
+// (scheduled_time, execution_id); both are optional, and
+// ParseScheduleInput takes Scheduler's context attributes left unreplaced
+// (the input sent by hand) for absent. Build it with NewScheduleInput and
+// hand its JSON() to the schedule's target.
+type ScheduleInput = contract.ScheduleInput
 
 // NewScheduleInput returns the input of a schedule that scrapes url (""
 // for the configured URL), asking Scheduler to fill in the scheduled time
-// and the execution id. A URL that is not an absolute http(s) URL is an
-// error; whether its host is allowed is the deployed function's
-// configuration and checked at each run.
+// and the execution id (contract.ScheduledScrape). A URL that is not an
+// absolute http(s) URL is an error; whether its host is allowed is the
+// deployed function's configuration and checked at each run.
 func NewScheduleInput(url string) (ScheduleInput, error) {
 	if url != "" {
 		if _, err := checkTarget(url); err != nil {
 			return ScheduleInput{}, fmt.Errorf("schedule input: url: %w", err)
 		}
 	}
-	return ScheduleInput{Kind: ScheduleKind, URL: url, ScheduledTime: scheduledTimeAttr, ExecutionID: executionIDAttr}, nil
-}
-
-// JSON returns in as one line of JSON, the form of the schedule target's
-// Input. Unlike json.Marshal it leaves '<' and '>' as they are: Scheduler
-// replaces its context attributes ("<aws.scheduler.scheduled-time>") only
-// where they stand literally.
-func (in ScheduleInput) JSON() string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(in) // strings only: cannot fail
-	return strings.TrimSuffix(b.String(), "\n")
+	return contract.ScheduledScrape(url), nil
 }
 
 // IsScheduleInput reports whether data is a JSON object with the key
@@ -118,9 +89,10 @@ func ParseScheduleInput(data []byte) (ScheduleInput, error) {
 		return in, errors.New("schedule input: data after the JSON object")
 	}
 	var errs []error
+	keys := contract.ScheduleKeys()
 	for k := range obj {
-		if !slices.Contains(scheduleFields, k) {
-			errs = append(errs, fmt.Errorf("unknown key %q (want %s)", clip(k), strings.Join(scheduleFields, ", ")))
+		if !slices.Contains(keys, k) {
+			errs = append(errs, fmt.Errorf("unknown key %q (want %s)", text.Clip(k, maxQuoted), strings.Join(keys, ", ")))
 		}
 	}
 	field := func(key string, dst *string) {
@@ -132,33 +104,33 @@ func ParseScheduleInput(data []byte) (ScheduleInput, error) {
 			errs = append(errs, fmt.Errorf("%s: want a string", key))
 		}
 	}
-	field(ScheduleKey, &in.Kind)
-	field("url", &in.URL)
-	field("scheduledTime", &in.ScheduledTime)
-	field("executionId", &in.ExecutionID)
+	field(contract.ScheduleKey, &in.Kind)
+	field(contract.ScheduleURLKey, &in.URL)
+	field(contract.ScheduleTimeKey, &in.ScheduledTime)
+	field(contract.ScheduleExecutionIDKey, &in.ExecutionID)
 	// The input as configured, sent by hand (aws lambda invoke): Scheduler
 	// did not fill these in, which is no reason to refuse the run.
-	if in.ScheduledTime == scheduledTimeAttr {
+	if in.ScheduledTime == contract.SchedulerScheduledTime {
 		in.ScheduledTime = ""
 	}
-	if in.ExecutionID == executionIDAttr {
+	if in.ExecutionID == contract.SchedulerExecutionID {
 		in.ExecutionID = ""
 	}
 	if in.Kind != ScheduleKind {
-		errs = append(errs, fmt.Errorf("%s: %q, want %q", ScheduleKey, clip(in.Kind), ScheduleKind))
+		errs = append(errs, fmt.Errorf("%s: %q, want %q", ScheduleKey, text.Clip(in.Kind, maxQuoted), ScheduleKind))
 	}
 	if in.URL != "" {
 		if _, err := checkTarget(in.URL); err != nil {
-			errs = append(errs, fmt.Errorf("url: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", contract.ScheduleURLKey, err))
 		}
 	}
 	if in.ScheduledTime != "" {
 		if _, err := time.Parse(time.RFC3339, in.ScheduledTime); err != nil {
-			errs = append(errs, fmt.Errorf("scheduledTime: %q is not an RFC 3339 time", clip(in.ScheduledTime)))
+			errs = append(errs, fmt.Errorf("%s: %q is not an RFC 3339 time", contract.ScheduleTimeKey, text.Clip(in.ScheduledTime, maxQuoted)))
 		}
 	}
 	if len(in.ExecutionID) > 128 || strings.ContainsFunc(in.ExecutionID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		errs = append(errs, fmt.Errorf("executionId: %q is not up to 128 printable ASCII characters", clip(in.ExecutionID)))
+		errs = append(errs, fmt.Errorf("%s: %q is not up to 128 printable ASCII characters", contract.ScheduleExecutionIDKey, text.Clip(in.ExecutionID, maxQuoted)))
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	if err := errors.Join(errs...); err != nil {
@@ -204,7 +176,7 @@ func (s *Service) RunSchedule(ctx context.Context, in ScheduleInput) (ScheduleRe
 	if in.URL != "" {
 		var err error
 		if target, err = s.allowedTarget(in.URL); err != nil {
-			log.LogAttrs(ctx, slog.LevelError, "scheduled scrape refused", slog.String("url", clip(in.URL)), slog.String("error", err.Error()))
+			log.LogAttrs(ctx, slog.LevelError, "scheduled scrape refused", slog.String("url", text.Clip(in.URL, maxQuoted)), slog.String("error", err.Error()))
 			return ScheduleResult{}, fmt.Errorf("scheduled scrape: %w", err)
 		}
 	}

@@ -248,15 +248,7 @@ func TestRunSchedule(t *testing.T) {
 // TestRunScheduleLaterPageFails: a run that failed after it started is
 // an error too, with its Summary.
 func TestRunScheduleLaterPageFails(t *testing.T) {
-	site := samplesite.New(samplesite.Options{})
-	broken := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == samplesite.ChartPath && r.URL.Query().Get("page") == "3" {
-			http.Error(w, "boom", http.StatusInternalServerError)
-			return
-		}
-		site.ServeHTTP(w, r)
-	})
-	e := newEnv(t, envOpts{site: broken})
+	e := newEnv(t, envOpts{site: failingPage3(samplesite.New(samplesite.Options{}))})
 	res, err := e.svc.RunSchedule(t.Context(), scraper.ScheduleInput{Kind: scraper.ScheduleKind})
 	if err == nil || !strings.HasPrefix(err.Error(), "scheduled scrape: ") {
 		t.Fatalf("error %v, want the run's failure", err)

@@ -97,6 +97,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/fetch"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
 )
@@ -249,7 +250,7 @@ func (s *Service) Scrape(ctx context.Context, req Request) (Summary, error) {
 	}
 	trigger := cmp.Or(req.Trigger, events.TriggerAPI)
 	if trigger != events.TriggerAPI && trigger != events.TriggerSchedule {
-		return Summary{}, httpx.BadParameter("trigger", fmt.Sprintf("%q is not %q or %q", clip(trigger), events.TriggerAPI, events.TriggerSchedule))
+		return Summary{}, httpx.BadParameter("trigger", fmt.Sprintf("%q is not %q or %q", text.Clip(trigger, maxQuoted), events.TriggerAPI, events.TriggerSchedule))
 	}
 	began := s.now()
 	r := &run{
@@ -413,7 +414,7 @@ func (r *run) do(ctx context.Context) (Summary, error) {
 func (r *run) noItems() string {
 	p := r.svc.profile
 	return fmt.Sprintf("the profile %q matched no items on %s: check the URL or the profile's items XPath %s",
-		clip(p.Name()), clip(r.source), clip(p.Spec().Items))
+		text.Clip(p.Name(), maxQuoted), text.Clip(r.source, maxQuoted), text.Clip(p.Spec().Items, maxQuoted))
 }
 
 // tail returns the context of what still has to happen once the work
@@ -678,7 +679,7 @@ func (r *run) complete(ctx context.Context, runErr error) error {
 		DurationMs: r.svc.now().Sub(r.began).Milliseconds(),
 	}
 	if runErr != nil {
-		d.Error = clipError(runErr.Error())
+		d.Error = text.Clip(strings.TrimSpace(runErr.Error()), events.MaxErrorLen-len(text.Ellipsis)) // the event allows MaxErrorLen
 	}
 	// The run's outcome must reach the stream even if ctx was cancelled
 	// (a client that went away), but never after ctx's deadline: past it
@@ -708,12 +709,4 @@ func reserve(ctx context.Context) (context.Context, context.CancelFunc) {
 	}
 	keep := min(completeBudget, time.Until(dl)/2)
 	return context.WithDeadline(ctx, dl.Add(-max(keep, 0)))
-}
-
-func clipError(s string) string {
-	s = strings.ToValidUTF8(strings.TrimSpace(s), "?")
-	if len(s) > events.MaxErrorLen {
-		s = strings.ToValidUTF8(s[:events.MaxErrorLen-3], "") + "..."
-	}
-	return s
 }

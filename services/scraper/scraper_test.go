@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -94,12 +95,11 @@ type env struct {
 }
 
 type envOpts struct {
-	cfg     func(*scraper.Config)
-	fetch   func(*fetch.Options)
-	site    http.Handler
-	refuse  func(string) bool
-	private *bool
-	logger  *slog.Logger
+	cfg    func(*scraper.Config)
+	fetch  func(*fetch.Options)
+	site   http.Handler
+	refuse func(string) bool
+	logger *slog.Logger
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -415,18 +415,21 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// TestLaterPageFails: a failure after scrape.started is reported in
-// scrape.completed; the events of the pages before it stay published.
-func TestLaterPageFails(t *testing.T) {
-	site := samplesite.New(samplesite.Options{Knobs: true})
-	broken := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// failingPage3 is site, but for chart page 3, which answers 500.
+func failingPage3(site http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == samplesite.ChartPath && r.URL.Query().Get("page") == "3" {
 			http.Error(w, "boom", http.StatusInternalServerError)
 			return
 		}
 		site.ServeHTTP(w, r)
 	})
-	e := newEnv(t, envOpts{site: broken})
+}
+
+// TestLaterPageFails: a failure after scrape.started is reported in
+// scrape.completed; the events of the pages before it stay published.
+func TestLaterPageFails(t *testing.T) {
+	e := newEnv(t, envOpts{site: failingPage3(samplesite.New(samplesite.Options{Knobs: true}))})
 	got := e.post(t, "")
 	if got.Status != http.StatusBadGateway || got.Error.Code != "target_error" || !strings.Contains(got.Error.Message, "run-") {
 		t.Fatalf("got %+v; want 502 target_error naming the run", got)
@@ -485,7 +488,7 @@ func TestNewListsEveryProblem(t *testing.T) {
 		t.Fatal("New accepted a bad configuration")
 	}
 	for _, want := range []string{"SCRAPE_URL", "SCRAPE_ALLOW_HOSTS", "SCRAPE_INTERVAL", "SCRAPE_USER_AGENT", "Publisher", "Store",
-		"SCRAPE_DETAIL_CONCURRENCY: 33 not in 1..32", "SCRAPE_ALLOW_HINT: want one line"} {
+		"SCRAPE_DETAIL_CONCURRENCY: 17 not in 1..16", "SCRAPE_ALLOW_HINT: want one line"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
@@ -535,10 +538,10 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("LoadConfig with detail concurrency and allow hint (-want +got):\n%s", diff)
 	}
 	for _, tc := range []struct{ value, want string }{
-		{"0", "SCRAPE_DETAIL_CONCURRENCY: 0 not in 1..32 (leave it unset for the profile's)"},
-		{"33", "SCRAPE_DETAIL_CONCURRENCY: 33 not in 1..32"},
-		{"-1", "SCRAPE_DETAIL_CONCURRENCY: -1 not in 1..32"},
-		{"eight", `SCRAPE_DETAIL_CONCURRENCY: "eight" is not a whole number (1..32)`},
+		{"0", "SCRAPE_DETAIL_CONCURRENCY: 0 not in 1..16 (leave it unset for the profile's)"},
+		{"17", "SCRAPE_DETAIL_CONCURRENCY: 17 not in 1..16"},
+		{"-1", "SCRAPE_DETAIL_CONCURRENCY: -1 not in 1..16"},
+		{"eight", `SCRAPE_DETAIL_CONCURRENCY: "eight" is not a whole number (1..16)`},
 	} {
 		env["SCRAPE_DETAIL_CONCURRENCY"] = tc.value
 		if _, err := scraper.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -564,7 +567,7 @@ func TestLoadConfig(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	want := []string{"POST /scrape"}
 	var got []string
-	for _, r := range scraper.Routes {
+	for _, r := range contract.ScraperRoutes() {
 		got = append(got, r.Key())
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

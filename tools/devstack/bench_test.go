@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	archivedir "github.com/scrape-pipeline/scrape-pipeline/libs/archive/dir"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -19,6 +21,7 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
 	proclambda "github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/firehose"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
 )
@@ -64,7 +67,11 @@ func BenchmarkScrapeToQueryable(b *testing.B) {
 
 // BenchmarkInjectedThroughput measures events through the embedded stream,
 // the processor's mapping and the processor into the bbolt tables: the
-// rate at which devstack drains a backlog on this machine.
+// rate at which devstack drains a backlog on this machine. With
+// archiver=on the archiver consumes the same stream meanwhile, as in
+// devstack (its default buffering), and the backlog is drained when the
+// processor is caught up and the archiver has read every record (its last
+// object is written at its interval).
 func BenchmarkInjectedThroughput(b *testing.B) {
 	const n = 10_000
 	recs := make([]stream.Record, n)
@@ -80,54 +87,89 @@ func BenchmarkInjectedThroughput(b *testing.B) {
 		}
 		recs[i] = stream.Record{PartitionKey: id, Data: raw}
 	}
-	for b.Loop() {
-		b.StopTimer()
-		dir := b.TempDir()
-		db, err := bolt.Open(filepath.Join(dir, "stream.db"), 0o600, nil)
-		if err != nil {
-			b.Fatal(err)
+	for _, archiving := range []bool{false, true} {
+		name := "archiver=off"
+		if archiving {
+			name = "archiver=on"
 		}
-		db.NoSync = true
-		str, _ := kinesis.Open(db, kinesis.Options{Name: "events", Shards: 2})
-		q, _ := sqs.Open(db, sqs.Options{Name: "onfailure"})
-		tables, err := embedded.Open(filepath.Join(dir, "tables.db"), embedded.WithNoSync())
-		if err != nil {
-			b.Fatal(err)
-		}
-		proc := processor.New(tables, processor.Options{Logger: slog.New(slog.DiscardHandler)})
-		m, err := esm.NewKinesis(str, esm.BoltCheckpoints{DB: db}, contract.ProcessorMapping, proclambda.Handler(proc), q, esm.Options{Name: "processor"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; i < n; i += 500 {
-			if _, err := str.Publish(context.Background(), recs[i:min(i+500, n)]); err != nil {
-				b.Fatal(err)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				drain(b, recs, archiving)
 			}
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		b.StartTimer()
-		start := time.Now()
-		done := make(chan error, 1)
-		go func() { done <- m.RunWindow(ctx, 0) }()
-		for {
-			st, _ := m.Status()
-			caught := true
-			for _, s := range st {
-				caught = caught && s.Checkpoint == s.Latest
-			}
-			if caught {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
-		b.ReportMetric(n/time.Since(start).Seconds(), "events/s")
-		b.StopTimer()
-		cancel()
-		<-done
-		tables.Close()
-		db.Close()
-		b.StartTimer()
+		})
 	}
+}
+
+// drain publishes recs to a new embedded stream, then times the processor
+// mapping (and the archiver) consuming them.
+func drain(b *testing.B, recs []stream.Record, archiving bool) {
+	b.StopTimer()
+	dir := b.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, "stream.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.NoSync = true
+	str, _ := kinesis.Open(db, kinesis.Options{Name: "events", Shards: 2})
+	q, _ := sqs.Open(db, sqs.Options{Name: "onfailure"})
+	tables, err := embedded.Open(filepath.Join(dir, "tables.db"), embedded.WithNoSync())
+	if err != nil {
+		b.Fatal(err)
+	}
+	proc := processor.New(tables, processor.Options{Logger: slog.New(slog.DiscardHandler)})
+	cps := esm.BoltCheckpoints{DB: db}
+	m, err := esm.NewKinesis(str, cps, contract.ProcessorMapping, proclambda.Handler(proc), q, esm.Options{Name: "processor"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var arch *firehose.Archiver
+	if archiving {
+		store, err := archivedir.New(filepath.Join(dir, "archive"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if arch, err = firehose.New(str, cps, store, firehose.Options{Name: "archiver", Writer: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < len(recs); i += 500 {
+		if _, err := str.Publish(context.Background(), recs[i:min(i+500, len(recs))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	b.StartTimer()
+	start := time.Now()
+	wg.Go(func() { m.RunWindow(ctx, 0) })
+	if arch != nil {
+		wg.Go(func() { arch.Run(ctx) })
+	}
+	for {
+		st, err := m.Status()
+		if err != nil {
+			b.Fatal(err)
+		}
+		caught := len(st) > 0
+		for _, s := range st {
+			caught = caught && s.Checkpoint == s.Latest
+		}
+		if arch != nil {
+			a := arch.Status()
+			caught = caught && a.Records+int64(a.PendingRecords) == int64(len(recs))
+		}
+		if caught {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(len(recs))/time.Since(start).Seconds(), "events/s")
+	b.StopTimer()
+	cancel()
+	wg.Wait()
+	tables.Close()
+	db.Close()
+	b.StartTimer()
 }
 
 // BenchmarkStartup measures New until the API answers: devstack's start.

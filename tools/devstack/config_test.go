@@ -19,11 +19,16 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 	cfg.Suffix = "-bad"
 	cfg.FunctionTimeout = time.Second
 	cfg.SiteDrift = -time.Minute
+	cfg.ArchiveInterval = 0
+	cfg.ArchiveBucket = "archive"
+	cfg.Schedule = time.Millisecond
+	cfg.AllowHosts = []string{"example.org/path"}
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a bad config")
 	}
-	for _, want := range []string{"--addr", "--shards", "--retention", "--url", "--suffix", "--function-timeout", "--site-drift"} {
+	for _, want := range []string{"--addr", "--shards", "--retention", "--url", "--suffix", "--function-timeout", "--site-drift",
+		"--archive-interval", "--archive-bucket", "--schedule", "--allow-host"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
@@ -168,11 +173,83 @@ func (s createdStream) Created() time.Time { return s.created }
 // times gives two checkpoint names; the embedded stream's is its ARN's.
 func TestCheckpointNameTellsRecreatedStreams(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
-	a, b := checkpointName(createdStream{created: t0}), checkpointName(createdStream{created: t0.Add(time.Millisecond)})
+	a, b := checkpointName("processor", createdStream{created: t0}), checkpointName("processor", createdStream{created: t0.Add(time.Millisecond)})
 	if a == b {
 		t.Errorf("one checkpoint name %q for two incarnations of a stream", a)
 	}
-	if got, want := checkpointName(createdStream{}), "processor arn:aws:kinesis:eu-west-2:000000000000:stream/events-dev"; got != want {
+	if got, want := checkpointName("processor", createdStream{}), "processor arn:aws:kinesis:eu-west-2:000000000000:stream/events-dev"; got != want {
 		t.Errorf("checkpointName without a creation time = %q, want %q", got, want)
+	}
+}
+
+func TestConfigValidateNewFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string // "" = valid
+	}{
+		{"schedule off", func(c *Config) { c.Schedule = 0 }, ""},
+		{"schedule 1s", func(c *Config) { c.Schedule = time.Second }, ""},
+		{"schedule below 1s", func(c *Config) { c.Schedule = 999 * time.Millisecond }, "--schedule 999ms: want 0 (off) or at least 1s"},
+		{"schedule negative", func(c *Config) { c.Schedule = -time.Second }, "--schedule -1s: want 0 (off) or at least 1s"},
+		{"archive interval 15m", func(c *Config) { c.ArchiveInterval = 15 * time.Minute }, ""},
+		{"archive interval above 15m", func(c *Config) { c.ArchiveInterval = 16 * time.Minute }, "--archive-interval 16m0s: want more than 0 and at most 15m0s"},
+		{"archive interval 0", func(c *Config) { c.ArchiveInterval = 0 }, "--archive-interval 0s"},
+		{"archive bucket with aws", func(c *Config) { c.AWS, c.ArchiveBucket = true, "my-archive/courseX" }, ""},
+		{"archive bucket as a URL", func(c *Config) { c.AWS, c.ArchiveBucket = true, "s3://my-archive" }, ""},
+		{"archive bucket without aws", func(c *Config) { c.ArchiveBucket = "my-archive" }, "--archive-bucket: only with --aws"},
+		{"archive bucket invalid", func(c *Config) { c.AWS, c.ArchiveBucket = true, "My_Archive" }, "is not a valid S3 bucket name"},
+		{"allow host", func(c *Config) { c.AllowHosts = []string{"example.org", "localhost:9000", "[::1]:8080"} }, ""},
+		{"allow host with a path", func(c *Config) { c.AllowHosts = []string{"example.org/x"} }, `--allow-host "example.org/x": want HOST or HOST:PORT`},
+		{"allow host with a bad port", func(c *Config) { c.AllowHosts = []string{"example.org:0"} }, `--allow-host "example.org:0": the port is not 1..65535`},
+		{"allow host a URL", func(c *Config) { c.AllowHosts = []string{"http://example.org"} }, "--allow-host"},
+	} {
+		cfg := testConfig(t.TempDir())
+		tc.mod(&cfg)
+		if cfg.AWS {
+			cfg.Retention = 24 * time.Hour
+		}
+		err := cfg.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestNewFlagsParse(t *testing.T) {
+	var out strings.Builder
+	cfg, _, _, err := parseFlags([]string{"--allow-host", "example.org", "--allow-host=localhost:9000", "--schedule", "90s",
+		"--archive-interval", "1m", "--archive-bucket", "my-archive/x"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{cfg.AllowHosts, cfg.Schedule, cfg.ArchiveInterval, cfg.ArchiveBucket}
+	want := []any{[]string{"example.org", "localhost:9000"}, 90 * time.Second, time.Minute, "my-archive/x"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parsed (-want +got):\n%s", diff)
+	}
+	def, _, _, err := parseFlags(nil, &out)
+	if err != nil || def.Schedule != 0 || def.ArchiveInterval != 5*time.Second || def.AllowHosts != nil || def.ArchiveBucket != "" {
+		t.Errorf("defaults: %+v, %v; want no schedule, a 5s archive interval, no extra hosts", def, err)
+	}
+}
+
+func TestAllowHosts(t *testing.T) {
+	for _, tc := range []struct {
+		url, site string
+		extra     []string
+		want      []string
+	}{
+		{"http://127.0.0.1:8081/site/chart", "127.0.0.1:8081", nil, []string{"127.0.0.1:8081"}},
+		{"https://films.example.org/chart", "127.0.0.1:8081", []string{"cdn.example.org", "127.0.0.1:8081"},
+			[]string{"films.example.org", "127.0.0.1:8081", "cdn.example.org"}},
+		{"http://films.example.org:8000/chart", "127.0.0.1:8081", nil, []string{"films.example.org:8000", "127.0.0.1:8081"}},
+	} {
+		if diff := cmp.Diff(tc.want, allowHosts(tc.url, tc.site, tc.extra)); diff != "" {
+			t.Errorf("allowHosts(%s, %s, %v) (-want +got):\n%s", tc.url, tc.site, tc.extra, diff)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
@@ -326,6 +327,34 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		w.check(t, "/")
 		screenshot(t, ctx, dir, "overview")
+	})
+	t.Run("a run started elsewhere appears without a reload", func(t *testing.T) {
+		// Still the overview of the subtest before, with its marker. A
+		// scheduled run's events reach the stream as a schedule's would;
+		// the page was not told about it.
+		other := "run-20261201-120000-5c4ed01e"
+		at := time.Now().UTC()
+		c := client{t, base}
+		for _, e := range []events.Event{
+			events.NewRunEvent(other, "http://example.org/chart", at, events.ScrapeStarted{Profile: "movies", Trigger: events.TriggerSchedule}),
+			events.NewRunEvent(other, "http://example.org/chart", at.Add(time.Second), events.ScrapeCompleted{Unchanged: true, Pages: 1, DurationMs: 1000}),
+		} {
+			b, err := events.Encode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, _, body := c.do("POST", "/_devstack/records", map[string]string{"partitionKey": other, "data": string(b)}); status != http.StatusCreated {
+				t.Fatalf("POST /_devstack/records = %d %s", status, body)
+			}
+		}
+		do(t, ctx, "the run appears", chromedp.WaitVisible(`#runs tbody tr[data-run="`+other+`"][data-status="unchanged"]`))
+		if marker := eval[string](t, ctx, `window.__marker || ''`); marker != "same page" {
+			t.Fatalf("page marker %q: the page reloaded", marker)
+		}
+		rows := eval[[]string](t, ctx, `[...document.querySelectorAll('#runs tbody tr[data-run]')].map(tr => tr.dataset.run + ' ' + tr.querySelector('[data-f="trigger"]').textContent)`)
+		if diff := cmp.Diff([]string{other + " schedule", runID + " api"}, rows); diff != "" {
+			t.Errorf("runs table, newest first (-want +got):\n%s", diff)
+		}
 	})
 	if runID == "" {
 		t.FailNow()

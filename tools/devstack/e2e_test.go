@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,19 +23,18 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	s3archive "github.com/scrape-pipeline/scrape-pipeline/libs/archive/s3"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/awsbackend"
 )
 
 // TestMain lets the end-to-end tests run devstack as a child process (for
 // SIGKILL) by re-executing the test binary.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("DEVSTACK_CHILD_ARGS"); args != "" {
-		if err := run(strings.Fields(args), os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "devstack:", err)
-			os.Exit(2)
-		}
-		os.Exit(0)
+		os.Exit(exitCode(run(strings.Fields(args), os.Stdout, os.Stderr), os.Stderr))
 	}
 	code := awsemu.Main(m)
 	closeBrowser() // the dashboard tests' shared Chromium
@@ -45,7 +45,7 @@ func testConfig(dir string) Config {
 	return Config{
 		Addr: "127.0.0.1:0", SiteAddr: "127.0.0.1:0", DataDir: dir, Suffix: "e2e", Region: "eu-west-2",
 		Shards: 2, Retention: 24 * time.Hour, BatchingWindow: 200 * time.Millisecond, ParallelizationFactor: 1,
-		ScrapeInterval: time.Second, FunctionTimeout: 30 * time.Second,
+		ScrapeInterval: time.Second, FunctionTimeout: 30 * time.Second, ArchiveInterval: 100 * time.Millisecond,
 	}
 }
 
@@ -224,6 +224,7 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	cfg.ScrapeInterval = time.Hour
+	cfg.AllowHosts = []string{"localhost:9"}
 	st := startStack(t, cfg)
 	c := client{t, st.APIURL()}
 
@@ -289,6 +290,57 @@ func TestEndToEnd(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		t.Fatalf("poison not in /errors or the later record not projected: %+v", c.errors())
+	})
+
+	t.Run("bytes that are not UTF-8 are archived as they are", func(t *testing.T) {
+		var put struct {
+			SequenceNumber string `json:"sequenceNumber"`
+		}
+		c.json("POST", "/_devstack/records", map[string]string{"partitionKey": "binary-poison", "dataBase64": "/+7t AAE=" /* 0xff 0xfe 0xed 0x00 0x01 */}, http.StatusBadRequest, nil)
+		c.json("POST", "/_devstack/records", map[string]string{"partitionKey": "binary-poison", "dataBase64": "/+7tAAE="}, http.StatusCreated, &put)
+		st := c.waitArchived()
+		if st.Archive.Objects == 0 || st.Archive.LastObject == nil || st.Archive.Location != filepath.Join(dir, "archive") || st.Archive.IntervalMs != 100 {
+			t.Errorf("status of the archive: %+v", st.Archive)
+		}
+		// The archive's whole contents are checked against the stream
+		// after the restart, below.
+	})
+
+	t.Run("status says the storage is fine and no schedule runs", func(t *testing.T) {
+		st := c.status()
+		if !st.Storage.OK || st.Storage.DataDir != dir || st.Storage.Error != "" || st.Storage.Since != nil {
+			t.Errorf("storage %+v, want ok in %s", st.Storage, dir)
+		}
+		if st.Schedule.Enabled || st.Schedule.Next != nil {
+			t.Errorf("schedule %+v, want off", st.Schedule)
+		}
+	})
+
+	t.Run("a body URL passes when its host is allowed, as on AWS", func(t *testing.T) {
+		// The sample site (here also --url) is allowed: the scrape is then
+		// refused by the lease only.
+		status, _, b := c.do("POST", "/scrape", map[string]string{"url": st.SiteURL() + "/site/chart?page=2"})
+		if status != http.StatusTooManyRequests {
+			t.Errorf("POST /scrape of the sample site's page 2 = %d %s, want 429 (allowed, then the lease)", status, b)
+		}
+		status, _, b = c.do("POST", "/scrape", map[string]string{"url": "https://films.example.org/chart"})
+		if status != http.StatusBadRequest || !bytes.Contains(b, []byte("allow-list")) || !bytes.Contains(b, []byte("--allow-host")) {
+			t.Errorf("POST /scrape of a host not allowed = %d %s, want 400 naming the allow-list and --allow-host", status, b)
+		}
+		// --allow-host localhost:9 passes the allow-list; the address
+		// guard then refuses loopback (no --allow-private).
+		status, _, b = c.do("POST", "/scrape", map[string]string{"url": "http://localhost:9/chart"})
+		if status != http.StatusForbidden || !bytes.Contains(b, []byte("target_forbidden")) {
+			t.Errorf("POST /scrape of an --allow-host host = %d %s, want 403 target_forbidden (allowed, then the address guard)", status, b)
+		}
+	})
+
+	t.Run("a scheduled scrape inside the scrape interval is skipped", func(t *testing.T) {
+		st.scheduledScrape(t.Context())
+		last := c.status().Schedule.Last
+		if last == nil || last.Outcome != "skipped" || !strings.HasPrefix(last.Message, "lease held, retry after ") || last.RunID != "" {
+			t.Errorf("last scheduled scrape %+v, want skipped for the lease", last)
+		}
 	})
 
 	t.Run("wrong method and unknown path are JSON", func(t *testing.T) {
@@ -367,6 +419,14 @@ func TestEndToEnd(t *testing.T) {
 		if n := len(c2.allMovies()); n != 250+1+len(backlog) {
 			t.Errorf("after restart %d movies, want %d", n, 250+1+len(backlog))
 		}
+		// The archiver resumed from its checkpoints: every record of the
+		// stream is in the archive, byte for byte, and (the stops were
+		// graceful) once.
+		c2.waitArchived()
+		st2.stop()
+		if n, dupes := checkArchive(t, dir, cfg.Suffix, cfg.Shards); n < 250+3+len(backlog) || dupes != 0 {
+			t.Errorf("%d records archived with %d duplicates, want at least %d and none", n, dupes, 250+3+len(backlog))
+		}
 	})
 }
 
@@ -376,16 +436,23 @@ func TestEndToEnd(t *testing.T) {
 func TestKillMidBatchConverges(t *testing.T) {
 	awsemu.SkipIfShort(t, "starts devstack as a child process")
 	dir := t.TempDir()
+	var logs lockedBuffer // the children's logs, shown if the test fails
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("devstack's logs:\n%s", logs.String())
+		}
+	})
 	child := func() (*exec.Cmd, string) {
-		// A frozen site, as in the clean run it is compared with.
-		args := fmt.Sprintf("--addr 127.0.0.1:0 --site-addr 127.0.0.1:0 --site-drift 0 --data %s --suffix kill --batching-window 0s --scrape-interval 1s --log-level warn", dir)
+		// A frozen site, as in the clean run it is compared with; objects
+		// written often, so that the kill comes between two.
+		args := fmt.Sprintf("--addr 127.0.0.1:0 --site-addr 127.0.0.1:0 --site-drift 0 --data %s --suffix kill --batching-window 0s --scrape-interval 1s --archive-interval 20ms --log-level info --log-format json", dir)
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "DEVSTACK_CHILD_ARGS="+args)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd.Stderr = testWriter{t}
+		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -404,14 +471,17 @@ func TestKillMidBatchConverges(t *testing.T) {
 
 	cmd, base := child()
 	c := client{t, base}
+	// A poison record of bytes that are not UTF-8, for the archive.
+	c.json("POST", "/_devstack/records", map[string]string{"partitionKey": "binary-poison", "dataBase64": "/+7tAAE="}, http.StatusCreated, nil)
 	var sc scrapeView
 	c.json("POST", "/scrape", nil, http.StatusAccepted, &sc)
-	// Kill as soon as some, not all, films are processed.
+	// Kill as soon as some, not all, films are processed, and an object
+	// or more is in the archive.
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		var r runView
 		status, _, b := c.do("GET", "/runs/"+sc.RunID, nil)
-		if status == http.StatusOK && json.Unmarshal(b, &r) == nil && r.Processed > 0 {
+		if status == http.StatusOK && json.Unmarshal(b, &r) == nil && r.Processed > 0 && c.status().Archive.Objects > 0 {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -431,12 +501,41 @@ func TestKillMidBatchConverges(t *testing.T) {
 	if len(movies) != 250 {
 		t.Fatalf("%d movies after kill and restart, want 250", len(movies))
 	}
+	// The archiver resumed from its checkpoints after the kill.
+	c.waitArchived()
 	// SIGTERM: stop accepting, finish the batch in flight, exit 0.
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("devstack after SIGTERM: %v, want exit status 0", err)
+	}
+	// Nothing the stream took is missing from the archive, byte for byte;
+	// the kill may have left records archived twice.
+	n, dupes := checkArchive(t, dir, "kill", 2)
+	t.Logf("archive after a kill and a restart: %d records, %d archived twice", n, dupes)
+	if n != 250+2+1 { // the films, scrape.started and .completed, the poison
+		t.Errorf("%d records on the stream, want 253", n)
+	}
+	// Before it exits, devstack says what it finished and checkpointed.
+	stopped := map[string]int{}
+	for line := range strings.Lines(logs.String()) {
+		var l struct {
+			Msg        string `json:"msg"`
+			Checkpoint string `json:"checkpoint"`
+			LastObject string `json:"last_object"`
+			Queue      string `json:"queue"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && strings.HasPrefix(l.Msg, "stopped: ") {
+			stopped[l.Msg]++
+			if l.Msg == "stopped: archiver" && l.LastObject == "" && !strings.Contains(line, "archived_up_to") {
+				t.Errorf("archiver's stop line without its last object: %s", line)
+			}
+		}
+	}
+	want := map[string]int{"stopped: processor mapping": 2, "stopped: errorsink mapping": 1, "stopped: archiver": 1 + 2, "stopped: queue": 2}
+	if diff := cmp.Diff(want, stopped); diff != "" {
+		t.Errorf("stop summary lines (-want +got):\n%s", diff)
 	}
 	// The same tables as a clean run: compare with one in a fresh process.
 	clean := startStack(t, testConfig(t.TempDir()))
@@ -463,11 +562,14 @@ func TestEndToEndAWS(t *testing.T) {
 	// from devstack's default for the embedded ARNs.
 	const region = "us-west-2"
 	t.Setenv("AWS_REGION", region)
+	// The archive goes to moto_server's S3.
+	t.Setenv("AWS_ENDPOINT_URL_S3", awsemu.MotoEndpoint(t))
 	cfg := testConfig(t.TempDir())
 	cfg.AWS, cfg.Create, cfg.SerialTables = true, true, true
 	cfg.Region = ""
 	cfg.Suffix = awsemu.Name(t, "e2e")
 	cfg.ScrapeInterval = time.Hour
+	cfg.ArchiveBucket = cfg.Suffix + "/courseX"
 	st := startStack(t, cfg)
 	if arn := st.stream.ARN(); !strings.Contains(arn, ":"+region+":") {
 		t.Errorf("stream ARN %s, want one in %s", arn, region)
@@ -495,5 +597,31 @@ func TestEndToEndAWS(t *testing.T) {
 			t.Fatal("poison record never reached /errors")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Every record of the stream is in the archive in S3, byte for byte.
+	if loc := c.waitArchived().Archive.Location; loc != "s3://"+cfg.Suffix+"/courseX/" {
+		t.Errorf("archive location %q", loc)
+	}
+	reader := st.stream.(guardedStream).streamBackend.(*awsbackend.Stream).Reader(0)
+	var want []stream.Stored
+	for _, sh := range reader.Shards() {
+		recs, err := reader.Records(sh, "", 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, recs...)
+	}
+	awsCfg, err := awsbackend.LoadConfig(t.Context(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	archived, err := s3archive.New(awsbackend.NewS3(awsCfg), s3archive.Location{Bucket: cfg.Suffix, Prefix: "courseX/"}, s3archive.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := archivedRecords(t, archived)
+	if diff := cmp.Diff(asArchived(want), got); diff != "" || len(got) < 252 {
+		t.Errorf("%d records in the S3 archive (-stream +archive):\n%s", len(got), diff)
 	}
 }

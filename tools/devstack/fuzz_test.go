@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 )
 
@@ -37,4 +41,29 @@ func FuzzDecodeRecordRequest(f *testing.F) {
 			t.Fatalf("accepted a record of %d bytes", len(rec.Data))
 		}
 	})
+}
+
+// FuzzAllowHost feeds --allow-host values: never a panic, and a value
+// devstack accepts is one the scraper accepts too (else devstack would
+// start and then fail in scraper.New with the Lambda's variable name).
+func FuzzAllowHost(f *testing.F) {
+	for _, s := range []string{"example.org", "localhost:9000", "[::1]:8080", "a:b:c", "example.org/x", "http://x", ":80", "x:0", "x:65536", " ", "é.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		if checkHostPattern(h) != nil {
+			return
+		}
+		_, err := scraper.New(scraper.Config{URL: "http://127.0.0.1:8081/site/chart", AllowHosts: []string{h}},
+			scraper.Deps{Publisher: nopPublisher{}, Store: embedded.NewMemory()})
+		if err != nil {
+			t.Fatalf("--allow-host %q passes devstack's check but the scraper refuses it: %v", h, err)
+		}
+	})
+}
+
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(context.Context, []stream.Record) (stream.Result, error) {
+	return stream.Result{}, nil
 }

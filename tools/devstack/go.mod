@@ -6,12 +6,14 @@ require (
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/chromedp/cdproto v0.160.1
 	github.com/chromedp/chromedp v0.23.1
+	github.com/scrape-pipeline/scrape-pipeline/libs/archive v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/errorsink v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/processor v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/query v0.0.0
@@ -33,8 +35,10 @@ require (
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.47.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/checksum v1.11.13 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.14.12 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/s3shared v1.20.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/signin v1.13.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
@@ -51,20 +55,24 @@ require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0
 	github.com/aws/aws-sdk-go-v2/service/kinesis v1.56.13
+	github.com/aws/aws-sdk-go-v2/service/s3 v1.115.0
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
-	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/aws/smithy-go v1.28.9
 	github.com/google/go-cmp v0.7.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/tools/replay v0.0.0
 	golang.org/x/sys v0.49.0 // indirect
 )
 
 replace (
+	github.com/scrape-pipeline/scrape-pipeline/libs/archive => ../../libs/archive
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu => ../../libs/awsemu
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/events => ../../libs/events
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text
 	github.com/scrape-pipeline/scrape-pipeline/services/errorsink => ../../services/errorsink
 	github.com/scrape-pipeline/scrape-pipeline/services/processor => ../../services/processor
 	github.com/scrape-pipeline/scrape-pipeline/services/query => ../../services/query
@@ -73,3 +81,5 @@ replace (
 )
 
 replace github.com/scrape-pipeline/scrape-pipeline/libs/backoff => ../../libs/backoff
+
+replace github.com/scrape-pipeline/scrape-pipeline/tools/replay => ../replay

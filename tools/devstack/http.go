@@ -12,11 +12,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query"
 	"github.com/scrape-pipeline/scrape-pipeline/services/query/ui"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/firehose"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 )
 
@@ -35,15 +37,15 @@ func (s *Stack) apiHandler(cursorKey []byte) (http.Handler, error) {
 	// preflights. Other paths under the dashboard's /ui/ go to the query
 	// function too, as the stack's $default route sends them, for its HTML
 	// 404.
-	for _, r := range query.Routes {
+	for _, r := range contract.QueryRoutes() {
 		mux.Handle(r.PathPattern(), s.invocation("query", q))
 	}
 	mux.Handle(ui.Prefix, s.invocation("query", q))
-	scrape, scrapeRoutes, err := s.scraperHandler()
+	scrape, err := s.scraperHandler()
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range scrapeRoutes {
+	for _, r := range contract.ScraperRoutes() {
 		mux.Handle(r.Path, s.watchScrapes(s.invocation("scraper", scrape)))
 	}
 	mux.HandleFunc("POST /_devstack/records", s.putRecord)
@@ -198,12 +200,28 @@ func decodeRecordRequest(body io.Reader) (stream.Record, error) {
 // statusResponse is GET /_devstack/status.
 type statusResponse struct {
 	Stream struct {
-		Name   string            `json:"name"`
-		ARN    string            `json:"arn"`
+		Name string `json:"name"`
+		ARN  string `json:"arn"`
+		// Shards are the processor mapping's view of each shard.
 		Shards []esm.ShardStatus `json:"shards"`
 	} `json:"stream"`
-	OnFailureQueue  queueStatus `json:"onFailureQueue"`
-	DeadLetterQueue queueStatus `json:"deadLetterQueue"`
+	// ErrorsinkMapping is what the error sink's mapping did.
+	ErrorsinkMapping esm.SQSStatus `json:"errorsinkMapping"`
+	OnFailureQueue   queueStatus   `json:"onFailureQueue"`
+	DeadLetterQueue  queueStatus   `json:"deadLetterQueue"`
+	Archive          archiveStatus `json:"archive"`
+	// Storage is whether the data directory takes writes.
+	Storage  storageStatus  `json:"storage"`
+	Schedule scheduleStatus `json:"schedule"`
+}
+
+// archiveStatus is the archiver in GET /_devstack/status.
+type archiveStatus struct {
+	// Location is the archive: a directory, or s3://BUCKET/PREFIX.
+	Location string `json:"location"`
+	// IntervalMs is the buffering interval (--archive-interval).
+	IntervalMs int64 `json:"intervalMs"`
+	firehose.Status
 }
 
 type queueStatus struct {
@@ -221,6 +239,11 @@ func (s *Stack) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.Stream.Shards = shards
+	out.ErrorsinkMapping = s.errorsinkMapping.Status()
+	out.Archive = archiveStatus{Location: s.archiveLocation, IntervalMs: s.cfg.ArchiveInterval.Milliseconds(), Status: s.archiver.Status()}
+	out.Storage = s.health.status()
+	out.Schedule = s.schedule.get()
+	out.Schedule.Enabled, out.Schedule.IntervalMs = s.cfg.Schedule > 0, s.cfg.Schedule.Milliseconds()
 	for _, q := range []struct {
 		dst *queueStatus
 		src interface {

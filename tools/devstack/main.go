@@ -2,11 +2,14 @@
 // cloud account and no Docker: the sample site, the HTTP API (the scraper's
 // and the query service's own handlers), an embedded Kinesis-like stream,
 // the processor and error-sink handlers behind event source mappings with
-// Lambda's semantics, an on-failure queue and DynamoDB-like tables — all in
-// one process, persisted under --data.
+// Lambda's semantics, an on-failure queue, DynamoDB-like tables, and the
+// archiver that keeps every record of the stream (package firehose) — all
+// in one process, persisted under --data. With --schedule it also scrapes
+// by itself, as EventBridge Scheduler does on AWS.
 //
 //	go run ./tools/devstack            # then follow the curl lines it prints
 //	go run ./tools/devstack --fresh    # start from empty tables and stream
+//	go run ./tools/devstack -h         # every flag
 //
 // See the README's "Run it locally" section for every flag and the
 // poison-record walk-through.
@@ -21,21 +24,30 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "devstack:", err)
-		}
-		os.Exit(2)
+	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// exitCode is devstack's exit status for run's error: 0 for none and for
+// -h (the usage was asked for and printed, as Go's own tools do), else 2
+// after the error is printed to stderr.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	}
+	fmt.Fprintln(stderr, "devstack:", err)
+	return 2
 }
 
 // run parses args, starts the stack and serves until SIGINT or SIGTERM.
@@ -58,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	log.Info("devstack ready", "api", stack.APIURL(), "site", stack.SiteURL(), "data", cfg.DataDir,
 		"startup_ms", time.Since(started).Milliseconds())
+	stack.logStarted()
 	printBanner(stdout, stack)
 	return stack.Run(ctx)
 }
@@ -69,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, string, error)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address of the HTTP API")
 	fs.StringVar(&cfg.SiteAddr, "site-addr", "127.0.0.1:8081", "address of the sample site")
 	fs.DurationVar(&cfg.SiteDrift, "site-drift", time.Minute, "how often the sample site's chart moves (ratings, votes, ranks); 0 freezes it, else at least 1s")
-	fs.StringVar(&cfg.DataDir, "data", ".devstack", "directory of the persistent state (stream, checkpoints, queue, tables)")
+	fs.StringVar(&cfg.DataDir, "data", ".devstack", "directory of the persistent state (stream, checkpoints, queue, tables, archive)")
 	fs.BoolVar(&cfg.Fresh, "fresh", false, "delete the state in --data first")
 	fs.StringVar(&cfg.Suffix, "suffix", "devstack", "suffix of every resource name, as a stack's")
 	fs.StringVar(&cfg.Region, "region", "", "region: of the ARNs of the embedded backends (default "+defaultRegion+"); with --aws, of the AWS resources (default: the SDK's, AWS_REGION or the profile's)")
@@ -80,8 +93,13 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, string, error)
 	fs.StringVar(&cfg.URL, "url", "", "page to scrape (default: the sample site's chart)")
 	fs.StringVar(&cfg.Profile, "profile", "", "extraction profile: a built-in name or a JSON file (default: movies)")
 	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "let the scraper reach private and loopback addresses besides the sample site")
+	fs.Var((*hostList)(&cfg.AllowHosts), "allow-host", "another host a POST /scrape body may name, `HOST[:PORT]` (no port: the URL scheme's default), besides --url's and the sample site's; repeatable")
+	fs.IntVar(&cfg.DetailConcurrency, "detail-concurrency", 0, "detail pages the scraper fetches at once (1..16; default 0: the profile's own, 8 for movies), as the stack's scrapeDetailConcurrency")
 	fs.DurationVar(&cfg.ScrapeInterval, "scrape-interval", 10*time.Second, "minimum time between two scrapes of one host (AWS default: 60s)")
 	fs.DurationVar(&cfg.FunctionTimeout, "function-timeout", 30*time.Second, "timeout of each function invocation")
+	fs.DurationVar(&cfg.Schedule, "schedule", 0, "scrape --url every `DURATION` with trigger schedule, as EventBridge Scheduler would; 0 is off, else at least 1s")
+	fs.DurationVar(&cfg.ArchiveInterval, "archive-interval", archive.DefaultInterval, "how long the archiver buffers records before it writes them as one object (Firehose's buffering interval; at most 15m)")
+	fs.StringVar(&cfg.ArchiveBucket, "archive-bucket", "", "with --aws: archive to S3, in this `bucket[/prefix]` (default: <data>/archive, as without --aws); --create makes the bucket")
 	fs.BoolVar(&cfg.AWS, "aws", false, "use Kinesis, SQS and DynamoDB through the SDK's standard settings (AWS_ENDPOINT_URL…, AWS_REGION, AWS_PROFILE) instead of the embedded backends")
 	fs.BoolVar(&cfg.Create, "create", false, "with --aws: create the stream, tables and queues if missing")
 	fs.StringVar(&cfg.AWSProfile, "aws-profile", "", "with --aws: the AWS profile (default: the SDK's)")
@@ -100,6 +118,16 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, string, error)
 		return Config{}, "", "", fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return cfg, *logFormat, *logLevel, nil
+}
+
+// hostList is a repeatable string flag.
+type hostList []string
+
+func (l *hostList) String() string { return strings.Join(*l, ",") }
+
+func (l *hostList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -139,12 +167,17 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 
 func printBanner(w io.Writer, s *Stack) {
 	api := s.APIURL()
+	schedule := ""
+	if s.cfg.Schedule > 0 {
+		schedule = " (and every " + s.cfg.Schedule.String() + " by itself)"
+	}
 	fmt.Fprintf(w, `
 scrape-pipeline devstack
   dashboard    %[1]s/
   API          %[1]s
   sample site  %[2]s/site/
-  scraping     %[3]s
+  scraping     %[3]s%[4]s
+  archive      %[5]s
 
 Try:
   curl -X POST %[1]s/scrape
@@ -157,5 +190,7 @@ Feed a poison record and watch it land in /errors while the shard flows on:
   curl -X POST %[1]s/_devstack/records -d '{"partitionKey":"poison","data":"not an event"}'
   curl %[1]s/_devstack/status
 
-`, api, s.SiteURL(), s.scrapeURL)
+The archive keeps every record of the stream; GET /_devstack/status shows it.
+
+`, api, s.SiteURL(), s.scrapeURL, schedule, s.archiveLocation)
 }

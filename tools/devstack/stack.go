@@ -12,11 +12,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/archive/dir"
+	s3archive "github.com/scrape-pipeline/scrape-pipeline/libs/archive/s3"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -26,8 +31,10 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
 	proclambda "github.com/scrape-pipeline/scrape-pipeline/services/processor/lambdaadapter"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
+	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/awsbackend"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/esm"
+	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/firehose"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/kinesis"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/sqs"
 )
@@ -82,7 +89,45 @@ type Config struct {
 	// before it returns (slower; without it a killed process loses
 	// nothing, only a machine crash could).
 	Sync bool
+	// ArchiveInterval is how long the archiver buffers records before it
+	// writes them as one object (Firehose's buffering interval; 5 MiB of
+	// records fill an object sooner).
+	ArchiveInterval time.Duration
+	// ArchiveBucket is, with AWS, the S3 bucket and optional key prefix
+	// (NAME[/PREFIX]) the archive goes to; empty: <DataDir>/archive, as
+	// without AWS. Create creates the bucket if it is missing.
+	ArchiveBucket string
+	// Schedule scrapes URL every Schedule with trigger "schedule", as
+	// EventBridge Scheduler invokes the scraper on AWS; 0 is off.
+	Schedule time.Duration
+	// AllowHosts are hosts a POST /scrape body may name besides URL's and
+	// the sample site's: "host" on the default port of the URL's scheme,
+	// "host:port" on that port.
+	AllowHosts []string
+	// DetailConcurrency is how many detail pages the scraper fetches at
+	// once (0: the profile's own).
+	DetailConcurrency int
+
+	// diskFault, when set (tests only), is called before every write to
+	// the data directory with the file written; an error it returns is
+	// that write's, as if the file system had returned it (see
+	// storageHealth).
+	diskFault func(path string) error
+	// errorsinkVisibility, when set (tests only), replaces
+	// defaultErrorsinkVisibility: how long a message the error sink
+	// failed stays hidden before it comes back, so that a test reaches
+	// the dead-letter queue (after the queue's maxReceiveCount receives)
+	// in a second rather than in half a minute.
+	errorsinkVisibility time.Duration
 }
+
+// defaultErrorsinkVisibility is the on-failure queue's visibility timeout
+// for the error sink's mapping: a few seconds, so that a redelivery is
+// seen (AWS advises six times the function's timeout).
+const defaultErrorsinkVisibility = 5 * time.Second
+
+// maxArchiveInterval is Firehose's longest buffering interval.
+const maxArchiveInterval = 900 * time.Second
 
 // Validate reports every problem of c at once.
 func (c Config) Validate() error {
@@ -134,6 +179,28 @@ func (c Config) Validate() error {
 	if c.ScrapeInterval < 0 {
 		errs = append(errs, fmt.Errorf("--scrape-interval %s: must not be negative", c.ScrapeInterval))
 	}
+	if c.ArchiveInterval <= 0 || c.ArchiveInterval > maxArchiveInterval {
+		errs = append(errs, fmt.Errorf("--archive-interval %s: want more than 0 and at most %s (Firehose's longest)", c.ArchiveInterval, maxArchiveInterval))
+	}
+	if c.ArchiveBucket != "" {
+		if !c.AWS {
+			errs = append(errs, errors.New("--archive-bucket: only with --aws (without it the archive is in --data)"))
+		}
+		if _, err := archiveLocation(c.ArchiveBucket); err != nil {
+			errs = append(errs, fmt.Errorf("--archive-bucket: %w", err))
+		}
+	}
+	if c.Schedule != 0 && c.Schedule < time.Second {
+		errs = append(errs, fmt.Errorf("--schedule %s: want 0 (off) or at least 1s", c.Schedule))
+	}
+	for _, h := range c.AllowHosts {
+		if err := checkHostPattern(h); err != nil {
+			errs = append(errs, fmt.Errorf("--allow-host %w", err))
+		}
+	}
+	if c.DetailConcurrency < 0 || c.DetailConcurrency > scraper.MaxDetailConcurrency {
+		errs = append(errs, fmt.Errorf("--detail-concurrency %d: want 0 (the profile's) or 1..%d", c.DetailConcurrency, scraper.MaxDetailConcurrency))
+	}
 	if c.FunctionTimeout < 3*time.Second || c.FunctionTimeout > 15*time.Minute {
 		// Lambda allows 1s, but the processor and the error sink stop
 		// starting work 2s before their deadline.
@@ -161,6 +228,28 @@ type queueBackend interface {
 	Depth() (visible, inFlight int, err error)
 }
 
+// checkHostPattern checks an --allow-host value: HOST or HOST:PORT.
+func checkHostPattern(h string) error {
+	host := h
+	if hp, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: the port is not 1..65535", h)
+		}
+		host = hp
+	} else if strings.Contains(h, ":") {
+		host = "" // not HOST:PORT, and a host has no ':'
+	}
+	if host == "" || strings.ContainsAny(host, "/@?#* ") {
+		return fmt.Errorf("%q: want HOST or HOST:PORT (e.g. example.org or localhost:9000)", h)
+	}
+	return nil
+}
+
+// archiveLocation parses --archive-bucket: NAME[/PREFIX] (s3:// optional).
+func archiveLocation(v string) (s3archive.Location, error) {
+	return s3archive.ParseLocation("s3://" + strings.TrimPrefix(v, "s3://"))
+}
+
 // Stack is the whole pipeline in one process.
 type Stack struct {
 	cfg Config
@@ -176,6 +265,17 @@ type Stack struct {
 
 	processorMapping *esm.Kinesis
 	errorsinkMapping *esm.SQS
+	// archiver delivers the stream to archive (S3 with --aws
+	// --archive-bucket; nil: <data>/archive), at archiveLocation.
+	archiver        *firehose.Archiver
+	archive         archive.Writer
+	archiveLocation string
+	// health is the data directory's; probe its smallest writes.
+	health *storageHealth
+	probe  func(context.Context) error
+	// scraper is the scraper service, for the schedule.
+	scraper  *scraper.Service
+	schedule scheduleState
 
 	api, site     *http.Server
 	apiLn, siteLn net.Listener
@@ -204,6 +304,11 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 		return nil, err
 	}
 	s := &Stack{cfg: cfg, log: log}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.health = &storageHealth{dir: dataDir, log: log, now: time.Now, fault: cfg.diskFault}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -234,6 +339,8 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.cfg = cfg
+	raw := s.stream // the stream before guarding, for its extra methods
+	cps := s.guard()
 
 	s.scrapeURL = cfg.URL
 	if s.scrapeURL == "" {
@@ -246,17 +353,22 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	settings.ParallelizationFactor = cfg.ParallelizationFactor
 	// The mappings invoke the functions Lambda runs: the Lambda adapters
 	// around the services' cores (see package esm).
-	if s.processorMapping, err = esm.NewKinesis(s.stream, esm.BoltCheckpoints{DB: s.db}, settings, proclambda.Handler(proc), s.queue, esm.Options{
-		Name: checkpointName(s.stream), FunctionARN: processorARN, FunctionTimeout: cfg.FunctionTimeout,
-		Region: cfg.Region, Logger: log.With("mapping", "processor"),
+	if s.processorMapping, err = esm.NewKinesis(s.stream, cps, settings, proclambda.Handler(proc), s.queue, esm.Options{
+		Name: checkpointName("processor", raw), FunctionARN: processorARN, FunctionTimeout: cfg.FunctionTimeout,
+		Region: cfg.Region, Logger: log.With("mapping", "processor"), Throttled: s.health.Throttled,
 	}); err != nil {
 		return nil, err
 	}
 	sink := errorsink.New(s.stream, s.tables, errorsink.Options{Logger: log.With("function", "errorsink")})
-	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sinklambda.Handler(sink), 5*time.Second, esm.Options{
+	visibility := cmp.Or(cfg.errorsinkVisibility, defaultErrorsinkVisibility)
+	if s.errorsinkMapping, err = esm.NewSQS(s.queue, contract.ErrorsinkMapping, sinklambda.Handler(sink), visibility, esm.Options{
 		Name: "errorsink", FunctionARN: fmt.Sprintf("arn:aws:lambda:%s:000000000000:function:errorsink-%s", cfg.Region, cfg.Suffix),
 		FunctionTimeout: cfg.FunctionTimeout, Region: cfg.Region, Logger: log.With("mapping", "errorsink"),
+		Throttled: s.health.Throttled,
 	}); err != nil {
+		return nil, err
+	}
+	if err := s.openArchiver(raw, cps); err != nil {
 		return nil, err
 	}
 
@@ -272,6 +384,90 @@ func New(cfg Config, log *slog.Logger) (_ *Stack, err error) {
 	s.site = &http.Server{Handler: samplesite.New(samplesite.Options{Knobs: true, Drift: cfg.SiteDrift}), ReadHeaderTimeout: 10 * time.Second}
 	s.stopped = make(chan struct{})
 	return s, nil
+}
+
+// guard routes every write to the data directory through the storage
+// health (see storageHealth), and returns the checkpoints, guarded too.
+// The stream's extra methods (Created, Retention, Expired) are those of
+// the stream before guarding.
+func (s *Stack) guard() esm.Checkpoints {
+	h, dir := s.health, s.health.dir
+	tables, streamDB := filepath.Join(dir, "tables.db"), filepath.Join(dir, "stream.db")
+	if s.cfg.AWS {
+		tables = "dynamodb" // no file: never full; guarded all the same
+	}
+	s.tables = guardedStore{next: s.tables, h: h, path: tables}
+	streamPath, queuePath := streamDB, streamDB
+	if s.cfg.AWS {
+		streamPath, queuePath = "kinesis", "sqs"
+	}
+	s.stream = guardedStream{streamBackend: s.stream, h: h, path: streamPath}
+	s.queue = guardedQueue{queueBackend: s.queue, h: h, path: queuePath}
+	s.dlq = guardedQueue{queueBackend: s.dlq, h: h, path: queuePath}
+	cps := guardedCheckpoints{Checkpoints: esm.BoltCheckpoints{DB: s.db}, h: h, path: streamDB}
+	probeFile := filepath.Join(dir, ".space-probe")
+	s.probe = func(ctx context.Context) error {
+		// Room for a new file (bbolt may still have free pages inside its
+		// files when the disk is full), then the smallest writes devstack
+		// has to the files a full disk stopped: a lease no scrape uses,
+		// and a checkpoint of its own.
+		if err := h.write(probeFile, func() error { return writeProbe(probeFile) }); err != nil {
+			return err
+		}
+		if !s.cfg.AWS {
+			if _, _, err := s.tables.AcquireLease(ctx, probeHost, "devstack", time.Now(), time.Millisecond); err != nil {
+				return err
+			}
+		}
+		return cps.SetCheckpoint("devstack storage probe", "probe", time.Now().UTC().Format(time.RFC3339Nano))
+	}
+	return cps
+}
+
+// writeProbe writes 64 KiB to path, syncs and removes it: whether the
+// file system has room for a new object, and a little more.
+func writeProbe(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	_, err = f.Write(make([]byte, 64<<10))
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
+}
+
+// openArchiver builds the archiver of the stream (raw: before guarding)
+// into the archive: the bucket openAWS opened, or <data>/archive.
+func (s *Stack) openArchiver(raw streamBackend, cps esm.Checkpoints) error {
+	var src firehose.Source
+	var retention time.Duration
+	switch st := raw.(type) {
+	case *kinesis.Stream:
+		src, retention = st, st.Retention()
+	case *awsbackend.Stream:
+		// A reader of its own, as Firehose is a consumer of its own; it
+		// polls once a second, an object is written every few.
+		src, retention = st.Reader(time.Second), st.Retention()
+	default:
+		return fmt.Errorf("archiver: no reader for stream %T", raw)
+	}
+	w := s.archive
+	if w == nil {
+		d, err := dir.New(filepath.Join(s.cfg.DataDir, "archive"))
+		if err != nil {
+			return err
+		}
+		w, s.archiveLocation = d, d.Root()
+	}
+	var err error
+	s.archiver, err = firehose.New(src, cps, guardedArchive{Writer: w, h: s.health, path: s.archiveLocation}, firehose.Options{
+		Name: checkpointName("archiver", raw), Writer: "devstack-" + s.cfg.Suffix,
+		Interval: s.cfg.ArchiveInterval, Retention: retention, MaxBackoff: 2 * time.Second, Logger: s.log.With("component", "archiver"),
+	})
+	return err
 }
 
 // openEmbedded opens the embedded backends under the data directory.
@@ -329,13 +525,14 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-// checkpointName names the processor mapping's checkpoints of stream. A
-// stream deleted and created again under its name (an emulator restarted,
-// with --aws) keeps its ARN but numbers its records anew, and Kinesis
-// refuses an iterator after a sequence number of the old stream: its
-// creation time tells the two apart, so the new one starts afresh.
-func checkpointName(stream streamBackend) string {
-	name := "processor " + stream.ARN()
+// checkpointName names the checkpoints of consumer ("processor",
+// "archiver") in stream. A stream deleted and created again under its name
+// (an emulator restarted, with --aws) keeps its ARN but numbers its records
+// anew, and Kinesis refuses an iterator after a sequence number of the old
+// stream: its creation time tells the two apart, so the new one starts
+// afresh.
+func checkpointName(consumer string, stream streamBackend) string {
+	name := consumer + " " + stream.ARN()
 	if c, ok := stream.(interface{ Created() time.Time }); ok && !c.Created().IsZero() {
 		name += " created " + c.Created().UTC().Format(time.RFC3339Nano)
 	}
@@ -361,6 +558,14 @@ func (s *Stack) openAWS() (string, error) {
 		return "", err
 	}
 	s.stream, s.queue, s.dlq, s.tables = b.Stream, b.Queue, b.DLQ, b.Tables
+	if s.cfg.ArchiveBucket != "" {
+		loc, _ := archiveLocation(s.cfg.ArchiveBucket) // validated
+		a, err := awsbackend.OpenArchive(ctx, awsCfg, loc, s.cfg.Create)
+		if err != nil {
+			return "", err
+		}
+		s.archive, s.archiveLocation = a, loc.String()
+	}
 	return awsCfg.Region, nil
 }
 
@@ -370,8 +575,9 @@ func (s *Stack) APIURL() string { return "http://" + s.apiLn.Addr().String() }
 // SiteURL is the sample site's base URL.
 func (s *Stack) SiteURL() string { return "http://" + s.siteLn.Addr().String() }
 
-// Run serves until ctx is done, then stops accepting requests, lets the
-// batches in flight finish, checkpoints and returns.
+// Run serves until ctx is done, then stops the schedule and accepting
+// requests, lets the batches in flight finish, has the archiver write what
+// it holds, checkpoints, logs what it finished and returns.
 func (s *Stack) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -398,14 +604,30 @@ func (s *Stack) Run(ctx context.Context) error {
 			errs <- fmt.Errorf("errorsink mapping: %w", err)
 		}
 	})
+	mappings.Go(func() {
+		if err := s.archiver.Run(bg); err != nil {
+			errs <- fmt.Errorf("archiver: %w", err)
+		}
+	})
 	mappings.Go(func() { s.trimLoop(bg) })
+	mappings.Go(func() { s.health.watch(bg, s.probe) })
+	schedule, stopSchedule := context.WithCancel(bg)
+	defer stopSchedule()
+	var scheduler sync.WaitGroup
+	if s.cfg.Schedule > 0 {
+		scheduler.Go(func() { s.runSchedule(schedule) })
+	}
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errs:
 	}
-	s.log.Info("stopping: no new requests; finishing the batches in flight")
+	s.log.Info("stopping: no new scrapes or requests; finishing the batches in flight")
+	// A scheduled scrape in flight finishes first, while the sample site
+	// still answers.
+	stopSchedule()
+	scheduler.Wait()
 	shutdown, cancel := context.WithTimeout(context.Background(), s.cfg.FunctionTimeout+5*time.Second)
 	defer cancel()
 	_ = s.api.Shutdown(shutdown)
@@ -415,7 +637,37 @@ func (s *Stack) Run(ctx context.Context) error {
 	close(s.stopped)
 	s.progress.Wait()
 	wg.Wait()
+	s.logStopped()
 	return runErr
+}
+
+// logStopped logs what devstack finished and checkpointed: per mapping
+// and shard, the batches done and the checkpoint; the archiver's last
+// object and checkpoints; the queues' depths.
+func (s *Stack) logStopped() {
+	if shards, err := s.processorMapping.Status(); err == nil {
+		for _, sh := range shards {
+			s.log.Info("stopped: processor mapping", "shard", sh.ShardID, "batches_done", sh.BatchesDone,
+				"batches_to_on_failure", sh.BatchesToOnFailure, "checkpoint", sh.Checkpoint, "latest", sh.Latest)
+		}
+	}
+	sqsSt := s.errorsinkMapping.Status()
+	s.log.Info("stopped: errorsink mapping", "invocations", sqsSt.Invocations, "messages_handled", sqsSt.Deleted)
+	a := s.archiver.Status()
+	last := ""
+	if a.LastObject != nil {
+		last = a.LastObject.Key
+	}
+	s.log.Info("stopped: archiver", "archive", s.archiveLocation, "objects_written", a.Objects, "records_archived", a.Records,
+		"last_object", last, "records_not_written", a.PendingRecords, "lost", a.Lost)
+	for _, sh := range a.Shards {
+		s.log.Info("stopped: archiver", "shard", sh.ShardID, "archived_up_to", sh.ArchivedUpTo)
+	}
+	for _, q := range []queueBackend{s.queue, s.dlq} {
+		if v, f, err := q.Depth(); err == nil {
+			s.log.Info("stopped: queue", "queue", q.Name(), "visible", v, "in_flight", f)
+		}
+	}
 }
 
 // trimLoop applies the stream's retention and the tables' TTL now and then.
@@ -497,3 +749,16 @@ var (
 	_ streamBackend = (*kinesis.Stream)(nil)
 	_ queueBackend  = (*sqs.Queue)(nil)
 )
+
+// logStarted logs, after "devstack ready", where the archive is and where
+// the archiver resumes, and the schedule.
+func (s *Stack) logStarted() {
+	a := s.archiver.Status()
+	for _, sh := range a.Shards {
+		s.log.Info("archiver resumes", "archive", s.archiveLocation, "shard", sh.ShardID,
+			"archived_up_to", sh.ArchivedUpTo, "lost", sh.Lost, "interval", s.cfg.ArchiveInterval.String())
+	}
+	if s.cfg.Schedule > 0 {
+		s.log.Info("scraping on a schedule", "every", s.cfg.Schedule.String(), "url", s.scrapeURL)
+	}
+}

@@ -11,6 +11,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../libs/store
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream => ../../libs/stream
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../libs/text
 	github.com/scrape-pipeline/scrape-pipeline/services/errorsink => ../../services/errorsink
 	github.com/scrape-pipeline/scrape-pipeline/services/processor => ../../services/processor
 	github.com/scrape-pipeline/scrape-pipeline/services/query => ../../services/query
@@ -31,6 +32,7 @@ require (
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/events v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/store v0.0.0
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/services/processor v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/tools/devstack v0.0.0
 	go.etcd.io/bbolt v1.5.0

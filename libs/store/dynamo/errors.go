@@ -44,14 +44,7 @@ func (s *Store) PutError(ctx context.Context, e store.ErrorItem) error {
 	if err != nil {
 		return fmt.Errorf("put error %q: build expression: %w", e.ID, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Errors),
-		Key:                       key(contract.AttrID, e.ID),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}, s.opt)
+	_, err = s.client.UpdateItem(ctx, updateInput(s.tables.Errors, key(contract.AttrID, e.ID), expr), s.opt)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Errors), Item: item}, s.opt)
@@ -88,35 +81,23 @@ func (s *Store) ListErrors(ctx context.Context, limit int, token store.PageToken
 	if err != nil {
 		return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: build expression: %w", err)
 	}
-	fetch := func(ctx context.Context, start map[string]types.AttributeValue, want int) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
-		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.tables.Errors),
-			IndexName:                 aws.String(contract.ErrorsByTimeIndex),
-			KeyConditionExpression:    expr.KeyCondition(),
-			FilterExpression:          expr.Filter(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ScanIndexForward:          aws.Bool(false),
-			Limit:                     aws.Int32(int32(want)),
-			ExclusiveStartKey:         start,
-		}, s.opt)
-		if err != nil {
-			return nil, nil, err
-		}
-		return out.Items, out.LastEvaluatedKey, nil
-	}
-	raw, err := collect(ctx, start, limit+1, fetch)
+	raw, err := s.queryAhead(ctx, dynamodb.QueryInput{
+		TableName:                 aws.String(s.tables.Errors),
+		IndexName:                 aws.String(contract.ErrorsByTimeIndex),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+	}, start, limit)
 	if err != nil {
 		return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: %w", wrap(err))
 	}
-	items, err := decodeItems(raw, limit, decodeErrorListing)
+	page, err := pageOf(raw, limit, decodeErrorListing, func(last store.ErrorItem) layout.Token {
+		return layout.Token{Listing: layout.ListErrors, Key: layout.ErrorsListSK(last.FirstFailure, last.ID)}
+	})
 	if err != nil {
 		return store.Page[store.ErrorItem]{}, fmt.Errorf("list errors: %w", err)
-	}
-	page := store.Page[store.ErrorItem]{Items: items}
-	if len(raw) > limit {
-		last := page.Items[limit-1]
-		page.Next = layout.Token{Listing: layout.ListErrors, Key: layout.ErrorsListSK(last.FirstFailure, last.ID)}.Encode()
 	}
 	return page, nil
 }
@@ -126,18 +107,28 @@ func (s *Store) GetError(ctx context.Context, id string) (store.ErrorItem, error
 	if err := layout.CheckID("error id", id); err != nil {
 		return store.ErrorItem{}, fmt.Errorf("get error: %w: %w", store.ErrNotFound, err)
 	}
+	av, err := s.liveError(ctx, id, s.now())
+	if err != nil {
+		return store.ErrorItem{}, fmt.Errorf("get error %q: %w", id, err)
+	}
+	return decodeError(av)
+}
+
+// liveError reads error item id consistently: store.ErrNotFound when it is
+// not there or expired at now (TTL deletes it later).
+func (s *Store) liveError(ctx context.Context, id string, now time.Time) (map[string]types.AttributeValue, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.Errors),
 		Key:            key(contract.AttrID, id),
 		ConsistentRead: aws.Bool(true),
 	}, s.opt)
 	if err != nil {
-		return store.ErrorItem{}, fmt.Errorf("get error %q: %w", id, wrap(err))
+		return nil, wrap(err)
 	}
-	if out.Item == nil || layout.Expired(numberAttr(out.Item, contract.AttrExpiresAt), s.now()) {
-		return store.ErrorItem{}, fmt.Errorf("get error %q: %w", id, store.ErrNotFound)
+	if out.Item == nil || layout.Expired(numberAttr(out.Item, contract.AttrExpiresAt), now) {
+		return nil, store.ErrNotFound
 	}
-	return decodeError(out.Item)
+	return out.Item, nil
 }
 
 // ResolveError implements store.Store: a consistent read of the item and
@@ -170,19 +161,12 @@ func (s *Store) ResolveError(ctx context.Context, id string, at time.Time) (bool
 // changed under it.
 func (s *Store) resolveOnce(ctx context.Context, id string, at time.Time) (done, resolved bool, err error) {
 	now := s.now()
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.tables.Errors),
-		Key:            key(contract.AttrID, id),
-		ConsistentRead: aws.Bool(true),
-	}, s.opt)
+	av, err := s.liveError(ctx, id, now)
 	if err != nil {
-		return false, false, wrap(err)
-	}
-	if out.Item == nil || layout.Expired(numberAttr(out.Item, contract.AttrExpiresAt), now) {
-		return false, false, store.ErrNotFound
+		return false, false, err
 	}
 	var it errorItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 		return false, false, fmt.Errorf("decode error item: %w", err)
 	}
 	if it.Resolved != "" {
@@ -197,14 +181,7 @@ func (s *Store) resolveOnce(ctx context.Context, id string, at time.Time) (done,
 	if err != nil {
 		return false, false, fmt.Errorf("build expression: %w", err)
 	}
-	items = append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName:                 aws.String(s.tables.Errors),
-		Key:                       key(contract.AttrID, id),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}})
+	items = append(items, txUpdate(s.tables.Errors, key(contract.AttrID, id), expr))
 	if it.RunID != "" {
 		eventKey := store.EventKey(it.EventID, it.ShardID, it.SequenceNumber)
 		m, ok, err := s.getMarker(ctx, it.RunID, eventKey)
@@ -254,20 +231,7 @@ func (s *Store) moveCount(runID, eventKey string, now time.Time) ([]types.Transa
 		return nil, fmt.Errorf("build expression: %w", err)
 	}
 	return []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName:                 aws.String(s.tables.Runs),
-			Key:                       key(contract.AttrPK, layout.MarkerKey(runID, eventKey)),
-			UpdateExpression:          markExpr.Update(),
-			ConditionExpression:       markExpr.Condition(),
-			ExpressionAttributeNames:  markExpr.Names(),
-			ExpressionAttributeValues: markExpr.Values(),
-		}},
-		{Update: &types.Update{
-			TableName:                 aws.String(s.tables.Runs),
-			Key:                       key(contract.AttrPK, layout.RunKey(runID)),
-			UpdateExpression:          moveExpr.Update(),
-			ExpressionAttributeNames:  moveExpr.Names(),
-			ExpressionAttributeValues: moveExpr.Values(),
-		}},
+		txUpdate(s.tables.Runs, key(contract.AttrPK, layout.MarkerKey(runID, eventKey)), markExpr),
+		txUpdate(s.tables.Runs, key(contract.AttrPK, layout.RunKey(runID)), moveExpr),
 	}, nil
 }

@@ -193,11 +193,7 @@ func (s *Store) recordOnce(ctx context.Context, o store.Observation, pos string)
 			if err != nil {
 				return false, fmt.Errorf("build expression: %w", err)
 			}
-			items = append(items, types.TransactWriteItem{Update: &types.Update{
-				TableName: table, Key: historyKey(o.MovieID, succ.SK), UpdateExpression: expr.Update(),
-				ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
-				ExpressionAttributeValues: expr.Values(),
-			}})
+			items = append(items, txUpdate(s.tables.History, historyKey(o.MovieID, succ.SK), expr))
 			pointSK := layout.HistoryChangePrefix + strings.TrimPrefix(succ.SK, layout.HistoryObsPrefix)
 			if changed {
 				point := succ
@@ -222,11 +218,7 @@ func (s *Store) recordOnce(ctx context.Context, o store.Observation, pos string)
 	if err != nil {
 		return false, fmt.Errorf("build expression: %w", err)
 	}
-	items = append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName: table, Key: historyKey(o.MovieID, layout.HistoryVersionSK), UpdateExpression: vexpr.Update(),
-		ConditionExpression: vexpr.Condition(), ExpressionAttributeNames: vexpr.Names(),
-		ExpressionAttributeValues: vexpr.Values(),
-	}})
+	items = append(items, txUpdate(s.tables.History, historyKey(o.MovieID, layout.HistoryVersionSK), vexpr))
 	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}, s.opt)
 	if err == nil {
 		return true, nil
@@ -272,38 +264,26 @@ func (s *Store) ListHistory(ctx context.Context, movieID string, f store.History
 	if err != nil {
 		return store.Page[store.Observation]{}, fmt.Errorf("list history: build expression: %w", err)
 	}
-	fetch := func(ctx context.Context, start map[string]types.AttributeValue, want int) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
-		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.tables.History),
-			KeyConditionExpression:    expr.KeyCondition(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ScanIndexForward:          aws.Bool(false),
-			ConsistentRead:            aws.Bool(true),
-			Limit:                     aws.Int32(int32(want)),
-			ExclusiveStartKey:         start,
-		}, s.opt)
-		if err != nil {
-			return nil, nil, err
-		}
-		return out.Items, out.LastEvaluatedKey, nil
-	}
-	raw, err := collect(ctx, start, limit+1, fetch)
+	raw, err := s.queryAhead(ctx, dynamodb.QueryInput{
+		TableName:                 aws.String(s.tables.History),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+		ConsistentRead:            aws.Bool(true),
+	}, start, limit)
 	if err != nil {
 		return store.Page[store.Observation]{}, fmt.Errorf("list history of movie %q: %w", movieID, wrap(err))
 	}
-	items, err := decodeItems(raw, limit, func(av map[string]types.AttributeValue) (store.Observation, error) {
+	decode := func(av map[string]types.AttributeValue) (store.Observation, error) {
 		o, _, err := observationOf(av, layout.HistoryChangePrefix)
 		return o, err
+	}
+	page, err := pageOf(raw, limit, decode, func(last store.Observation) layout.Token {
+		return layout.Token{Listing: layout.ListHistory, Scope: movieID, Key: layout.HistoryPos(last.ObservedAt, last.EventID)}
 	})
 	if err != nil {
 		return store.Page[store.Observation]{}, fmt.Errorf("list history of movie %q: %w", movieID, err)
-	}
-	page := store.Page[store.Observation]{Items: items}
-	if len(raw) > limit {
-		last := items[limit-1]
-		page.Next = layout.Token{Listing: layout.ListHistory, Scope: movieID,
-			Key: layout.HistoryPos(last.ObservedAt, last.EventID)}.Encode()
 	}
 	return page, nil
 }

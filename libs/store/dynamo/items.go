@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -335,4 +337,27 @@ func numberAttr(av map[string]types.AttributeValue, name string) int64 {
 
 func key(name, value string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: value}}
+}
+
+// updateInput is the UpdateItem of item k of table by e: e's update, its
+// condition if it has one, and their names and values.
+func updateInput(table string, k map[string]types.AttributeValue, e expression.Expression) *dynamodb.UpdateItemInput {
+	return &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       k,
+		UpdateExpression:          e.Update(),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}
+}
+
+// txUpdate is updateInput as one update of a transaction.
+func txUpdate(table string, k map[string]types.AttributeValue, e expression.Expression) types.TransactWriteItem {
+	in := updateInput(table, k, e)
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: in.TableName, Key: in.Key, UpdateExpression: in.UpdateExpression,
+		ConditionExpression: in.ConditionExpression, ExpressionAttributeNames: in.ExpressionAttributeNames,
+		ExpressionAttributeValues: in.ExpressionAttributeValues,
+	}}
 }

@@ -69,15 +69,9 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 	if err != nil {
 		return 0, fmt.Errorf("apply movie %q: build expression: %w", m.ID, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.tables.Movies),
-		Key:                                 key(contract.AttrID, m.ID),
-		UpdateExpression:                    expr.Update(),
-		ConditionExpression:                 expr.Condition(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}, s.opt)
+	in := updateInput(s.tables.Movies, key(contract.AttrID, m.ID), expr)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err = s.client.UpdateItem(ctx, in, s.opt)
 	if err == nil {
 		return store.Applied, nil
 	}
@@ -135,14 +129,7 @@ func (s *Store) lowerFirstSeen(ctx context.Context, id string, fs types.Attribut
 	if err != nil {
 		return fmt.Errorf("lower first seen: build expression: %w", err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Movies),
-		Key:                       key(contract.AttrID, id),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}, s.opt)
+	_, err = s.client.UpdateItem(ctx, updateInput(s.tables.Movies, key(contract.AttrID, id), expr), s.opt)
 	var ccf *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &ccf) {
 		return fmt.Errorf("lower first seen: %w", wrap(err))
@@ -191,50 +178,80 @@ func (s *Store) ListMovies(ctx context.Context, f store.MovieFilter, limit int, 
 			start[contract.AttrYear] = &types.AttributeValueMemberN{Value: strconv.Itoa(f.Year)}
 		}
 	}
-	// Read one item ahead: if it exists, this page is not the last.
-	fetch := func(ctx context.Context, start map[string]types.AttributeValue, want int) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
-		if f.Year == 0 {
-			out, err := s.client.Scan(ctx, &dynamodb.ScanInput{
-				TableName:         aws.String(s.tables.Movies),
-				Limit:             aws.Int32(int32(want)),
-				ExclusiveStartKey: start,
-				ConsistentRead:    aws.Bool(true),
-			}, s.opt)
-			if err != nil {
-				return nil, nil, err
-			}
-			return out.Items, out.LastEvaluatedKey, nil
-		}
+	var raw []map[string]types.AttributeValue
+	if f.Year == 0 {
+		raw, err = s.scanAhead(ctx, dynamodb.ScanInput{
+			TableName:      aws.String(s.tables.Movies),
+			ConsistentRead: aws.Bool(true),
+		}, start, limit)
+	} else {
 		kc := expression.Key(contract.AttrYear).Equal(expression.Value(f.Year))
-		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-		if err != nil {
-			return nil, nil, fmt.Errorf("build expression: %w", err)
+		expr, berr := expression.NewBuilder().WithKeyCondition(kc).Build()
+		if berr != nil {
+			return store.Page[store.Movie]{}, fmt.Errorf("list movies: build expression: %w", berr)
 		}
-		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		raw, err = s.queryAhead(ctx, dynamodb.QueryInput{
 			TableName:                 aws.String(s.tables.Movies),
 			IndexName:                 aws.String(contract.MoviesByYearIndex),
 			KeyConditionExpression:    expr.KeyCondition(),
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
-			Limit:                     aws.Int32(int32(want)),
-			ExclusiveStartKey:         start,
-		}, s.opt)
+		}, start, limit)
+	}
+	if err != nil {
+		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", wrap(err))
+	}
+	page, err := pageOf(raw, limit, decodeMovie, func(last store.Movie) layout.Token {
+		return layout.Token{Listing: listing, Year: f.Year, Key: last.ID}
+	})
+	if err != nil {
+		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
+	}
+	return page, nil
+}
+
+// queryAhead reads a listing's page with in, from start (nil: the
+// beginning), one item ahead: until it holds limit+1 items or the listing
+// ends, so that an item past the page says a next page exists. It sets
+// in's Limit and ExclusiveStartKey.
+func (s *Store) queryAhead(ctx context.Context, in dynamodb.QueryInput, start map[string]types.AttributeValue, limit int) ([]map[string]types.AttributeValue, error) {
+	return collect(ctx, start, limit+1, func(ctx context.Context, start map[string]types.AttributeValue, want int) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+		in.Limit, in.ExclusiveStartKey = aws.Int32(int32(want)), start
+		out, err := s.client.Query(ctx, &in, s.opt)
 		if err != nil {
 			return nil, nil, err
 		}
 		return out.Items, out.LastEvaluatedKey, nil
+	})
+}
+
+// scanAhead is queryAhead for a Scan.
+func (s *Store) scanAhead(ctx context.Context, in dynamodb.ScanInput, start map[string]types.AttributeValue, limit int) ([]map[string]types.AttributeValue, error) {
+	return collect(ctx, start, limit+1, func(ctx context.Context, start map[string]types.AttributeValue, want int) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+		in.Limit, in.ExclusiveStartKey = aws.Int32(int32(want)), start
+		out, err := s.client.Scan(ctx, &in, s.opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		return out.Items, out.LastEvaluatedKey, nil
+	})
+}
+
+// pageOf is the page of a listing read one item ahead (raw, see
+// queryAhead): its first limit items decoded, and when raw holds more, a
+// Next token made from the last of them.
+func pageOf[T any](raw []map[string]types.AttributeValue, limit int, decode func(map[string]types.AttributeValue) (T, error), next func(last T) layout.Token) (store.Page[T], error) {
+	items := make([]T, 0, min(len(raw), limit))
+	for _, av := range raw[:min(len(raw), limit)] {
+		v, err := decode(av)
+		if err != nil {
+			return store.Page[T]{}, err
+		}
+		items = append(items, v)
 	}
-	raw, err := collect(ctx, start, limit+1, fetch)
-	if err != nil {
-		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", wrap(err))
-	}
-	items, err := decodeItems(raw, limit, decodeMovie)
-	if err != nil {
-		return store.Page[store.Movie]{}, fmt.Errorf("list movies: %w", err)
-	}
-	page := store.Page[store.Movie]{Items: items}
+	page := store.Page[T]{Items: items}
 	if len(raw) > limit {
-		page.Next = layout.Token{Listing: listing, Year: f.Year, Key: page.Items[limit-1].ID}.Encode()
+		page.Next = next(items[limit-1]).Encode()
 	}
 	return page, nil
 }
@@ -242,20 +259,6 @@ func (s *Store) ListMovies(ctx context.Context, f store.MovieFilter, limit int, 
 // fetchFunc reads up to want items from start, returning them and where to
 // go on (nil at the end).
 type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, want int) (items []map[string]types.AttributeValue, next map[string]types.AttributeValue, err error)
-
-// decodeItems decodes the first limit items of raw (a listing reads one
-// more, to know whether there is a next page).
-func decodeItems[T any](raw []map[string]types.AttributeValue, limit int, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
-	out := make([]T, 0, min(len(raw), limit))
-	for _, av := range raw[:min(len(raw), limit)] {
-		v, err := decode(av)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
 
 // collect calls fetch until it has want items or the listing ends: a Scan
 // or Query page may hold fewer items than its Limit (the 1 MB page cap, a

@@ -23,13 +23,7 @@ func (s *Store) updateRun(ctx context.Context, id string, upd expression.UpdateB
 	if err != nil {
 		return fmt.Errorf("build expression: %w", err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Runs),
-		Key:                       key(contract.AttrPK, layout.RunKey(id)),
-		UpdateExpression:          expr.Update(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}, s.opt)
+	_, err = s.client.UpdateItem(ctx, updateInput(s.tables.Runs, key(contract.AttrPK, layout.RunKey(id)), expr), s.opt)
 	return wrap(err)
 }
 
@@ -171,13 +165,7 @@ func (s *Store) transactMarker(ctx context.Context, runID, eventID string, c sto
 			ExpressionAttributeValues:           condExpr.Values(),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
-		{Update: &types.Update{
-			TableName:                 aws.String(s.tables.Runs),
-			Key:                       key(contract.AttrPK, layout.RunKey(runID)),
-			UpdateExpression:          updExpr.Update(),
-			ExpressionAttributeNames:  updExpr.Names(),
-			ExpressionAttributeValues: updExpr.Values(),
-		}},
+		txUpdate(s.tables.Runs, key(contract.AttrPK, layout.RunKey(runID)), updExpr),
 	}
 	if extra != nil {
 		items = append(items, *extra)

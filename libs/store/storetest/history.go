@@ -32,25 +32,9 @@ func record(t *testing.T, s store.Store, o store.Observation) {
 // listHistory walks every page of movieID's history.
 func listHistory(t *testing.T, s store.Store, movieID string, f store.HistoryFilter, limit int) ([]store.Observation, int) {
 	t.Helper()
-	var all []store.Observation
-	var token store.PageToken
-	for pages := 1; ; pages++ {
-		p, err := s.ListHistory(ctxFor(t), movieID, f, limit, token)
-		if err != nil {
-			t.Fatalf("ListHistory(%s, %+v, %d) page %d: %v", movieID, f, limit, pages, err)
-		}
-		if len(p.Items) > limit || (len(p.Items) == 0 && pages > 1) {
-			t.Fatalf("page %d has %d items, limit %d", pages, len(p.Items), limit)
-		}
-		all = append(all, p.Items...)
-		if p.Next == nil {
-			return all, pages
-		}
-		if pages > 1000 {
-			t.Fatalf("more than 1000 pages")
-		}
-		token = p.Next
-	}
+	return walk(t, fmt.Sprintf("ListHistory(%s, %+v, %d)", movieID, f, limit), limit, false, func(token store.PageToken) (store.Page[store.Observation], error) {
+		return s.ListHistory(ctxFor(t), movieID, f, limit, token)
+	})
 }
 
 // changePoints is the reference: the observations of os (any order, any

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,25 +14,9 @@ import (
 // listRuns walks every page of the runs listing.
 func listRuns(t *testing.T, s store.Store, f store.RunFilter, limit int) ([]store.Run, int) {
 	t.Helper()
-	var all []store.Run
-	var token store.PageToken
-	for pages := 1; ; pages++ {
-		p, err := s.ListRuns(ctxFor(t), f, limit, token)
-		if err != nil {
-			t.Fatalf("ListRuns(%+v, %d) page %d: %v", f, limit, pages, err)
-		}
-		if len(p.Items) > limit {
-			t.Fatalf("page %d has %d items, limit %d", pages, len(p.Items), limit)
-		}
-		all = append(all, p.Items...)
-		if p.Next == nil {
-			return all, pages
-		}
-		if pages > 1000 {
-			t.Fatalf("more than 1000 pages")
-		}
-		token = p.Next
-	}
+	return walk(t, fmt.Sprintf("ListRuns(%+v, %d)", f, limit), limit, true, func(token store.PageToken) (store.Page[store.Run], error) {
+		return s.ListRuns(ctxFor(t), f, limit, token)
+	})
 }
 
 func runIDs(rs []store.Run) []string {

@@ -326,32 +326,44 @@ func testGetMovie(t *testing.T, newStore NewStore) {
 	}
 }
 
-// listMovies walks every page and fails t on an empty page that is not the
-// only one, or on more pages than items.
-func listMovies(t *testing.T, s store.Store, f store.MovieFilter, limit int) ([]store.Movie, int) {
+// walk reads a listing page after page through list, from the first
+// (token nil) until Next is nil, and returns every item and the number of
+// pages. It fails t on an error, a page over limit or more than 1000
+// pages, and, unless emptyPages, on an empty page after the first (the
+// page before should have had a nil Next; a listing that filters, such as
+// runs by status, may send one).
+func walk[T any](t *testing.T, what string, limit int, emptyPages bool, list func(store.PageToken) (store.Page[T], error)) ([]T, int) {
 	t.Helper()
-	var all []store.Movie
+	var all []T
 	var token store.PageToken
 	for pages := 1; ; pages++ {
-		p, err := s.ListMovies(ctxFor(t), f, limit, token)
+		p, err := list(token)
 		if err != nil {
-			t.Fatalf("ListMovies(%+v, %d) page %d: %v", f, limit, pages, err)
+			t.Fatalf("%s page %d: %v", what, pages, err)
 		}
 		if len(p.Items) > limit {
-			t.Fatalf("page %d has %d items, limit %d", pages, len(p.Items), limit)
+			t.Fatalf("%s: page %d has %d items, limit %d", what, pages, len(p.Items), limit)
 		}
-		if len(p.Items) == 0 && pages > 1 {
-			t.Errorf("page %d is empty: the previous page should have had a nil Next", pages)
+		if len(p.Items) == 0 && pages > 1 && !emptyPages {
+			t.Errorf("%s: page %d is empty: the previous page should have had a nil Next", what, pages)
 		}
 		all = append(all, p.Items...)
 		if p.Next == nil {
 			return all, pages
 		}
 		if pages > 1000 {
-			t.Fatalf("more than 1000 pages")
+			t.Fatalf("%s: more than 1000 pages", what)
 		}
 		token = p.Next
 	}
+}
+
+// listMovies walks every page of the movies listing of f.
+func listMovies(t *testing.T, s store.Store, f store.MovieFilter, limit int) ([]store.Movie, int) {
+	t.Helper()
+	return walk(t, fmt.Sprintf("ListMovies(%+v, %d)", f, limit), limit, false, func(token store.PageToken) (store.Page[store.Movie], error) {
+		return s.ListMovies(ctxFor(t), f, limit, token)
+	})
 }
 
 func ids(ms []store.Movie) []string {
@@ -997,27 +1009,12 @@ func errorItem(id string, first time.Time) store.ErrorItem {
 	}
 }
 
+// listErrors walks every page of the errors listing.
 func listErrors(t *testing.T, s store.Store, limit int) ([]store.ErrorItem, int) {
 	t.Helper()
-	var all []store.ErrorItem
-	var token store.PageToken
-	for pages := 1; ; pages++ {
-		p, err := s.ListErrors(ctxFor(t), limit, token)
-		if err != nil {
-			t.Fatalf("ListErrors(%d) page %d: %v", limit, pages, err)
-		}
-		if len(p.Items) > limit {
-			t.Fatalf("page %d has %d items, limit %d", pages, len(p.Items), limit)
-		}
-		all = append(all, p.Items...)
-		if p.Next == nil {
-			return all, pages
-		}
-		if pages > 1000 {
-			t.Fatalf("more than 1000 pages")
-		}
-		token = p.Next
-	}
+	return walk(t, fmt.Sprintf("ListErrors(%d)", limit), limit, true, func(token store.PageToken) (store.Page[store.ErrorItem], error) {
+		return s.ListErrors(ctxFor(t), limit, token)
+	})
 }
 
 func testPutError(t *testing.T, newStore NewStore) {

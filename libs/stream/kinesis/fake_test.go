@@ -3,7 +3,6 @@ package kinesis_test
 import (
 	"context"
 	"crypto/md5"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -239,5 +238,3 @@ func (f *fake) callKeys() [][]string {
 	defer f.mu.Unlock()
 	return append([][]string(nil), f.calls...)
 }
-
-var errBoom = errors.New("boom")

@@ -12,7 +12,8 @@
 //	GET /ui/errors        failed records with their payload previews (?cursor=)
 //	GET /ui/static/{file} the stylesheet, the script and the icon
 //
-// [Routes] lists them; the query service appends them to its own routes, so
+// contract.DashboardRoutes lists them; the handler registers exactly these,
+// and they are among the query service's routes (contract.QueryRoutes), so
 // infra creates them on API Gateway like the API's.
 //
 // # How it is built

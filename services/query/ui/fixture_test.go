@@ -179,8 +179,8 @@ func attr(n *html.Node, name string) string {
 	return ""
 }
 
-// text is the text content of n.
-func text(n *html.Node) string {
+// textOf is the text content of n.
+func textOf(n *html.Node) string {
 	var b strings.Builder
 	for c := range n.Descendants() {
 		if c.Type == html.TextNode {

@@ -69,6 +69,9 @@ type overviewView struct {
 	Open, Resolved, Examined int
 	ErrorsMore               bool
 	LatestErrors             []errorRow
+	// Discover is how many runs the overview's table shows: the script
+	// reads as many from GET /runs to add the runs started elsewhere.
+	Discover int
 	// Template is an empty run row for the script to clone.
 	Template runRow
 }
@@ -86,7 +89,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError("list errors", err)
 	}
-	v := overviewView{Config: h.cfg, RunsMore: runs.Next != nil, ErrorsMore: errs.Next != nil, Examined: len(errs.Items)}
+	v := overviewView{Config: h.cfg, RunsMore: runs.Next != nil, ErrorsMore: errs.Next != nil, Examined: len(errs.Items), Discover: OverviewRuns}
 	for _, run := range runs.Items {
 		row := toRunRow(run)
 		v.Runs = append(v.Runs, row)

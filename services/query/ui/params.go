@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Query parameters of the pages.
@@ -47,7 +48,7 @@ func parseParams(raw string, allowed ...string) (params, error) {
 			if len(allowed) > 0 {
 				why += " (it takes " + strings.Join(allowed, ", ") + ")"
 			}
-			return nil, errBadParameter(clip(name), why)
+			return nil, errBadParameter(text.Clip(name, maxQuoted), why)
 		case len(v) > 1:
 			return nil, errBadParameter(name, "is given more than once")
 		}
@@ -66,7 +67,7 @@ func (p params) year() (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || len(s) > 4 || s[0] < '0' || s[0] > '9' || n < 1 {
-		return 0, errBadParameter(paramYear, "must be a year from 1 to 9999, not "+strconv.Quote(clip(s)))
+		return 0, errBadParameter(paramYear, "must be a year from 1 to 9999, not "+strconv.Quote(text.Clip(s, maxQuoted)))
 	}
 	return n, nil
 }
@@ -81,7 +82,7 @@ func (p params) status() (store.RunStatus, error) {
 		return "", nil
 	}
 	if !slices.Contains(statuses, store.RunStatus(s)) {
-		return "", errBadParameter(paramStatus, "must be running, completed, unchanged or failed, not "+strconv.Quote(clip(s)))
+		return "", errBadParameter(paramStatus, "must be running, completed, unchanged or failed, not "+strconv.Quote(text.Clip(s, maxQuoted)))
 	}
 	return store.RunStatus(s), nil
 }
@@ -115,11 +116,6 @@ func pageURL(path string, kv ...string) string {
 	return path + "?" + q.Encode()
 }
 
-// clip shortens text from a client for a message.
-func clip(s string) string {
-	const max = 40
-	if len(s) > max {
-		s = strings.ToValidUTF8(s[:max], "") + "…"
-	}
-	return s
-}
+// maxQuoted is the most bytes of a value from outside that a message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 40

@@ -16,7 +16,8 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
-// Paths of the dashboard.
+// Paths of the dashboard, as its links name them: the paths of
+// contract.DashboardRoutes.
 const (
 	OverviewPath = "/"
 	MoviesPath   = "/ui/movies"
@@ -27,20 +28,6 @@ const (
 	// handler answers unknown paths under it with its HTML 404.
 	Prefix = "/ui/"
 )
-
-// Routes returns the dashboard's routes, as API Gateway route keys and
-// ServeMux patterns (contract.Route.Pattern).
-func Routes() []contract.Route {
-	return []contract.Route{
-		{Method: http.MethodGet, Path: OverviewPath},
-		{Method: http.MethodGet, Path: MoviesPath},
-		{Method: http.MethodGet, Path: MoviesPath + "/{id}"},
-		{Method: http.MethodGet, Path: RunsPath},
-		{Method: http.MethodGet, Path: RunsPath + "/{id}"},
-		{Method: http.MethodGet, Path: ErrorsPath},
-		{Method: http.MethodGet, Path: StaticPrefix + "{file}"},
-	}
-}
 
 // Movies reads the movie projection and the films' history.
 type Movies interface {
@@ -181,7 +168,7 @@ func New(st Store, opts Options) (*Handler, error) {
 		StaticPrefix + "{file}": h.static,
 	}
 	h.mux = http.NewServeMux()
-	for _, r := range Routes() {
+	for _, r := range contract.DashboardRoutes() {
 		f, ok := handlers[r.Path]
 		if !ok {
 			return nil, fmt.Errorf("ui: no handler for route %s", r.Key())

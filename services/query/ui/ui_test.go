@@ -17,6 +17,8 @@ import (
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
 	"golang.org/x/net/html"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
 // pages are one address of each page, over the fixture.
@@ -90,7 +92,7 @@ func checkPage(t *testing.T, rec *httptest.ResponseRecorder, status int) *html.N
 			}
 			for _, th := range findAll(n, tag("th")) {
 				if attr(th, "scope") == "" {
-					t.Errorf("<th>%s</th> without scope", text(th))
+					t.Errorf("<th>%s</th> without scope", textOf(th))
 				}
 			}
 		}
@@ -131,7 +133,7 @@ func TestOutsideTextIsText(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			rec := get(h, p)
 			doc := checkPage(t, rec, http.StatusOK)
-			if n := strings.Count(text(doc), xss); n == 0 {
+			if n := strings.Count(textOf(doc), xss); n == 0 {
 				t.Errorf("the text %q does not show on the page", xss)
 			}
 			if strings.Contains(rec.Body.String(), xss) {
@@ -183,7 +185,7 @@ func TestErrorPages(t *testing.T) {
 			rec := get(h, tt.target)
 			doc := checkPage(t, rec, tt.status)
 			if !strings.Contains(words(doc), tt.says) {
-				t.Errorf("page does not say %q:\n%s", tt.says, text(doc))
+				t.Errorf("page does not say %q:\n%s", tt.says, textOf(doc))
 			}
 		})
 	}
@@ -225,8 +227,8 @@ func TestStoreFailures(t *testing.T) {
 	t.Run("history fails, the film shows", func(t *testing.T) {
 		h := newDash(t, failing{seeded(t), errors.New("no history table")}, Config{})
 		doc := checkPage(t, get(h, "/ui/movies/"+godfather), http.StatusOK)
-		if !strings.Contains(text(doc), "history could not be read") || !strings.Contains(text(doc), "Francis Ford Coppola") {
-			t.Errorf("page:\n%s", text(doc))
+		if !strings.Contains(textOf(doc), "history could not be read") || !strings.Contains(textOf(doc), "Francis Ford Coppola") {
+			t.Errorf("page:\n%s", textOf(doc))
 		}
 	})
 }
@@ -259,7 +261,7 @@ func TestMoviesPages(t *testing.T) {
 			}
 			seen[strings.TrimPrefix(attr(as[0], "href"), MoviesPath+"/")]++
 			cells := findAll(tr, tag("td"))
-			r, err := strconv.Atoi(text(cells[0]))
+			r, err := strconv.Atoi(textOf(cells[0]))
 			if err != nil {
 				r = 1 << 30 // unranked: last
 			}
@@ -285,7 +287,7 @@ func TestMoviesPages(t *testing.T) {
 		doc := checkPage(t, get(h, "/ui/movies?year=1972"), http.StatusOK)
 		var titles []string
 		for _, th := range findAll(doc, func(n *html.Node) bool { return n.Data == "th" && attr(n, "scope") == "row" }) {
-			titles = append(titles, text(th))
+			titles = append(titles, textOf(th))
 		}
 		if diff := cmp.Diff([]string{"The Godfather", "Film 072", "Film 022"}, titles); diff != "" {
 			t.Errorf("films of 1972 by rank (-want +got):\n%s", diff)
@@ -414,7 +416,7 @@ func TestOverview(t *testing.T) {
 	t.Run("AWS with IAM", func(t *testing.T) {
 		cmd := `sh -c 'curl -sS -X POST --aws-sigv4 "aws:amz:eu-west-2:execute-api" https://x.example/scrape'`
 		doc := checkPage(t, get(newDash(t, st, Config{ScrapeCommand: cmd}), "/"), http.StatusOK)
-		if !strings.Contains(text(doc), cmd) {
+		if !strings.Contains(textOf(doc), cmd) {
 			t.Errorf("the scrape command does not show")
 		}
 		if len(findAll(doc, tag("form"))) != 0 || len(findAll(doc, func(n *html.Node) bool { return attr(n, "id") == "stream" })) != 0 {
@@ -459,7 +461,7 @@ func TestMovieHistory(t *testing.T) {
 	if len(rows) != nHistory {
 		t.Errorf("history table has %d rows, want %d", len(rows), nHistory)
 	}
-	if first := text(rows[0]); !strings.Contains(first, "2026-03-01 18:00:00 UTC") || !strings.Contains(first, "9.6") {
+	if first := textOf(rows[0]); !strings.Contains(first, "2026-03-01 18:00:00 UTC") || !strings.Contains(first, "9.6") {
 		t.Errorf("first row is not the newest change point: %q", first)
 	}
 }
@@ -501,7 +503,7 @@ func TestErrorsPage(t *testing.T) {
 	}
 	// Newest first: failure 29 (JSON), 28 (binary), 27 (the xss text).
 	for i, want := range []string{`{"n":29}`, "ff 00 fe 1c 1c", xss} {
-		if got := text(findAll(rows[i], tag("pre"))[0]); !strings.HasPrefix(got, want) {
+		if got := textOf(findAll(rows[i], tag("pre"))[0]); !strings.HasPrefix(got, want) {
 			t.Errorf("row %d payload %q, want it to start with %q", i, got, want)
 		}
 	}
@@ -609,11 +611,11 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestRoutes checks that the handler serves each of Routes with the
-// route's pattern.
+// TestRoutes checks that the handler serves each of
+// contract.DashboardRoutes with the route's pattern.
 func TestRoutes(t *testing.T) {
 	h := newDash(t, embedded.NewMemory(), Config{})
-	for _, r := range Routes() {
+	for _, r := range contract.DashboardRoutes() {
 		path := strings.NewReplacer("{id}", "x", "{file}", "app.js").Replace(r.Path)
 		_, pattern := h.mux.Handler(httptest.NewRequest(r.Method, path, nil))
 		if pattern != r.Pattern() {

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/transform"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // CharsetError is the detail of an ErrCharset: which label could not be
@@ -35,7 +37,7 @@ func (e *CharsetError) Error() string {
 	if e.Replacement {
 		why = "an encoding that decodes to nothing but U+FFFD"
 	}
-	return fmt.Sprintf("charset %q (declared in %s) is %s", clip(e.Label), e.From, why)
+	return fmt.Sprintf("charset %q (declared in %s) is %s", text.Clip(e.Label, maxQuoted), e.From, why)
 }
 
 // Where a page's encoding may be declared.

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/backoff"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // DefaultUserAgent identifies the scraper; its product token
@@ -351,12 +352,12 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 
 // get runs the attempts of one GET: it retries 429, 5xx and transport
 // failures. A 304 comes back as a page with that status; other non-2xx
-// statuses, a body over max and a non-HTML type are errors, except for
-// robots.txt, which may have any type and is cut at max.
-func (f *Fetcher) get(ctx context.Context, rawURL string, h http.Header, max int64, robots bool) (*Page, error) {
+// statuses, a body over maxBytes and a non-HTML type are errors, except
+// for robots.txt, which may have any type and is cut at maxBytes.
+func (f *Fetcher) get(ctx context.Context, rawURL string, h http.Header, maxBytes int64, robots bool) (*Page, error) {
 	var last *Error
 	for attempt := 1; ; attempt++ {
-		page, err := f.attempt(ctx, rawURL, h, max, robots)
+		page, err := f.attempt(ctx, rawURL, h, maxBytes, robots)
 		if err == nil {
 			page.Attempts = attempt
 			return page, nil
@@ -403,7 +404,7 @@ func retryable(e *Error) bool {
 }
 
 // attempt makes one request.
-func (f *Fetcher) attempt(ctx context.Context, rawURL string, h http.Header, max int64, robots bool) (*Page, error) {
+func (f *Fetcher) attempt(ctx context.Context, rawURL string, h http.Header, maxBytes int64, robots bool) (*Page, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -447,26 +448,26 @@ func (f *Fetcher) attempt(ctx context.Context, rawURL string, h http.Header, max
 			return nil, &Error{Kind: ErrContentType, URL: final, Status: resp.StatusCode, Err: err}
 		}
 	}
-	if resp.ContentLength > max && !robots {
+	if resp.ContentLength > maxBytes && !robots {
 		return nil, &Error{Kind: ErrTooLarge, URL: final, Status: resp.StatusCode,
-			Err: fmt.Errorf("Content-Length %d exceeds the %d-byte cap", resp.ContentLength, max)}
+			Err: fmt.Errorf("Content-Length %d exceeds the %d-byte cap", resp.ContentLength, maxBytes)}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
 		return nil, f.transportError(ctx, final, err)
 	}
-	if int64(len(body)) > max {
-		if robots { // only its first max bytes count (RFC 9309)
-			page.Body = body[:max]
+	if int64(len(body)) > maxBytes {
+		if robots { // only its first maxBytes bytes count (RFC 9309)
+			page.Body = body[:maxBytes]
 			return page, nil
 		}
-		return nil, &Error{Kind: ErrTooLarge, URL: final, Status: resp.StatusCode, Err: fmt.Errorf("body exceeds the %d-byte cap", max)}
+		return nil, &Error{Kind: ErrTooLarge, URL: final, Status: resp.StatusCode, Err: fmt.Errorf("body exceeds the %d-byte cap", maxBytes)}
 	}
 	if robots {
 		page.Body = body
 		return page, nil
 	}
-	if page.Body, page.Charset, err = decodeHTML(body, page.ContentType, max); err != nil {
+	if page.Body, page.Charset, err = decodeHTML(body, page.ContentType, maxBytes); err != nil {
 		fe := err.(*Error)
 		fe.URL, fe.Status = final, resp.StatusCode
 		return nil, fe
@@ -504,10 +505,10 @@ func checkHTML(ct string) error {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return fmt.Errorf("Content-Type %q: %v", clip(ct), err)
+		return fmt.Errorf("Content-Type %q: %v", text.Clip(ct, maxQuoted), err)
 	}
 	if mt != "text/html" && mt != "application/xhtml+xml" {
-		return fmt.Errorf("Content-Type %s, want text/html", clip(mt))
+		return fmt.Errorf("Content-Type %s, want text/html", text.Clip(mt, maxQuoted))
 	}
 	return nil
 }
@@ -540,10 +541,6 @@ func (f *Fetcher) backoff(n int) time.Duration {
 	return backoff.Jittered(n, f.opts.BaseDelay, f.opts.MaxDelay)
 }
 
-func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
-}
+// maxQuoted is the most bytes of a value from outside that a fetch error
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 80

@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/httpx"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper"
 )
 
@@ -198,10 +199,7 @@ func describe(payload []byte) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		if len(k) > maxKey {
-			k = strings.ToValidUTF8(k[:maxKey], "") + "…"
-		}
-		b.WriteString(strconv.Quote(k))
+		b.WriteString(strconv.Quote(text.Clip(k, maxKey)))
 	}
 	if len(keys) > maxKeys {
 		fmt.Fprintf(&b, " and %d more", len(keys)-maxKeys)

@@ -12,6 +12,8 @@ import (
 	"github.com/antchfx/htmlquery"
 	"github.com/antchfx/xpath"
 	"golang.org/x/net/html"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Value is a field's typed value; the field of its Type is set.
@@ -317,7 +319,7 @@ func parseInt(t string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not an integer", clip(t))
+		return 0, fmt.Errorf("%q is not an integer", text.Clip(t, maxQuoted))
 	}
 	return n, nil
 }
@@ -330,7 +332,7 @@ func parseFloat(t string) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || strings.ContainsAny(s, "xXpPnN") {
-		return 0, fmt.Errorf("%q is not a number", clip(t))
+		return 0, fmt.Errorf("%q is not a number", text.Clip(t, maxQuoted))
 	}
 	return f, nil
 }
@@ -339,11 +341,11 @@ func parseFloat(t string) (float64, error) {
 func resolve(base *url.URL, ref string) (string, error) {
 	r, err := url.Parse(strings.TrimSpace(ref))
 	if err != nil {
-		return "", fmt.Errorf("%q is not a URL", clip(ref))
+		return "", fmt.Errorf("%q is not a URL", text.Clip(ref, maxQuoted))
 	}
 	u := base.ResolveReference(r)
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%q is not an http(s) URL", clip(ref))
+		return "", fmt.Errorf("%q is not an http(s) URL", text.Clip(ref, maxQuoted))
 	}
 	u.Fragment = ""
 	return u.String(), nil

@@ -71,6 +71,9 @@ import (
 	"sync"
 
 	"github.com/antchfx/xpath"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Limits of a profile.
@@ -78,7 +81,7 @@ const (
 	// MaxPages is the most pages a profile may follow in one run.
 	MaxPages = 100
 	// MaxConcurrency is the most detail pages fetched at once.
-	MaxConcurrency = 16
+	MaxConcurrency = contract.MaxDetailConcurrency
 	// MaxSize is the largest profile JSON accepted.
 	MaxSize = 64 << 10
 	// MaxFields is the most fields of a profile (items and detail).
@@ -206,7 +209,7 @@ func Compile(s Spec) (*Profile, error) {
 	if s.Name == "" {
 		bad("name: required")
 	} else if len(s.Name) > 128 || strings.ContainsFunc(s.Name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		bad("name: %q must be 1-128 printable characters without spaces", clip(s.Name))
+		bad("name: %q must be 1-128 printable characters without spaces", text.Clip(s.Name, maxQuoted))
 	}
 	if s.Items == "" {
 		bad("items: required")
@@ -243,7 +246,7 @@ func Compile(s Spec) (*Profile, error) {
 		if d.Link == "" {
 			bad("detail.link: required (the name of a url field)")
 		} else if f := p.byName[d.Link]; f == nil {
-			bad("detail.link: no field named %q", clip(d.Link))
+			bad("detail.link: no field named %q", text.Clip(d.Link, maxQuoted))
 		} else if f.Type != URL {
 			bad("detail.link: field %q is a %s, want a url", d.Link, f.Type)
 		}
@@ -257,7 +260,7 @@ func Compile(s Spec) (*Profile, error) {
 	}
 	p.id = parseTemplate(s.ID, p.byName, &errs)
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("profile %q: %w", clip(s.Name), err)
+		return nil, fmt.Errorf("profile %q: %w", text.Clip(s.Name, maxQuoted), err)
 	}
 	return p, nil
 }
@@ -267,7 +270,7 @@ func compileFields(where string, specs []FieldSpec, relative bool, byName map[st
 	for i, fs := range specs {
 		at := fmt.Sprintf("%s[%d]", where, i)
 		if fs.Name != "" {
-			at += " (" + clip(fs.Name) + ")"
+			at += " (" + text.Clip(fs.Name, maxQuoted) + ")"
 		}
 		bad := func(format string, args ...any) {
 			*errs = append(*errs, fmt.Errorf(at+": "+format, args...))
@@ -282,7 +285,7 @@ func compileFields(where string, specs []FieldSpec, relative bool, byName map[st
 			bad("name: declared twice")
 		}
 		if !slices.Contains(types, fs.Type) {
-			bad("type: %q, want one of string, int, float, url, list", clip(string(fs.Type)))
+			bad("type: %q, want one of string, int, float, url, list", text.Clip(string(fs.Type), maxQuoted))
 		}
 		switch x, err := compileExpr(fs.XPath); {
 		case fs.XPath == "":
@@ -290,7 +293,7 @@ func compileFields(where string, specs []FieldSpec, relative bool, byName map[st
 		case err != nil:
 			bad("xpath: %v", err)
 		case relative && strings.HasPrefix(strings.TrimSpace(fs.XPath), "/"):
-			bad("xpath: %q is absolute; an item's fields are relative to the item (start with . or @)", clip(fs.XPath))
+			bad("xpath: %q is absolute; an item's fields are relative to the item (start with . or @)", text.Clip(fs.XPath, maxQuoted))
 		default:
 			f.expr = x
 		}
@@ -301,7 +304,7 @@ func compileFields(where string, specs []FieldSpec, relative bool, byName map[st
 			case Collapse:
 				f.collapse = true
 			default:
-				bad("normalise: %q, want trim or collapse", clip(n))
+				bad("normalise: %q, want trim or collapse", text.Clip(n, maxQuoted))
 			}
 		}
 		if fs.Pattern != "" {
@@ -310,7 +313,7 @@ func compileFields(where string, specs []FieldSpec, relative bool, byName map[st
 			case err != nil:
 				bad("pattern: %v", err)
 			case re.NumSubexp() != 1:
-				bad("pattern: %q has %d groups, want exactly one", clip(fs.Pattern), re.NumSubexp())
+				bad("pattern: %q has %d groups, want exactly one", text.Clip(fs.Pattern, maxQuoted), re.NumSubexp())
 			default:
 				f.pattern = re
 			}
@@ -346,26 +349,26 @@ func parseTemplate(t string, byName map[string]*field, errs *[]error) []idPart {
 		open := strings.IndexByte(rest, '{')
 		if open < 0 {
 			if strings.Contains(rest, "}") {
-				*errs = append(*errs, fmt.Errorf("id: unmatched } in %q", clip(t)))
+				*errs = append(*errs, fmt.Errorf("id: unmatched } in %q", text.Clip(t, maxQuoted)))
 			}
 			parts = append(parts, idPart{literal: rest})
 			break
 		}
 		if strings.Contains(rest[:open], "}") {
-			*errs = append(*errs, fmt.Errorf("id: unmatched } in %q", clip(t)))
+			*errs = append(*errs, fmt.Errorf("id: unmatched } in %q", text.Clip(t, maxQuoted)))
 		}
 		if open > 0 {
 			parts = append(parts, idPart{literal: rest[:open]})
 		}
 		end := strings.IndexByte(rest[open:], '}')
 		if end < 0 {
-			*errs = append(*errs, fmt.Errorf("id: unclosed { in %q", clip(t)))
+			*errs = append(*errs, fmt.Errorf("id: unclosed { in %q", text.Clip(t, maxQuoted)))
 			break
 		}
 		name := rest[open+1 : open+end]
 		switch f := byName[name]; {
 		case f == nil:
-			*errs = append(*errs, fmt.Errorf("id: no field named %q", clip(name)))
+			*errs = append(*errs, fmt.Errorf("id: no field named %q", text.Clip(name, maxQuoted)))
 		case f.Type == List:
 			*errs = append(*errs, fmt.Errorf("id: field %q is a list", name))
 		}
@@ -381,7 +384,7 @@ func compileExpr(s string) (*expr, error) {
 	}
 	x, err := xpath.Compile(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %v", clip(s), err)
+		return nil, fmt.Errorf("%q: %v", text.Clip(s, maxQuoted), err)
 	}
 	return &expr{x: x, simple: parseSimple(s)}, nil
 }
@@ -435,26 +438,22 @@ func Builtins() []string {
 	return names
 }
 
-// Default is the name of the default profile, for the sample site.
-const Default = "movies"
+// Default is the name of the default profile, for the sample site
+// (contract.DefaultProfile).
+const Default = contract.DefaultProfile
 
 // Builtin returns the embedded profile called name.
 func Builtin(name string) (*Profile, error) {
 	if !validName(strings.ReplaceAll(name, "-", "_")) {
-		return nil, fmt.Errorf("profile %q: not a profile name", clip(name))
+		return nil, fmt.Errorf("profile %q: not a profile name", text.Clip(name, maxQuoted))
 	}
 	data, err := builtinFS.ReadFile("profiles/" + name + ".json")
 	if err != nil {
-		return nil, fmt.Errorf("profile %q: no such built-in profile (have %s)", clip(name), strings.Join(Builtins(), ", "))
+		return nil, fmt.Errorf("profile %q: no such built-in profile (have %s)", text.Clip(name, maxQuoted), strings.Join(Builtins(), ", "))
 	}
 	return Parse(data)
 }
 
-// clip shortens text quoted in error messages.
-func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
-}
+// maxQuoted is the most bytes of a value from outside that a profile error
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 80

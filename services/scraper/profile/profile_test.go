@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/services/scraper/profile"
 )
@@ -437,6 +438,19 @@ func TestParseRejectsBadJSON(t *testing.T) {
 				t.Error("accepted")
 			}
 		})
+	}
+}
+
+// TestDefaultDetailConcurrency ties the contract's default detail
+// concurrency, which infra sizes the sample site's throttle by, to the
+// built-in default profile's.
+func TestDefaultDetailConcurrency(t *testing.T) {
+	p, err := profile.Builtin(profile.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.DetailConcurrency(); got != contract.DefaultDetailConcurrency {
+		t.Errorf("the %s profile's detail concurrency is %d, contract.DefaultDetailConcurrency %d", profile.Default, got, contract.DefaultDetailConcurrency)
 	}
 }
 

@@ -62,11 +62,7 @@ func simpleTexts(t testing.TB, s string, n *html.Node) []string {
 }
 
 func contexts(doc *html.Node) []*html.Node {
-	out := []*html.Node{doc}
-	for _, n := range htmlquery.Find(doc, "//li | //article | //dd") {
-		out = append(out, n)
-	}
-	return out
+	return append([]*html.Node{doc}, htmlquery.Find(doc, "//li | //article | //dd")...)
 }
 
 func allExpressions(t testing.TB) []string {

@@ -241,16 +241,16 @@ func publish(t *testing.T, p stream.Publisher, n, keys int, prefix string) []str
 
 // readShard reads shard through Records as a mapping does: max at a time,
 // each call after the last record of the one before, until one is empty.
-func readShard(t *testing.T, s *Stream, shard, after string, max int) []stream.Stored {
+func readShard(t *testing.T, s *Stream, shard, after string, limit int) []stream.Stored {
 	t.Helper()
 	var got []stream.Stored
 	for {
-		recs, err := s.Records(shard, after, max)
+		recs, err := s.Records(shard, after, limit)
 		if err != nil {
-			t.Fatalf("Records(%s, %q, %d): %v", shard, after, max, err)
+			t.Fatalf("Records(%s, %q, %d): %v", shard, after, limit, err)
 		}
-		if len(recs) > max {
-			t.Fatalf("Records(%s, %q, %d) returned %d records", shard, after, max, len(recs))
+		if len(recs) > limit {
+			t.Fatalf("Records(%s, %q, %d) returned %d records", shard, after, limit, len(recs))
 		}
 		if len(recs) == 0 {
 			return got

@@ -151,8 +151,8 @@ func WithMaxReceiveCount(n int) Option { return func(o *options) { o.maxReceiveC
 func WithSerialTables() Option { return func(o *options) { o.serialTables = true } }
 
 // withReadBackoff shortens the throttled-read backoff in tests.
-func withReadBackoff(first, max time.Duration) Option {
-	return func(o *options) { o.readBackoff, o.maxReadBackoff = first, max }
+func withReadBackoff(first, maxDelay time.Duration) Option {
+	return func(o *options) { o.readBackoff, o.maxReadBackoff = first, maxDelay }
 }
 
 // Backends are devstack's resources in AWS.

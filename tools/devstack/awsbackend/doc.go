@@ -37,6 +37,10 @@
 // (ProvisionedThroughputExceededException) are retried with backoff and an
 // expired iterator is renewed after the last record read.
 //
+// A second consumer reads through [Stream.Reader], which keeps positions
+// and iterators of its own (devstack's archiver, beside the processor
+// mapping, as Firehose beside Lambda).
+//
 // [Stream.Latest] follows each shard to its end with an iterator of its own
 // (MillisBehindLatest 0 marks the end), starting after the newest sequence
 // number seen so far by any read or PutRecord, so it costs one GetRecords

@@ -189,3 +189,51 @@ func TestLatestStartsAfterWhatWasRead(t *testing.T) {
 		t.Errorf("GetShardIterator calls (-want +got):\n%s", diff)
 	}
 }
+
+// TestReaderKeepsItsOwnPosition: two consumers of one stream (the
+// processor mapping and the archiver), each reading along at its own
+// pace, cost one shard iterator each, not one per call.
+func TestReaderKeepsItsOwnPosition(t *testing.T) {
+	f := &fakeKinesis{n: 10}
+	s, err := OpenStream(t.Context(), f, "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Reader(time.Second)
+	sh := s.Shards()[0]
+	var fromS, fromR []string
+	posS, posR := "", ""
+	for range 5 {
+		a, err := s.Records(sh, posS, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := r.Records(sh, posR, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a) > 0 {
+			posS = a[len(a)-1].SequenceNumber
+		}
+		if len(b) > 0 {
+			posR = b[len(b)-1].SequenceNumber
+		}
+		fromS, fromR = append(fromS, dataOf(a)...), append(fromR, dataOf(b)...)
+	}
+	var want []string
+	for i := range 10 {
+		want = append(want, fmt.Sprint("r", i))
+	}
+	if diff := cmp.Diff(want, fromS); diff != "" {
+		t.Errorf("the stream's reads (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, fromR); diff != "" {
+		t.Errorf("the second reader's reads (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"TRIM_HORIZON", "TRIM_HORIZON"}, f.iterators); diff != "" {
+		t.Errorf("GetShardIterator calls (-want +got):\n%s", diff)
+	}
+	if r.ARN() != s.ARN() || r.Name() != s.Name() || !cmp.Equal(r.Shards(), s.Shards()) {
+		t.Errorf("the reader reads %s %s %v, not the stream's %s %s %v", r.Name(), r.ARN(), r.Shards(), s.Name(), s.ARN(), s.Shards())
+	}
+}

@@ -54,15 +54,16 @@ var _ KinesisAdmin = (*kinesis.Client)(nil)
 // stream.RangeReader for the error sink (both by libs/stream/kinesis), and
 // PutRecord for /_devstack/records. It is safe for concurrent use.
 type Stream struct {
-	client  KinesisAPI
-	adapter *kinesisadapter.Stream
-	name    string
-	arn     string
-	created time.Time
-	shards  []string
-	readers map[string]*shardReader
-	poll    *poller
-	opts    options
+	client    KinesisAPI
+	adapter   *kinesisadapter.Stream
+	name      string
+	arn       string
+	created   time.Time
+	retention time.Duration
+	shards    []string
+	readers   map[string]*shardReader
+	poll      *poller
+	opts      options
 }
 
 var (
@@ -156,7 +157,8 @@ func OpenStream(ctx context.Context, client KinesisAPI, name string, opts ...Opt
 		return nil, fmt.Errorf("open stream %s: %w", name, err)
 	}
 	s := &Stream{client: client, name: name, arn: aws.ToString(sum.StreamARN), created: aws.ToTime(sum.StreamCreationTimestamp),
-		readers: map[string]*shardReader{}, poll: newPoller(o.pollInterval), opts: o}
+		retention: time.Duration(aws.ToInt32(sum.RetentionPeriodHours)) * time.Hour,
+		readers:   map[string]*shardReader{}, poll: newPoller(o.pollInterval), opts: o}
 	in := &kinesis.ListShardsInput{StreamARN: aws.String(s.arn)}
 	for {
 		out, err := client.ListShards(ctx, in)
@@ -192,6 +194,30 @@ func (s *Stream) ARN() string { return s.arn }
 // again under its name has the same ARN but not the same creation time,
 // and its sequence numbers start over.
 func (s *Stream) Created() time.Time { return s.created }
+
+// Retention is how long the stream keeps a record, as DescribeStreamSummary
+// gave it when the stream was opened.
+func (s *Stream) Retention() time.Duration { return s.retention }
+
+// Reader returns a second consumer of the same stream: its Records and
+// Latest keep read positions and shard iterators of their own, and its
+// Notify polls every pollEvery (0: as s does). Devstack's archiver reads
+// through one, apart from the processor mapping, as Firehose reads a
+// stream beside Lambda: on one reader, two consumers at different
+// positions would restart each other's iterators on every call. Kinesis's
+// five GetRecords calls per second and shard are shared by all readers.
+func (s *Stream) Reader(pollEvery time.Duration) *Stream {
+	o := s.opts
+	if pollEvery > 0 {
+		o.pollInterval = pollEvery
+	}
+	r := &Stream{client: s.client, adapter: s.adapter, name: s.name, arn: s.arn, created: s.created, retention: s.retention,
+		shards: s.shards, readers: make(map[string]*shardReader, len(s.shards)), poll: newPoller(o.pollInterval), opts: o}
+	for _, id := range s.shards {
+		r.readers[id] = &shardReader{s: r, id: id}
+	}
+	return r
+}
 
 // Shards lists the stream's shard ids as ListShards gave them when the
 // stream was opened.
@@ -248,17 +274,17 @@ func (s *Stream) PutRecord(ctx context.Context, rec stream.Record) (shardID, seq
 // few reads came back empty (a sparse shard: the next call goes on from
 // there). An unknown shard, max < 1, and reads that still fail after the
 // retries or the call timeout are errors.
-func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error) {
+func (s *Stream) Records(shardID, after string, limit int) ([]stream.Stored, error) {
 	r := s.readers[shardID]
 	if r == nil {
 		return nil, fmt.Errorf("records of %s: no such shard in stream %s", shardID, s.name)
 	}
-	if max < 1 {
-		return nil, fmt.Errorf("records of %s: max %d: want at least 1", shardID, max)
+	if limit < 1 {
+		return nil, fmt.Errorf("records of %s: limit %d: want at least 1", shardID, limit)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.callTimeout)
 	defer cancel()
-	recs, err := r.records(ctx, after, max)
+	recs, err := r.records(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("records of %s after %q: %w", shardID, after, err)
 	}
@@ -329,11 +355,11 @@ func (r *shardReader) newest() string {
 	return r.seen
 }
 
-func (r *shardReader) records(ctx context.Context, after string, max int) ([]stream.Stored, error) {
+func (r *shardReader) records(ctx context.Context, after string, limit int) ([]stream.Stored, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.place(after)
-	for empty := 0; len(r.buf) < max && !r.closed && empty < emptyReads; {
+	for empty := 0; len(r.buf) < limit && !r.closed && empty < emptyReads; {
 		from := r.base
 		if len(r.buf) > 0 {
 			from = r.buf[len(r.buf)-1].SequenceNumber
@@ -345,7 +371,7 @@ func (r *shardReader) records(ctx context.Context, after string, max int) ([]str
 			}
 			r.next = it
 		}
-		out, err := r.get(ctx, r.next, max-len(r.buf), func() (*string, error) { return r.iterator(ctx, from) })
+		out, err := r.get(ctx, r.next, limit-len(r.buf), func() (*string, error) { return r.iterator(ctx, from) })
 		if err != nil {
 			return nil, err
 		}
@@ -364,7 +390,7 @@ func (r *shardReader) records(ctx context.Context, after string, max int) ([]str
 			empty++
 		}
 	}
-	return slices.Clone(r.buf[:min(max, len(r.buf))]), nil
+	return slices.Clone(r.buf[:min(limit, len(r.buf))]), nil
 }
 
 // place moves the read position to after: within what was read it drops

@@ -70,10 +70,9 @@ func settings(mod func(*contract.KinesisMapping)) contract.KinesisMapping {
 // recorder is a test function: it records every invocation and answers
 // with what answer says.
 type recorder struct {
-	mu      sync.Mutex
-	calls   [][]string // data of each invocation's records
-	answer  func(call int, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error)
-	handled map[string]int
+	mu     sync.Mutex
+	calls  [][]string // data of each invocation's records
+	answer func(call int, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error)
 }
 
 func (r *recorder) handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {

@@ -22,6 +22,13 @@
 //     records, and moves on.
 //   - Checkpoints are persisted per shard after each batch is disposed of;
 //     a batch in flight at a crash is delivered again (at least once).
+//   - Throttling: while the function cannot be invoked (Options.Throttled;
+//     devstack: no space left for what it writes), a mapping does not
+//     invoke it, and an invocation that failed while it was throttled does
+//     not spend a retry attempt nor bisect: Lambda retries a throttled
+//     invocation until its records expire, without counting it against
+//     MaximumRetryAttempts. MaximumRecordAgeInSeconds still applies. The
+//     SQS mapping does not receive meanwhile, so no receive count is spent.
 //
 // What devstack runs is what Lambda runs. A mapping takes the function
 // Lambda runs: the services' Lambda adapters (services/processor/lambdaadapter
@@ -67,9 +74,9 @@ import (
 type KinesisSource interface {
 	ARN() string
 	Shards() []string
-	// Records returns up to max records of shardID after sequence number
+	// Records returns up to limit records of shardID after sequence number
 	// after ("" = the trim horizon), in order.
-	Records(shardID, after string, max int) ([]stream.Stored, error)
+	Records(shardID, after string, limit int) ([]stream.Stored, error)
 	// Latest is the newest sequence number of the shard ("" when empty).
 	Latest(shardID string) (string, error)
 	// Notify returns a channel closed at the next append.
@@ -104,23 +111,62 @@ type Options struct {
 	// FunctionTimeout is each invocation's deadline (default 30s).
 	FunctionTimeout time.Duration
 	Region          string
-	// Backoff is the first retry delay, doubled per attempt up to
-	// MaxBackoff (defaults 100ms and 2s; AWS's are seconds to minutes).
+	// Backoff bounds the first retry's delay; the bound doubles per
+	// attempt up to MaxBackoff, and each delay is drawn below its bound
+	// (full jitter). Defaults 100ms and 2s; AWS's are seconds to minutes.
 	Backoff, MaxBackoff time.Duration
 	Now                 func() time.Time
 	Logger              *slog.Logger
+	// Throttled, if set, returns why the function cannot be invoked now,
+	// or nil when it can (see the package doc). The mapping asks before
+	// each invocation and after each failed one, and every
+	// throttleRecheck while it waits.
+	Throttled func() error
+}
+
+// throttleRecheck is how often a throttled mapping asks again.
+const throttleRecheck = 200 * time.Millisecond
+
+// throttled returns why the function cannot be invoked now, or nil.
+func (o *Options) throttled() error {
+	if o.Throttled == nil {
+		return nil
+	}
+	return o.Throttled()
+}
+
+// awaitInvocable waits until the function is not throttled, logging when
+// a wait begins and ends. It reports false if waitCtx was done first.
+func (o *Options) awaitInvocable(waitCtx context.Context, waiting *atomic.Bool, attrs ...any) bool {
+	for {
+		err := o.throttled()
+		if err == nil {
+			if waiting.CompareAndSwap(true, false) {
+				o.Logger.Info("function no longer throttled: invoking again", append([]any{"mapping", o.Name}, attrs...)...)
+			}
+			return true
+		}
+		if waiting.CompareAndSwap(false, true) {
+			o.Logger.Warn("function throttled: not invoked until it can be, retries not spent",
+				append([]any{"mapping", o.Name, "reason", err.Error()}, attrs...)...)
+		}
+		if !backoff.Sleep(waitCtx, throttleRecheck) {
+			return false
+		}
+	}
 }
 
 func (o *Options) defaults() {
 	if o.FunctionTimeout == 0 {
 		o.FunctionTimeout = 30 * time.Second
 	}
-	if o.Backoff == 0 {
+	if o.Backoff <= 0 {
 		o.Backoff = 100 * time.Millisecond
 	}
-	if o.MaxBackoff == 0 {
+	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 2 * time.Second
 	}
+	o.MaxBackoff = max(o.MaxBackoff, o.Backoff) // backoff.Jittered wants a positive bound
 	if o.Region == "" {
 		o.Region = "local"
 	}
@@ -153,7 +199,10 @@ type shardState struct {
 	retries        atomic.Int64
 	inFlight       atomic.Int64
 	invocations    atomic.Int64
+	batchesDone    atomic.Int64
 	sentToFailures atomic.Int64
+	// throttled: a wait for the function is logged, until it ends.
+	throttled atomic.Bool
 }
 
 // NewKinesis returns a mapping of src to handler with AWS's settings set.
@@ -201,20 +250,12 @@ func NewKinesis(src KinesisSource, cps Checkpoints, set contract.KinesisMapping,
 	return m, nil
 }
 
-// window is the batching window; AWS treats 0 as "invoke at once". Tests
-// and devstack may set a sub-second window with SetWindow.
-func (m *Kinesis) window() time.Duration {
-	return time.Duration(m.set.MaximumBatchingWindowInSeconds) * time.Second
-}
-
-// Run polls every shard until ctx is done; then it finishes the batches in
-// flight, checkpoints and returns nil. Call it once.
-func (m *Kinesis) Run(ctx context.Context) error {
-	return m.RunWindow(ctx, m.window())
-}
-
-// RunWindow is Run with a batching window given with sub-second precision
-// (AWS counts whole seconds; devstack's default is 200 ms).
+// RunWindow polls every shard until ctx is done; then it finishes the
+// batches in flight, checkpoints and returns nil. Call it once. window is
+// the batching window, in place of the setting's
+// MaximumBatchingWindowInSeconds: AWS counts whole seconds, devstack
+// (default 200 ms) and the tests want less; 0 invokes at once, as AWS
+// does.
 func (m *Kinesis) RunWindow(ctx context.Context, window time.Duration) error {
 	var wg sync.WaitGroup
 	shards := m.src.Shards()
@@ -271,13 +312,13 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 			}
 		}
 	}
-	max := m.set.BatchSize * m.set.ParallelizationFactor
+	perRound := m.set.BatchSize * m.set.ParallelizationFactor
 	for {
 		if ctx.Err() != nil {
 			return nil // stopped between batches: nothing in flight
 		}
 		notify := m.src.Notify()
-		recs, err := m.src.Records(shard, cp, max)
+		recs, err := m.src.Records(shard, cp, perRound)
 		if err != nil {
 			// A read that fails (throttling past the adapter's retries, a
 			// network error) is retried, as Lambda's poller does: the
@@ -296,11 +337,11 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 				continue
 			}
 		}
-		if !m.full(recs, max) && window > 0 {
+		if !m.full(recs, perRound) && window > 0 {
 			// Gather for the batching window, counted from the first
 			// record's arrival, unless a batch fills up first.
 			deadline := recs[0].ArrivalTime.Add(window)
-			for !m.full(recs, max) {
+			for !m.full(recs, perRound) {
 				wait := deadline.Sub(m.opts.Now())
 				if wait <= 0 {
 					break
@@ -315,7 +356,7 @@ func (m *Kinesis) poll(ctx context.Context, shard string, window time.Duration) 
 				case <-t.C:
 				}
 				notify = m.src.Notify()
-				if more, err := m.src.Records(shard, cp, max); err == nil {
+				if more, err := m.src.Records(shard, cp, perRound); err == nil {
 					recs = more
 				} else {
 					break // invoke with what we have; the next read retries
@@ -352,9 +393,11 @@ func (m *Kinesis) setCheckpoint(shard, seq string) error {
 
 // round splits recs into lanes by partition key and disposes of each
 // lane's batch concurrently. It reports whether every record was either
-// processed or sent to the on-failure destination; false means stop was
-// done first (see dispose). Invocations use ctx, waits end with stop.
-func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.Stored) bool {
+// processed or sent to the on-failure destination; false means waitCtx
+// was done first (see dispose). Invocations and on-failure sends run under
+// invokeCtx, which a graceful stop does not cancel, so what is in flight
+// finishes; waits (backoffs, throttles) end when waitCtx is done.
+func (m *Kinesis) round(invokeCtx, waitCtx context.Context, shard string, recs []stream.Stored) bool {
 	st := m.state(shard)
 	m.mu.Lock()
 	st.oldestArrival = recs[0].ArrivalTime
@@ -369,9 +412,10 @@ func (m *Kinesis) round(ctx, stop context.Context, shard string, recs []stream.S
 	disposeLane := func(lane []stream.Stored) bool {
 		for len(lane) > 0 {
 			n := m.fit(lane)
-			if !m.dispose(ctx, stop, shard, lane[:n], 0) {
+			if !m.dispose(invokeCtx, waitCtx, shard, lane[:n], 0) {
 				return false
 			}
+			st.batchesDone.Add(1)
 			lane = lane[n:]
 		}
 		return true
@@ -409,11 +453,11 @@ func (m *Kinesis) lane(key string) int {
 	return int(h.Sum32() % uint32(m.set.ParallelizationFactor))
 }
 
-// full reports whether recs (a read of at most max records) hold a batch
+// full reports whether recs (a read of at most perRound records) hold a batch
 // ready to invoke without waiting out the batching window: a lane with
 // BatchSize records, or with records whose event reaches maxPayload.
-func (m *Kinesis) full(recs []stream.Stored, max int) bool {
-	if len(recs) >= max {
+func (m *Kinesis) full(recs []stream.Stored, perRound int) bool {
+	if len(recs) >= perRound {
 		return true
 	}
 	counts := make([]int, m.set.ParallelizationFactor)
@@ -469,13 +513,16 @@ func (m *Kinesis) fit(recs []stream.Stored) int {
 // dispose invokes the function with batch until it succeeds, retrying,
 // bisecting and finally sending the batch to the on-failure destination as
 // the settings say. attempts counts failed invocations of this batch. It
-// reports false if stop was done before the batch was disposed of: during
+// reports false if waitCtx was done before the batch was disposed of: during
 // a retry backoff, or while the on-failure destination refused the batch.
-func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []stream.Stored, attempts int) bool {
+func (m *Kinesis) dispose(invokeCtx, waitCtx context.Context, shard string, batch []stream.Stored, attempts int) bool {
 	st := m.state(shard)
 	for {
+		if !m.opts.awaitInvocable(waitCtx, &st.throttled, "shard", shard) {
+			return false
+		}
 		if expired := m.expired(batch); expired > 0 {
-			if !m.sendFailure(ctx, stop, shard, batch[:expired], "RecordAgeExceeded", attempts, "") {
+			if !m.sendFailure(invokeCtx, waitCtx, shard, batch[:expired], "RecordAgeExceeded", attempts, "") {
 				return false
 			}
 			if batch = batch[expired:]; len(batch) == 0 {
@@ -483,7 +530,7 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 			}
 		}
 		st.inFlight.Add(1)
-		resp, ferr := m.invoke(ctx, shard, batch)
+		resp, ferr := m.invoke(invokeCtx, shard, batch)
 		st.inFlight.Add(-1)
 		st.invocations.Add(1)
 		var functionError string
@@ -505,17 +552,24 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 			// Done up to the lowest failure; retry from it.
 			batch = batch[lowest:]
 		}
+		if err := m.opts.throttled(); err != nil {
+			// It failed because it could not do its work now: a throttle,
+			// not the batch's fault.
+			m.opts.Logger.Warn("invocation failed while the function is throttled: retried without spending an attempt",
+				"mapping", m.opts.Name, "shard", shard, "records", len(batch), "reason", err.Error())
+			continue
+		}
 		if functionError != "" && m.set.BisectBatchOnFunctionError && len(batch) > 1 {
 			half := len(batch) / 2
 			m.opts.Logger.Info("bisecting failed batch", "mapping", m.opts.Name, "shard", shard, "records", len(batch))
-			return m.dispose(ctx, stop, shard, batch[:half], 0) && m.dispose(ctx, stop, shard, batch[half:], 0)
+			return m.dispose(invokeCtx, waitCtx, shard, batch[:half], 0) && m.dispose(invokeCtx, waitCtx, shard, batch[half:], 0)
 		}
 		attempts++
 		if m.set.MaximumRetryAttempts >= 0 && attempts > m.set.MaximumRetryAttempts {
-			return m.sendFailure(ctx, stop, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
+			return m.sendFailure(invokeCtx, waitCtx, shard, batch, "RetryAttemptsExhausted", attempts, functionError)
 		}
 		st.retries.Add(1)
-		slept := backoff.Sleep(stop, m.backoff(attempts))
+		slept := backoff.Sleep(waitCtx, m.backoff(attempts))
 		st.retries.Add(-1)
 		if !slept {
 			return false
@@ -523,14 +577,14 @@ func (m *Kinesis) dispose(ctx, stop context.Context, shard string, batch []strea
 	}
 }
 
-// backoff is the delay before retry n (1-based): Backoff doubled per
-// attempt, at most MaxBackoff.
+// backoff is the delay before retry n (1-based): exponential, Backoff
+// doubled per attempt up to MaxBackoff, with the project's full jitter
+// (backoff.Jittered). Lambda documents an exponential backoff and not its
+// exact delays; the jitter keeps the batches of several lanes and shards,
+// failing together on one cause (a throttled table), from retrying in
+// step.
 func (m *Kinesis) backoff(n int) time.Duration {
-	delay := m.opts.Backoff << min(n-1, 20)
-	if delay > m.opts.MaxBackoff || delay <= 0 {
-		delay = m.opts.MaxBackoff
-	}
-	return delay
+	return backoff.Jittered(n, m.opts.Backoff, m.opts.MaxBackoff)
 }
 
 // expired counts the leading records of batch older than the maximum
@@ -695,9 +749,9 @@ func payload[R any](recs []R) ([]byte, error) {
 const invokeIdentity = "arn:aws:iam::000000000000:role/devstack-function-role"
 
 // sendFailure sends batch's metadata to the on-failure destination,
-// retrying until the destination takes it. It reports false if stop was
+// retrying until the destination takes it. It reports false if waitCtx was
 // done first: the batch must then not be checkpointed (nothing is dropped).
-func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) bool {
+func (m *Kinesis) sendFailure(invokeCtx, waitCtx context.Context, shard string, batch []stream.Stored, condition string, invokes int, functionError string) bool {
 	rec := errorsink.OnFailure{
 		RequestContext: errorsink.RequestContext{
 			RequestID:              uuid.New(),
@@ -731,13 +785,13 @@ func (m *Kinesis) sendFailure(ctx, stop context.Context, shard string, batch []s
 		return false
 	}
 	for n := 1; ; n++ {
-		err := m.onFailure.Send(ctx, body)
+		err := m.onFailure.Send(invokeCtx, body)
 		if err == nil {
 			break
 		}
 		m.opts.Logger.Error("the on-failure destination refused a batch; retrying", "mapping", m.opts.Name,
 			"shard", shard, "condition", condition, "error", err.Error())
-		if !backoff.Sleep(stop, m.backoff(n)) {
+		if !backoff.Sleep(waitCtx, m.backoff(n)) {
 			return false
 		}
 	}
@@ -758,10 +812,14 @@ type ShardStatus struct {
 	Checkpoint string `json:"checkpoint"`
 	// IteratorAgeMs is how far behind the mapping is: the age of the oldest
 	// record not yet disposed of (0 when caught up).
-	IteratorAgeMs      int64 `json:"iteratorAgeMs"`
-	RetriesInFlight    int64 `json:"retriesInFlight"`
-	BatchesInFlight    int64 `json:"batchesInFlight"`
-	Invocations        int64 `json:"invocations"`
+	IteratorAgeMs   int64 `json:"iteratorAgeMs"`
+	RetriesInFlight int64 `json:"retriesInFlight"`
+	BatchesInFlight int64 `json:"batchesInFlight"`
+	Invocations     int64 `json:"invocations"`
+	// BatchesDone counts the batches disposed of since the mapping
+	// started: processed, or sent to the on-failure destination
+	// (BatchesToOnFailure of them).
+	BatchesDone        int64 `json:"batchesDone"`
 	BatchesToOnFailure int64 `json:"batchesToOnFailure"`
 }
 
@@ -777,7 +835,7 @@ func (m *Kinesis) Status() ([]ShardStatus, error) {
 		m.mu.Lock()
 		s := ShardStatus{ShardID: sh, Latest: latest, Checkpoint: st.checkpoint,
 			RetriesInFlight: st.retries.Load(), BatchesInFlight: st.inFlight.Load(),
-			Invocations: st.invocations.Load(), BatchesToOnFailure: st.sentToFailures.Load()}
+			Invocations: st.invocations.Load(), BatchesDone: st.batchesDone.Load(), BatchesToOnFailure: st.sentToFailures.Load()}
 		oldest := st.oldestArrival
 		cp := st.checkpoint
 		m.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
@@ -16,7 +17,7 @@ import (
 // SQSSource is the queue an SQS mapping reads.
 type SQSSource interface {
 	ARN() string
-	Receive(max int, visibility time.Duration) ([]sqs.Message, error)
+	Receive(limit int, visibility time.Duration) ([]sqs.Message, error)
 	Delete(receiptHandle string) error
 	Notify() <-chan struct{}
 }
@@ -36,6 +37,23 @@ type SQS struct {
 	handler    SQSHandler
 	opts       Options
 	visibility time.Duration
+
+	throttled   atomic.Bool
+	invocations atomic.Int64
+	deleted     atomic.Int64
+}
+
+// SQSStatus is what an SQS mapping has done since it started.
+type SQSStatus struct {
+	// Invocations counts the batches the function was invoked with;
+	// Deleted the messages it handled, deleted from the queue.
+	Invocations int64 `json:"invocations"`
+	Deleted     int64 `json:"deleted"`
+}
+
+// Status tells what the mapping has done.
+func (m *SQS) Status() SQSStatus {
+	return SQSStatus{Invocations: m.invocations.Load(), Deleted: m.deleted.Load()}
 }
 
 // NewSQS returns a mapping of q to handler. visibility is the queue's
@@ -58,6 +76,11 @@ func NewSQS(q SQSSource, set contract.SQSMapping, handler SQSHandler, visibility
 func (m *SQS) Run(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
+			return nil
+		}
+		// A throttled function receives nothing: a message received and
+		// not handled would spend one of its receives.
+		if !m.opts.awaitInvocable(ctx, &m.throttled) {
 			return nil
 		}
 		notify := m.q.Notify()
@@ -94,6 +117,7 @@ func (m *SQS) Deliver(ctx context.Context, msgs []sqs.Message) {
 	ev, err := m.event(msgs)
 	var resp lambdaevents.SQSEventResponse
 	if err == nil {
+		m.invocations.Add(1)
 		resp, err = invoke[lambdaevents.SQSEventResponse](ctx, m.opts, m.handler, ev)
 	}
 	if err != nil {
@@ -121,7 +145,9 @@ func (m *SQS) Deliver(ctx context.Context, msgs []sqs.Message) {
 		}
 		if err := m.q.Delete(msg.ReceiptHandle); err != nil {
 			m.opts.Logger.Warn("delete message", "mapping", m.opts.Name, "message_id", msg.ID, "error", err.Error())
+			continue
 		}
+		m.deleted.Add(1)
 	}
 }
 

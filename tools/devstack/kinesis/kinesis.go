@@ -7,11 +7,13 @@
 //   - Sequence numbers are 56-digit decimal strings, increasing within a
 //     shard and across restarts ("49" + 3-digit shard index + 51-digit
 //     counter).
-//   - PutRecords' limits hold: a partition key of 1..256 characters, at most
-//     1 MiB per record; an invalid record fails alone (with the key's later
-//     records, which must not overtake it) instead of failing the call.
+//   - PutRecords' limits hold: a partition key of 1..256 Unicode characters
+//     (valid UTF-8: Kinesis's keys are strings), at most 1 MiB per record;
+//     an invalid record fails alone (with the key's later records, which
+//     must not overtake it) instead of failing the call.
 //   - Records older than the retention period are trimmed; reading a
-//     trimmed range is stream.ErrTrimmed.
+//     trimmed range is stream.ErrTrimmed, and Expired tells a consumer how
+//     many records it never read expired.
 //
 // *Stream implements stream.Publisher and stream.RangeReader, and the reads
 // devstack's event source mapping needs (Records, Notify, Latest).
@@ -32,6 +34,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // Limits of PutRecords.
@@ -151,6 +154,9 @@ func ShardID(i int) string { return fmt.Sprintf("shardId-%012d", i) }
 // ARN is the stream's ARN.
 func (s *Stream) ARN() string { return s.arn }
 
+// Retention is how long the stream keeps a record.
+func (s *Stream) Retention() time.Duration { return s.opts.Retention }
+
 // Name is the stream's name.
 func (s *Stream) Name() string { return s.opts.Name }
 
@@ -183,11 +189,11 @@ func seq(i int, n uint64) string { return fmt.Sprintf("49%03d%051d", i, n) }
 // parseSeq reads a sequence number of shard i back to its counter.
 func parseSeq(i int, sq string) (uint64, error) {
 	if len(sq) != 56 || sq[:2] != "49" || sq[2:5] != fmt.Sprintf("%03d", i) {
-		return 0, fmt.Errorf("sequence number %q does not belong to %s", clip(sq), ShardID(i))
+		return 0, fmt.Errorf("sequence number %q does not belong to %s", text.Clip(sq, maxQuoted), ShardID(i))
 	}
 	n, err := strconv.ParseUint(trimZeros(sq[5:]), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("sequence number %q: %w", clip(sq), err)
+		return 0, fmt.Errorf("sequence number %q: %w", text.Clip(sq, maxQuoted), err)
 	}
 	return n, nil
 }
@@ -204,13 +210,6 @@ func digits(s string) bool {
 func trimZeros(s string) string {
 	for len(s) > 1 && s[0] == '0' {
 		s = s[1:]
-	}
-	return s
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
 	}
 	return s
 }
@@ -243,6 +242,8 @@ func validate(r stream.Record) error {
 	switch n := utf8.RuneCountInString(r.PartitionKey); {
 	case n == 0:
 		return errors.New("partition key must not be empty")
+	case !utf8.ValidString(r.PartitionKey):
+		return errors.New("partition key is not valid UTF-8")
 	case n > MaxPartitionKeyLen:
 		return fmt.Errorf("partition key of %d characters exceeds %d", n, MaxPartitionKeyLen)
 	case len(r.Data)+len(r.PartitionKey) > MaxRecordSize:
@@ -297,9 +298,7 @@ func (s *Stream) Publish(ctx context.Context, recs []stream.Record) (stream.Resu
 			break
 		}
 		accept, retry := s.admit(recs, pending, blocked, attempt >= s.opts.RetryBudget)
-		for _, f := range retry.failed {
-			res.Failed = append(res.Failed, f)
-		}
+		res.Failed = append(res.Failed, retry.failed...)
 		if len(accept) > 0 {
 			if err := s.append(recs, accept); err != nil {
 				if res.Published == 0 && len(res.Failed) == 0 {
@@ -429,12 +428,12 @@ func (s *Stream) shardByID(id string) (int, error) {
 			return sh.index, nil
 		}
 	}
-	return 0, fmt.Errorf("kinesis: stream %s has no shard %q", s.opts.Name, clip(id))
+	return 0, fmt.Errorf("kinesis: stream %s has no shard %q", s.opts.Name, text.Clip(id, maxQuoted))
 }
 
-// Records returns up to max records of shardID after sequence number after
+// Records returns up to limit records of shardID after sequence number after
 // ("" = from the trim horizon), in order. It is the mapping's GetRecords.
-func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error) {
+func (s *Stream) Records(shardID, after string, limit int) ([]stream.Stored, error) {
 	i, err := s.shardByID(shardID)
 	if err != nil {
 		return nil, err
@@ -450,7 +449,7 @@ func (s *Stream) Records(shardID, after string, max int) ([]stream.Stored, error
 	var out []stream.Stored
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(s.bucket).Bucket([]byte(shardID)).Cursor()
-		for k, v := c.Seek(key(from)); k != nil && len(out) < max; k, v = c.Next() {
+		for k, v := c.Seek(key(from)); k != nil && len(out) < limit; k, v = c.Next() {
 			r, err := decode(i, k, v)
 			if err != nil {
 				return err
@@ -483,7 +482,7 @@ func (s *Stream) Latest(shardID string) (string, error) {
 // ReadRange implements stream.RangeReader.
 func (s *Stream) ReadRange(ctx context.Context, streamARN, shardID, first, last string, fn func(stream.Stored) error) error {
 	if streamARN != s.arn {
-		return fmt.Errorf("kinesis: no stream %q (this is %s)", clip(streamARN), s.arn)
+		return fmt.Errorf("kinesis: no stream %q (this is %s)", text.Clip(streamARN, maxQuoted), s.arn)
 	}
 	i, err := s.shardByID(shardID)
 	if err != nil {
@@ -542,6 +541,35 @@ func trimmedUpTo(root *bolt.Bucket, shardID string) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(v)
+}
+
+// Expired returns how many records of shardID after sequence number after
+// ("" = from the first record ever) were trimmed by retention, and the
+// sequence number of the last of them ("" when none was): what a consumer
+// positioned at after lost for good. A consumer that moves its position
+// to last does not count them again.
+func (s *Stream) Expired(shardID, after string) (n int64, last string, err error) {
+	i, err := s.shardByID(shardID)
+	if err != nil {
+		return 0, "", err
+	}
+	var from uint64
+	if after != "" {
+		if from, err = parseSeq(i, after); err != nil {
+			return 0, "", err
+		}
+	}
+	var horizon uint64
+	err = s.db.View(func(tx *bolt.Tx) error {
+		horizon = trimmedUpTo(tx.Bucket(s.bucket), shardID)
+		return nil
+	})
+	if err != nil || horizon <= from {
+		return 0, "", err
+	}
+	// Counters are consecutive per shard: every one up to the horizon was
+	// a record.
+	return int64(horizon - from), seq(i, horizon), nil
 }
 
 // TrimBefore drops the records of shardID whose sequence number is below
@@ -660,3 +688,7 @@ func (s *Stream) PutRecord(ctx context.Context, r stream.Record) (shardID, seque
 	s.wake()
 	return sh.id, seq(sh.index, n), nil
 }
+
+// maxQuoted is the most bytes of a value from outside that an error message
+// quotes (text.Clip): enough to recognise it, never a whole hostile input.
+const maxQuoted = 80

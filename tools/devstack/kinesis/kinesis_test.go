@@ -142,6 +142,60 @@ func TestRetention(t *testing.T) {
 	}
 }
 
+// TestExpired: a consumer learns how many records it never read were
+// trimmed, once: from the position it moves to, nothing more is lost.
+func TestExpired(t *testing.T) {
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	s := newStream(t, Options{Shards: 1, Retention: time.Hour, Now: func() time.Time { return now }})
+	sh := ShardID(0)
+	for i := range 5 {
+		if _, err := s.Publish(t.Context(), []stream.Record{{PartitionKey: "k", Data: []byte{byte(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			now = now.Add(2 * time.Hour) // the first three expire
+		}
+	}
+	recs, _ := s.Records(sh, "", 10)
+	if n, last, err := s.Expired(sh, ""); n != 0 || last != "" || err != nil {
+		t.Errorf("before the trim Expired = %d, %q, %v; want nothing", n, last, err)
+	}
+	if n, err := s.TrimExpired(); n != 3 || err != nil {
+		t.Fatalf("TrimExpired = %d, %v; want 3", n, err)
+	}
+	for _, tc := range []struct {
+		after    string
+		wantN    int64
+		wantLast string
+	}{
+		{"", 3, recs[2].SequenceNumber},
+		{recs[0].SequenceNumber, 2, recs[2].SequenceNumber},
+		{recs[2].SequenceNumber, 0, ""},
+		{recs[4].SequenceNumber, 0, ""},
+	} {
+		n, last, err := s.Expired(sh, tc.after)
+		if err != nil || n != tc.wantN || last != tc.wantLast {
+			t.Errorf("Expired(after %q) = %d, %q, %v; want %d, %q", tc.after, n, last, err, tc.wantN, tc.wantLast)
+		}
+	}
+	if _, _, err := s.Expired(sh, "12abc"); err == nil {
+		t.Error("Expired after a garbage sequence number: no error")
+	}
+}
+
+// TestPartitionKeyMustBeUTF8: Kinesis's partition keys are strings; the
+// archive (and JSON) could not carry other bytes losslessly.
+func TestPartitionKeyMustBeUTF8(t *testing.T) {
+	s := newStream(t, Options{Shards: 1})
+	res, err := s.Publish(t.Context(), []stream.Record{{PartitionKey: "bad\xff", Data: []byte("x")}, {PartitionKey: "good", Data: []byte("y")}})
+	if err != nil || res.Published != 1 || len(res.Failed) != 1 || res.Failed[0].Index != 0 || res.Failed[0].Code != CodeInvalidArgument {
+		t.Errorf("Publish = %+v, %v; want the invalid key refused alone", res, err)
+	}
+	if _, _, err := s.PutRecord(t.Context(), stream.Record{PartitionKey: "bad\xff", Data: []byte("x")}); !errors.As(err, new(*InvalidArgumentError)) {
+		t.Errorf("PutRecord with an invalid key: %v; want an *InvalidArgumentError", err)
+	}
+}
+
 func TestReadRangeRefusesForeignInput(t *testing.T) {
 	s := newStream(t, Options{Shards: 2})
 	if _, err := s.Publish(t.Context(), []stream.Record{{PartitionKey: "a", Data: []byte("1")}}); err != nil {

@@ -151,15 +151,15 @@ func key(n uint64) []byte {
 	return k[:]
 }
 
-// Receive returns up to max visible messages, oldest first, hiding them for
+// Receive returns up to limit visible messages, oldest first, hiding them for
 // visibility. A message past MaxReceiveCount goes to the dead-letter queue
 // instead; a message past retention is dropped.
-func (q *Queue) Receive(max int, visibility time.Duration) ([]Message, error) {
+func (q *Queue) Receive(limit int, visibility time.Duration) ([]Message, error) {
 	now := q.opts.Now()
 	var out []Message
 	err := q.db.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(q.bucket).Cursor()
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			var m Message
 			if err := json.Unmarshal(v, &m); err != nil {
 				return fmt.Errorf("sqs: corrupt message: %w", err)

@@ -27,6 +27,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/backoff v0.0.0 // indirect
+	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0 // indirect
 )
 
 replace (
@@ -35,6 +36,7 @@ replace (
 	github.com/scrape-pipeline/scrape-pipeline/libs/contract => ../../../libs/contract
 	github.com/scrape-pipeline/scrape-pipeline/libs/httpx => ../../../libs/httpx
 	github.com/scrape-pipeline/scrape-pipeline/libs/store => ../../../libs/store
+	github.com/scrape-pipeline/scrape-pipeline/libs/text => ../../../libs/text
 	github.com/scrape-pipeline/scrape-pipeline/services/samplesite => ../../../services/samplesite
 	github.com/scrape-pipeline/scrape-pipeline/tools/lambdabuild => ../
 )

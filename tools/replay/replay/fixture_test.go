@@ -119,15 +119,6 @@ func encode(e events.Event) []byte {
 	return b
 }
 
-// len is the number of records on the stream.
-func (s *stream) len() int {
-	n := 0
-	for _, recs := range s.shards {
-		n += len(recs)
-	}
-	return n
-}
-
 // writeArchive writes the stream to an archive in root as Firehose would,
 // not quite in order: each object holds a run of one shard's records
 // (chunk sizes differ by shard, so objects of different shards interleave

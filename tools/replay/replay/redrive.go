@@ -15,6 +15,7 @@ import (
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 	"github.com/scrape-pipeline/scrape-pipeline/services/processor"
 )
 
@@ -71,9 +72,6 @@ type errorStore interface {
 
 // cutNote begins the reason of an error item whose payload was cut.
 const cutNote = "cannot be redriven: "
-
-// maxReason caps a reason a redrive stores (the processor's cap).
-const maxReason = 4 << 10
 
 // redriveWorkers is how many partition keys a redrive works on at once.
 const redriveWorkers = 16
@@ -225,8 +223,8 @@ func redriveOne(ctx context.Context, s errorStore, p projector, e store.ErrorIte
 		if strings.HasPrefix(e.Reason, cutNote) {
 			return outCut, nil
 		}
-		e.Reason = clipReason(fmt.Sprintf("%sits payload was cut at %d of %d bytes when it was stored (replay it from the archive, which keeps it whole); it failed: %s",
-			cutNote, len(e.Payload), e.PayloadSize, e.Reason))
+		e.Reason = text.Clip(fmt.Sprintf("%sits payload was cut at %d of %d bytes when it was stored (replay it from the archive, which keeps it whole); it failed: %s",
+			cutNote, len(e.Payload), e.PayloadSize, e.Reason), store.MaxReason)
 		if err := s.PutError(ctx, e); err != nil {
 			return 0, fmt.Errorf("note the cut payload of error %s: %w", e.ID, err)
 		}
@@ -252,7 +250,7 @@ func redriveOne(ctx context.Context, s errorStore, p projector, e store.ErrorIte
 	case !errors.Is(perr, processor.ErrPermanent):
 		out, reason = outTransient, "redrive failed, may succeed later: "+perr.Error()
 	}
-	e.Reason = clipReason(reason)
+	e.Reason = text.Clip(reason, store.MaxReason)
 	e.Attempts++
 	e.LastFailure = at
 	e.ExpiresAt = at.Add(contract.ErrorTTL)
@@ -260,13 +258,6 @@ func redriveOne(ctx context.Context, s errorStore, p projector, e store.ErrorIte
 		return 0, fmt.Errorf("record the failed redrive of error %s: %w", e.ID, err)
 	}
 	return out, nil
-}
-
-func clipReason(s string) string {
-	if len(s) <= maxReason {
-		return s
-	}
-	return strings.ToValidUTF8(s[:maxReason], "") + "…"
 }
 
 // compareSeq compares two sequence numbers (decimal digits) numerically;

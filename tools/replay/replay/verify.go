@@ -331,8 +331,8 @@ func openErrors(ctx context.Context, s store.Store) (map[string]store.ErrorItem,
 	}
 }
 
-// print writes the counts and the first max differences to w.
-func (v VerifyReport) print(w io.Writer, liveDesc, rebuiltDesc string, max int) {
+// print writes the counts and the first maxDiffs differences to w.
+func (v VerifyReport) print(w io.Writer, liveDesc, rebuiltDesc string, maxDiffs int) {
 	fmt.Fprintf(w, "verify: rebuilt %s against live %s\n", rebuiltDesc, liveDesc)
 	for _, k := range []struct {
 		name string
@@ -346,8 +346,8 @@ func (v VerifyReport) print(w io.Writer, liveDesc, rebuiltDesc string, max int) 
 		return
 	}
 	for i, d := range v.Differences {
-		if i == max {
-			fmt.Fprintf(w, "… and %d more differences\n", len(v.Differences)-max)
+		if i == maxDiffs {
+			fmt.Fprintf(w, "… and %d more differences\n", len(v.Differences)-maxDiffs)
 			break
 		}
 		where := "differs (-live +rebuilt)"

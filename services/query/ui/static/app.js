@@ -151,29 +151,71 @@
     });
   }
 
-  // addRun puts the run a scrape started at the top of the runs table, from
-  // the page's inert row template, and follows it.
-  function addRun(sum) {
+  // runRow returns the runs table's row of run id, making it at the top
+  // from the page's inert row template when the table has none yet.
+  function runRow(id) {
     const tbody = document.querySelector('#runs tbody');
     const tpl = document.getElementById('run-row');
-    if (!tbody || !tpl) return;
-    let row = tbody.querySelector('[data-run="' + CSS.escape(sum.runId) + '"]');
+    if (!tbody || !tpl) return null;
+    let row = tbody.querySelector('[data-run="' + CSS.escape(id) + '"]');
     if (!row) {
       row = tpl.content.firstElementChild.cloneNode(true);
-      row.dataset.run = sum.runId;
+      row.dataset.run = id;
       const link = field(row, 'link');
-      link.textContent = sum.runId;
-      link.setAttribute('href', '/ui/runs/' + encodeURIComponent(sum.runId));
+      link.textContent = id;
+      link.setAttribute('href', '/ui/runs/' + encodeURIComponent(id));
       const empty = tbody.querySelector('tr.empty');
       if (empty) empty.remove();
       tbody.prepend(row);
     }
+    return row;
+  }
+
+  // addRun puts the run a scrape started at the top of the runs table and
+  // follows it.
+  function addRun(sum) {
+    const row = runRow(sum.runId);
+    if (!row) return;
     renderRun(row, {
       status: sum.unchanged ? 'unchanged' : 'running', trigger: sum.trigger, published: sum.published,
       processed: 0, failed: 0, startedAt: null,
     });
     refreshTotals();
     if (!sum.unchanged) watch(row);
+  }
+
+  // Runs started elsewhere (a schedule, another browser, curl) appear in
+  // the overview's table by themselves: GET /runs, newest first, is read
+  // now and then, and a run the table lacks is added at the top and
+  // followed. The table keeps its length.
+  const runsTable = document.querySelector('#runs[data-discover]');
+  if (runsTable) {
+    const size = Math.max(1, parseInt(runsTable.dataset.discover, 10) || 10);
+    const discover = async () => {
+      const res = await getJSON('/runs?limit=' + size);
+      if (!res.ok || !res.body || !Array.isArray(res.body.items)) return;
+      const fresh = res.body.items.filter((r) => typeof r.id === 'string' &&
+        !runsTable.querySelector('tbody [data-run="' + CSS.escape(r.id) + '"]'));
+      // Oldest first, so that each prepend leaves the newest on top.
+      for (const r of fresh.reverse()) {
+        const row = runRow(r.id);
+        if (!row) return;
+        renderRun(row, r);
+        if (r.status === 'running') watch(row);
+      }
+      const rows = runsTable.querySelectorAll('tbody tr[data-run]');
+      for (let i = size; i < rows.length; i++) rows[i].remove();
+      if (fresh.length) refreshTotals();
+    };
+    const tick = async () => {
+      try {
+        if (document.visibilityState === 'visible') await discover();
+      } catch (e) {
+        // the API did not answer: ask again later
+      }
+      setTimeout(tick, POLL_STATUS_MS);
+    };
+    setTimeout(tick, POLL_STATUS_MS);
   }
 
   // --- devstack's stream panel.
