@@ -209,8 +209,12 @@ type wireLine struct {
 // data (any JSON value, whose bytes are the record's data as they are) and
 // dataBase64 (standard base64, padded); the record must pass Validate.
 // Errors wrap ErrInvalidRecord and say what is wrong.
-func DecodeLine(line []byte) (Record, error) {
-	w, ok := scanLine(line)
+func DecodeLine(line []byte) (Record, error) { return decodeLine(line, nil) }
+
+// decodeLine is DecodeLine, taking shard ids and partition keys from in
+// when it has them (nil: none).
+func decodeLine(line []byte, in *interner) (Record, error) {
+	w, ok := scanLine(line, in)
 	if !ok {
 		// Not in the form AppendLine writes: let encoding/json read it.
 		w = wireLine{}
@@ -278,7 +282,10 @@ const (
 // gives ok false, and encoding/json decides. When ok, w is what
 // json.Unmarshal would give (a fuzz test holds them equal); data is copied
 // out of line.
-func scanLine(line []byte) (w wireLine, ok bool) {
+//
+// Shard ids and partition keys come from in when it has them: a stream has
+// a few shards, and partition keys (movie ids) repeat from run to run.
+func scanLine(line []byte, in *interner) (w wireLine, ok bool) {
 	b := line
 	for len(b) > 0 && isSpace(b[len(b)-1]) {
 		b = b[:len(b)-1]
@@ -297,7 +304,7 @@ func scanLine(line []byte) (w wireLine, ok bool) {
 		switch string(key) { // no allocation: the compiler compares the bytes
 		case "shardId":
 			field = fieldShard
-			w.ShardID, i, ok = plainString(b, i)
+			w.ShardID, i, ok = in.plainString(b, i)
 		case "sequenceNumber":
 			field = fieldSeq
 			w.SequenceNumber, i, ok = plainString(b, i)
@@ -306,7 +313,7 @@ func scanLine(line []byte) (w wireLine, ok bool) {
 			w.SubsequenceNumber, i, ok = plainInt(b, i)
 		case "partitionKey":
 			field = fieldKey
-			w.PartitionKey, i, ok = plainString(b, i)
+			w.PartitionKey, i, ok = in.plainString(b, i)
 		case "arrivalTime":
 			field = fieldTime
 			w.ArrivalTime, i, ok = plainString(b, i)
@@ -344,6 +351,35 @@ func scanLine(line []byte) (w wireLine, ok bool) {
 func plainString(b []byte, i int) (string, int, bool) {
 	s, next, ok := plainBytes(b, i)
 	return string(s), next, ok
+}
+
+// interner hands out one string for equal bytes, so that a Decoder does
+// not allocate the same shard id or partition key line after line (Scan
+// shares one among the objects it reads). It keeps at most maxInterned
+// strings, then starts afresh in the same map (clear keeps its memory).
+type interner struct{ m map[string]string }
+
+const maxInterned = 4096
+
+// plainString is the package's plainString, with the string from in (a
+// nil in makes a new one).
+func (in *interner) plainString(b []byte, i int) (string, int, bool) {
+	s, next, ok := plainBytes(b, i)
+	if !ok || in == nil {
+		return string(s), next, ok
+	}
+	if str, found := in.m[string(s)]; found { // no allocation: a lookup by bytes
+		return str, next, true
+	}
+	str := string(s)
+	switch {
+	case in.m == nil:
+		in.m = make(map[string]string, 64)
+	case len(in.m) >= maxInterned:
+		clear(in.m)
+	}
+	in.m[str] = str
+	return str, next, true
 }
 
 // plainBytes is plainString without the copy.
@@ -400,6 +436,7 @@ type Decoder struct {
 	s    *bufio.Scanner
 	line int
 	err  error
+	in   *interner
 }
 
 // NewDecoder returns a Decoder reading from r. It buffers r: wrap a
@@ -407,7 +444,7 @@ type Decoder struct {
 func NewDecoder(r io.Reader) *Decoder {
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 0, 64<<10), MaxLineSize)
-	return &Decoder{s: s}
+	return &Decoder{s: s, in: &interner{}}
 }
 
 // Decode returns the next record. At the end of the stream it returns
@@ -425,7 +462,7 @@ func (d *Decoder) Decode() (Record, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		rec, err := DecodeLine(line)
+		rec, err := decodeLine(line, d.in)
 		if err != nil {
 			return Record{}, &LineError{Line: d.line, Err: err}
 		}

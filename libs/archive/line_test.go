@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -338,5 +339,34 @@ func TestDecoderReadError(t *testing.T) {
 	_, err := d.Decode()
 	if !errors.Is(err, errDisk) || !strings.Contains(err.Error(), "after line 1") {
 		t.Errorf("Decode = %v, want the read error after line 1", err)
+	}
+}
+
+// A Decoder hands out each record's own shard id and partition key, also
+// past the number of strings it keeps to reuse (maxInterned).
+func TestDecoderKeysPastInterning(t *testing.T) {
+	const n = 10_000
+	var lines bytes.Buffer
+	for i := range 2 * n {
+		rec := archive.Record{ShardID: fmt.Sprintf("shardId-%012d", i%3), SequenceNumber: fmt.Sprint(i + 1),
+			PartitionKey: fmt.Sprintf("movie-%d", i%n), ArrivalTime: time.Date(2026, 11, 27, 4, 0, 0, i, time.UTC), Data: []byte(`{}`)}
+		line, err := archive.Encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines.Write(line)
+	}
+	dec := archive.NewDecoder(&lines)
+	for i := range 2 * n {
+		rec, err := dec.Decode()
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if want := fmt.Sprintf("movie-%d", i%n); rec.PartitionKey != want {
+			t.Fatalf("line %d: partition key %q, want %q", i+1, rec.PartitionKey, want)
+		}
+		if want := fmt.Sprintf("shardId-%012d", i%3); rec.ShardID != want {
+			t.Fatalf("line %d: shard id %q, want %q", i+1, rec.ShardID, want)
+		}
 	}
 }

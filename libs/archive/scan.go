@@ -96,6 +96,7 @@ type scanner struct {
 	fn   func(Record) error
 	zr   *gzip.Reader
 	br   *bufio.Reader
+	in   interner // shared by the objects' Decoders
 	prog Progress
 }
 
@@ -111,6 +112,7 @@ func (s *scanner) object(obj Object) error {
 		return fmt.Errorf("read %s: %w", obj.Key, err)
 	}
 	dec := NewDecoder(lines)
+	dec.in = &s.in
 	for {
 		rec, err := dec.Decode()
 		if err == io.EOF {

@@ -49,7 +49,10 @@ func FuzzScanLine(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		fast, ok := scanLine(line)
+		fast, ok := scanLine(line, nil)
+		if interned, iok := scanLine(line, &interner{}); iok != ok || !cmp.Equal(fast, interned) {
+			t.Fatalf("scanLine(%q) with an interner = %+v, %v; without %+v, %v", line, interned, iok, fast, ok)
+		}
 		if !ok {
 			return
 		}

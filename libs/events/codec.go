@@ -296,7 +296,11 @@ func checkToken(field, s string, maxLen int) error {
 	if len(s) > maxLen {
 		return fmt.Errorf("%s: longer than %d bytes", field, maxLen)
 	}
-	for _, r := range s {
+	i := 0
+	for ; i < len(s) && s[i] > ' ' && s[i] < 0x7f; i++ {
+		// Printable ASCII other than the space: the common case.
+	}
+	for _, r := range s[i:] {
 		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
 			return fmt.Errorf("%s: contains a space or control character", field)
 		}

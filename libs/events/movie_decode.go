@@ -182,6 +182,13 @@ func kind(v string) string {
 
 // str reads a string (null leaves *dst as it is, as encoding/json does).
 func (d *dataDecoder) str(dst *string, field string) error {
+	if d.i < len(d.s) && d.s[d.i] == '"' {
+		if end, plain := plainString(d.s, d.i); plain {
+			*dst = d.s[d.i+1 : end-1]
+			d.i = end
+			return nil
+		}
+	}
 	v, err := d.value()
 	if err != nil {
 		return err

@@ -62,13 +62,13 @@ func scanEnvelope(raw []byte) (envelope, error) {
 		if i >= len(raw) || raw[i] != '"' {
 			return env, syntaxErr(raw)
 		}
-		kEnd := stringEnd(raw, i)
-		if kEnd > len(raw) || !validString(raw[i:kEnd]) {
+		kEnd, plain := plainString(raw, i)
+		if kEnd > len(raw) || !plain && !validString(raw[i:kEnd]) {
 			return env, syntaxErr(raw)
 		}
 		// The name as a substring of s: no allocation.
 		key := s[i+1 : kEnd-1]
-		if strings.IndexByte(key, '\\') >= 0 {
+		if !plain && strings.IndexByte(key, '\\') >= 0 {
 			// An escaped name means what it unescapes to ("\u0069d"
 			// is "id"), as in encoding/json. Rare: pay only here.
 			var k string
@@ -82,7 +82,13 @@ func scanEnvelope(raw []byte) (envelope, error) {
 			return env, syntaxErr(raw)
 		}
 		vStart := skipSpace(raw, i+1)
-		vEnd := valueEnd(raw, vStart)
+		var vEnd int
+		plain = false // a plain string: valid, and its content is its value
+		if vStart < len(raw) && raw[vStart] == '"' {
+			vEnd, plain = plainString(raw, vStart)
+		} else {
+			vEnd = valueEnd(raw, vStart)
+		}
 		if vEnd > len(raw) || vStart == vEnd {
 			return env, syntaxErr(raw)
 		}
@@ -96,24 +102,30 @@ func scanEnvelope(raw []byte) (envelope, error) {
 		if key == "data" && (val[0] == '{' || val[0] == '[') {
 			env.data = val // checked by the data decoder
 			env.dataText = s[vStart:vEnd]
-		} else if !validValue(val) {
+		} else if !plain && !validValue(val) {
 			return env, syntaxErr(raw)
+		}
+		str := func(name string) string {
+			if plain {
+				return s[vStart+1 : vEnd-1]
+			}
+			return env.str(name, s, vStart, vEnd)
 		}
 		switch key {
 		case "specversion":
-			env.specVersion = env.str("specversion", s, vStart, vEnd)
+			env.specVersion = str("specversion")
 		case "id":
-			env.id = env.str("id", s, vStart, vEnd)
+			env.id = str("id")
 		case "source":
-			env.source = env.str("source", s, vStart, vEnd)
+			env.source = str("source")
 		case "type":
-			env.typ = env.str("type", s, vStart, vEnd)
+			env.typ = str("type")
 		case "runid":
-			env.runID = env.str("runid", s, vStart, vEnd)
+			env.runID = str("runid")
 		case "subject":
-			env.subject = env.str("subject", s, vStart, vEnd)
+			env.subject = str("subject")
 		case "datacontenttype":
-			env.dataContentType = env.str("datacontenttype", s, vStart, vEnd)
+			env.dataContentType = str("datacontenttype")
 		case "schemaversion":
 			env.schemaVersion = 0
 			if string(val) == "null" {
@@ -133,7 +145,7 @@ func scanEnvelope(raw []byte) (envelope, error) {
 				env.setErr(errors.New("time: not a string"))
 				break
 			}
-			t, err := time.Parse(time.RFC3339Nano, env.str("time", s, vStart, vEnd))
+			t, err := time.Parse(time.RFC3339Nano, str("time"))
 			if err != nil {
 				env.setErr(fmt.Errorf("time: %q is not an RFC 3339 time", text.Clip(string(val), maxQuoted)))
 			}
@@ -250,6 +262,23 @@ func skipSpace[T ~string | ~[]byte](b T, i int) int {
 		}
 	}
 	return i
+}
+
+// plainString returns the index just past the JSON string starting at
+// b[i] (len(b)+1 if it does not end) and whether it is plain: no escape,
+// no control character and no byte above 0x7f. A plain string is valid
+// JSON and its value is its content; any other is only delimited, and its
+// caller checks it.
+func plainString[T ~string | ~[]byte](b T, i int) (end int, plain bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return stringEnd(b, i), false
+		}
+	}
+	return len(b) + 1, false
 }
 
 // stringEnd returns the index just past the JSON string starting at b[i],

@@ -216,6 +216,8 @@ func (t *boltTx) put(b bucket, key, v []byte) error {
 	return nil
 }
 
+func (t *boltTx) insert(b bucket, key, v []byte) error { return t.put(b, key, v) }
+
 func (t *boltTx) del(b bucket, key []byte) error {
 	if err := t.bucket(b).Delete(key); err != nil {
 		return fmt.Errorf("delete %s: %w", b, err)

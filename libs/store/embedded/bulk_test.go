@@ -3,7 +3,9 @@ package embedded_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +32,63 @@ func TestContractBoltBulk(t *testing.T) {
 		})
 		return s
 	})
+}
+
+// The same, with one transaction for the whole suite: every read is served
+// from the open transaction and the write-back cache, never from a commit.
+func TestContractBoltBulkOneTransaction(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := embedded.Open(filepath.Join(t.TempDir(), "tables.db"), embedded.WithBulkLoad(1<<30))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+// A bulk load resumed on a file that holds progress markers still counts
+// each event once: what it knows of the markers starts with the file's.
+func TestBulkLoadResumedCountsOnce(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tables.db")
+	const digest = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	for i, want := range []bool{true, false, false} {
+		s, err := embedded.Open(path, embedded.WithBulkLoad(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			// Markers of other events, so that the file holds many.
+			for j := range 300 {
+				if _, err := s.CountEvent(ctx, "run-0", fmt.Sprint("other-", j), store.CounterProcessed, digest); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		counted, err := s.CountEvent(ctx, "run-1", "event-1", store.CounterProcessed, digest)
+		if err != nil || counted != want {
+			t.Errorf("opening %d: CountEvent = %v, %v; want %v", i, counted, err, want)
+		}
+		if _, err := s.CountEvent(ctx, "run-1", "event-1", store.CounterProcessed, strings.Repeat("b", 32)); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("opening %d: CountEvent with another digest = %v, want ErrConflict", i, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := embedded.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if r, err := s.GetRun(ctx, "run-1"); err != nil || r.Processed != 1 {
+		t.Errorf("run = %+v, %v; want the event counted once", r, err)
+	}
 }
 
 func TestBulkLoadCommitsAtFlushAndClose(t *testing.T) {

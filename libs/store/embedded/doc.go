@@ -66,7 +66,14 @@
 // and a bbolt file. Items are kept in a compact versioned binary encoding.
 // The bbolt backing fsyncs every commit but groups concurrent writers into
 // one transaction, so a processor writing from many goroutines pays one
-// fsync per group.
+// fsync per group. A bulk load (WithBulkLoad) instead commits every many
+// thousand writes, in the background: it keeps the movies and runs it
+// writes in a write-back cache, each movie's latest history key, and
+// buffers the progress markers, index entries and in-order observations,
+// which the commit puts into the file in key order while the next writes
+// go on (see bulk.go and bulkcache.go). Per movie event, the writes look
+// nothing up in the B+tree and write nothing to it; the commit writes
+// three keys.
 //
 // # Upgrades
 //

@@ -19,12 +19,15 @@ import (
 // own flag against its predecessor and recomputes its successor's against
 // it, in one transaction: the result does not depend on the order in which
 // observations arrive (t1:A, t3:A, then t2:B turns t3 into a change point).
+// RecordObservation is the only writer of the history: a bulk load caches
+// each movie's greatest key (see bulkcache.go).
 
 // historyPrefix is the key prefix of movieID's history: its length as a
 // uvarint, then the id, so that no movie's keys continue another's.
-func historyPrefix(movieID string) []byte {
-	b := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen16+len(movieID)+len(layout.TimeFormat)+40), uint64(len(movieID)))
-	return append(b, movieID...)
+func historyPrefix(movieID string) []byte { return appendHistoryPrefix(nil, movieID) }
+
+func appendHistoryPrefix(dst []byte, movieID string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(movieID))), movieID...)
 }
 
 func sameValues(a, b observation) bool {
@@ -36,74 +39,113 @@ func (s *Store) RecordObservation(ctx context.Context, o store.Observation) erro
 	if err := layout.CheckObservation(o); err != nil {
 		return fmt.Errorf("record observation: %w", err)
 	}
-	prefix := historyPrefix(o.MovieID)
-	pos := layout.HistoryPos(o.ObservedAt, o.EventID)
-	key := append(bytes.Clone(prefix), pos...)
+	// One allocation: the key, which the transaction keeps.
+	key := appendHistoryPrefix(make([]byte, 0, binary.MaxVarintLen16+len(o.MovieID)+len(layout.TimeFormat)+1+len(o.EventID)), o.MovieID)
+	prefix := key[:len(key):len(key)]
+	key = layout.AppendHistoryPos(key, o.ObservedAt, o.EventID)
+	pos := key[len(prefix):] // for messages
 	obs := observation{RunID: o.RunID, Rank: o.Rank, Rating: o.Rating, Votes: o.Votes}
-	err := s.update(ctx, func(tx writeTx) error {
-		if v := tx.get(bHistory, key); v != nil {
-			cur, err := decodeObservation(v)
-			if err != nil {
-				return err
-			}
-			if cur.RunID != obs.RunID || !sameValues(cur, obs) {
-				return layout.Conflict("observation %s of movie %q recorded before with other values", pos, o.MovieID)
-			}
-			return nil
-		}
-		var pred, succ *observation
-		var succKey []byte
-		var derr error
-		tx.descend(bHistory, key, func(k, v []byte) bool {
-			if bytes.HasPrefix(k, prefix) {
-				p, err := decodeObservation(v)
-				pred, derr = &p, err
-			}
-			return false
-		})
-		tx.ascend(bHistory, key, func(k, v []byte) bool {
-			if bytes.HasPrefix(k, prefix) {
-				n, err := decodeObservation(v)
-				succ, succKey, derr = &n, bytes.Clone(k), errors.Join(derr, err)
-			}
-			return false
-		})
-		if derr != nil {
-			return derr
-		}
-		obs.Changed = pred == nil || !sameValues(*pred, obs)
-		if err := putObservation(tx, key, obs); err != nil {
-			return err
-		}
-		if succ == nil {
-			return nil
-		}
-		if changed := !sameValues(obs, *succ); changed != succ.Changed {
-			succ.Changed = changed
-			if err := putObservation(tx, succKey, *succ); err != nil {
-				return err
-			}
-			if !changed {
-				return tx.del(bHistoryChanges, succKey)
-			}
-		}
-		return nil
-	})
+	err := s.update(ctx, func(tx writeTx) error { return recordObservation(tx, o.MovieID, key, prefix, obs) })
 	if err != nil {
 		return fmt.Errorf("record observation %s of movie %q: %w", pos, o.MovieID, err)
 	}
 	return nil
 }
 
+// recordObservation records obs of movieID at key (prefix is the movie's
+// key prefix). In a bulk load, an observation after the movie's greatest
+// key waits in the cache; any other is looked up in the tree, once the
+// movie's waiting ones are there.
+func recordObservation(tx writeTx, movieID string, key, prefix []byte, obs observation) error {
+	c := cacheOf(tx)
+	if c != nil {
+		tail, ok := c.history[movieID]
+		if ok && bytes.Compare(key, tail.key) > 0 {
+			// Not there yet; the greatest is its predecessor, and it has
+			// no successor.
+			obs.Changed = !sameValues(tail.obs, obs)
+			p := pendingObs{key: key, v: encodeObservation(obs), changed: obs.Changed}
+			set(c.history, &c.historyUndo, movieID, historyTail{key: key, obs: obs, gen: c.gen, pending: append(tail.pending, p)})
+			return nil
+		}
+		u := tx.(*undoTx)
+		if err := c.writeMoviePending(u, movieID); err != nil {
+			return err
+		}
+		tx = rawTx{u} // the history cache is this function's business
+	}
+	if v := tx.get(bHistory, key); v != nil {
+		cur, err := decodeObservation(v)
+		if err != nil {
+			return err
+		}
+		if cur.RunID != obs.RunID || !sameValues(cur, obs) {
+			return layout.Conflict("observation %s of movie %q recorded before with other values", key[len(prefix):], movieID)
+		}
+		return nil
+	}
+	var pred, succ *observation
+	var succKey []byte
+	var derr error
+	tx.descend(bHistory, key, func(k, v []byte) bool {
+		if bytes.HasPrefix(k, prefix) {
+			p, err := decodeObservation(v)
+			pred, derr = &p, err
+		}
+		return false
+	})
+	tx.ascend(bHistory, key, func(k, v []byte) bool {
+		if bytes.HasPrefix(k, prefix) {
+			n, err := decodeObservation(v)
+			succ, succKey, derr = &n, bytes.Clone(k), errors.Join(derr, err)
+		}
+		return false
+	})
+	if derr != nil {
+		return derr
+	}
+	obs.Changed = pred == nil || !sameValues(*pred, obs)
+	if err := putObservation(tx, key, obs, true); err != nil {
+		return err
+	}
+	if succ == nil {
+		if c != nil { // the movie's greatest key now
+			set(c.history, &c.historyUndo, movieID, historyTail{key: key, obs: obs, gen: c.gen})
+		}
+		return nil
+	}
+	if changed := !sameValues(obs, *succ); changed != succ.Changed {
+		if c != nil {
+			// The successor may be the cached greatest key, whose
+			// observation changes.
+			drop(c.history, &c.historyUndo, movieID)
+		}
+		succ.Changed = changed
+		if err := putObservation(tx, succKey, *succ, false); err != nil {
+			return err
+		}
+		if !changed {
+			return tx.del(bHistoryChanges, succKey)
+		}
+	}
+	return nil
+}
+
 // putObservation stores o at key, and in the change points if it is one
-// (removing it from there is the caller's business).
-func putObservation(tx writeTx, key []byte, o observation) error {
+// (removing it from there is the caller's business). With isNew the key
+// is known to be in neither bucket.
+func putObservation(tx writeTx, key []byte, o observation, isNew bool) error {
+	put := tx.put
+	if isNew {
+		put = tx.insert
+	}
 	v := encodeObservation(o)
-	if err := tx.put(bHistory, key, v); err != nil {
+	if err := put(bHistory, key, v); err != nil {
 		return err
 	}
 	if o.Changed {
-		return tx.put(bHistoryChanges, bytes.Clone(key), bytes.Clone(v))
+		// Neither key nor value is ever modified: both buckets may hold them.
+		return put(bHistoryChanges, key, v)
 	}
 	return nil
 }

@@ -61,6 +61,9 @@ type writeTx interface {
 	readTx
 	// put sets key to v; the transaction owns v from then on.
 	put(b bucket, key, v []byte) error
+	// insert is put of a key the caller knows is absent: a backing may
+	// skip looking for it.
+	insert(b bucket, key, v []byte) error
 	// del removes key if present.
 	del(b bucket, key []byte) error
 }

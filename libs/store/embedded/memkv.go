@@ -177,6 +177,8 @@ func (tx *memTx) put(b bucket, key, v []byte) error {
 	return nil
 }
 
+func (tx *memTx) insert(b bucket, key, v []byte) error { return tx.put(b, key, v) }
+
 func (tx *memTx) del(b bucket, key []byte) error {
 	bk := &tx.kv.buckets[b]
 	k := string(key)

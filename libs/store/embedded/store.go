@@ -39,9 +39,10 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 func WithSweepInterval(d time.Duration) Option { return func(s *Store) { s.sweepEvery = d } }
 
 // WithNoSync makes a bbolt store return from a write before the disk has
-// it: a killed process loses nothing (the OS has the pages), a machine
-// crash may lose the last writes. devstack uses it, as its event log can
-// replay them; a memory store ignores it.
+// it (nor syncs the file when it grows): a killed process loses nothing
+// (the OS has the pages), a machine crash may lose the last writes.
+// devstack uses it, as its event log can replay them; a memory store
+// ignores it.
 func WithNoSync() Option { return func(s *Store) { s.noSync = true } }
 
 // DefaultSweepInterval is how often writes sweep expired items by default.
@@ -56,6 +57,7 @@ func NewMemory(opts ...Option) *Store { return newStore(newMemKV(), opts) }
 // the next Open. Only one process may have the file open: Open fails after
 // a second if another holds it. Close the store when done.
 func Open(path string, opts ...Option) (*Store, error) {
+	s := newStore(nil, opts)
 	kv, err := openBolt(path)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
@@ -64,11 +66,16 @@ func Open(path string, opts ...Option) (*Store, error) {
 		kv.close()
 		return nil, fmt.Errorf("embedded store: %s: %w", path, err)
 	}
-	s := newStore(kv, opts)
-	kv.db.NoSync = s.noSync
+	// Without sync, growing the file needs none either (bbolt syncs after
+	// every growth, 16 MB at a time, by default: a pause of every write).
+	kv.db.NoSync, kv.db.NoGrowSync = s.noSync, s.noSync
 	if s.bulkEvery > 0 {
-		kv.bulk = &bulk{every: s.bulkEvery}
+		if kv.bulk, err = newBulk(kv.db, s.bulkEvery); err != nil {
+			kv.close()
+			return nil, fmt.Errorf("embedded store: %s: %w", path, err)
+		}
 	}
+	s.kv = kv
 	return s, nil
 }
 
@@ -118,25 +125,32 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 		return 0, fmt.Errorf("apply movie: %w", err)
 	}
 	var out store.Outcome
+	var mk []byte // the event's marker, read to tell a conflict
+	if m.LastEventDigest != "" && m.LastRunID != "" {
+		mk = layout.AppendMarkerKey(nil, m.LastRunID, m.LastEventID)
+	}
 	err := s.update(ctx, func(tx writeTx) error {
-		if m.LastEventDigest != "" && m.LastRunID != "" {
-			mk, ok, err := getMarker(tx, layout.AppendMarkerKey(nil, m.LastRunID, m.LastEventID), s.now)
+		if mk != nil {
+			seen, ok, err := getMarker(tx, mk, s.now)
 			if err != nil {
 				return err
 			}
-			if ok && mk.Digest != "" && mk.Digest != m.LastEventDigest {
+			if ok && seen.Digest != "" && seen.Digest != m.LastEventDigest {
 				out = store.Conflict
 				return nil
 			}
 		}
-		key := []byte(m.ID)
+		var key []byte // the movie's key in the tree, when the cache does not hold it
+		if cacheOf(tx) == nil {
+			key = []byte(m.ID)
+		}
 		next := m
 		indexed := false // the byYear entry is there already
-		if v := tx.get(bMovies, key); v != nil {
-			old, err := decodeMovie(v)
-			if err != nil {
-				return fmt.Errorf("movie %q: %w", m.ID, err)
-			}
+		old, exists, err := loadMovie(tx, m.ID, key)
+		if err != nil {
+			return err
+		}
+		if exists {
 			if old.LastEventID == m.LastEventID && old.LastEventDigest != "" && m.LastEventDigest != "" &&
 				old.LastEventDigest != m.LastEventDigest {
 				out = store.Conflict
@@ -155,7 +169,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 				// An older event delivered late: the movie was first
 				// seen at its time, whatever the order of delivery.
 				old.FirstSeen = m.FirstSeen
-				return tx.put(bMovies, key, encodeMovie(old))
+				return storeMovie(tx, old, key)
 			}
 			next.FirstSeen = earlier(old.FirstSeen, m.FirstSeen)
 			if old.Year == m.Year {
@@ -167,13 +181,12 @@ func (s *Store) ApplyMovie(ctx context.Context, m store.Movie) (store.Outcome, e
 			}
 		}
 		out = store.Applied
-		if err := tx.put(bMovies, key, encodeMovie(next)); err != nil {
-			return err
-		}
 		if m.Year != 0 && !indexed {
-			return tx.put(bMoviesByYear, byYearKey(m.Year, m.ID), indexValue(""))
+			if err := tx.put(bMoviesByYear, byYearKey(m.Year, m.ID), indexValue("")); err != nil {
+				return err
+			}
 		}
-		return nil
+		return storeMovie(tx, next, key)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("apply movie %q: %w", m.ID, err)
@@ -277,8 +290,7 @@ func (s *Store) StartRun(ctx context.Context, r store.Run) error {
 		return fmt.Errorf("start run: %w", err)
 	}
 	err := s.update(ctx, func(tx writeTx) error {
-		key := []byte(layout.RunKey(r.ID))
-		cur, exists, err := getRun(tx, key, r.ID)
+		cur, exists, err := getRun(tx, r.ID)
 		if err != nil {
 			return err
 		}
@@ -296,7 +308,7 @@ func (s *Store) StartRun(ctx context.Context, r store.Run) error {
 		if !changed {
 			return nil
 		}
-		return putRun(tx, key, before, cur)
+		return putRun(tx, before, cur)
 	})
 	if err != nil {
 		return fmt.Errorf("start run %q: %w", r.ID, err)
@@ -304,18 +316,9 @@ func (s *Store) StartRun(ctx context.Context, r store.Run) error {
 	return nil
 }
 
-func getRun(tx readTx, key []byte, id string) (store.Run, bool, error) {
-	v := tx.get(bRuns, key)
-	if v == nil {
-		return store.Run{ID: id}, false, nil
-	}
-	r, err := decodeRun(v)
-	return r, true, err
-}
-
 // putRun stores run r, which was before, and keeps its byStart entry: a
 // run is listed from the moment it has a start time.
-func putRun(tx writeTx, key []byte, before, r store.Run) error {
+func putRun(tx writeTx, before, r store.Run) error {
 	if !before.StartedAt.Equal(r.StartedAt) {
 		if !before.StartedAt.IsZero() {
 			if err := tx.del(bRunsByStart, []byte(layout.RunsListSK(before.StartedAt, r.ID))); err != nil {
@@ -328,7 +331,7 @@ func putRun(tx writeTx, key []byte, before, r store.Run) error {
 			}
 		}
 	}
-	return tx.put(bRuns, key, encodeRun(r))
+	return writeRun(tx, r)
 }
 
 // getMarker returns the unexpired progress marker at key mk; now is read
@@ -352,8 +355,7 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 		return fmt.Errorf("complete run: %w", err)
 	}
 	err := s.update(ctx, func(tx writeTx) error {
-		key := []byte(layout.RunKey(r.ID))
-		cur, _, err := getRun(tx, key, r.ID)
+		cur, _, err := getRun(tx, r.ID)
 		if err != nil {
 			return err
 		}
@@ -370,7 +372,7 @@ func (s *Store) CompleteRun(ctx context.Context, r store.Run) error {
 		cur.Published, cur.PublishFailed, cur.Skipped, cur.Pages = r.Published, r.PublishFailed, r.Skipped, r.Pages
 		cur.Unchanged, cur.FinishedAt, cur.DurationMs, cur.Error = r.Unchanged, r.FinishedAt, r.DurationMs, r.Error
 		cur.Completed = true
-		return putRun(tx, key, before, cur)
+		return putRun(tx, before, cur)
 	})
 	if err != nil {
 		return fmt.Errorf("complete run %q: %w", r.ID, err)
@@ -386,10 +388,12 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 		return false, fmt.Errorf("count event: %w", err)
 	}
 	var counted bool
+	// Everything but the transaction's reads and writes is done before it.
+	now := s.now()
+	mk := layout.AppendMarkerKey(nil, runID, eventID)
+	mv := encodeMarker(marker{Counter: c, Digest: digest}, layout.EpochSeconds(now.Add(layout.MarkerTTL)))
 	err := s.update(ctx, func(tx writeTx) error {
 		counted = false
-		now := s.now()
-		mk := []byte(layout.MarkerKey(runID, eventID))
 		old, exists, err := getMarker(tx, mk, func() time.Time { return now })
 		if err != nil {
 			return err
@@ -400,11 +404,10 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 			}
 			return nil
 		}
-		if err := tx.put(bRuns, mk, encodeMarker(marker{Counter: c, Digest: digest}, layout.EpochSeconds(now.Add(layout.MarkerTTL)))); err != nil {
+		if err := tx.put(bRuns, mk, mv); err != nil {
 			return err
 		}
-		key := []byte(layout.RunKey(runID))
-		r, _, err := getRun(tx, key, runID)
+		r, _, err := getRun(tx, runID)
 		if err != nil {
 			return err
 		}
@@ -415,7 +418,7 @@ func (s *Store) CountEvent(ctx context.Context, runID, eventID string, c store.C
 			r.Failed++
 		}
 		counted = true
-		return tx.put(bRuns, key, encodeRun(r))
+		return writeRun(tx, r)
 	})
 	if err != nil {
 		return false, fmt.Errorf("count event %q of run %q: %w", eventID, runID, err)
@@ -444,13 +447,12 @@ func (s *Store) FailEvent(ctx context.Context, runID, eventID string, e store.Er
 		if err := tx.put(bRuns, mk, encodeMarker(marker{Counter: store.CounterFailed}, layout.EpochSeconds(now.Add(layout.MarkerTTL)))); err != nil {
 			return err
 		}
-		key := []byte(layout.RunKey(runID))
-		r, _, err := getRun(tx, key, runID)
+		r, _, err := getRun(tx, runID)
 		if err != nil {
 			return err
 		}
 		r.Failed++
-		if err := tx.put(bRuns, key, encodeRun(r)); err != nil {
+		if err := writeRun(tx, r); err != nil {
 			return err
 		}
 		failed = true
@@ -468,7 +470,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 	err := s.view(ctx, func(tx readTx) error {
 		var exists bool
 		var err error
-		r, exists, err = getRun(tx, []byte(layout.RunKey(id)), id)
+		r, exists, err = getRun(tx, id)
 		if err == nil && !exists {
 			err = store.ErrNotFound
 		}
@@ -507,7 +509,7 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter, limit int, toke
 				derr = fmt.Errorf("bad runs index key %q", k)
 				return false
 			}
-			r, exists, err := getRun(tx, []byte(layout.RunKey(id)), id)
+			r, exists, err := getRun(tx, id)
 			if err == nil && !exists {
 				err = fmt.Errorf("index entry of run %q without a run", id)
 			}
@@ -711,14 +713,13 @@ func (s *Store) ResolveError(ctx context.Context, id string, at time.Time) (bool
 		if err := tx.put(bRuns, mk, encodeMarker(m, expiresAt(tx.get(bRuns, mk)))); err != nil {
 			return err
 		}
-		key := []byte(layout.RunKey(e.RunID))
-		r, _, err := getRun(tx, key, e.RunID)
+		r, _, err := getRun(tx, e.RunID)
 		if err != nil {
 			return err
 		}
 		r.Failed--
 		r.Processed++
-		return tx.put(bRuns, key, encodeRun(r))
+		return writeRun(tx, r)
 	})
 	if err != nil {
 		return false, fmt.Errorf("resolve error %q: %w", id, err)

@@ -20,6 +20,9 @@ import (
 var (
 	benchEvents  = flag.Int("bench-events", 100_000, "events in the archive BenchmarkReplay replays")
 	benchArchive = flag.String("bench-archive", "", "directory of BenchmarkReplay's archive: written if it does not exist, reused if it does (default: a temporary one)")
+	benchBatch   = flag.Int("bench-batch", 0, "BenchmarkReplay's Options.BatchSize (0: the default)")
+	benchLanes   = flag.Int("bench-lanes", 0, "BenchmarkReplay's Options.Lanes (0: the default)")
+	benchConc    = flag.Int("bench-concurrency", 0, "BenchmarkReplay's Options.Concurrency (0: the default)")
 	benchOnce    sync.Once
 )
 
@@ -106,7 +109,8 @@ func benchArchiveDir(b *testing.B) string {
 
 // BenchmarkReplay replays an archive of -bench-events events into a new
 // data directory's bbolt tables, the default way (DefaultBatchSize,
-// DefaultLanes, DefaultConcurrency). It reports events/s of wall time and
+// DefaultLanes, DefaultConcurrency, unless -bench-batch, -bench-lanes or
+// -bench-concurrency say otherwise). It reports events/s of wall time and
 // of CPU time (the machine is shared: the CPU figure measures the code,
 // the wall figure the neighbours too) and the peak Go heap during the
 // replay. For the process's peak RSS run the command under /usr/bin/time
@@ -120,7 +124,7 @@ func BenchmarkReplay(b *testing.B) {
 		data := filepath.Join(b.TempDir(), "data")
 		runtime.GC()
 		stop := watchHeap(&heap)
-		rep, err := replayInto(b, root, data, Options{})
+		rep, err := replayInto(b, root, data, Options{BatchSize: *benchBatch, Lanes: *benchLanes, Concurrency: *benchConc})
 		stop()
 		if err != nil {
 			b.Fatal(err)

@@ -53,6 +53,9 @@ func MarkerKey(runID, eventID string) string {
 func AppendMarkerKey(dst []byte, runID, eventID string) []byte {
 	dst = slices.Grow(dst, len(MarkerPrefix)+len(runID)+1+len(eventID))
 	dst = append(dst, MarkerPrefix...)
+	if !strings.ContainsAny(runID, "%#") { // the usual run id: nothing to escape
+		return append(append(append(dst, runID...), '#'), eventID...)
+	}
 	for i := 0; i < len(runID); i++ {
 		switch c := runID[i]; c {
 		case '%':
@@ -87,7 +90,14 @@ const (
 // HistoryPos is an observation's position in its movie's history:
 // "<time in TimeFormat>#<event id>", so byte order is (time, event id)
 // order.
-func HistoryPos(t time.Time, eventID string) string { return FormatTime(t) + "#" + eventID }
+func HistoryPos(t time.Time, eventID string) string { return string(AppendHistoryPos(nil, t, eventID)) }
+
+// AppendHistoryPos appends HistoryPos(t, eventID) to dst.
+func AppendHistoryPos(dst []byte, t time.Time, eventID string) []byte {
+	dst = slices.Grow(dst, len(TimeFormat)+1+len(eventID))
+	dst = t.UTC().AppendFormat(dst, TimeFormat)
+	return append(append(dst, '#'), eventID...)
+}
 
 // ParseHistoryPos splits a HistoryPos.
 func ParseHistoryPos(pos string) (time.Time, string, bool) { return splitTimeKey(pos) }
@@ -426,6 +436,14 @@ func CheckRunFilter(f store.RunFilter) error {
 // CheckObservation validates an observation: movie and event ids, valid
 // UTF-8, a finite rating and a storable time.
 func CheckObservation(o store.Observation) error {
+	if observationOK(o) {
+		return nil
+	}
+	return checkObservation(o)
+}
+
+// checkObservation is CheckObservation without the fast path.
+func checkObservation(o store.Observation) error {
 	errs := []error{checkID("movie id", o.MovieID, MaxIDLen), checkID("event id", o.EventID, MaxIDLen),
 		checkTime("observed at", o.ObservedAt)}
 	if len(o.RunID) > MaxIDLen || !utf8.ValidString(o.RunID) {
@@ -438,6 +456,15 @@ func CheckObservation(o store.Observation) error {
 		return Invalid(fmt.Errorf("observation of %q: %w", o.MovieID, err))
 	}
 	return nil
+}
+
+// observationOK is CheckObservation's fast path: true when o is valid,
+// without building any error.
+func observationOK(o store.Observation) bool {
+	okID := func(s string) bool { return s != "" && len(s) <= MaxIDLen && utf8.ValidString(s) }
+	y := o.ObservedAt.UTC().Year()
+	return okID(o.MovieID) && okID(o.EventID) && y >= 1 && y <= 9999 && len(o.RunID) <= MaxIDLen &&
+		utf8.ValidString(o.RunID) && !math.IsNaN(o.Rating) && !math.IsInf(o.Rating, 0)
 }
 
 // CheckHistory validates the arguments of a history listing: a movie id

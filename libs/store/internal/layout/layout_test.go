@@ -149,6 +149,25 @@ func TestMarkerKeyUnambiguous(t *testing.T) {
 	}
 }
 
+// Marker keys are stored (data directories, DynamoDB tables): their form
+// never changes.
+func TestMarkerKeyFormat(t *testing.T) {
+	tests := []struct{ run, event, want string }{
+		{"run-20261127-042000-3f9a2c1b", "bcadddeb-75eb-5e67-8998-ecdd34e77708", "MARK#run-20261127-042000-3f9a2c1b#bcadddeb-75eb-5e67-8998-ecdd34e77708"},
+		{"r#a", "b", "MARK#r%23a#b"},
+		{"r%a", "b#c", "MARK#r%25a#b#c"},
+		{"%#", "", "MARK#%25%23#"},
+	}
+	for _, tt := range tests {
+		if got := MarkerKey(tt.run, tt.event); got != tt.want {
+			t.Errorf("MarkerKey(%q, %q) = %q, want %q", tt.run, tt.event, got, tt.want)
+		}
+		if got := string(AppendMarkerKey([]byte("x"), tt.run, tt.event)); got != "x"+tt.want {
+			t.Errorf("AppendMarkerKey(x, %q, %q) = %q, want %q", tt.run, tt.event, got, "x"+tt.want)
+		}
+	}
+}
+
 func TestListSKOrder(t *testing.T) {
 	a := time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)
 	b := time.Date(2025, 1, 1, 0, 0, 0, 5, time.UTC)
@@ -236,6 +255,24 @@ func FuzzParseCanonicalTime(f *testing.F) {
 		got, ok := parseCanonicalTime(s)
 		if ok != wantOK || (ok && (!got.Equal(want) || got.Location() != time.UTC)) {
 			t.Fatalf("parseCanonicalTime(%q) = %v, %v; ParseTime and FormatTime: %v, %v (%v)", s, got, ok, want, wantOK, err)
+		}
+	})
+}
+
+// CheckObservation's fast path accepts exactly what its full check
+// accepts.
+func FuzzCheckObservation(f *testing.F) {
+	f.Add("tt1", "e1", "r1", int64(1700000000), 8.5, false)
+	f.Add("", "e1", "r1", int64(0), 8.5, false)
+	f.Add("tt1", "e\xff", "", int64(-62135596800), math.Inf(1), false)
+	f.Add("tt1", "e1", "r1", int64(253402300800), 1.0, true)
+	f.Fuzz(func(t *testing.T, movieID, eventID, runID string, sec int64, rating float64, nan bool) {
+		if nan {
+			rating = math.NaN()
+		}
+		o := store.Observation{MovieID: movieID, EventID: eventID, RunID: runID, ObservedAt: time.Unix(sec, 0), Rating: rating}
+		if fast, full := observationOK(o), checkObservation(o) == nil; fast != full {
+			t.Fatalf("%+v: fast path %v, full check %v (%v)", o, fast, full, checkObservation(o))
 		}
 	})
 }
