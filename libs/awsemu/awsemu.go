@@ -87,9 +87,11 @@ func MotoEndpoint(t testing.TB) string {
 type Endpoints struct {
 	// Kinesis is kinesis-mock's base URL.
 	Kinesis string
-	// DynamoDB and SQS are moto_server's base URL (one server serves both).
+	// DynamoDB, SQS and S3 are moto_server's base URL (one server serves
+	// them all).
 	DynamoDB string
 	SQS      string
+	S3       string
 }
 
 // All starts both emulators (if they are not running yet), side by side, and
@@ -103,13 +105,13 @@ func All(t testing.TB) Endpoints {
 	wg.Wait()
 	k := kinesisMock.result(t, kinesisStarted)
 	m := moto.result(t, motoStarted)
-	return Endpoints{Kinesis: k, DynamoDB: m, SQS: m}
+	return Endpoints{Kinesis: k, DynamoDB: m, SQS: m, S3: m}
 }
 
 // Env returns the environment, as KEY=value pairs to append to os.Environ()
 // in exec.Cmd.Env, that points an SDK-built process at the emulators through
-// the SDK's standard settings: AWS_ENDPOINT_URL_KINESIS, _DYNAMODB, _SQS, the
-// region and the static credentials. AWS_ENDPOINT_URL is cleared so that a
+// the SDK's standard settings: AWS_ENDPOINT_URL_KINESIS, _DYNAMODB, _SQS,
+// _S3, the region and the static credentials. AWS_ENDPOINT_URL is cleared so that a
 // service not listed here cannot reach a real endpoint by way of it, and the
 // shared config files are turned off so no profile of the machine applies.
 func (e Endpoints) Env() []string {
@@ -118,6 +120,7 @@ func (e Endpoints) Env() []string {
 		"AWS_ENDPOINT_URL_KINESIS=" + e.Kinesis,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + e.DynamoDB,
 		"AWS_ENDPOINT_URL_SQS=" + e.SQS,
+		"AWS_ENDPOINT_URL_S3=" + e.S3,
 		"AWS_REGION=" + Region,
 		"AWS_DEFAULT_REGION=" + Region,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,

@@ -309,7 +309,7 @@ func TestListensOnLoopbackOnly(t *testing.T) {
 }
 
 func TestEndpointsEnv(t *testing.T) {
-	e := Endpoints{Kinesis: "http://127.0.0.1:1", DynamoDB: "http://127.0.0.1:2", SQS: "http://127.0.0.1:2"}
+	e := Endpoints{Kinesis: "http://127.0.0.1:1", DynamoDB: "http://127.0.0.1:2", SQS: "http://127.0.0.1:2", S3: "http://127.0.0.1:2"}
 	got := map[string]string{}
 	for _, kv := range e.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -320,6 +320,7 @@ func TestEndpointsEnv(t *testing.T) {
 		"AWS_ENDPOINT_URL_KINESIS":    "http://127.0.0.1:1",
 		"AWS_ENDPOINT_URL_DYNAMODB":   "http://127.0.0.1:2",
 		"AWS_ENDPOINT_URL_SQS":        "http://127.0.0.1:2",
+		"AWS_ENDPOINT_URL_S3":         "http://127.0.0.1:2",
 		"AWS_REGION":                  Region,
 		"AWS_DEFAULT_REGION":          Region,
 		"AWS_ACCESS_KEY_ID":           AccessKeyID,

@@ -24,8 +24,8 @@ type child struct {
 	// exited is closed when the process has ended, with err Wait's error.
 	exited chan struct{}
 	err    error
-	// API is the base URL of its HTTP API.
-	API string
+	// API is the base URL of its HTTP API, Site its sample site's.
+	API, Site string
 }
 
 // startChild starts devstack with args, its logs going to logs, and
@@ -33,14 +33,21 @@ type child struct {
 // ends, if it still runs.
 func startChild(t *testing.T, logs io.Writer, args ...string) *child {
 	t.Helper()
+	return startChildEnv(t, logs, nil, args...)
+}
+
+// startChildEnv is startChild with env (KEY=value pairs) added to the
+// child's environment, where it overrides this process's.
+func startChildEnv(t *testing.T, logs io.Writer, env []string, args ...string) *child {
+	t.Helper()
 	for _, a := range args {
 		if strings.ContainsAny(a, " \t\n") {
 			t.Fatalf("child argument %q: DEVSTACK_CHILD_ARGS splits on spaces", a)
 		}
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "DEVSTACK_CHILD_ARGS="+strings.Join(args, " "))
-	banner := &apiLineWriter{found: make(chan string, 1)}
+	cmd.Env = append(append(os.Environ(), env...), "DEVSTACK_CHILD_ARGS="+strings.Join(args, " "))
+	banner := &bannerWriter{found: make(chan [2]string, 1)}
 	cmd.Stdout, cmd.Stderr = banner, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -55,7 +62,8 @@ func startChild(t *testing.T, logs io.Writer, args ...string) *child {
 		c.wait()
 	})
 	select {
-	case c.API = <-banner.found:
+	case urls := <-banner.found:
+		c.API, c.Site = urls[0], urls[1]
 		return c
 	case <-c.exited:
 		t.Fatalf("devstack %s ended before it was ready: %v", strings.Join(args, " "), c.err)
@@ -100,26 +108,31 @@ func (c *child) stop() {
 // client is an API client of the child.
 func (c *child) client() client { return client{c.t, c.API} }
 
-// apiLineWriter is devstack's stdout: it finds the banner's API line.
-type apiLineWriter struct {
+// bannerWriter is devstack's stdout: it finds the banner's API and
+// sample site lines.
+type bannerWriter struct {
 	mu    sync.Mutex
 	buf   bytes.Buffer
 	sent  bool
-	found chan string
+	found chan [2]string // the API's and the sample site's base URLs
 }
 
-var apiLine = regexp.MustCompile(`(?m)^\s*API\s+(http://\S+)\s*$`)
+var (
+	apiLine  = regexp.MustCompile(`(?m)^\s*API\s+(http://\S+)\s*$`)
+	siteLine = regexp.MustCompile(`(?m)^\s*sample site\s+(http://\S+)/site/\s*$`)
+)
 
-func (w *apiLineWriter) Write(p []byte) (int, error) {
+func (w *bannerWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sent {
 		return len(p), nil
 	}
 	w.buf.Write(p)
-	if m := apiLine.FindSubmatch(w.buf.Bytes()); m != nil {
+	api, site := apiLine.FindSubmatch(w.buf.Bytes()), siteLine.FindSubmatch(w.buf.Bytes())
+	if api != nil && site != nil {
 		w.sent = true
-		w.found <- string(m[1])
+		w.found <- [2]string{string(api[1]), string(site[1])}
 		w.buf.Reset()
 	}
 	return len(p), nil

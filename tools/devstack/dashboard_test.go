@@ -276,6 +276,7 @@ func do(t testing.TB, ctx context.Context, where string, actions ...chromedp.Act
 }
 
 func TestDashboardInBrowser(t *testing.T) {
+	t.Parallel() // mostly waiting on Chromium and the stack
 	ctx := browser(t, 60*time.Second)
 	cfg := testConfig(t.TempDir())
 	cfg.ScrapeInterval = time.Hour

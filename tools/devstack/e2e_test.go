@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,12 +16,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/google/go-cmp/cmp"
 
 	s3archive "github.com/scrape-pipeline/scrape-pipeline/libs/archive/s3"
@@ -31,14 +35,34 @@ import (
 )
 
 // TestMain lets the end-to-end tests run devstack as a child process (for
-// SIGKILL) by re-executing the test binary.
+// SIGKILL) by re-executing the test binary, and lets all of them run at
+// once (see endToEndParallel).
 func TestMain(m *testing.M) {
 	if args := os.Getenv("DEVSTACK_CHILD_ARGS"); args != "" {
 		os.Exit(exitCode(run(strings.Fields(args), os.Stdout, os.Stderr), os.Stderr))
 	}
+	flag.Parse()
+	if !flagSet("test.parallel") {
+		flag.Set("test.parallel", strconv.Itoa(max(endToEndParallel, runtime.GOMAXPROCS(0))))
+	}
 	code := awsemu.Main(m)
 	closeBrowser() // the dashboard tests' shared Chromium
 	os.Exit(code)
+}
+
+// endToEndParallel is how many parallel tests run at once unless
+// -test.parallel says otherwise: the end-to-end tests spend most of their
+// time waiting (batching windows, function timeouts, schedule ticks, child
+// processes, emulators, Chromium), so running all of them side by side
+// takes about as long as the longest, where the default (GOMAXPROCS, two
+// on a small machine) queued them two by two.
+const endToEndParallel = 8
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func testConfig(dir string) Config {
@@ -221,6 +245,7 @@ type scrapeView struct {
 // TestEndToEnd runs the pipeline as a user does: scrape, watch the run,
 // list the films, feed a poison record, restart.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel() // mostly waiting on the stack's batching window
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	cfg.ScrapeInterval = time.Hour
@@ -435,6 +460,7 @@ func TestEndToEnd(t *testing.T) {
 // idempotent projections must give exactly the tables of a clean run.
 func TestKillMidBatchConverges(t *testing.T) {
 	awsemu.SkipIfShort(t, "starts devstack as a child process")
+	t.Parallel() // mostly waiting on the children
 	dir := t.TempDir()
 	var logs lockedBuffer // the children's logs, shown if the test fails
 	t.Cleanup(func() {
@@ -493,6 +519,10 @@ func TestKillMidBatchConverges(t *testing.T) {
 
 	cmd, base = child()
 	c = client{t, base}
+	// A record this process surely archives, so that its stop line has a
+	// last object to name even when the first one archived everything
+	// before the kill.
+	c.json("POST", "/_devstack/records", map[string]string{"partitionKey": "poison-after-restart", "data": "not an event"}, http.StatusCreated, nil)
 	run := c.waitRun(sc.RunID)
 	if run.Status != "completed" || run.Processed != 250 || run.Failed != 0 {
 		t.Errorf("run after kill and restart = %+v, want completed with exactly 250 processed", run)
@@ -514,8 +544,8 @@ func TestKillMidBatchConverges(t *testing.T) {
 	// the kill may have left records archived twice.
 	n, dupes := checkArchive(t, dir, "kill", 2)
 	t.Logf("archive after a kill and a restart: %d records, %d archived twice", n, dupes)
-	if n != 250+2+1 { // the films, scrape.started and .completed, the poison
-		t.Errorf("%d records on the stream, want 253", n)
+	if n != 250+2+2 { // the films, scrape.started and .completed, the poisons
+		t.Errorf("%d records on the stream, want 254", n)
 	}
 	// Before it exits, devstack says what it finished and checkpointed.
 	stopped := map[string]int{}
@@ -550,60 +580,90 @@ func TestKillMidBatchConverges(t *testing.T) {
 
 var jsonUnmarshal = json.Unmarshal
 
-// TestEndToEndAWS runs devstack with --aws --create against kinesis-mock
-// and moto_server: the AWS adapters, the same handlers, the same answers.
+// TestEndToEndAWS runs devstack --aws --create as a user does against
+// emulators: a child process given kinesis-mock and moto_server through the
+// SDK's standard settings (AWS_ENDPOINT_URL_KINESIS, _DYNAMODB, _SQS, _S3,
+// AWS_REGION). It proves what the embedded end-to-end tests cannot: the
+// AWS adapters (stream, tables, queues, S3 archive) under the same handlers
+// give the same answers — a scrape through the stream, the mapping and the
+// tables, a poison record in /errors while the shard flows on, every record
+// of the stream in the S3 archive, and a clean stop. One page of the chart
+// (50 films) proves that as well as five: the embedded tests scrape all 250,
+// and moto_server's time grows with every call (250 films took 25-70 s).
 func TestEndToEndAWS(t *testing.T) {
 	awsemu.SkipIfShort(t, "starts kinesis-mock and moto_server")
-	for _, kv := range awsemu.All(t).Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	t.Parallel() // mostly waiting on the emulators and the child
+	emu := awsemu.All(t)
 	// The region comes from the SDK's settings (AWS_REGION here), not
 	// from devstack's default for the embedded ARNs.
 	const region = "us-west-2"
-	t.Setenv("AWS_REGION", region)
-	// The archive goes to moto_server's S3.
-	t.Setenv("AWS_ENDPOINT_URL_S3", awsemu.MotoEndpoint(t))
-	cfg := testConfig(t.TempDir())
-	cfg.AWS, cfg.Create, cfg.SerialTables = true, true, true
-	cfg.Region = ""
-	cfg.Suffix = awsemu.Name(t, "e2e")
-	cfg.ScrapeInterval = time.Hour
-	cfg.ArchiveBucket = cfg.Suffix + "/courseX"
-	st := startStack(t, cfg)
-	if arn := st.stream.ARN(); !strings.Contains(arn, ":"+region+":") {
-		t.Errorf("stream ARN %s, want one in %s", arn, region)
+	env := append(emu.Env(), "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
+	suffix := awsemu.Name(t, "e2e")
+	var logs lockedBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("devstack's logs:\n%s", logs.String())
+		}
+	})
+	child := startChildEnv(t, &logs, env, "--addr", "127.0.0.1:0", "--site-addr", "127.0.0.1:0", "--site-drift", "0",
+		"--data", t.TempDir(), "--suffix", suffix, "--aws", "--create", "--serial-tables",
+		"--scrape-interval", "1h", "--archive-interval", "100ms", "--archive-bucket", suffix+"/courseX", "--log-level", "warn")
+	c := child.client()
+
+	var status struct {
+		Stream struct {
+			Name string `json:"name"`
+			ARN  string `json:"arn"`
+		} `json:"stream"`
+		Archive struct {
+			Location string `json:"location"`
+		} `json:"archive"`
 	}
-	c := client{t, st.APIURL()}
+	c.json("GET", statusPath, nil, http.StatusOK, &status)
+	if !strings.Contains(status.Stream.ARN, ":"+region+":") {
+		t.Errorf("stream ARN %s, want one in %s", status.Stream.ARN, region)
+	}
+	if want := "s3://" + suffix + "/courseX/"; status.Archive.Location != want {
+		t.Errorf("archive location %q, want %q", status.Archive.Location, want)
+	}
+
+	// The chart's last page: 50 films, no next page.
 	var sc scrapeView
-	c.json("POST", "/scrape", nil, http.StatusAccepted, &sc)
-	if sc.Published != 250 {
-		t.Fatalf("POST /scrape = %+v", sc)
+	c.json("POST", "/scrape", map[string]string{"url": child.Site + "/site/chart?page=5"}, http.StatusAccepted, &sc)
+	if sc.Published != 50 || sc.Pages != 1 {
+		t.Fatalf("POST /scrape of page 5 = %+v, want 50 films on 1 page", sc)
 	}
-	run := c.waitRun(sc.RunID)
-	if run.Status != "completed" || run.Processed != 250 {
-		t.Errorf("run = %+v", run)
+	if diff := cmp.Diff(runView{ID: sc.RunID, Status: "completed", Published: 50, Processed: 50}, c.waitRun(sc.RunID)); diff != "" {
+		t.Errorf("run (-want +got):\n%s", diff)
 	}
-	if n := len(c.allMovies()); n != 250 {
-		t.Errorf("%d movies, want 250", n)
+	movies := c.allMovies()
+	if len(movies) != 50 {
+		t.Errorf("%d movies, want 50", len(movies))
 	}
+	for _, m := range movies {
+		if m.Title == "" || m.Year < 1878 || m.Director == "" || len(m.Genres) == 0 || m.Runtime == 0 || m.Votes == 0 {
+			t.Errorf("movie %+v lacks fields the detail pages have", m)
+		}
+	}
+
 	var put struct {
 		SequenceNumber string `json:"sequenceNumber"`
 	}
 	c.json("POST", "/_devstack/records", map[string]string{"partitionKey": "poison", "data": "{"}, http.StatusCreated, &put)
-	deadline := time.Now().Add(60 * time.Second)
-	for !slices.ContainsFunc(c.errors(), func(e errorView) bool { return e.SequenceNumber == put.SequenceNumber }) {
-		if time.Now().After(deadline) {
-			t.Fatal("poison record never reached /errors")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, "the poison record in /errors", func() bool {
+		return slices.ContainsFunc(c.errors(), func(e errorView) bool { return e.SequenceNumber == put.SequenceNumber && e.Stage == "decode" })
+	})
 
 	// Every record of the stream is in the archive in S3, byte for byte.
-	if loc := c.waitArchived().Archive.Location; loc != "s3://"+cfg.Suffix+"/courseX/" {
-		t.Errorf("archive location %q", loc)
+	c.waitArchived()
+	child.stop()
+	kcfg := awsemu.Kinesis(t)
+	kcfg.Region = region // kinesis-mock keeps streams per region
+	st, err := awsbackend.OpenStream(t.Context(), awskinesis.NewFromConfig(kcfg), status.Stream.Name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	reader := st.stream.(guardedStream).streamBackend.(*awsbackend.Stream).Reader(0)
+	reader := st.Reader(0)
 	var want []stream.Stored
 	for _, sh := range reader.Shards() {
 		recs, err := reader.Records(sh, "", 10_000)
@@ -612,16 +672,15 @@ func TestEndToEndAWS(t *testing.T) {
 		}
 		want = append(want, recs...)
 	}
-	awsCfg, err := awsbackend.LoadConfig(t.Context(), "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	archived, err := s3archive.New(awsbackend.NewS3(awsCfg), s3archive.Location{Bucket: cfg.Suffix, Prefix: "courseX/"}, s3archive.Options{})
+	scfg := awsemu.Moto(t)
+	scfg.Region = region
+	archived, err := s3archive.New(awsbackend.NewS3(scfg), s3archive.Location{Bucket: suffix, Prefix: "courseX/"}, s3archive.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := archivedRecords(t, archived)
-	if diff := cmp.Diff(asArchived(want), got); diff != "" || len(got) < 252 {
-		t.Errorf("%d records in the S3 archive (-stream +archive):\n%s", len(got), diff)
+	// The films, scrape.started and .completed, the poison.
+	if diff := cmp.Diff(asArchived(want), got); diff != "" || len(got) != 50+2+1 {
+		t.Errorf("%d records in the S3 archive, want 53 (-stream +archive):\n%s", len(got), diff)
 	}
 }

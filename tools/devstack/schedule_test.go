@@ -15,6 +15,7 @@ import (
 // scrapes by itself, every run recorded with trigger schedule; when the
 // lease is held, a scheduled scrape is skipped and logged at info.
 func TestSchedule(t *testing.T) {
+	t.Parallel() // mostly waiting for the schedule's ticks
 	cfg := testConfig(t.TempDir())
 	cfg.Schedule = time.Second
 	cfg.SiteDrift = time.Second // the chart moves between scrapes

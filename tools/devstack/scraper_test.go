@@ -76,6 +76,7 @@ func (h *hostileSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // stall are answered within the timeout (and a second), and the run is
 // recorded with what it published and why it stopped.
 func TestScrapeFunctionTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting for the function timeout
 	site := &hostileSite{}
 	srv := httptest.NewServer(site)
 	t.Cleanup(srv.Close)

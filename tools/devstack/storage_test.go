@@ -26,6 +26,7 @@ import (
 // the file system does (an *fs.PathError wrapping ENOSPC, what bbolt and
 // the archive's directory adapter return on a full disk).
 func TestFullDisk(t *testing.T) {
+	t.Parallel() // mostly waiting on the batching window
 	var full atomic.Bool
 	dir := t.TempDir()
 	cfg := testConfig(dir)

@@ -50,7 +50,7 @@ func newTables(tb testing.TB, endpoints awsemu.Endpoints) tablesBackend {
 func motoEndpoints(tb testing.TB) awsemu.Endpoints {
 	tb.Helper()
 	moto := awsemu.MotoEndpoint(tb)
-	return awsemu.Endpoints{DynamoDB: moto, SQS: moto}
+	return awsemu.Endpoints{DynamoDB: moto, SQS: moto, S3: moto}
 }
 
 // uniqueSuffix returns a stack suffix no other test uses.
