@@ -56,8 +56,9 @@
 // default 1h), time is cut into periods aligned to the Unix epoch: period
 // n covers [n·d, (n+1)·d). Every period the ratings wobble a little (by at
 // most 0.1 from one period to the next, always within 1.0–10.0), the
-// votes grow, and the ranks re-sort by rating (ties by the frozen rank);
-// neighbours swap places often, the number 1 now and then. Film ids, URLs
+// votes grow (by 1 to 2 a minute, so every film changes in every period
+// of a minute or more), and the ranks re-sort by rating (ties by the
+// frozen rank); neighbours swap places often, the number 1 now and then. Film ids, URLs
 // and facts never change. The chart of a period depends only on the
 // period, d and Options.Seed: Drift.Films and ChartAt compute it, and the
 // site serves exactly that, so a test can predict every page.

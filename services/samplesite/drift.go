@@ -38,8 +38,13 @@ import (
 //     to time.
 //   - Votes grow with the period's start time (not its number, so a chart
 //     drifting every minute and one drifting every hour agree on the votes
-//     at a given time): from the frozen count on LastModified by 3–9 % a
-//     year (a rate of its own per film), and never decrease.
+//     at a given time): from the frozen count on LastModified by 1 to 2
+//     votes a minute (a rate of its own per film), and never decrease. So
+//     every film's count moves in every period of a minute or more (the
+//     default drift of devstack, 1m, and of the stack, 1h): two scrapes a
+//     period apart see every film change, and each film's history gains a
+//     point. (A share of the frozen count a year, as charts grow, would
+//     move the least-voted films by one vote an hour.)
 //
 // Film ids (slugs of title and year) and every film fact never change.
 type Drift struct {
@@ -99,13 +104,12 @@ func ChartAt(t time.Time, drift time.Duration, seed int64) []Film {
 const (
 	slowSpacing, slowAmp = 168, 100
 	fastSpacing, fastAmp = 24, 20
-	// Votes grow by minGrowth..maxGrowth permille of the frozen count a
-	// year.
-	minGrowth, maxGrowth = 30, 90
+	// Votes grow by minGrowth..maxGrowth thousandths of a vote a minute
+	// (1 to 2 votes), a rate of each film's own: at least one whole vote
+	// in any minute.
+	minGrowth, maxGrowth = 1000, 1999
 	// minVotes is the least vote count the chart shows, whatever the time.
 	minVotes = 1000
-	// secondsPerYear is a Julian year.
-	secondsPerYear = 31_557_600
 )
 
 // Hash inputs that tell the random streams apart.
@@ -154,8 +158,7 @@ func (d Drift) chart(n int64) []Film {
 		f.Rank = pos + 1
 		f.RatingTenths = ratingTenths(e.score)
 		growth := minGrowth + int64(d.hash(e.i, streamGrowth, 0)%(maxGrowth-minGrowth+1))
-		perYear := int64(f.Votes) * growth / 1000
-		f.Votes = int(max(int64(f.Votes)+floorDiv(perYear*elapsed, secondsPerYear), minVotes))
+		f.Votes = int(max(int64(f.Votes)+floorDiv(growth*elapsed, 60_000), minVotes))
 		films[pos] = f
 	}
 	return films

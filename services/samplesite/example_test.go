@@ -60,9 +60,9 @@ func ExampleChartAt() {
 	n := d.Period(at)
 	fmt.Println(n, d.Start(n).Format(time.TimeOnly), d.Start(n+1).Format(time.TimeOnly))
 	// Output:
-	// 1 The Dark Knight 9.4 2127928
-	// 2 The Godfather 9.4 2902655
-	// 3 The Lord of the Rings: The Two Towers 9.3 2698646
+	// 1 The Dark Knight 9.4 2887417
+	// 2 The Godfather 9.4 3722497
+	// 3 The Lord of the Rings: The Two Towers 9.3 3780424
 	// 493860 12:00:00 13:00:00
 }
 
