@@ -54,7 +54,7 @@ func AppendLine(dst []byte, rec Record) ([]byte, error) {
 	}
 	start := len(dst)
 	dst = append(dst, `{"shardId":`...)
-	dst = appendString(dst, rec.ShardID)
+	dst = text.AppendJSON(dst, rec.ShardID, false)
 	dst = append(dst, `,"sequenceNumber":"`...)
 	dst = append(dst, rec.SequenceNumber...)
 	dst = append(dst, '"')
@@ -63,7 +63,7 @@ func AppendLine(dst []byte, rec Record) ([]byte, error) {
 		dst = strconv.AppendInt(dst, rec.SubsequenceNumber, 10)
 	}
 	dst = append(dst, `,"partitionKey":`...)
-	dst = appendString(dst, rec.PartitionKey)
+	dst = text.AppendJSON(dst, rec.PartitionKey, false)
 	dst = append(dst, `,"arrivalTime":"`...)
 	dst = rec.ArrivalTime.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, '"')
@@ -87,7 +87,7 @@ func AppendLine(dst []byte, rec Record) ([]byte, error) {
 // checking rec. It is what AppendLine appends for a valid record.
 func LineSize(rec Record) int {
 	n := len(`{"shardId":,"sequenceNumber":"","partitionKey":,"arrivalTime":""}`) + 1
-	n += stringSize(rec.ShardID) + len(rec.SequenceNumber) + stringSize(rec.PartitionKey)
+	n += text.JSONLen(rec.ShardID, false) + len(rec.SequenceNumber) + text.JSONLen(rec.PartitionKey, false)
 	if rec.SubsequenceNumber != 0 {
 		n += len(`,"subsequenceNumber":`) + len(strconv.FormatInt(rec.SubsequenceNumber, 10))
 	}
@@ -116,80 +116,6 @@ func Embeddable(data []byte) bool {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s, valid UTF-8, as a JSON string. It escapes what
-// JSON requires (quote, backslash, control characters) and U+2028/U+2029,
-// as encoding/json does, so that a line is also valid JavaScript.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// stringSize is len(appendString(nil, s)).
-func stringSize(s string) int {
-	n := 2
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c >= 0x20 && c != '"' && c != '\\':
-				n++
-			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-				n += 2
-			default:
-				n += 6
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == '\u2028' || r == '\u2029' {
-			n += 6
-		} else {
-			n += size
-		}
-		i += size
-	}
-	return n
-}
 
 // wireLine is a line as JSON has it. Unknown fields are ignored, so that a
 // reader keeps reading lines that a later version enriches.

@@ -1,8 +1,9 @@
-// Package text shortens text that came from outside (a page, a request, a
-// stream record, an error from a dependency) before it is quoted to a
-// person: in an error message, a log line, an error item. One helper, one
-// convention, so that no message is cut in the middle of a character and
-// no two places disagree on how a cut looks.
+// Package text handles text that came from outside (a page, a request, a
+// stream record, an error from a dependency) before it is quoted: Clip
+// shortens it for a person (an error message, a log line, an error item),
+// so that no message is cut in the middle of a character and no two places
+// disagree on how a cut looks; AppendJSON quotes it as a JSON string where
+// JSON is written by hand, exactly as encoding/json would.
 package text
 
 import (

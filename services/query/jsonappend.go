@@ -4,7 +4,8 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/scrape-pipeline/scrape-pipeline/libs/text"
 )
 
 // jsonAppender is a response body that encodes itself, byte for byte as
@@ -34,7 +35,7 @@ func (l historyList) appendJSON(b []byte) []byte {
 	}
 	if l.NextCursor != "" {
 		b = append(b, `,"nextCursor":`...)
-		b = appendJSONString(b, l.NextCursor)
+		b = text.AppendJSON(b, l.NextCursor, true)
 	}
 	return append(b, '}')
 }
@@ -45,10 +46,10 @@ func (p historyPoint) appendJSON(b []byte) []byte {
 	b = append(b, '"')
 	if p.RunID != "" {
 		b = append(b, `,"runId":`...)
-		b = appendJSONString(b, p.RunID)
+		b = text.AppendJSON(b, p.RunID, true)
 	}
 	b = append(b, `,"eventId":`...)
-	b = appendJSONString(b, p.EventID)
+	b = text.AppendJSON(b, p.EventID, true)
 	if p.Rank != 0 {
 		b = append(b, `,"rank":`...)
 		b = strconv.AppendInt(b, int64(p.Rank), 10)
@@ -60,62 +61,6 @@ func (p historyPoint) appendJSON(b []byte) []byte {
 		b = strconv.AppendInt(b, int64(p.Votes), 10)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as encoding/json encodes a string with HTML
-// escaping on (json.Encoder's default): quotes, backslashes, control
-// characters, <, >, &, U+2028 and U+2029 escaped, invalid UTF-8 replaced
-// by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // appendJSONFloat appends a finite f as encoding/json encodes a float64:
