@@ -32,7 +32,7 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 // one record of each bad kind): the same kinds of faults and checks.
 func TestReliabilityOnMoto(t *testing.T) {
 	cfg := relConfig{events: 100, movies: 50, seed: 2, concurrency: 4, maxBatch: 10, replayPct: 3}
-	if shortCampaign(t) {
+	if awsemu.Short(t) {
 		cfg.events, cfg.movies = 40, 20
 	}
 	t.Parallel() // mostly waiting on moto: overlaps the embedded campaigns

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -42,7 +42,7 @@ import (
 func TestReliability(t *testing.T) {
 	memory := relConfig{events: 10_000, seed: 1, maxBatch: 100, replayPct: 12}
 	bolt := relConfig{events: 3000, seed: 2, maxBatch: 10, replayPct: 3}
-	if shortCampaign(t) {
+	if awsemu.Short(t) {
 		memory.events = 1000
 		bolt.events, bolt.movies = 300, 100 // 3 runs, so that stale events occur
 	}
@@ -64,20 +64,6 @@ func TestReliability(t *testing.T) {
 		})
 		runReliability(t, st, bolt)
 	})
-}
-
-// shortCampaign reports whether t runs under -short, where the reliability
-// campaigns run over fewer events; it fails t when CI is set, which must
-// run the full campaigns.
-func shortCampaign(t *testing.T) bool {
-	t.Helper()
-	if !testing.Short() {
-		return false
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("-short is not allowed when CI is set: CI runs the full reliability campaigns")
-	}
-	return true
 }
 
 // badPerKind is how many records of each bad kind (malformed, unknown
