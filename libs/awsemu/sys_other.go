@@ -14,6 +14,6 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func spawn(*exec.Cmd) error { return errUnsupported }
 
-func killGroup(int, bool) error { return errors.New("awsemu: process groups need a Unix-like OS") }
+func killGroup(int) error { return errors.New("awsemu: process groups need a Unix-like OS") }
 
 func lockFile(string) (func(), error) { return nil, errUnsupported }

@@ -8,14 +8,10 @@ import (
 	"syscall"
 )
 
-// killGroup signals the process group led by pid: SIGTERM, or SIGKILL when
-// hard is set. A group that is already gone is not an error.
-func killGroup(pid int, hard bool) error {
-	sig := syscall.SIGTERM
-	if hard {
-		sig = syscall.SIGKILL
-	}
-	if err := syscall.Kill(-pid, sig); err != nil && err != syscall.ESRCH {
+// killGroup sends SIGKILL to the process group led by pid. A group that is
+// already gone is not an error.
+func killGroup(pid int) error {
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
 		return fmt.Errorf("signal process group %d: %w", pid, err)
 	}
 	return nil

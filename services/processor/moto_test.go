@@ -28,9 +28,13 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 // the tables a transaction touches), so 200 events took 18 s alone and
 // twice that beside the rest of the suite, and 2,000 took 3.5 to 7
 // minutes and 5 GB. It skips when moto_server is missing, and fails then
-// if CI is set.
+// if CI is set. Under -short it runs over 40 events (2 runs of 20 movies,
+// one record of each bad kind): the same kinds of faults and checks.
 func TestReliabilityOnMoto(t *testing.T) {
-	awsemu.SkipIfShort(t, "the reliability test on moto_server writes hundreds of items")
+	cfg := relConfig{events: 100, movies: 50, seed: 2, concurrency: 4, maxBatch: 10, replayPct: 3}
+	if awsemu.Short(t) {
+		cfg.events, cfg.movies = 40, 20
+	}
 	t.Parallel() // mostly waiting on moto: overlaps the embedded campaigns
 	client := dynamodb.NewFromConfig(awsemu.Moto(t))
 	tables := dynamotest.Tables(t, client, "proc")
@@ -39,7 +43,7 @@ func TestReliabilityOnMoto(t *testing.T) {
 	// multiplies the writes. A concurrency of 4: moto answers one request
 	// at a time anyway, and the runs table is written one call at a time.
 	st := &serialRuns{Store: dynamo.New(client, tables)}
-	runReliability(t, st, relConfig{events: 100, movies: 50, seed: 2, concurrency: 4, maxBatch: 10, replayPct: 3})
+	runReliability(t, st, cfg)
 }
 
 // serialRuns makes the writes to the runs table one at a time. moto_server

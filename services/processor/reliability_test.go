@@ -35,12 +35,21 @@ import (
 // 10 (more redeliveries per record) on the bbolt file. The DynamoDB
 // adapter's own semantics under the same faults are proven on moto_server
 // by TestReliabilityOnMoto, with a few hundred events.
+//
+// Under -short (a smoke run, refused when CI is set) the same campaigns run
+// over a tenth of the events: every kind of record, fault and delivery, and
+// every check, over fewer of them.
 func TestReliability(t *testing.T) {
-	awsemu.SkipIfShort(t, "the reliability test replays 13,000 events")
+	memory := relConfig{events: 10_000, seed: 1, maxBatch: 100, replayPct: 12}
+	bolt := relConfig{events: 3000, seed: 2, maxBatch: 10, replayPct: 3}
+	if awsemu.Short(t) {
+		memory.events = 1000
+		bolt.events, bolt.movies = 300, 100 // 3 runs, so that stale events occur
+	}
 	t.Parallel()
 	t.Run("memory", func(t *testing.T) {
 		t.Parallel()
-		runReliability(t, embedded.NewMemory(), relConfig{events: 10_000, seed: 1, maxBatch: 100, replayPct: 12})
+		runReliability(t, embedded.NewMemory(), memory)
 	})
 	t.Run("bolt", func(t *testing.T) {
 		t.Parallel()
@@ -53,9 +62,14 @@ func TestReliability(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		runReliability(t, st, relConfig{events: 3000, seed: 2, maxBatch: 10, replayPct: 3})
+		runReliability(t, st, bolt)
 	})
 }
+
+// badPerKind is how many records of each bad kind (malformed, unknown
+// version, invalid) a stream of n events holds: 1%, and at least one, so
+// that the small campaigns of -short have every kind too.
+func badPerKind(n int) int { return max(1, n/100) }
 
 // relConfig sizes a reliability run.
 type relConfig struct {
@@ -110,7 +124,7 @@ const (
 	relShards = 4
 )
 
-// generate builds a stream of n movie events (n/100 of each bad kind)
+// generate builds a stream of n movie events (badPerKind(n) of each bad kind)
 // in runs of up to movies events, each opened and closed by its run
 // events.
 func generate(t testing.TB, n, movies int, rng *rand.Rand) *scenario {
@@ -119,8 +133,8 @@ func generate(t testing.TB, n, movies int, rng *rand.Rand) *scenario {
 		wantRuns: map[string]store.Run{}, wantErrors: map[string]store.Stage{}}
 	bad := make([]recKind, n)
 	perm := rng.Perm(n)
-	for i, slot := range perm[:3*(n/100)] {
-		bad[slot] = recKind(1 + i/(n/100)) // malformed, unknown version, invalid
+	for i, slot := range perm[:3*badPerKind(n)] {
+		bad[slot] = recKind(1 + i/badPerKind(n)) // malformed, unknown version, invalid
 	}
 	slot := 0
 	for r := 0; slot < n; r++ {
@@ -395,8 +409,8 @@ func runReliability(t *testing.T, st store.Store, cfg relConfig) {
 			t.Errorf("error item %s does not hold its record", e.ID)
 		}
 	}
-	if len(items) != 3*(n/100) || len(sc.wantErrors) != 3*(n/100) {
-		t.Errorf("%d error items, %d bad records; want %d of each", len(items), len(sc.wantErrors), 3*(n/100))
+	if len(items) != 3*badPerKind(n) || len(sc.wantErrors) != 3*badPerKind(n) {
+		t.Errorf("%d error items, %d bad records; want %d of each", len(items), len(sc.wantErrors), 3*badPerKind(n))
 	}
 	if diff := cmp.Diff(sc.wantErrors, got); diff != "" {
 		t.Errorf("error items by sequence number (-want +got):\n%s", diff)

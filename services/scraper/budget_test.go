@@ -130,6 +130,7 @@ func invokeWithTimeout(t *testing.T, h http.Handler, timeout time.Duration) (res
 // keeps no validators of the unfinished run (so the next run is not
 // answered 304 and fetches what this one missed).
 func TestScrapeKeepsItsDeadline(t *testing.T) {
+	t.Parallel() // mostly waiting for the deadline: beside the other waits
 	const timeout = 3 * time.Second
 	tests := []struct {
 		name          string

@@ -111,6 +111,7 @@ func newHangingService(t *testing.T) (*scraper.Service, *ctxRecorder, *siteFetch
 // scrape.completed, with the counts so far and the error, to be published
 // before the deadline.
 func TestCompletedFitsTheDeadline(t *testing.T) {
+	t.Parallel() // mostly waiting for the deadline: beside the other waits
 	svc, pub, _ := newHangingService(t)
 	deadline := time.Now().Add(3 * time.Second)
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)

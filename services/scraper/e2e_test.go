@@ -31,6 +31,7 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 // movie.observed events plus the run's two events, each key's events in
 // order.
 func TestScrapeIntoKinesis(t *testing.T) {
+	t.Parallel() // mostly kinesis-mock's start: beside the deadline tests' waits
 	cfg := awsemu.Kinesis(t)
 	client := kinesis.NewFromConfig(cfg)
 	name := awsemu.Name(t, "events")

@@ -459,7 +459,6 @@ func TestEndToEnd(t *testing.T) {
 // a scrape and restarts it on the same data: at-least-once delivery and
 // idempotent projections must give exactly the tables of a clean run.
 func TestKillMidBatchConverges(t *testing.T) {
-	awsemu.SkipIfShort(t, "starts devstack as a child process")
 	t.Parallel() // mostly waiting on the children
 	dir := t.TempDir()
 	var logs lockedBuffer // the children's logs, shown if the test fails
@@ -591,6 +590,10 @@ var jsonUnmarshal = json.Unmarshal
 // (50 films) proves that as well as five: the embedded tests scrape all 250,
 // and moto_server's time grows with every call (250 films took 25-70 s).
 func TestEndToEndAWS(t *testing.T) {
+	// The one end-to-end test -short leaves out (~10 s of emulator CPU):
+	// the adapters it wires are proven on the same emulators by their own
+	// tests (awsbackend, libs/stream/kinesis, libs/store/dynamo,
+	// libs/archive/s3), and the wiring by the embedded end-to-end tests.
 	awsemu.SkipIfShort(t, "starts kinesis-mock and moto_server")
 	t.Parallel() // mostly waiting on the emulators and the child
 	emu := awsemu.All(t)

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/services/samplesite"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/replay/replay"
@@ -42,7 +41,6 @@ import (
 // for each run that found the film changed, as the sample site's drift
 // model predicts for the periods the runs read the chart in.
 func TestPermanentLogAndTime(t *testing.T) {
-	awsemu.SkipIfShort(t, "starts devstack as a child process")
 	t.Parallel() // mostly waiting: beside the other parallel end-to-end test
 	live, rebuilt := t.TempDir(), filepath.Join(t.TempDir(), "rebuilt")
 	var logs lockedBuffer // the children's logs, shown if the test fails

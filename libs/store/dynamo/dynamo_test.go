@@ -49,11 +49,16 @@ func newTables(t *testing.T) (*dynamodb.Client, dynamo.Tables) {
 }
 
 func TestContractMoto(t *testing.T) {
+	client := dynamodb.NewFromConfig(awsemu.Moto(t))
+	// The suite's 100 stores reuse a few sets of tables, emptied between
+	// subtests: creating and deleting four tables per store was a third
+	// of the suite's time on moto.
+	pool := &dynamotest.Pool{Client: client, Prefix: fmt.Sprintf("st%d", suffixSeq.Add(1))}
+	t.Cleanup(func() { pool.Close(t) })
 	storetest.Run(t, func(t *testing.T) store.Store {
-		client, tables := newTables(t)
 		// moto does not apply conditional writes atomically under
 		// concurrent requests (see dynamo.Serial).
-		return dynamo.New(dynamo.Serial(client), tables)
+		return dynamo.New(dynamo.Serial(client), pool.Tables(t))
 	})
 }
 
@@ -244,4 +249,76 @@ func TestErrorsListingProjection(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("attributes of a byTime item (-want +got):\n%s", diff)
 	}
+}
+
+// TestPoolEmptiesAndReusesTables checks dynamotest.Pool, on which the
+// contract suite relies for fresh stores: a set of tables goes back to the
+// pool empty, however many items (more than a batch of 25, in every
+// table) its test left, and the next test gets that same set.
+func TestPoolEmptiesAndReusesTables(t *testing.T) {
+	client := dynamodb.NewFromConfig(awsemu.Moto(t))
+	pool := &dynamotest.Pool{Client: client, Prefix: fmt.Sprintf("pool%d", suffixSeq.Add(1))}
+	t.Cleanup(func() { pool.Close(t) })
+	var first dynamo.Tables
+	t.Run("fill", func(t *testing.T) {
+		first = pool.Tables(t)
+		for _, tb := range []struct {
+			name   string
+			schema contract.Table
+		}{{first.Movies, contract.MoviesTable}, {first.Runs, contract.RunsTable}, {first.Errors, contract.ErrorsTable},
+			{first.History, contract.HistoryTable}} {
+			for batch := range 2 { // 2 x 25 items: more than one page of deletes
+				var reqs []types.WriteRequest
+				for i := range 25 {
+					item := map[string]types.AttributeValue{}
+					for _, k := range []*contract.Attr{&tb.schema.Hash, tb.schema.Range} {
+						if k == nil {
+							continue
+						}
+						if k.Type == contract.Number {
+							item[k.Name] = &types.AttributeValueMemberN{Value: fmt.Sprint(batch*25 + i)}
+						} else {
+							item[k.Name] = &types.AttributeValueMemberS{Value: fmt.Sprintf("k%02d", batch*25+i)}
+						}
+					}
+					reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+				}
+				if _, err := client.BatchWriteItem(t.Context(), &dynamodb.BatchWriteItemInput{
+					RequestItems: map[string][]types.WriteRequest{tb.name: reqs}}); err != nil {
+					t.Fatalf("fill %s: %v", tb.name, err)
+				}
+			}
+		}
+		if got := countItems(t, client, first); got != [4]int{50, 50, 50, 50} {
+			t.Fatalf("items per table after filling: %v, want 50 in each", got)
+		}
+	})
+	t.Run("reuse", func(t *testing.T) {
+		second := pool.Tables(t)
+		if second != first {
+			t.Errorf("second test got tables %+v, want the first test's %+v back", second, first)
+		}
+		if got := countItems(t, client, second); got != [4]int{} {
+			t.Errorf("items per table handed to the second test: %v, want none", got)
+		}
+	})
+}
+
+// countItems counts the items of the movies, runs, errors and history
+// tables.
+func countItems(t *testing.T, client *dynamodb.Client, tables dynamo.Tables) [4]int {
+	t.Helper()
+	var n [4]int
+	for i, name := range []string{tables.Movies, tables.Runs, tables.Errors, tables.History} {
+		p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true),
+			Select: types.SelectCount})
+		for p.HasMorePages() {
+			out, err := p.NextPage(t.Context())
+			if err != nil {
+				t.Fatalf("scan %s: %v", name, err)
+			}
+			n[i] += int(out.Count)
+		}
+	}
+	return n
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
@@ -272,7 +273,12 @@ func testResolveErrorOrder(t *testing.T, newStore NewStore) {
 		{"resolve again", func(t *testing.T, s store.Store, e store.ErrorItem) { resolve(t, s, e.ID, at) }},
 	}
 	s := newStore(t) // one store: each order works on its own run-1 event
-	for _, perm := range permutations(len(ops)) {
+	for n, perm := range permutations(len(ops)) {
+		// -short tries every third order (8 of the 24: each step still
+		// comes first and last in some of them).
+		if n%3 != 0 && awsemu.Short(t) {
+			continue
+		}
 		var names []string
 		for _, i := range perm {
 			names = append(names, ops[i].name)
