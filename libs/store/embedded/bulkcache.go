@@ -220,7 +220,9 @@ type batch struct {
 // file and empties its buffers; its dirty values become clean.
 func (c *writeCache) seal() *batch {
 	bt := &batch{markers: c.markers, byYear: c.byYear, byStart: c.byStart}
-	c.markers, c.byYear, c.byStart = map[string][]byte{}, map[string][]byte{}, map[string][]byte{}
+	// The next interval writes about as many markers as this one: sized
+	// for them, the map is not grown (and rehashed) step by step.
+	c.markers, c.byYear, c.byStart = make(map[string][]byte, len(bt.markers)), map[string][]byte{}, map[string][]byte{}
 	if c.dirty > 0 {
 		bt.movies, bt.runs = map[string][]byte{}, map[string][]byte{}
 		for id, e := range c.movies {
@@ -240,11 +242,14 @@ func (c *writeCache) seal() *batch {
 		c.dirty = 0
 	}
 	var movies []string
+	pending := 0
 	for id, t := range c.history {
 		if len(t.pending) > 0 {
 			movies = append(movies, id)
+			pending += len(t.pending)
 		}
 	}
+	bt.history = make([]pendingObs, 0, pending)
 	// The movies' key ranges are disjoint: their greatest keys order them.
 	slices.SortFunc(movies, func(a, b string) int { return bytes.Compare(c.history[a].key, c.history[b].key) })
 	for _, id := range movies {
