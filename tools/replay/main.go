@@ -27,8 +27,8 @@ func main() {
 // at the default 100 the collector runs several times a second and takes
 // about a tenth of the CPU, and its assists and marking slow the
 // pipeline's goroutines. At 200 it runs half as often: 1,000,000 events
-// take 10-15% less CPU and the process about 40 MB more memory (RssAnon
-// 90 -> 135 MB; see BENCHMARKS-replay.md).
+// take 10-15% less CPU and the process about 50 MB more memory (RssAnon
+// 93-100 -> 143-157 MB; see BENCHMARKS-replay.md).
 const gcPercent = 200
 
 // tuneGC sets gcPercent unless GOGC says otherwise.
