@@ -9,6 +9,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.115.0
 	github.com/aws/smithy-go v1.28.9
 	github.com/google/go-cmp v0.7.0
+	github.com/klauspost/compress v1.20.5
 	github.com/scrape-pipeline/scrape-pipeline/libs/awsemu v0.0.0
 	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0
 )

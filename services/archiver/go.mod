@@ -9,6 +9,7 @@ require (
 )
 
 require (
+	github.com/klauspost/compress v1.20.5 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/text v0.0.0 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 )

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +130,30 @@ func TestParseFlagsS3PathStyle(t *testing.T) {
 		if err != nil || o.S3PathStyle != tc.want {
 			t.Errorf("env %v, args %q: S3PathStyle %v, %v; want %v", tc.env, tc.args, o.S3PathStyle, err, tc.want)
 		}
+	}
+}
+
+// TestTuneGC: the replay's GOGC applies unless the environment sets one.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		name, gogc string
+		want       int
+	}{
+		{"unset", "", gcPercent},
+		{"set", "50", 77}, // left as it was
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(77)
+			tuneGC(func(k string) string {
+				if k == "GOGC" {
+					return tc.gogc
+				}
+				return ""
+			})
+			if got := debug.SetGCPercent(77); got != tc.want {
+				t.Errorf("GC percent after tuneGC with GOGC=%q: %d, want %d", tc.gogc, got, tc.want)
+			}
+		})
 	}
 }

@@ -60,6 +60,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/klauspost/compress v1.20.5 // indirect
 	github.com/scrape-pipeline/scrape-pipeline/libs/stream v0.0.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )

@@ -329,3 +329,39 @@ func TestBulkCommitFailureFailsLaterCalls(t *testing.T) {
 		t.Error("a view after a failed commit succeeded")
 	}
 }
+
+// A movie and a run stay cached while they go unused for fewer than
+// keepIntervals commit intervals (a replay's lane comes back to its keys
+// after a few), and are dropped after.
+func TestBulkCacheKeepsEntriesForIntervals(t *testing.T) {
+	const every = 2
+	kv := openBulkKV(t, filepath.Join(t.TempDir(), "t.db"), every)
+	if err := kv.update(func(tx writeTx) error {
+		return errors.Join(storeMovie(tx, bulkMovie("tt1", "one"), nil), writeRun(tx, store.Run{ID: "r1"}))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	other := func() { // a write of neither: a marker
+		n++
+		if err := kv.update(func(tx writeTx) error {
+			return tx.put(bRuns, []byte(fmt.Sprintf("%sr2#e%03d", layout.MarkerPrefix, n)), []byte("v"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other() // ends the first interval, which wrote them
+	cached := func() int { return len(kv.bulk.cache.movies) + len(kv.bulk.cache.runs) }
+	for i := 1; i < keepIntervals; i++ {
+		other()
+		other()
+		if got := cached(); got != 2 {
+			t.Fatalf("%d of the movie and the run cached after %d intervals unused, want both", got, i)
+		}
+	}
+	other()
+	other()
+	if got := cached(); got != 0 {
+		t.Errorf("%d of the movie and the run cached after %d intervals unused, want none", got, keepIntervals)
+	}
+}

@@ -220,7 +220,9 @@ type batch struct {
 // file and empties its buffers; its dirty values become clean.
 func (c *writeCache) seal() *batch {
 	bt := &batch{markers: c.markers, byYear: c.byYear, byStart: c.byStart}
-	c.markers, c.byYear, c.byStart = map[string][]byte{}, map[string][]byte{}, map[string][]byte{}
+	// The next interval writes about as many markers as this one: sized
+	// for them, the map is not grown (and rehashed) step by step.
+	c.markers, c.byYear, c.byStart = make(map[string][]byte, len(bt.markers)), map[string][]byte{}, map[string][]byte{}
 	if c.dirty > 0 {
 		bt.movies, bt.runs = map[string][]byte{}, map[string][]byte{}
 		for id, e := range c.movies {
@@ -240,11 +242,14 @@ func (c *writeCache) seal() *batch {
 		c.dirty = 0
 	}
 	var movies []string
+	pending := 0
 	for id, t := range c.history {
 		if len(t.pending) > 0 {
 			movies = append(movies, id)
+			pending += len(t.pending)
 		}
 	}
+	bt.history = make([]pendingObs, 0, pending)
 	// The movies' key ranges are disjoint: their greatest keys order them.
 	slices.SortFunc(movies, func(a, b string) int { return bytes.Compare(c.history[a].key, c.history[b].key) })
 	for _, id := range movies {
@@ -386,22 +391,33 @@ func (c *writeCache) writeMoviePending(u *undoTx, id string) error {
 	return nil
 }
 
-// evict drops the clean entries that the commit interval now ending did
-// not use, and starts the next interval. The commit before is over, so
-// the file has their values.
+// keepIntervals is how many commit intervals a clean entry is kept
+// unused. A replay's lanes each hold a share of the partition keys and
+// hand the processor batches of 2,000 records, so an interval (20,000
+// writes, about 6,700 events) can end before a lane's next batch. When
+// entries unused for one interval were dropped, a lane's movies and runs
+// went at a seal and came back soon after: a history read back opened the
+// writers' transaction, and a movie read back while the next commit
+// committed it waited for that commit under the lock, with every writer
+// (about a tenth of a replay's time, once per interval).
+const keepIntervals = 4
+
+// evict drops the clean entries that the last keepIntervals commit
+// intervals did not use, and starts the next interval. The commit before
+// is over, so the file has their values.
 func (c *writeCache) evict() {
 	for id, e := range c.movies {
-		if !e.dirty && e.gen != c.gen {
+		if !e.dirty && c.gen-e.gen >= keepIntervals {
 			delete(c.movies, id)
 		}
 	}
 	for id, e := range c.runs {
-		if !e.dirty && e.gen != c.gen {
+		if !e.dirty && c.gen-e.gen >= keepIntervals {
 			delete(c.runs, id)
 		}
 	}
 	for id, t := range c.history {
-		if t.gen != c.gen && len(t.pending) == 0 {
+		if c.gen-t.gen >= keepIntervals && len(t.pending) == 0 {
 			delete(c.history, id)
 		}
 	}

@@ -95,8 +95,43 @@ func HistoryPos(t time.Time, eventID string) string { return string(AppendHistor
 // AppendHistoryPos appends HistoryPos(t, eventID) to dst.
 func AppendHistoryPos(dst []byte, t time.Time, eventID string) []byte {
 	dst = slices.Grow(dst, len(TimeFormat)+1+len(eventID))
-	dst = t.UTC().AppendFormat(dst, TimeFormat)
+	dst = appendTime(dst, t)
 	return append(append(dst, '#'), eventID...)
+}
+
+// appendTime appends t in TimeFormat, as t.UTC().AppendFormat(dst,
+// TimeFormat) does (a fuzz test keeps the two equal), at a fraction of its
+// cost: a replay writes a history position per observation. Years outside
+// 0 to 9999 (not fixed-width) are left to AppendFormat.
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimeFormat)
+	}
+	hour, minute, sec := t.Clock()
+	var b [len(TimeFormat)]byte
+	put := func(at, width, v int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, 4, year)
+	b[4] = '-'
+	put(5, 2, int(month))
+	b[7] = '-'
+	put(8, 2, day)
+	b[10] = 'T'
+	put(11, 2, hour)
+	b[13] = ':'
+	put(14, 2, minute)
+	b[16] = ':'
+	put(17, 2, sec)
+	b[19] = '.'
+	put(20, 9, t.Nanosecond())
+	b[29] = 'Z'
+	return append(dst, b[:]...)
 }
 
 // ParseHistoryPos splits a HistoryPos.

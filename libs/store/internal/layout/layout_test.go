@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -259,6 +260,30 @@ func FuzzParseCanonicalTime(f *testing.F) {
 	})
 }
 
+// FuzzAppendTime keeps the history positions' fast time formatter equal
+// to what it replaces, t.UTC().AppendFormat(dst, TimeFormat), over every
+// instant (years far outside 0 to 9999 too) and time zone.
+func FuzzAppendTime(f *testing.F) {
+	for _, t := range []time.Time{
+		time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 1, time.UTC), time.Date(2024, 2, 29, 7, 8, 9, 123456789, time.FixedZone("x", -7*3600-1800)),
+		{}, time.Unix(0, 0),
+	} {
+		_, off := t.Zone()
+		f.Add(t.Unix(), int64(t.Nanosecond()), off)
+	}
+	f.Add(int64(math.MaxInt64), int64(-1), 0)
+	f.Add(int64(math.MinInt64), int64(1e9+1), 1)
+	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int) {
+		at := time.Unix(sec, nsec).In(time.FixedZone("", offset%(100*3600)))
+		want := at.UTC().AppendFormat([]byte("p"), TimeFormat)
+		if got := appendTime([]byte("p"), at); !bytes.Equal(got, want) {
+			t.Fatalf("appendTime(%v) = %q, AppendFormat gives %q", at, got, want)
+		}
+	})
+}
+
 // CheckObservation's fast path accepts exactly what its full check
 // accepts.
 func FuzzCheckObservation(f *testing.F) {
@@ -275,4 +300,14 @@ func FuzzCheckObservation(f *testing.F) {
 			t.Fatalf("%+v: fast path %v, full check %v (%v)", o, fast, full, checkObservation(o))
 		}
 	})
+}
+
+// BenchmarkAppendHistoryPos: the history position a replay builds per
+// observation.
+func BenchmarkAppendHistoryPos(b *testing.B) {
+	at := time.Date(2026, 3, 1, 12, 34, 56, 789012345, time.UTC)
+	var buf []byte
+	for b.Loop() {
+		buf = AppendHistoryPos(buf[:0], at, "0b8d6c2a-4f1e-4d7a-9a51-6f0e2c7d9b13")
+	}
 }
