@@ -23,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/deployer"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
@@ -283,8 +284,8 @@ func TestRoutesAreTheServices(t *testing.T) {
 	if !slices.Contains(contract.SampleSiteRoutes(), contract.Route{Method: "GET", Path: contract.SampleSiteChartPath}) {
 		t.Errorf("contract.SampleSiteRoutes do not serve GET %s (the default page)", contract.SampleSiteChartPath)
 	}
-	if !slices.Contains(contract.ScraperRoutes(), pipeline.ScrapeRoute) {
-		t.Errorf("contract.ScraperRoutes lack %s", pipeline.ScrapeRoute.Key())
+	if !slices.Contains(contract.ScraperRoutes(), contract.ScrapeRoute) {
+		t.Errorf("contract.ScraperRoutes lack %s", contract.ScrapeRoute.Key())
 	}
 }
 
@@ -501,7 +502,7 @@ func TestDeployerPolicyCoversProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bySid := map[string]pipeline.PolicyStatement{}
+	bySid := map[string]iampolicy.Statement{}
 	for _, s := range doc.Statement {
 		bySid[s.Sid] = s
 	}
@@ -527,9 +528,9 @@ func TestDeployerPolicyCoversProgram(t *testing.T) {
 					matched = true
 				}
 			}
-			if tag, ok := s.Condition["StringEquals"]["aws:ResourceTag/"+pipeline.StackTagKey]; ok && slices.Contains(s.Resource, "arn:aws:kms:"+mocktest.Region+":"+mocktest.Account+":key/*") {
+			if tag, ok := s.Condition["StringEquals"]["aws:ResourceTag/"+contract.StackTagKey]; ok && slices.Contains(s.Resource, "arn:aws:kms:"+mocktest.Region+":"+mocktest.Account+":key/*") {
 				tags, _ := mocktest.Plain(res.Inputs)["tags"].(map[string]any)
-				matched = matched || (iamArnLike(s.Resource[0], res.ARN) && slices.Contains(tag, fmt.Sprint(tags[pipeline.StackTagKey])))
+				matched = matched || (iamArnLike(s.Resource[0], res.ARN) && slices.Contains(tag, fmt.Sprint(tags[contract.StackTagKey])))
 			}
 		}
 		if !matched {

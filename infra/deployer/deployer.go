@@ -35,7 +35,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
@@ -88,7 +88,7 @@ type rule struct {
 	resources []string
 	// condition, when set, is the statement's Condition (its values are
 	// templates too).
-	condition pipeline.PolicyCondition
+	condition iampolicy.Condition
 }
 
 // Exception is a statement whose resources do not name the suffix.
@@ -184,7 +184,7 @@ var rules = []rule{
 	// condition key.
 	{sid: "EventSourceMappingsOfOwnFunctions", types: []string{typeMapping}, actions: []string{
 		"lambda:CreateEventSourceMapping", "lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping",
-	}, resources: []string{"*"}, condition: pipeline.PolicyCondition{
+	}, resources: []string{"*"}, condition: iampolicy.Condition{
 		"ArnLike": {"lambda:FunctionArn": {"arn:aws:lambda:{region}:{account}:function:" + named}},
 	}},
 	{sid: "ReadEventSourceMappings", types: []string{typeMapping}, actions: []string{
@@ -198,7 +198,7 @@ var rules = []rule{
 	}, resources: []string{"arn:aws:iam::{account}:role/" + named}},
 	// The roles go to the services that assume them, and nowhere else.
 	{sid: "PassOwnRoles", types: []string{typeFunction, typeFirehose, typeSchedule}, actions: []string{"iam:PassRole"},
-		resources: []string{"arn:aws:iam::{account}:role/" + named}, condition: pipeline.PolicyCondition{
+		resources: []string{"arn:aws:iam::{account}:role/" + named}, condition: iampolicy.Condition{
 			"StringEquals": {"iam:PassedToService": {"firehose.amazonaws.com", "lambda.amazonaws.com", "scheduler.amazonaws.com"}},
 		}},
 
@@ -243,11 +243,11 @@ var rules = []rule{
 			"s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket", "s3:ListBucketVersions",
 			"s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
 			"s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
-		}, resources: []string{"arn:aws:s3:::" + pipeline.BucketBase + "-{account}-{lsuffix}"}},
+		}, resources: []string{"arn:aws:s3:::" + contract.ArchiveBucketBase + "-{account}-{lsuffix}"}},
 	// tools/replay reads the archive with the attendee's keys.
 	{sid: "ArchiveObjects", types: []string{typeBucket}, actions: []string{
 		"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject",
-	}, resources: []string{"arn:aws:s3:::" + pipeline.BucketBase + "-{account}-{lsuffix}/*"}},
+	}, resources: []string{"arn:aws:s3:::" + contract.ArchiveBucketBase + "-{account}-{lsuffix}/*"}},
 
 	{sid: "ArchiveDeliveryStream", types: []string{typeFirehose}, actions: []string{
 		"firehose:CreateDeliveryStream", "firehose:DeleteDeliveryStream", "firehose:DescribeDeliveryStream",
@@ -265,23 +265,23 @@ var rules = []rule{
 	}, resources: []string{"arn:aws:sns:{region}:{account}:" + named, "arn:aws:sns:{region}:{account}:" + named + ":*"}},
 
 	// KMS keys are named by random ids: the stack tags its key with its
-	// suffix (pipeline.StackTagKey), and the attendee may create a key
+	// suffix (contract.StackTagKey), and the attendee may create a key
 	// only with that tag, and touch only keys that carry it.
 	{sid: "CreateAlarmKeyTagged", types: []string{typeKey}, actions: []string{"kms:CreateKey", "kms:TagResource"},
-		resources: []string{"*"}, condition: pipeline.PolicyCondition{
-			"StringEquals":              {"aws:RequestTag/" + pipeline.StackTagKey: {"{suffix}"}},
-			"ForAllValues:StringEquals": {"aws:TagKeys": {pipeline.StackTagKey}},
+		resources: []string{"*"}, condition: iampolicy.Condition{
+			"StringEquals":              {"aws:RequestTag/" + contract.StackTagKey: {"{suffix}"}},
+			"ForAllValues:StringEquals": {"aws:TagKeys": {contract.StackTagKey}},
 		}},
 	{sid: "AlarmKeyTagged", types: []string{typeKey}, actions: []string{
 		"kms:DescribeKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
 		"kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
-	}, resources: []string{"arn:aws:kms:{region}:{account}:key/*"}, condition: pipeline.PolicyCondition{
-		"StringEquals": {"aws:ResourceTag/" + pipeline.StackTagKey: {"{suffix}"}},
+	}, resources: []string{"arn:aws:kms:{region}:{account}:key/*"}, condition: iampolicy.Condition{
+		"StringEquals": {"aws:ResourceTag/" + contract.StackTagKey: {"{suffix}"}},
 	}},
 
 	// The signed POST /scrape (scrapeAuth iam).
 	{sid: "InvokeScrape", types: nil, actions: []string{"execute-api:Invoke"},
-		resources: []string{"arn:aws:execute-api:{region}:{account}:{api}/$default/" + pipeline.ScrapeRoute.Method + pipeline.ScrapeRoute.Path}},
+		resources: []string{"arn:aws:execute-api:{region}:{account}:{api}/$default/" + contract.ScrapeRoute.Method + contract.ScrapeRoute.Path}},
 }
 
 // fill replaces the templates of s.
@@ -306,13 +306,13 @@ const MaxPolicySize = 6144
 // into as few documents as keep each within MaxPolicySize: an IAM user may
 // have up to ten managed policies attached, and the whole policy is more
 // than one may hold. Attach them all.
-func Policies(o Options) ([]pipeline.PolicyDocument, error) {
+func Policies(o Options) ([]iampolicy.Document, error) {
 	whole, err := Policy(o)
 	if err != nil {
 		return nil, err
 	}
-	var docs []pipeline.PolicyDocument
-	cur := pipeline.PolicyDocument{Version: whole.Version}
+	var docs []iampolicy.Document
+	cur := iampolicy.Document{Version: whole.Version}
 	for _, s := range whole.Statement {
 		next := cur
 		next.Statement = append(slices.Clone(cur.Statement), s)
@@ -327,7 +327,7 @@ func Policies(o Options) ([]pipeline.PolicyDocument, error) {
 			return nil, fmt.Errorf("deployer policy: statement %s alone is over %d characters", s.Sid, MaxPolicySize)
 		default:
 			docs = append(docs, cur)
-			cur = pipeline.PolicyDocument{Version: whole.Version, Statement: []pipeline.PolicyStatement{s}}
+			cur = iampolicy.Document{Version: whole.Version, Statement: []iampolicy.Statement{s}}
 		}
 	}
 	return append(docs, cur), nil
@@ -335,7 +335,7 @@ func Policies(o Options) ([]pipeline.PolicyDocument, error) {
 
 // Size is a policy's size as IAM counts it: its JSON without white space
 // (outside strings, where encoding/json writes none).
-func Size(doc pipeline.PolicyDocument) (int, error) {
+func Size(doc iampolicy.Document) (int, error) {
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return 0, fmt.Errorf("marshal policy: %w", err)
@@ -345,18 +345,18 @@ func Size(doc pipeline.PolicyDocument) (int, error) {
 
 // Policy returns the whole deployer policy for o: one Allow statement per
 // rule, actions sorted. See Policies for the documents to attach.
-func Policy(o Options) (pipeline.PolicyDocument, error) {
+func Policy(o Options) (iampolicy.Document, error) {
 	if err := o.Validate(); err != nil {
-		return pipeline.PolicyDocument{}, fmt.Errorf("deployer policy: %w", err)
+		return iampolicy.Document{}, fmt.Errorf("deployer policy: %w", err)
 	}
-	doc := pipeline.PolicyDocument{Version: pipeline.PolicyVersion}
+	doc := iampolicy.Document{Version: iampolicy.Version}
 	for _, r := range rules {
-		s := pipeline.PolicyStatement{Sid: r.sid, Effect: pipeline.Allow, Action: slices.Sorted(slices.Values(r.actions))}
+		s := iampolicy.Statement{Sid: r.sid, Effect: iampolicy.Allow, Action: slices.Sorted(slices.Values(r.actions))}
 		for _, res := range r.resources {
 			s.Resource = append(s.Resource, o.fill(res))
 		}
 		if r.condition != nil {
-			s.Condition = pipeline.PolicyCondition{}
+			s.Condition = iampolicy.Condition{}
 			for op, keys := range r.condition {
 				s.Condition[op] = map[string][]string{}
 				for k, vals := range keys {

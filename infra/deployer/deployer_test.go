@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/deployer"
-	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 )
 
 // options are the cases every property must hold for: any region and
@@ -48,7 +48,7 @@ func TestPolicyScopesEverything(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if doc.Version != pipeline.PolicyVersion {
+			if doc.Version != iampolicy.Version {
 				t.Errorf("version %q", doc.Version)
 			}
 			seen := map[string]bool{}
@@ -57,7 +57,7 @@ func TestPolicyScopesEverything(t *testing.T) {
 					t.Errorf("Sid %q empty or repeated", s.Sid)
 				}
 				seen[s.Sid] = true
-				if s.Effect != pipeline.Allow || s.Principal != nil || len(s.Action) == 0 || len(s.Resource) == 0 {
+				if s.Effect != iampolicy.Allow || s.Principal != nil || len(s.Action) == 0 || len(s.Resource) == 0 {
 					t.Errorf("%s: effect %s, principal %v, %d actions, %d resources", s.Sid, s.Effect, s.Principal, len(s.Action), len(s.Resource))
 				}
 				for _, a := range s.Action {
@@ -105,7 +105,7 @@ func TestPolicyScopesEverything(t *testing.T) {
 
 // conditionNamesSuffix reports whether a condition restricts to values
 // that all name the suffix, under at least one key.
-func conditionNamesSuffix(c pipeline.PolicyCondition, suffix string) bool {
+func conditionNamesSuffix(c iampolicy.Condition, suffix string) bool {
 	for _, keys := range c {
 		for _, vals := range keys {
 			all := len(vals) > 0
@@ -135,11 +135,11 @@ func TestInvokeScrape(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := slices.IndexFunc(doc.Statement, func(s pipeline.PolicyStatement) bool { return s.Sid == "InvokeScrape" })
+		i := slices.IndexFunc(doc.Statement, func(s iampolicy.Statement) bool { return s.Sid == "InvokeScrape" })
 		if i < 0 {
 			t.Fatal("no InvokeScrape statement")
 		}
-		if diff := cmp.Diff(pipeline.PolicyStatement{Sid: "InvokeScrape", Effect: "Allow",
+		if diff := cmp.Diff(iampolicy.Statement{Sid: "InvokeScrape", Effect: "Allow",
 			Action: []string{"execute-api:Invoke"}, Resource: []string{tc.want}}, doc.Statement[i]); diff != "" {
 			t.Errorf("InvokeScrape (-want +got):\n%s", diff)
 		}
@@ -158,13 +158,13 @@ func TestPoliciesFit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var joined []pipeline.PolicyStatement
+		var joined []iampolicy.Statement
 		for i, d := range docs {
 			size, err := deployer.Size(d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if size > deployer.MaxPolicySize || len(d.Statement) == 0 || d.Version != pipeline.PolicyVersion {
+			if size > deployer.MaxPolicySize || len(d.Statement) == 0 || d.Version != iampolicy.Version {
 				t.Errorf("part %d: %d characters, %d statements, version %q", i+1, size, len(d.Statement), d.Version)
 			}
 			joined = append(joined, d.Statement...)
@@ -181,7 +181,7 @@ func TestPoliciesFit(t *testing.T) {
 // TestSize checks Size against IAM's rule: white space outside strings
 // does not count, inside strings it does.
 func TestSize(t *testing.T) {
-	doc := pipeline.PolicyDocument{Version: "v", Statement: []pipeline.PolicyStatement{{Sid: "S", Effect: "Allow",
+	doc := iampolicy.Document{Version: "v", Statement: []iampolicy.Statement{{Sid: "S", Effect: "Allow",
 		Action: []string{"a:B"}, Resource: []string{"x"}}}}
 	b, _ := json.Marshal(doc)
 	got, err := deployer.Size(doc)

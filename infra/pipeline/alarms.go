@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 )
 
@@ -31,10 +32,6 @@ const (
 	// shortest KMS allows: pulumi destroy schedules the key's deletion, and
 	// KMS deletes it that many days later.
 	AlarmKeyDeletionDays = 7
-	// StackTagKey tags the alarm topic's KMS key with the stack's suffix.
-	// KMS keys are named by random ids: the deployer policy (package
-	// deployer) can scope the attendee's KMS permissions only by this tag.
-	StackTagKey = "scrape-pipeline:suffix"
 )
 
 // AlarmsArgs configures Alarms.
@@ -173,7 +170,7 @@ func newAlarmTopic(ctx *pulumi.Context, args *AlarmsArgs, parent pulumi.Resource
 		EnableKeyRotation:    pulumi.Bool(true),
 		DeletionWindowInDays: pulumi.Int(AlarmKeyDeletionDays),
 		Policy:               args.Account.ToStringOutput().ApplyT(alarmKeyPolicy).(pulumi.StringOutput),
-		Tags:                 pulumi.StringMap{StackTagKey: pulumi.String(args.Suffix)},
+		Tags:                 pulumi.StringMap{contract.StackTagKey: pulumi.String(args.Suffix)},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("alarm topic key: %w", err)
@@ -201,20 +198,20 @@ func newAlarmTopic(ctx *pulumi.Context, args *AlarmsArgs, parent pulumi.Resource
 // alarm messages to the topic (the two actions an SNS publisher needs on
 // the topic's key: GenerateDataKey and Decrypt).
 func alarmKeyPolicy(account string) (string, error) {
-	return marshalPolicy(PolicyDocument{
-		Version: PolicyVersion,
-		Statement: []PolicyStatement{
+	return iampolicy.Marshal(iampolicy.Document{
+		Version: iampolicy.Version,
+		Statement: []iampolicy.Statement{
 			{
 				Sid:       "AccountManagesKeyThroughIAM",
-				Effect:    Allow,
-				Principal: &PolicyPrincipal{AWS: []string{"arn:aws:iam::" + account + ":root"}},
+				Effect:    iampolicy.Allow,
+				Principal: &iampolicy.Principal{AWS: []string{"arn:aws:iam::" + account + ":root"}},
 				Action:    []string{"kms:*"},
 				Resource:  []string{"*"},
 			},
 			{
 				Sid:       "CloudWatchPublishesAlarms",
-				Effect:    Allow,
-				Principal: &PolicyPrincipal{Service: []string{"cloudwatch.amazonaws.com"}},
+				Effect:    iampolicy.Allow,
+				Principal: &iampolicy.Principal{Service: []string{"cloudwatch.amazonaws.com"}},
 				Action:    []string{"kms:Decrypt", "kms:GenerateDataKey"},
 				Resource:  []string{"*"},
 			},

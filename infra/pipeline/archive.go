@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kinesis"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/contract"
 	"github.com/scrape-pipeline/scrape-pipeline/services/archiver"
@@ -21,8 +22,6 @@ import (
 const (
 	ArchiveBase      = "archive"
 	FirehoseRoleBase = "archive-firehose"
-	// BucketBase begins the bucket's name (see BucketName).
-	BucketBase = "scrape-archive"
 	// FirehoseLogStream is the delivery stream's log stream for delivery
 	// errors, the name the Firehose console gives it.
 	FirehoseLogStream = "DestinationDelivery"
@@ -63,7 +62,7 @@ const (
 // same suffix twice in one account), and the name still ends with the
 // suffix. At most 15 + 12 + 1 + 32 = 60 characters, within S3's 63.
 func BucketName(account, suffix string) string {
-	return BucketBase + "-" + account + "-" + strings.ToLower(suffix)
+	return contract.ArchiveBucketBase + "-" + account + "-" + strings.ToLower(suffix)
 }
 
 // ArchiveArgs configures an Archive.
@@ -309,15 +308,15 @@ func lifecycleRules(days int) s3.BucketLifecycleConfigurationV2RuleArray {
 // tlsOnlyPolicy is the bucket policy that denies every request not made
 // over TLS, to the bucket and its objects, whoever makes it.
 func tlsOnlyPolicy(bucketARN string) (string, error) {
-	return marshalPolicy(PolicyDocument{
-		Version: PolicyVersion,
-		Statement: []PolicyStatement{{
+	return iampolicy.Marshal(iampolicy.Document{
+		Version: iampolicy.Version,
+		Statement: []iampolicy.Statement{{
 			Sid:       "DenyInsecureTransport",
-			Effect:    Deny,
-			Principal: &PolicyPrincipal{AWS: []string{"*"}},
+			Effect:    iampolicy.Deny,
+			Principal: &iampolicy.Principal{AWS: []string{"*"}},
 			Action:    []string{"s3:*"},
 			Resource:  []string{bucketARN, bucketARN + "/*"},
-			Condition: PolicyCondition{"Bool": {"aws:SecureTransport": {"false"}}},
+			Condition: iampolicy.Condition{"Bool": {"aws:SecureTransport": {"false"}}},
 		}},
 	})
 }

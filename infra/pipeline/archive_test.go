@@ -234,7 +234,7 @@ func TestAlarmEmail(t *testing.T) {
 		"description":          "Encrypts SNS topic " + topicName,
 		"enableKeyRotation":    true,
 		"deletionWindowInDays": float64(AlarmKeyDeletionDays),
-		"tags":                 map[string]any{StackTagKey: testStack},
+		"tags":                 map[string]any{contract.StackTagKey: testStack},
 	}, key); diff != "" {
 		t.Errorf("key (-want +got):\n%s", diff)
 	}

@@ -17,7 +17,7 @@
 // its children and registers its outputs.
 //
 // IAM is least privilege and typed: each function's role gets one inline
-// policy built from [PolicyDocument] values (never a hand-written JSON
+// policy built from [iampolicy.Document] values (never a hand-written JSON
 // string) that allows only the actions its code calls on only its own
 // resources, and writing only to its own log group; so do the roles
 // Firehose and EventBridge Scheduler assume, whose trust policies are

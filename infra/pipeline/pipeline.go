@@ -88,10 +88,6 @@ func SampleSiteThrottle(detailConcurrency int) Throttle {
 	return Throttle{Rate: int(math.Ceil(perSecond)), Burst: 2 * detailConcurrency}
 }
 
-// ScrapeRoute is the route that starts a scrape: IAM-authorised unless
-// scrapeAuth is none, and throttled strictly.
-var ScrapeRoute = contract.Route{Method: "POST", Path: contract.ScrapePath}
-
 // Routes are the HTTP routes of each HTTP-facing service.
 type Routes struct {
 	// Scraper, Query and SampleSite are each service's routes
@@ -329,12 +325,12 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 	if cfg.ScrapeAuth == ScrapeAuthNone {
 		scrapeAuth = AuthNone
 	}
-	if !slices.Contains(args.Routes.Scraper, ScrapeRoute) {
-		return nil, fmt.Errorf("the scraper's routes %v lack %s", args.Routes.Scraper, ScrapeRoute.Key())
+	if !slices.Contains(args.Routes.Scraper, contract.ScrapeRoute) {
+		return nil, fmt.Errorf("the scraper's routes %v lack %s", args.Routes.Scraper, contract.ScrapeRoute.Key())
 	}
 	mounts := []Mount{
 		{Service: Scraper, Function: p.Functions[Scraper], Routes: args.Routes.Scraper,
-			Auth: map[string]string{ScrapeRoute.Key(): scrapeAuth}},
+			Auth: map[string]string{contract.ScrapeRoute.Key(): scrapeAuth}},
 		// The query service answers every request no route matches: its
 		// JSON 404, its 405 with Allow for a known path (POST /movies), and
 		// CORS preflights (OPTIONS), which API Gateway answers itself only
@@ -342,7 +338,7 @@ func NewPipeline(ctx *pulumi.Context, name string, args *PipelineArgs, opts ...p
 		{Service: Query, Function: p.Functions[Query], Routes: args.Routes.Query, CatchAll: true},
 	}
 	limits := map[string]Throttle{
-		ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},
+		contract.ScrapeRoute.Key(): {Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst},
 	}
 	if cfg.SampleSite {
 		mounts = append(mounts, Mount{Service: SampleSite, Function: p.Functions[SampleSite], Routes: args.Routes.SampleSite})
@@ -454,7 +450,7 @@ func (p *Pipeline) mappings(ctx *pulumi.Context, cfg Config) error {
 // sh -c so that ${AWS_SESSION_TOKEN:+…} expands the same way whether it
 // is eval'ed in bash, zsh (which would not split the words) or sh.
 func ScrapeCommand(endpoint, region, auth string) string {
-	u := endpoint + ScrapeRoute.Path
+	u := endpoint + contract.ScrapeRoute.Path
 	if auth == ScrapeAuthNone {
 		return fmt.Sprintf("curl -sS -X POST %s", shQuote(u))
 	}

@@ -406,7 +406,7 @@ func TestRoutes(t *testing.T) {
 			for svc, rs := range map[string][]contract.Route{Scraper: testRoutes.Scraper, Query: testRoutes.Query, SampleSite: testRoutes.SampleSite} {
 				for _, rt := range rs {
 					a := AuthNone
-					if rt == ScrapeRoute && auth == ScrapeAuthIAM {
+					if rt == contract.ScrapeRoute && auth == ScrapeAuthIAM {
 						a = AuthIAM
 					}
 					want = append(want, route{rt.Key(), a, "integrations/" + svc + "-id"})
@@ -522,7 +522,7 @@ func TestStage(t *testing.T) {
 			"throttlingRateLimit": 50.0, "throttlingBurstLimit": 100.0,
 		},
 		"routeSettings": []any{map[string]any{
-			"routeKey": ScrapeRoute.Key(), "throttlingRateLimit": 2.0, "throttlingBurstLimit": 3.0,
+			"routeKey": contract.ScrapeRoute.Key(), "throttlingRateLimit": 2.0, "throttlingBurstLimit": 3.0,
 		}},
 	}, in); diff != "" {
 		t.Errorf("stage (-want +got):\n%s", diff)
@@ -561,12 +561,12 @@ func TestStageSampleSiteThrottle(t *testing.T) {
 			for _, rt := range testRoutes.SampleSite {
 				keys = append(keys, rt.Key())
 			}
-			keys = append(keys, ScrapeRoute.Key())
+			keys = append(keys, contract.ScrapeRoute.Key())
 			slices.Sort(keys)
 			var want []any
 			for _, k := range keys {
 				lim := tc.want
-				if k == ScrapeRoute.Key() {
+				if k == contract.ScrapeRoute.Key() {
 					lim = Throttle{Rate: cfg.ScrapeThrottleRate, Burst: cfg.ScrapeThrottleBurst}
 				}
 				want = append(want, setting(k, lim))
@@ -709,7 +709,7 @@ func TestNewPipelineRejects(t *testing.T) {
 		{"invalid config", bad, nil, "shards: 0 is out of range"},
 		{"no scrape route", testConfig(), func(r Routes) Routes { r.Scraper = nil; return r }, "lack POST /scrape"},
 		{"route twice", testConfig(), func(r Routes) Routes {
-			r.Query = append(slices.Clone(r.Query), ScrapeRoute)
+			r.Query = append(slices.Clone(r.Query), contract.ScrapeRoute)
 			return r
 		}, `route "POST /scrape" is served by both scraper and query`},
 		{"mux-only syntax", testConfig(), func(r Routes) Routes {

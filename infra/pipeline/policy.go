@@ -1,50 +1,10 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-)
-
-// PolicyVersion is the IAM policy language version.
-const PolicyVersion = "2012-10-17"
-
-// PolicyDocument is an IAM policy document, marshalled with encoding/json
-// so that no policy is ever a hand-written JSON string.
-type PolicyDocument struct {
-	Version   string            `json:"Version"`
-	Statement []PolicyStatement `json:"Statement"`
-}
-
-// PolicyStatement is one statement of a PolicyDocument.
-type PolicyStatement struct {
-	Sid       string           `json:"Sid,omitempty"`
-	Effect    string           `json:"Effect"`
-	Principal *PolicyPrincipal `json:"Principal,omitempty"`
-	Action    []string         `json:"Action"`
-	Resource  []string         `json:"Resource,omitempty"`
-	Condition PolicyCondition  `json:"Condition,omitempty"`
-}
-
-// PolicyPrincipal names the principals of a trust or resource policy
-// statement: AWS services, or AWS principals (an account's root ARN, or
-// "*" for anyone).
-type PolicyPrincipal struct {
-	AWS     []string `json:"AWS,omitempty"`
-	Service []string `json:"Service,omitempty"`
-}
-
-// PolicyCondition is a statement's Condition block: operator (such as
-// "StringEquals") to condition key to the values it accepts. encoding/json
-// writes the keys of both maps in order, so a document marshals the same
-// way every time.
-type PolicyCondition map[string]map[string][]string
-
-// Policy effects.
-const (
-	Allow = "Allow"
-	Deny  = "Deny"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 )
 
 // Grant allows Actions on Resources, whose ARNs are usually known only once
@@ -68,26 +28,17 @@ func assumeRolePolicy() (string, error) {
 
 // trustPolicy is a trust policy that lets one AWS service assume a role,
 // under condition (nil for none).
-func trustPolicy(sid, service string, condition PolicyCondition) (string, error) {
-	return marshalPolicy(PolicyDocument{
-		Version: PolicyVersion,
-		Statement: []PolicyStatement{{
+func trustPolicy(sid, service string, condition iampolicy.Condition) (string, error) {
+	return iampolicy.Marshal(iampolicy.Document{
+		Version: iampolicy.Version,
+		Statement: []iampolicy.Statement{{
 			Sid:       sid,
-			Effect:    Allow,
-			Principal: &PolicyPrincipal{Service: []string{service}},
+			Effect:    iampolicy.Allow,
+			Principal: &iampolicy.Principal{Service: []string{service}},
 			Action:    []string{"sts:AssumeRole"},
 			Condition: condition,
 		}},
 	})
-}
-
-// marshalPolicy marshals a policy document.
-func marshalPolicy(doc PolicyDocument) (string, error) {
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return "", fmt.Errorf("marshal policy: %w", err)
-	}
-	return string(b), nil
 }
 
 // accountTrustPolicy is trustPolicy with a condition on the account id,
@@ -96,7 +47,7 @@ func marshalPolicy(doc PolicyDocument) (string, error) {
 // assumes the role only on behalf of this account (the confused deputy).
 func accountTrustPolicy(sid, service, key string, account pulumi.StringInput) pulumi.StringOutput {
 	return account.ToStringOutput().ApplyT(func(acct string) (string, error) {
-		return trustPolicy(sid, service, PolicyCondition{"StringEquals": {key: {acct}}})
+		return trustPolicy(sid, service, iampolicy.Condition{"StringEquals": {key: {acct}}})
 	}).(pulumi.StringOutput)
 }
 
@@ -108,7 +59,7 @@ func policyJSON(grants []Grant) pulumi.StringOutput {
 		resources[i] = g.Resources
 	}
 	return pulumi.All(resources...).ApplyT(func(vals []any) (string, error) {
-		doc := PolicyDocument{Version: PolicyVersion}
+		doc := iampolicy.Document{Version: iampolicy.Version}
 		for i, g := range grants {
 			arns, ok := vals[i].([]string)
 			if !ok {
@@ -117,17 +68,13 @@ func policyJSON(grants []Grant) pulumi.StringOutput {
 			if len(g.Actions) == 0 || len(arns) == 0 {
 				return "", fmt.Errorf("grant %s: needs at least one action and one resource", g.Sid)
 			}
-			doc.Statement = append(doc.Statement, PolicyStatement{
+			doc.Statement = append(doc.Statement, iampolicy.Statement{
 				Sid:      g.Sid,
-				Effect:   Allow,
+				Effect:   iampolicy.Allow,
 				Action:   g.Actions,
 				Resource: arns,
 			})
 		}
-		b, err := json.Marshal(doc)
-		if err != nil {
-			return "", fmt.Errorf("marshal policy: %w", err)
-		}
-		return string(b), nil
+		return iampolicy.Marshal(doc)
 	}).(pulumi.StringOutput)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/internal/mocktest"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/archive"
 	archives3 "github.com/scrape-pipeline/scrape-pipeline/libs/archive/s3"
@@ -197,8 +198,8 @@ func TestPolicies(t *testing.T) {
 					t.Fatalf("policy input is %T, want a JSON string", in["policy"])
 				}
 				version, stmts := parsePolicy(t, doc)
-				if version != PolicyVersion {
-					t.Errorf("Version = %q, want %q", version, PolicyVersion)
+				if version != iampolicy.Version {
+					t.Errorf("Version = %q, want %q", version, iampolicy.Version)
 				}
 				var got []access
 				for _, s := range stmts {
@@ -238,13 +239,13 @@ func TestTrustPolicies(t *testing.T) {
 	for _, svc := range Services {
 		t.Run(svc, func(t *testing.T) {
 			in := r.plain(t, typeRole, svc+"-role")
-			var doc PolicyDocument
+			var doc iampolicy.Document
 			if err := json.Unmarshal([]byte(in["assumeRolePolicy"].(string)), &doc); err != nil {
 				t.Fatalf("trust policy: %v", err)
 			}
-			want := PolicyDocument{Version: PolicyVersion, Statement: []PolicyStatement{{
+			want := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 				Sid: "LambdaAssumeRole", Effect: "Allow",
-				Principal: &PolicyPrincipal{Service: []string{"lambda.amazonaws.com"}},
+				Principal: &iampolicy.Principal{Service: []string{"lambda.amazonaws.com"}},
 				Action:    []string{"sts:AssumeRole"},
 			}}}
 			if diff := cmp.Diff(want, doc); diff != "" {
@@ -351,15 +352,15 @@ func TestServiceTrustPolicies(t *testing.T) {
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			in := r.plain(t, typeRole, tc.role)
-			var doc PolicyDocument
+			var doc iampolicy.Document
 			if err := json.Unmarshal([]byte(in["assumeRolePolicy"].(string)), &doc); err != nil {
 				t.Fatalf("trust policy: %v", err)
 			}
-			want := PolicyDocument{Version: PolicyVersion, Statement: []PolicyStatement{{
+			want := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 				Sid: tc.sid, Effect: "Allow",
-				Principal: &PolicyPrincipal{Service: []string{tc.service}},
+				Principal: &iampolicy.Principal{Service: []string{tc.service}},
 				Action:    []string{"sts:AssumeRole"},
-				Condition: PolicyCondition{"StringEquals": {tc.key: {mocktest.Account}}},
+				Condition: iampolicy.Condition{"StringEquals": {tc.key: {mocktest.Account}}},
 			}}}
 			if diff := cmp.Diff(want, doc); diff != "" {
 				t.Errorf("trust policy (-want +got):\n%s", diff)
@@ -396,16 +397,16 @@ func TestBucketPolicy(t *testing.T) {
 	if in["bucket"] != testBucket() {
 		t.Errorf("policy on bucket %v, want %s", in["bucket"], testBucket())
 	}
-	var doc PolicyDocument
+	var doc iampolicy.Document
 	if err := json.Unmarshal([]byte(in["policy"].(string)), &doc); err != nil {
 		t.Fatalf("bucket policy: %v", err)
 	}
-	want := PolicyDocument{Version: PolicyVersion, Statement: []PolicyStatement{{
+	want := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 		Sid: "DenyInsecureTransport", Effect: "Deny",
-		Principal: &PolicyPrincipal{AWS: []string{"*"}},
+		Principal: &iampolicy.Principal{AWS: []string{"*"}},
 		Action:    []string{"s3:*"},
 		Resource:  []string{bucketARN(), bucketARN() + "/*"},
-		Condition: PolicyCondition{"Bool": {"aws:SecureTransport": {"false"}}},
+		Condition: iampolicy.Condition{"Bool": {"aws:SecureTransport": {"false"}}},
 	}}}
 	if diff := cmp.Diff(want, doc); diff != "" {
 		t.Errorf("bucket policy (-want +got):\n%s", diff)
@@ -419,16 +420,16 @@ func TestAlarmKeyPolicy(t *testing.T) {
 	cfg := testConfig()
 	cfg.AlarmEmail = "ops@example.org"
 	in := mustRun(t, cfg).plain(t, typeKey, AlarmTopicBase+"-key")
-	var doc PolicyDocument
+	var doc iampolicy.Document
 	if err := json.Unmarshal([]byte(in["policy"].(string)), &doc); err != nil {
 		t.Fatalf("key policy: %v", err)
 	}
-	want := PolicyDocument{Version: PolicyVersion, Statement: []PolicyStatement{
+	want := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{
 		{Sid: "AccountManagesKeyThroughIAM", Effect: "Allow",
-			Principal: &PolicyPrincipal{AWS: []string{"arn:aws:iam::" + mocktest.Account + ":root"}},
+			Principal: &iampolicy.Principal{AWS: []string{"arn:aws:iam::" + mocktest.Account + ":root"}},
 			Action:    []string{"kms:*"}, Resource: []string{"*"}},
 		{Sid: "CloudWatchPublishesAlarms", Effect: "Allow",
-			Principal: &PolicyPrincipal{Service: []string{"cloudwatch.amazonaws.com"}},
+			Principal: &iampolicy.Principal{Service: []string{"cloudwatch.amazonaws.com"}},
 			Action:    []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{"*"}},
 	}}
 	if diff := cmp.Diff(want, doc); diff != "" {

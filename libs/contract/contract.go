@@ -93,7 +93,16 @@ const (
 	HistoryTableBase = "history"
 	OnFailureQueue   = "processor-onfailure"
 	ErrorsinkDLQBase = "errorsink-dlq"
+	// ArchiveBucketBase begins the archive bucket's name, which S3's
+	// global namespace makes scrape-archive-<account>-<suffix in lower
+	// case> rather than Name(base, suffix).
+	ArchiveBucketBase = "scrape-archive"
 )
+
+// StackTagKey is the tag that carries the stack's suffix on resources
+// that AWS names by random ids (the alarm topic's KMS key): the deployer
+// policy can scope an attendee's permissions on them only by this tag.
+const StackTagKey = "scrape-pipeline:suffix"
 
 var suffixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,31}$`)
 

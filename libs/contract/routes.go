@@ -40,9 +40,14 @@ const (
 // Gateway routes from and what devstack mounts. Each call returns a fresh
 // slice: a caller may keep or change it without changing anyone else's.
 
+// ScrapeRoute is the route that starts a scrape: infra authorises it
+// (IAM unless the stack's scrapeAuth is none) and throttles it on its own,
+// and the deployer policy lets an attendee invoke it.
+var ScrapeRoute = Route{Method: "POST", Path: ScrapePath}
+
 // ScraperRoutes returns the scraper's routes: POST /scrape.
 func ScraperRoutes() []Route {
-	return []Route{{Method: "POST", Path: ScrapePath}}
+	return []Route{ScrapeRoute}
 }
 
 // QueryAPIRoutes returns the query service's JSON API routes.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/scrape-pipeline/scrape-pipeline/infra/deployer"
-	"github.com/scrape-pipeline/scrape-pipeline/infra/pipeline"
+	"github.com/scrape-pipeline/scrape-pipeline/infra/iampolicy"
 )
 
 // TestRun prints the number of parts, then each part, and checks that
@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 		if err := run(append([]string{"--part", strconv.Itoa(i)}, flags...), &out, &errOut); err != nil {
 			t.Fatalf("--part %d: %v", i, err)
 		}
-		var got pipeline.PolicyDocument
+		var got iampolicy.Document
 		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 			t.Fatalf("--part %d is not a policy: %v\n%s", i, err, out.String())
 		}
