@@ -7,6 +7,23 @@ import (
 	"testing"
 )
 
+const module = "github.com/scrape-pipeline/scrape-pipeline/"
+
+// linked returns the import paths of the packages pkg links, itself
+// included (go list -deps).
+func linked(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, stderr)
+	}
+	return strings.Fields(string(out))
+}
+
 // TestProgramLinksNoService: the Pulumi program takes what it must agree
 // on with the services (routes, the sample chart's path, the schedule's
 // input, the default profile's detail concurrency) from libs/contract, so
@@ -16,17 +33,7 @@ import (
 // BufferIntervalSeconds) are derived from its response limit and tested
 // beside it.
 func TestProgramLinksNoService(t *testing.T) {
-	const module = "github.com/scrape-pipeline/scrape-pipeline/"
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".")
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("go list -deps: %v\n%s", err, stderr)
-	}
-	deps := strings.Fields(string(out))
+	deps := linked(t, ".")
 	allowed := []string{module + "services/archiver"}
 	for _, p := range deps {
 		switch {
@@ -41,6 +48,24 @@ func TestProgramLinksNoService(t *testing.T) {
 	for _, want := range []string{module + "infra/pipeline", module + "libs/contract", module + "services/archiver"} {
 		if !slices.Contains(deps, want) {
 			t.Errorf("go list -deps does not list %s; is it the program's list?", want)
+		}
+	}
+}
+
+// TestDeployerPolicyLinksNoPulumi: the organiser's tool builds the policy
+// from infra/iampolicy and libs/contract, not from the Pulumi program, so
+// it links neither Pulumi SDK: it builds in a second, not in the time the
+// AWS provider's SDK takes to link.
+func TestDeployerPolicyLinksNoPulumi(t *testing.T) {
+	deps := linked(t, "./cmd/deployer-policy")
+	for _, p := range deps {
+		if strings.HasPrefix(p, "github.com/pulumi/") {
+			t.Errorf("deployer-policy links %s", p)
+		}
+	}
+	for _, want := range []string{module + "infra/deployer", module + "infra/iampolicy"} {
+		if !slices.Contains(deps, want) {
+			t.Errorf("go list -deps does not list %s; is it the tool's list?", want)
 		}
 	}
 }
