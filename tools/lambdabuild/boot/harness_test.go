@@ -157,10 +157,13 @@ func start(tb testing.TB, name string, env map[string]string) *rie.Emulator {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// The install may wait on another test's go install (a cold cache
+	// takes a minute): resolve it before the start's own deadline runs.
+	rieBin := emulatorPath(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e, err := rie.Start(ctx, rie.Config{
-		Emulator:     emulatorPath(tb),
+		Emulator:     rieBin,
 		Bootstrap:    bootstrap,
 		FunctionName: name,
 		MemoryMB:     256,

@@ -231,12 +231,9 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 			return e, nil
 		}
 		e.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("start emulator: %w", ctx.Err())
-		}
 		lastErr = err
-		if !errors.Is(err, errExitedEarly) {
-			break
+		if ctx.Err() != nil || !errors.Is(err, errExitedEarly) {
+			break // waitReady's error says why, with the output
 		}
 	}
 	return nil, fmt.Errorf("start emulator: %w", lastErr)
