@@ -253,32 +253,3 @@ func waitStreamActive(ctx context.Context, client *kinesis.Client, name string) 
 		delay = min(2*delay, 200*time.Millisecond)
 	}
 }
-
-// SkipIfShort skips a long test under `go test -short`, saying why, but
-// fails it when CI is set: CI must run every test, never a shortened suite.
-//
-// `go test -short work` is meant as a smoke run that still covers every kind
-// of check, so prefer fewer iterations under [Short] (a smaller campaign,
-// fewer events) to skipping a test whose kind of check nothing else makes.
-func SkipIfShort(t testing.TB, why string) {
-	t.Helper()
-	if !Short(t) {
-		return
-	}
-	t.Skip(why + " (skipped with -short)")
-}
-
-// Short reports whether the tests run under `go test -short`, for a test
-// that then runs a smaller version of itself (fewer iterations, events or
-// versions, the same kinds of checks). It fails t when CI is set: CI must
-// run the full tests, never a shortened suite.
-func Short(t testing.TB) bool {
-	t.Helper()
-	if !testing.Short() {
-		return false
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s: -short is not allowed when CI is set: CI runs the full tests", t.Name())
-	}
-	return true
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu/short"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/dynamo/dynamotest"
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) { os.Exit(awsemu.Main(m)) }
 // one record of each bad kind): the same kinds of faults and checks.
 func TestReliabilityOnMoto(t *testing.T) {
 	cfg := relConfig{events: 100, movies: 50, seed: 2, concurrency: 4, maxBatch: 10, replayPct: 3}
-	if awsemu.Short(t) {
+	if short.On(t) {
 		cfg.events, cfg.movies = 40, 20
 	}
 	t.Parallel() // mostly waiting on moto: overlaps the embedded campaigns

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu/short"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store/embedded"
@@ -42,7 +42,7 @@ import (
 func TestReliability(t *testing.T) {
 	memory := relConfig{events: 10_000, seed: 1, maxBatch: 100, replayPct: 12}
 	bolt := relConfig{events: 3000, seed: 2, maxBatch: 10, replayPct: 3}
-	if awsemu.Short(t) {
+	if short.On(t) {
 		memory.events = 1000
 		bolt.events, bolt.movies = 300, 100 // 3 runs, so that stale events occur
 	}

@@ -29,6 +29,7 @@ import (
 
 	s3archive "github.com/scrape-pipeline/scrape-pipeline/libs/archive/s3"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu/short"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/events"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 	"github.com/scrape-pipeline/scrape-pipeline/tools/devstack/awsbackend"
@@ -594,7 +595,7 @@ func TestEndToEndAWS(t *testing.T) {
 	// the adapters it wires are proven on the same emulators by their own
 	// tests (awsbackend, libs/stream/kinesis, libs/store/dynamo,
 	// libs/archive/s3), and the wiring by the embedded end-to-end tests.
-	awsemu.SkipIfShort(t, "starts kinesis-mock and moto_server")
+	short.Skip(t, "starts kinesis-mock and moto_server")
 	t.Parallel() // mostly waiting on the emulators and the child
 	emu := awsemu.All(t)
 	// The region comes from the SDK's settings (AWS_REGION here), not

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu/short"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
@@ -276,7 +276,7 @@ func testResolveErrorOrder(t *testing.T, newStore NewStore) {
 	for n, perm := range permutations(len(ops)) {
 		// -short tries every third order (8 of the 24: each step still
 		// comes first and last in some of them).
-		if n%3 != 0 && awsemu.Short(t) {
+		if n%3 != 0 && short.On(t) {
 			continue
 		}
 		var names []string

@@ -12,7 +12,7 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 
-	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu/short"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/store"
 )
 
@@ -203,7 +203,7 @@ func testHistoryOrderIndependent(t *testing.T, newStore NewStore) {
 		}
 	}
 	permutations := 2
-	if awsemu.Short(t) {
+	if short.On(t) {
 		permutations = 1
 	}
 	for i := range permutations {

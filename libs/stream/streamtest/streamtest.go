@@ -28,7 +28,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu"
+	"github.com/scrape-pipeline/scrape-pipeline/libs/awsemu/short"
 	"github.com/scrape-pipeline/scrape-pipeline/libs/stream"
 )
 
@@ -180,7 +180,7 @@ func testPublishAndReadBack(t *testing.T, s Stream) {
 	// More than one PutRecords batch (500 records), several records per
 	// key; -short publishes two batches' worth rather than three.
 	n := 1200
-	if awsemu.Short(t) {
+	if short.On(t) {
 		n = 600
 	}
 	recs := records("a", n, 40)
